@@ -1,0 +1,261 @@
+//! The whole command-line surface, declared with clap derive. Doc comments are the help text.
+//! Nothing outside this module and `commands` knows clap.
+
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use clap::{Args, Parser, Subcommand};
+
+use crate::session::{Mode, Status};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "orchestron",
+    version,
+    about = "Memory, plans and coordination for Claude Code sessions",
+    long_about = None,
+    after_help = "State lives in `$ORCHESTRON_HOME`, else `.orchestron/` in the project root.\n\
+                  Exit codes: 0 success, 1 failure, 2 usage error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print data as JSON
+    #[arg(long, global = true, alias = "json-output")]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, inspect and move sessions through their lifecycle
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Read and change the JSON state of a session
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Evaluate an RFC 9535 JSONPath over a JSON document
+    Query(QueryArgs),
+    /// Print shell completions
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+}
+
+fn mode_parser() -> impl clap::builder::TypedValueParser<Value = Mode> {
+    PossibleValuesParser::new(Mode::NAMES).map(|name| name.parse::<Mode>().expect("a listed mode"))
+}
+
+fn status_parser() -> impl clap::builder::TypedValueParser<Value = Status> {
+    PossibleValuesParser::new(Status::NAMES)
+        .map(|name| name.parse::<Status>().expect("a listed status"))
+}
+
+fn end_status_parser() -> impl clap::builder::TypedValueParser<Value = Status> {
+    PossibleValuesParser::new(["completed", "failed"])
+        .map(|name| name.parse::<Status>().expect("a listed status"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Create a session and print its id
+    Create {
+        /// What the session is for; sets its expiry
+        #[arg(long, value_parser = mode_parser(), default_value = "development")]
+        mode: Mode,
+        /// The project it belongs to [default: the project root's directory name]
+        #[arg(long)]
+        project: Option<String>,
+        /// The session this one continues
+        #[arg(long)]
+        parent_session: Option<String>,
+        /// A JSON object stored as `session.metadata`
+        #[arg(long, value_name = "JSON-OBJECT")]
+        metadata: Option<String>,
+        /// Use this id instead of a new UUID
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List sessions, most recent activity first
+    List {
+        /// Only sessions that are active and not expired
+        #[arg(long)]
+        active: bool,
+        /// Only sessions of this project
+        #[arg(long)]
+        project: Option<String>,
+        /// Only sessions in this mode
+        #[arg(long, value_parser = mode_parser())]
+        mode: Option<Mode>,
+        /// Only sessions with this status (`expired` included)
+        #[arg(long, value_parser = status_parser())]
+        status: Option<Status>,
+    },
+    /// Show a session
+    Info {
+        /// The session id
+        id: String,
+    },
+    /// Show the current session (`$ORCHESTRON_SESSION`, else `$CLAUDE_CODE_SESSION_ID`)
+    Current,
+    /// Record activity and push the expiry out by the mode's lifetime
+    Heartbeat {
+        /// The session id
+        id: String,
+    },
+    /// Make an ended, paused or expired session active again
+    Recover {
+        /// The session id
+        id: String,
+    },
+    /// End a session
+    End {
+        /// The session id
+        id: String,
+        /// How it ended
+        #[arg(long, value_parser = end_status_parser(), default_value = "completed")]
+        status: Status,
+    },
+    /// Pause a session; hooks refuse its tool calls until it is resumed
+    Pause {
+        /// The session id
+        id: String,
+        /// Why it is paused
+        #[arg(long)]
+        reason: String,
+    },
+    /// Resume a paused session
+    Resume {
+        /// The session id
+        id: String,
+    },
+    /// Hand a session's context to another and end it
+    Handoff {
+        /// The session handing off; it ends `completed`
+        from: String,
+        /// The receiving session, created with this id when it does not exist
+        to: String,
+        /// A JSON object passed along as `handoff_data`
+        #[arg(long, value_name = "JSON-OBJECT")]
+        data: Option<String>,
+    },
+}
+
+/// Options shared by the commands that write state.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// Create the session (mode development) if it does not exist
+    #[arg(long)]
+    pub create: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Print the value at a path (a JSONPath prints an array of matches)
+    Get {
+        /// The session id
+        id: String,
+        /// A dot path (`a.b[0]`) or a JSONPath (`$.a[?@.x==1]`); empty for the whole document
+        path: String,
+        /// With a JSONPath, print each match with its normalized path
+        #[arg(long)]
+        paths: bool,
+        /// Exit 1 when nothing is at the path
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Set the value at a path
+    Set {
+        /// The session id
+        id: String,
+        /// Where to set it
+        path: String,
+        /// The value, a string unless `--json-value`
+        value: String,
+        /// Parse the value as JSON
+        #[arg(long)]
+        json_value: bool,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Merge a JSON object into the value at a path, deeply
+    Merge {
+        /// The session id
+        id: String,
+        /// Where to merge; `""` or `$` is the root
+        path: String,
+        /// The JSON object to merge
+        #[arg(long, value_name = "JSON-OBJECT")]
+        data: String,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Delete the value at a path; a missing one is not an error
+    Delete {
+        /// The session id
+        id: String,
+        /// What to delete
+        path: String,
+    },
+    /// Append a value to the array at a path, created if missing
+    Append {
+        /// The session id
+        id: String,
+        /// The array
+        path: String,
+        /// The value, a string unless `--json-value`
+        value: String,
+        /// Parse the value as JSON
+        #[arg(long)]
+        json_value: bool,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// Add to the number at a path (missing counts as 0) and print the result
+    Increment {
+        /// The session id
+        id: String,
+        /// The number
+        path: String,
+        /// How much to add
+        #[arg(long, default_value = "1", allow_hyphen_values = true)]
+        by: String,
+        #[command(flatten)]
+        write: WriteArgs,
+    },
+    /// List the ids of all sessions
+    ListSessions,
+    /// Remove sessions whose expiry has passed
+    CleanupExpired {
+        /// Only report what would be removed
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the value at a path whenever it changes, until interrupted
+    Watch {
+        /// The session id
+        id: String,
+        /// The path to watch
+        path: String,
+        /// How often to look, such as `500ms` or `2s`
+        #[arg(long, default_value = "500ms")]
+        interval: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The RFC 9535 JSONPath, such as `$.tasks[?@.status=='blocked']`
+    pub jsonpath: String,
+    /// The JSON file to read; `-` or nothing for stdin
+    pub file: Option<PathBuf>,
+    /// Print each match with its normalized path
+    #[arg(long)]
+    pub paths: bool,
+}

@@ -1,0 +1,49 @@
+//! One module per command group and this one dispatch `match`. Commands turn arguments into
+//! calls on the core (`session`, `docpath`) through the `store`, and print through `output`.
+
+mod query;
+mod session;
+mod state;
+
+use anyhow::Context as _;
+use clap::CommandFactory as _;
+use serde_json::{Map, Value};
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+use crate::output::Output;
+
+/// Run one parsed command.
+pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
+    let mut out = Output::new(context.json);
+    match command {
+        Command::Session(command) => session::run(context, &mut out, command),
+        Command::State(command) => state::run(context, &mut out, command),
+        Command::Query(args) => query::run(&mut out, args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "orchestron",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Parse an argument that must hold a JSON object, naming the option in the error.
+fn parse_object(raw: &str, option: &str) -> anyhow::Result<Map<String, Value>> {
+    match parse_json(raw, option)? {
+        Value::Object(map) => Ok(map),
+        other => anyhow::bail!(
+            "`{option}` must be a JSON object such as `{{\"key\": \"value\"}}`, not {}",
+            crate::docpath::display_kind(&other)
+        ),
+    }
+}
+
+/// Parse an argument that must hold JSON, naming the option in the error.
+fn parse_json(raw: &str, option: &str) -> anyhow::Result<Value> {
+    serde_json::from_str(raw).with_context(|| format!("`{option}` is not valid JSON: `{raw}`"))
+}

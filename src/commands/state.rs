@@ -1,0 +1,312 @@
+//! `orchestron state …`: read and change a session's JSON document at dot paths and
+//! JSONPaths. Reads take no lock; every write is one `Store` transaction.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::{Map, Number, Value, json};
+
+use super::{parse_json, parse_object};
+use crate::cli::{StateCommand, WriteArgs};
+use crate::config;
+use crate::context::Context;
+use crate::docpath::{Applied, DocPath, Edit, Found};
+use crate::error::Error;
+use crate::ids::SessionId;
+use crate::output::{Output, warn};
+use crate::session::{self, Mode, NewSession};
+use crate::store::Outcome;
+
+pub(super) fn run(
+    context: &Context,
+    out: &mut Output,
+    command: StateCommand,
+) -> anyhow::Result<()> {
+    match command {
+        StateCommand::Get {
+            id,
+            path,
+            paths,
+            strict,
+        } => {
+            let id = SessionId::parse(&id)?;
+            let path = DocPath::parse(&path)?;
+            let document = context.store()?.read(&id)?;
+            let found = path.find(&document);
+            let empty = match &found {
+                Found::One(value) => value.is_none(),
+                Found::Many(matches) => matches.is_empty(),
+            };
+            if strict && empty {
+                anyhow::bail!("nothing at that path in session `{id}`");
+            }
+            print_found(out, found, paths)
+        }
+        StateCommand::Set {
+            id,
+            path,
+            value,
+            json_value,
+            write,
+        } => {
+            let value = value_argument(value, json_value)?;
+            let applied = edit(context, &id, &path, &write, Edit::Set(&value))?;
+            report_write(out, &applied)
+        }
+        StateCommand::Merge {
+            id,
+            path,
+            data,
+            write,
+        } => {
+            let data = parse_object(&data, "--data")?;
+            let applied = edit(context, &id, &path, &write, Edit::Merge(&data))?;
+            report_write(out, &applied)
+        }
+        StateCommand::Delete { id, path } => {
+            let applied = edit(
+                context,
+                &id,
+                &path,
+                &WriteArgs { create: false },
+                Edit::Delete,
+            )?;
+            report_write(out, &applied)
+        }
+        StateCommand::Append {
+            id,
+            path,
+            value,
+            json_value,
+            write,
+        } => {
+            let value = value_argument(value, json_value)?;
+            let applied = edit(context, &id, &path, &write, Edit::Append(&value))?;
+            report_write(out, &applied)
+        }
+        StateCommand::Increment {
+            id,
+            path,
+            by,
+            write,
+        } => {
+            let by: Number = match parse_json(&by, "--by")? {
+                Value::Number(by) => by,
+                other => anyhow::bail!("`--by` must be a number, not `{other}`"),
+            };
+            let applied = edit(context, &id, &path, &write, Edit::Increment(&by))?;
+            if out.json() {
+                report_write(out, &applied)
+            } else {
+                for value in &applied.values {
+                    out.value(value)?;
+                }
+                Ok(())
+            }
+        }
+        StateCommand::ListSessions => {
+            let ids: Vec<String> = context
+                .store()?
+                .ids()?
+                .into_iter()
+                .map(|id| id.to_string())
+                .collect();
+            if out.json() {
+                out.json_line(&json!(ids))?;
+            } else {
+                for id in ids {
+                    out.line(&id)?;
+                }
+            }
+            Ok(())
+        }
+        StateCommand::CleanupExpired { dry_run } => cleanup_expired(context, out, dry_run),
+        StateCommand::Watch { id, path, interval } => {
+            let id = SessionId::parse(&id)?;
+            let path = DocPath::parse(&path)?;
+            let interval = config::parse_duration(&interval).context("invalid `--interval`")?;
+            watch(context, out, &id, &path, interval)
+        }
+    }
+}
+
+/// The VALUE argument: a string, or JSON with `--json-value`.
+fn value_argument(raw: String, json_value: bool) -> anyhow::Result<Value> {
+    if json_value {
+        parse_json(&raw, "--json-value")
+    } else {
+        Ok(Value::String(raw))
+    }
+}
+
+/// Apply `edit` at `path` in session `id` under its lock. A change bumps
+/// `session.lifecycle.last_activity`; no change writes nothing.
+fn edit(
+    context: &Context,
+    id: &str,
+    path: &str,
+    write: &WriteArgs,
+    edit: Edit<'_>,
+) -> anyhow::Result<Applied> {
+    let id = SessionId::parse(id)?;
+    let path = DocPath::parse(path)?;
+    let store = context.store()?;
+    let change = |document: &mut Value| {
+        let applied = path.apply(document, edit)?;
+        anyhow::ensure!(
+            document.is_object(),
+            "the root of a session document must stay a JSON object"
+        );
+        if applied.changed {
+            session::touch(document, context.now);
+        }
+        Ok((applied.changed, applied))
+    };
+    if write.create {
+        let lifetime = context.config()?.expiry(Mode::Development);
+        let new = NewSession {
+            id: id.to_string(),
+            mode: Mode::Development,
+            project: context.default_project(),
+            parent_session: None,
+            metadata: Map::new(),
+            created_by: "orchestron".to_owned(),
+        };
+        store.update_or_create(
+            &id,
+            || session::new_document(&new, context.now, lifetime),
+            change,
+        )
+    } else {
+        store.update(&id, change)
+    }
+}
+
+fn report_write(out: &mut Output, applied: &Applied) -> anyhow::Result<()> {
+    if out.json() {
+        let mut report = json!({"success": true, "changed": applied.changed,
+                                "matched": applied.matched});
+        if !applied.values.is_empty() {
+            report["values"] = json!(applied.values);
+        }
+        if let [value] = applied.values.as_slice() {
+            report["value"] = value.clone();
+        }
+        out.json_line(&report)?;
+    }
+    Ok(())
+}
+
+/// Print a lookup: a dot path's value (`null` when missing), a JSONPath's matches as an array,
+/// with their normalized paths when asked.
+fn print_found(out: &mut Output, found: Found<'_>, with_paths: bool) -> anyhow::Result<()> {
+    match found {
+        Found::One(value) => out.value(value.unwrap_or(&Value::Null))?,
+        Found::Many(matches) if with_paths => {
+            let located: Vec<Value> = matches
+                .into_iter()
+                .map(|(path, value)| json!({"path": path, "value": value}))
+                .collect();
+            out.serialize(&located)?;
+        }
+        Found::Many(matches) => {
+            let values: Vec<&Value> = matches.into_iter().map(|(_, value)| value).collect();
+            out.serialize(&values)?;
+        }
+    }
+    Ok(())
+}
+
+fn cleanup_expired(context: &Context, out: &mut Output, dry_run: bool) -> anyhow::Result<()> {
+    let store = context.store()?;
+    let now = context.now;
+    // A document whose expiry cannot be read is reported and skipped, never removed.
+    let expired = |document: &Value| -> anyhow::Result<bool> {
+        let raw = document
+            .pointer("/session/lifecycle/expiry")
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow::anyhow!("it has no `session.lifecycle.expiry`"))?;
+        Ok(now > session::parse_time(raw)?)
+    };
+    let mut removed = Vec::new();
+    let mut skipped = Vec::new();
+    for id in store.ids()? {
+        let verdict = store
+            .try_read(&id)
+            .and_then(|document| document.map(|document| expired(&document)).transpose());
+        match verdict {
+            Ok(Some(true)) => {}
+            Ok(Some(false) | None) => continue,
+            Err(err) => {
+                skipped.push((id, format!("{err:#}")));
+                continue;
+            }
+        }
+        if !dry_run {
+            // Look again under the lock: a heartbeat may have landed since.
+            let gone = store.transact(&id, |current| match current {
+                Some(document) if expired(&document).unwrap_or(false) => {
+                    Ok((Outcome::Remove, true))
+                }
+                _ => Ok((Outcome::Unchanged, false)),
+            })?;
+            if !gone {
+                continue;
+            }
+        }
+        removed.push(id);
+    }
+    for (id, reason) in &skipped {
+        warn(&format!("skipped session `{id}`: {reason}"));
+    }
+    if out.json() {
+        let skipped: Vec<Value> = skipped
+            .iter()
+            .map(|(id, reason)| json!({"id": id.as_str(), "reason": reason}))
+            .collect();
+        let removed: Vec<&str> = removed.iter().map(SessionId::as_str).collect();
+        out.json_line(&json!({"dry_run": dry_run, "removed": removed, "skipped": skipped}))?;
+    } else {
+        let verb = if dry_run { "would remove" } else { "removed" };
+        for id in &removed {
+            out.line(&format!("{verb} {id}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Print the value at `path` now and whenever it changes, until interrupted.
+fn watch(
+    context: &Context,
+    out: &mut Output,
+    id: &SessionId,
+    path: &DocPath,
+    interval: Duration,
+) -> anyhow::Result<()> {
+    let store = context.store()?;
+    let mut last: Option<Value> = None;
+    loop {
+        let document = store
+            .try_read(id)?
+            .ok_or_else(|| Error::SessionNotFound(id.to_string()))?;
+        let current = match path.find(&document) {
+            Found::One(value) => value.cloned().unwrap_or(Value::Null),
+            Found::Many(matches) => Value::Array(
+                matches
+                    .into_iter()
+                    .map(|(_, value)| value.clone())
+                    .collect(),
+            ),
+        };
+        if last.as_ref() != Some(&current) {
+            if out.json() {
+                out.json_line(&current)?;
+            } else {
+                out.value(&current)?;
+            }
+            out.flush()?;
+            last = Some(current);
+        }
+        std::thread::sleep(interval);
+    }
+}

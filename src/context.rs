@@ -1,0 +1,187 @@
+//! Everything a command needs from the process environment, resolved once: where state lives,
+//! what time it is, how ids are made, how long to wait for a lock. Commands never read
+//! `std::env` themselves, and every environment variable Orchestron reads is named here.
+
+use std::cell::{OnceCell, RefCell};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+
+use crate::config::{self, Config, Durability};
+use crate::ids::{IdGenerator, SessionId};
+use crate::store::Store;
+
+/// The environment variables Orchestron reads.
+pub mod var {
+    /// The state root; overrides `.orchestron/` in the project root.
+    pub const HOME: &str = "ORCHESTRON_HOME";
+    /// The project root as Claude Code sets it for hooks and commands.
+    pub const CLAUDE_PROJECT_DIR: &str = "CLAUDE_PROJECT_DIR";
+    /// An RFC 3339 time used as "now", for reproducible tests.
+    pub const NOW: &str = "ORCHESTRON_NOW";
+    /// Seeds id generation, for reproducible tests.
+    pub const ID_SEED: &str = "ORCHESTRON_ID_SEED";
+    /// The session `session current` and later the hooks' own commands refer to.
+    pub const SESSION: &str = "ORCHESTRON_SESSION";
+    /// Claude Code's own session id, the fallback for `ORCHESTRON_SESSION`.
+    pub const CLAUDE_CODE_SESSION_ID: &str = "CLAUDE_CODE_SESSION_ID";
+    /// How long a writer waits for a lock (`500ms`, `2s`); 10 s by default.
+    pub const LOCK_TIMEOUT: &str = "ORCHESTRON_LOCK_TIMEOUT";
+    /// `normal` (the default) or `full`: fsync every write.
+    pub const DURABILITY: &str = "ORCHESTRON_DURABILITY";
+    /// Test only: how long a writer holds a lock after reading, to make races deterministic.
+    pub const TEST_LOCK_HOLD: &str = "ORCHESTRON_TEST_LOCK_HOLD";
+}
+
+/// The default deadline for taking a lock.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The resolved environment of one invocation.
+#[derive(Debug)]
+pub struct Context {
+    /// Print data as JSON instead of for people.
+    pub json: bool,
+    /// "Now" for every rule in this invocation, read once.
+    pub now: Timestamp,
+    home: Option<PathBuf>,
+    claude_project_dir: Option<PathBuf>,
+    working_dir: PathBuf,
+    project_root: OnceCell<PathBuf>,
+    config: OnceCell<Config>,
+    ids: RefCell<IdGenerator>,
+    lock_timeout: Duration,
+    durability: Option<Durability>,
+    test_lock_hold: Option<Duration>,
+    current_session: Option<String>,
+}
+
+impl Context {
+    /// Resolve the context from this process's environment and working directory.
+    pub fn from_process(json: bool) -> anyhow::Result<Context> {
+        let working_dir =
+            std::env::current_dir().context("cannot read the current working directory")?;
+        Context::new(json, working_dir, |name| std::env::var(name).ok())
+    }
+
+    /// Resolve the context from `lookup` (an environment) and a working directory.
+    pub fn new(
+        json: bool,
+        working_dir: PathBuf,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Context> {
+        let get = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        let now = match get(var::NOW) {
+            Some(raw) => raw
+                .parse::<Timestamp>()
+                .with_context(|| format!("`{}={raw}` is not an RFC 3339 time", var::NOW))?,
+            None => Timestamp::now(),
+        };
+        let ids = match get(var::ID_SEED) {
+            Some(seed) => IdGenerator::seeded(&seed),
+            None => IdGenerator::random(),
+        };
+        let lock_timeout = match get(var::LOCK_TIMEOUT) {
+            Some(raw) => config::parse_duration(&raw)
+                .with_context(|| format!("invalid `{}`", var::LOCK_TIMEOUT))?,
+            None => DEFAULT_LOCK_TIMEOUT,
+        };
+        let durability = get(var::DURABILITY)
+            .map(|raw| Durability::parse(&raw))
+            .transpose()
+            .with_context(|| format!("invalid `{}`", var::DURABILITY))?;
+        let test_lock_hold = get(var::TEST_LOCK_HOLD)
+            .map(|raw| config::parse_duration(&raw))
+            .transpose()
+            .with_context(|| format!("invalid `{}`", var::TEST_LOCK_HOLD))?;
+        Ok(Context {
+            json,
+            now,
+            home: get(var::HOME).map(PathBuf::from),
+            claude_project_dir: get(var::CLAUDE_PROJECT_DIR).map(PathBuf::from),
+            working_dir,
+            project_root: OnceCell::new(),
+            config: OnceCell::new(),
+            ids: RefCell::new(ids),
+            lock_timeout,
+            durability,
+            test_lock_hold,
+            current_session: get(var::SESSION).or_else(|| get(var::CLAUDE_CODE_SESSION_ID)),
+        })
+    }
+
+    /// The project root: `$CLAUDE_PROJECT_DIR`, else the nearest ancestor of the working
+    /// directory holding `.orchestron/` or `.git`, else the working directory.
+    pub fn project_root(&self) -> &Path {
+        self.project_root.get_or_init(|| {
+            if let Some(dir) = &self.claude_project_dir {
+                return dir.clone();
+            }
+            self.working_dir
+                .ancestors()
+                .find(|dir| dir.join(".orchestron").is_dir() || dir.join(".git").exists())
+                .unwrap_or(&self.working_dir)
+                .to_path_buf()
+        })
+    }
+
+    /// The project name used when a session is created without `--project`: the name of the
+    /// project root's directory.
+    pub fn default_project(&self) -> Option<String> {
+        self.project_root()
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+    }
+
+    /// Where state lives: `$ORCHESTRON_HOME`, else `.orchestron/` in the project root.
+    pub fn state_root(&self) -> PathBuf {
+        match &self.home {
+            Some(home) => home.clone(),
+            None => self.project_root().join(".orchestron"),
+        }
+    }
+
+    /// The project configuration, read on first use.
+    pub fn config(&self) -> anyhow::Result<&Config> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
+        }
+        let config = Config::load(&self.state_root().join("config.json"))?;
+        Ok(self.config.get_or_init(|| config))
+    }
+
+    /// The session store, with the lock deadline and durability of this invocation.
+    pub fn store(&self) -> anyhow::Result<Store> {
+        let durability = match self.durability {
+            Some(durability) => durability,
+            None => self.config()?.durability.unwrap_or_default(),
+        };
+        Ok(Store::new(
+            self.state_root().join("sessions"),
+            self.lock_timeout,
+            durability,
+            self.test_lock_hold,
+        ))
+    }
+
+    /// A new session id.
+    pub fn new_id(&self) -> String {
+        self.ids.borrow_mut().uuid_v4()
+    }
+
+    /// The session named by `$ORCHESTRON_SESSION`, else `$CLAUDE_CODE_SESSION_ID`.
+    pub fn current_session(&self) -> anyhow::Result<SessionId> {
+        let raw = self.current_session.as_deref().ok_or_else(|| {
+            crate::error::hinted(
+                "there is no current session",
+                format!(
+                    "set `{}` (Claude Code sets `{}` for its own commands)",
+                    var::SESSION,
+                    var::CLAUDE_CODE_SESSION_ID
+                ),
+            )
+        })?;
+        SessionId::parse(raw)
+    }
+}

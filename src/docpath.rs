@@ -1,0 +1,778 @@
+//! Paths into JSON documents, and changes at the places they name.
+//!
+//! Two notations are accepted:
+//! - a dot path (`a.b.c`, `tasks[0].title`, `a["key.with.dots"]`; `""` is the root), which
+//!   names at most one place and, when written to, creates what is missing on the way;
+//! - an RFC 9535 JSONPath starting with `$` (filters included), evaluated by
+//!   `serde_json_path`, which names every matching node. A JSONPath made only of names and
+//!   indexes (`$.a.b`, `$['x'][0]`) names one place and is written to like a dot path.
+//!
+//! Pure: values in, values out.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Number, Value};
+use serde_json_path::{JsonPath, NormalizedPath, PathElement};
+
+/// One step from a node to a child.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    Key(String),
+    /// An array index; negative counts from the end.
+    Index(i64),
+}
+
+/// A parsed path.
+#[derive(Debug)]
+pub enum DocPath {
+    /// A dot path: at most one place.
+    Dot(Vec<Step>),
+    /// A JSONPath; `singular` holds its steps when it names at most one place.
+    Query {
+        path: Box<JsonPath>,
+        singular: Option<Vec<Step>>,
+    },
+}
+
+/// What a JSONPath matched: each node with its normalized path.
+pub type Matches<'a> = Vec<(String, &'a Value)>;
+
+/// The result of a lookup.
+#[derive(Debug)]
+pub enum Found<'a> {
+    /// A dot path: the value, if it is there.
+    One(Option<&'a Value>),
+    /// A JSONPath: every match, in document order.
+    Many(Matches<'a>),
+}
+
+/// A change to make at each place a path names.
+#[derive(Debug, Clone, Copy)]
+pub enum Edit<'a> {
+    /// Replace the value.
+    Set(&'a Value),
+    /// Merge deeply: objects recursively, arrays and scalars replaced.
+    Merge(&'a Map<String, Value>),
+    /// Remove the key or array element; a missing one is not an error.
+    Delete,
+    /// Push onto an array, created when missing.
+    Append(&'a Value),
+    /// Add to a number, which starts at 0 when missing.
+    Increment(&'a Number),
+}
+
+/// What an edit did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Applied {
+    /// How many places the path named.
+    pub matched: usize,
+    /// Whether the document changed.
+    pub changed: bool,
+    /// The new value at each place (for `Increment`, the new numbers).
+    pub values: Vec<Value>,
+}
+
+impl DocPath {
+    /// Parse `raw`: a JSONPath when it starts with `$`, else a dot path.
+    pub fn parse(raw: &str) -> anyhow::Result<DocPath> {
+        if raw.starts_with('$') {
+            Ok(DocPath::Query {
+                path: Box::new(compile(raw)?),
+                singular: singular_steps(raw),
+            })
+        } else {
+            parse_dot(raw).map(DocPath::Dot)
+        }
+    }
+
+    pub fn is_query(&self) -> bool {
+        matches!(self, DocPath::Query { .. })
+    }
+
+    /// Look the path up in `document`.
+    pub fn find<'a>(&self, document: &'a Value) -> Found<'a> {
+        match self {
+            DocPath::Dot(steps) => Found::One(lookup(document, steps)),
+            DocPath::Query { path, .. } => Found::Many(query(path, document)),
+        }
+    }
+
+    /// Apply `edit` at every place the path names.
+    pub fn apply(&self, document: &mut Value, edit: Edit<'_>) -> anyhow::Result<Applied> {
+        let (targets, create) = match self {
+            DocPath::Dot(steps)
+            | DocPath::Query {
+                singular: Some(steps),
+                ..
+            } => (vec![steps.clone()], true),
+            DocPath::Query {
+                path,
+                singular: None,
+            } => {
+                let mut targets: Vec<Vec<Step>> = path
+                    .query_located(document)
+                    .locations()
+                    .map(steps_of)
+                    .collect();
+                // Deepest and highest index first, so that deleting one match never moves
+                // another; and each place once, however many selectors reached it.
+                targets.sort_by(|a, b| b.cmp(a));
+                targets.dedup();
+                (targets, false)
+            }
+        };
+        let mut applied = Applied {
+            matched: 0,
+            changed: false,
+            values: Vec::new(),
+        };
+        for steps in &targets {
+            let (matched, changed, value) = apply_at(document, steps, edit, create)?;
+            applied.matched += usize::from(matched);
+            applied.changed |= changed;
+            applied.values.extend(value);
+        }
+        Ok(applied)
+    }
+}
+
+/// Compile an RFC 9535 JSONPath; the error shows where it failed.
+pub fn compile(raw: &str) -> anyhow::Result<JsonPath> {
+    JsonPath::parse(raw).map_err(|err| {
+        anyhow::anyhow!(
+            "invalid JSONPath: {}\n  {raw}\n  {:>width$}",
+            err.message(),
+            "^",
+            width = err.position().max(1)
+        )
+    })
+}
+
+/// Evaluate a compiled JSONPath: each match with its normalized path.
+pub fn query<'a>(path: &JsonPath, document: &'a Value) -> Matches<'a> {
+    path.query_located(document)
+        .iter()
+        .map(|located| (normalized_path(located.location()), located.node()))
+        .collect()
+}
+
+/// The RFC 9535 normalized path of a location, such as `$['a'][0]` (section 2.7).
+pub fn normalized_path(location: &NormalizedPath<'_>) -> String {
+    let mut out = String::from("$");
+    for element in location.iter() {
+        match element {
+            PathElement::Index(index) => {
+                let _ = write!(out, "[{index}]");
+            }
+            PathElement::Name(name) => {
+                out.push_str("['");
+                for c in name.chars() {
+                    match c {
+                        '\u{8}' => out.push_str("\\b"),
+                        '\u{c}' => out.push_str("\\f"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\t' => out.push_str("\\t"),
+                        '\'' => out.push_str("\\'"),
+                        '\\' => out.push_str("\\\\"),
+                        c if u32::from(c) < 0x20 => {
+                            let _ = write!(out, "\\u{:04x}", u32::from(c));
+                        }
+                        c => out.push(c),
+                    }
+                }
+                out.push_str("']");
+            }
+        }
+    }
+    out
+}
+
+fn steps_of(location: &NormalizedPath<'_>) -> Vec<Step> {
+    location
+        .iter()
+        .map(|element| match element {
+            PathElement::Name(name) => Step::Key((*name).to_owned()),
+            PathElement::Index(index) => Step::Index(i64::try_from(*index).unwrap_or(i64::MAX)),
+        })
+        .collect()
+}
+
+/// Render steps as a dot path, for messages.
+pub fn display_steps(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Key(key) if is_plain_key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Step::Key(key) => {
+                let _ = write!(out, "[{}]", Value::String(key.clone()));
+            }
+            Step::Index(index) => {
+                let _ = write!(out, "[{index}]");
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push('$');
+    }
+    out
+}
+
+fn is_plain_key(key: &str) -> bool {
+    !key.is_empty() && !key.contains(['.', '[', ']', '"', '\''])
+}
+
+/// Resolve an index against an array length; `None` when out of range.
+fn resolve_index(index: i64, len: usize) -> Option<usize> {
+    let len = i64::try_from(len).ok()?;
+    let resolved = if index < 0 { len + index } else { index };
+    (0..len).contains(&resolved).then_some(resolved as usize)
+}
+
+/// A key used on an array: a number names an element (`tasks.0` as V2 scripts wrote it).
+fn as_index(key: &str) -> Option<i64> {
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        return None;
+    }
+    key.parse().ok()
+}
+
+fn child<'a>(node: &'a Value, step: &Step) -> Option<&'a Value> {
+    match (node, step) {
+        (Value::Object(map), Step::Key(key)) => map.get(key),
+        (Value::Array(items), Step::Index(index)) => {
+            resolve_index(*index, items.len()).map(|i| &items[i])
+        }
+        (Value::Array(items), Step::Key(key)) => as_index(key)
+            .and_then(|index| resolve_index(index, items.len()))
+            .map(|i| &items[i]),
+        _ => None,
+    }
+}
+
+fn lookup<'a>(document: &'a Value, steps: &[Step]) -> Option<&'a Value> {
+    steps
+        .iter()
+        .try_fold(document, |node, step| child(node, step))
+}
+
+/// What kind of JSON value this is, for messages: `a string`, `an array`.
+pub fn display_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The mutable child at `step`, inserting `null` when it is missing and `create` is set
+/// (the flag returned says so). `Ok(None)` when it is missing and `create` is not set.
+fn child_mut<'a>(
+    node: &'a mut Value,
+    step: &Step,
+    create: bool,
+    at: &[Step],
+) -> anyhow::Result<Option<(&'a mut Value, bool)>> {
+    if create && node.is_null() {
+        *node = match step {
+            Step::Key(_) => Value::Object(Map::new()),
+            Step::Index(_) => Value::Array(Vec::new()),
+        };
+    }
+    let index = match (&*node, step) {
+        (Value::Array(_), Step::Index(index)) => Some(*index),
+        (Value::Array(_), Step::Key(key)) => match as_index(key) {
+            Some(index) => Some(index),
+            None => anyhow::bail!(
+                "`{}` is an array: use an index such as `[0]`, not `{key}`",
+                display_steps(at)
+            ),
+        },
+        _ => None,
+    };
+    match (node, step) {
+        (Value::Object(map), Step::Key(key)) => {
+            if map.contains_key(key) {
+                Ok(map.get_mut(key).map(|value| (value, false)))
+            } else if create {
+                Ok(Some((map.entry(key.clone()).or_insert(Value::Null), true)))
+            } else {
+                Ok(None)
+            }
+        }
+        (Value::Array(items), _) => {
+            let index = index.unwrap_or_default();
+            let len = items.len();
+            match resolve_index(index, len) {
+                Some(i) => Ok(Some((&mut items[i], false))),
+                None if create && usize::try_from(index).is_ok_and(|i| i == len) => {
+                    items.push(Value::Null);
+                    Ok(items.last_mut().map(|value| (value, true)))
+                }
+                None if create => anyhow::bail!(
+                    "index {index} is out of range for `{}` (length {len})",
+                    display_steps(at)
+                ),
+                None => Ok(None),
+            }
+        }
+        (node, step) if create => anyhow::bail!(
+            "cannot reach `{}`: `{}` is {}",
+            display_steps(&[at, std::slice::from_ref(step)].concat()),
+            display_steps(at),
+            display_kind(node)
+        ),
+        _ => Ok(None),
+    }
+}
+
+/// Apply `edit` at one place. Returns whether the place existed or was made, whether the
+/// document changed, and the new value when the edit reports one.
+fn apply_at(
+    document: &mut Value,
+    steps: &[Step],
+    edit: Edit<'_>,
+    create: bool,
+) -> anyhow::Result<(bool, bool, Option<Value>)> {
+    if let Edit::Delete = edit {
+        return delete_at(document, steps);
+    }
+    let mut node = document;
+    let mut created = false;
+    for (depth, step) in steps.iter().enumerate() {
+        match child_mut(node, step, create, &steps[..depth])? {
+            Some((next, made)) => {
+                node = next;
+                created |= made;
+            }
+            None => return Ok((false, false, None)),
+        }
+    }
+    let whole = || display_steps(steps);
+    let (changed, value) = match edit {
+        Edit::Set(value) => {
+            let changed = created || node != value;
+            *node = value.clone();
+            (changed, None)
+        }
+        Edit::Merge(data) => {
+            let changed = if let Value::Object(target) = node {
+                merge_into(target, data)
+            } else {
+                *node = Value::Object(data.clone());
+                true
+            };
+            (created || changed, None)
+        }
+        Edit::Append(value) => {
+            if node.is_null() {
+                *node = Value::Array(Vec::new());
+            }
+            let Value::Array(items) = node else {
+                anyhow::bail!(
+                    "cannot append to `{}`: it is {}",
+                    whole(),
+                    display_kind(node)
+                );
+            };
+            items.push(value.clone());
+            (true, None)
+        }
+        Edit::Increment(by) => {
+            let current = match &*node {
+                Value::Null => &Number::from(0),
+                Value::Number(number) => number,
+                other => anyhow::bail!(
+                    "cannot increment `{}`: it is {}",
+                    whole(),
+                    display_kind(other)
+                ),
+            };
+            let sum = add(current, by)
+                .ok_or_else(|| anyhow::anyhow!("incrementing `{}` overflows", whole()))?;
+            let changed = created || Value::Number(sum.clone()) != *node;
+            *node = Value::Number(sum.clone());
+            (changed, Some(Value::Number(sum)))
+        }
+        Edit::Delete => unreachable!("handled above"),
+    };
+    Ok((true, changed, value))
+}
+
+fn delete_at(document: &mut Value, steps: &[Step]) -> anyhow::Result<(bool, bool, Option<Value>)> {
+    let Some((last, parents)) = steps.split_last() else {
+        anyhow::bail!("cannot delete the root of a document");
+    };
+    let Some(parent) = parents.iter().try_fold(document, |node, step| {
+        child_mut(node, step, false, &[])
+            .ok()
+            .flatten()
+            .map(|(next, _)| next)
+    }) else {
+        return Ok((false, false, None));
+    };
+    let removed = match (parent, last) {
+        (Value::Object(map), Step::Key(key)) => map.remove(key).is_some(),
+        (Value::Array(items), step) => {
+            let index = match step {
+                Step::Index(index) => Some(*index),
+                Step::Key(key) => as_index(key),
+            };
+            match index.and_then(|index| resolve_index(index, items.len())) {
+                Some(i) => {
+                    items.remove(i);
+                    true
+                }
+                None => false,
+            }
+        }
+        _ => false,
+    };
+    Ok((removed, removed, None))
+}
+
+/// Merge `data` into `target`: objects recursively, everything else replaced. Returns
+/// whether anything changed.
+pub fn merge_into(target: &mut Map<String, Value>, data: &Map<String, Value>) -> bool {
+    let mut changed = false;
+    for (key, incoming) in data {
+        match (target.get_mut(key), incoming) {
+            (Some(Value::Object(existing)), Value::Object(incoming)) => {
+                changed |= merge_into(existing, incoming);
+            }
+            (Some(existing), incoming) if existing == incoming => {}
+            _ => {
+                target.insert(key.clone(), incoming.clone());
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// `a + b`, in integers when both are integers, else in floating point.
+fn add(a: &Number, b: &Number) -> Option<Number> {
+    if let (Some(a), Some(b)) = (a.as_i64(), b.as_i64()) {
+        return a.checked_add(b).map(Number::from);
+    }
+    if let (Some(a), Some(b)) = (a.as_u64(), b.as_u64()) {
+        return a.checked_add(b).map(Number::from);
+    }
+    Number::from_f64(a.as_f64()? + b.as_f64()?)
+}
+
+/// Parse a dot path: `a.b`, `a[0]`, `a[-1]`, `a["k.e.y"]`, `a['k']`; `""` is the root.
+fn parse_dot(raw: &str) -> anyhow::Result<Vec<Step>> {
+    let fail = |at: usize, what: &str| {
+        anyhow::anyhow!(
+            "invalid path: {what}\n  {raw}\n  {:>width$}",
+            "^",
+            width = at + 1
+        )
+    };
+    let bytes = raw.as_bytes();
+    let mut steps = Vec::new();
+    let mut i = 0;
+    let mut expect_key = true; // at the start, or after a `.`
+    while i < bytes.len() {
+        match bytes[i] {
+            b'[' => {
+                let (step, next) = parse_bracket(raw, i).map_err(|what| fail(i, what))?;
+                steps.push(step);
+                i = next;
+                expect_key = false;
+            }
+            b'.' if expect_key => return Err(fail(i, "empty key")),
+            b'.' => {
+                i += 1;
+                if i == bytes.len() {
+                    return Err(fail(i, "a path cannot end with `.`"));
+                }
+                expect_key = true;
+            }
+            b']' => return Err(fail(i, "unexpected `]`")),
+            _ if !expect_key => return Err(fail(i, "expected `.` or `[`")),
+            _ => {
+                let end = raw[i..]
+                    .find(['.', '[', ']'])
+                    .map_or(raw.len(), |offset| i + offset);
+                steps.push(Step::Key(raw[i..end].to_owned()));
+                i = end;
+                expect_key = false;
+            }
+        }
+    }
+    Ok(steps)
+}
+
+/// Parse `[N]`, `["key"]` or `['key']` starting at `start`; returns the step and the offset
+/// after the closing bracket.
+fn parse_bracket(raw: &str, start: usize) -> Result<(Step, usize), &'static str> {
+    let rest = &raw[start + 1..];
+    match rest.chars().next() {
+        Some(quote @ ('"' | '\'')) => {
+            let mut key = String::new();
+            let mut chars = rest.char_indices().skip(1);
+            while let Some((offset, c)) = chars.next() {
+                match c {
+                    '\\' => match chars.next() {
+                        Some((_, escaped @ ('"' | '\'' | '\\' | '/'))) => key.push(escaped),
+                        Some((_, 'n')) => key.push('\n'),
+                        Some((_, 't')) => key.push('\t'),
+                        _ => return Err("unknown escape in a quoted key"),
+                    },
+                    c if c == quote => {
+                        return if rest[offset + 1..].starts_with(']') {
+                            Ok((Step::Key(key), start + 1 + offset + 2))
+                        } else {
+                            Err("expected `]` after a quoted key")
+                        };
+                    }
+                    c => key.push(c),
+                }
+            }
+            Err("unterminated quoted key")
+        }
+        _ => {
+            let end = rest.find(']').ok_or("unterminated `[`")?;
+            let index = rest[..end].trim().parse::<i64>().map_err(
+                |_| "expected an index such as `[0]` or a quoted key such as `[\"a.b\"]`",
+            )?;
+            Ok((Step::Index(index), start + 1 + end + 1))
+        }
+    }
+}
+
+/// The steps of a JSONPath made only of `.name`, `['name']` and `[index]` segments, which
+/// names at most one place; `None` for anything else (wildcards, filters, slices, `..`).
+fn singular_steps(raw: &str) -> Option<Vec<Step>> {
+    let mut rest = raw.strip_prefix('$')?;
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = after
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || !c.is_ascii()))
+                .unwrap_or(after.len());
+            if end == 0 || after.starts_with(|c: char| c.is_ascii_digit()) {
+                return None;
+            }
+            steps.push(Step::Key(after[..end].to_owned()));
+            rest = &after[end..];
+        } else if rest.starts_with('[') {
+            let (step, next) = parse_bracket(rest, 0).ok()?;
+            if let Step::Index(index) = step
+                && rest[1..next - 1].trim() != index.to_string()
+            {
+                return None; // `[01]`, `[ 1]`: leave the exotic to the real parser
+            }
+            steps.push(step);
+            rest = &rest[next..];
+        } else {
+            return None;
+        }
+    }
+    Some(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key(k: &str) -> Step {
+        Step::Key(k.to_owned())
+    }
+
+    #[test]
+    fn dot_paths_parse() {
+        let cases: &[(&str, Vec<Step>)] = &[
+            ("", vec![]),
+            ("a", vec![key("a")]),
+            ("a.b.c", vec![key("a"), key("b"), key("c")]),
+            ("a[0].b", vec![key("a"), Step::Index(0), key("b")]),
+            ("a[-1]", vec![key("a"), Step::Index(-1)]),
+            (r#"a["k.e.y"].z"#, vec![key("a"), key("k.e.y"), key("z")]),
+            ("['x']", vec![key("x")]),
+            ("[0][1]", vec![Step::Index(0), Step::Index(1)]),
+        ];
+        for (raw, steps) in cases {
+            assert_eq!(&parse_dot(raw).unwrap(), steps, "{raw}");
+        }
+        for bad in [
+            "a..b",
+            ".a",
+            "a.",
+            "a[",
+            "a[x]",
+            "a]",
+            "a[0]b",
+            r#"a["x"#,
+            "a[\"x\"y]",
+        ] {
+            assert!(parse_dot(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn singular_queries_are_recognised() {
+        assert_eq!(singular_steps("$"), Some(vec![]));
+        assert_eq!(
+            singular_steps("$.a['b'][2]"),
+            Some(vec![key("a"), key("b"), Step::Index(2)])
+        );
+        for plural in ["$.*", "$..a", "$[0:2]", "$[?@.a]", "$.a[0,1]", "$['a','b']"] {
+            assert_eq!(singular_steps(plural), None, "{plural}");
+        }
+    }
+
+    fn apply(doc: &mut Value, path: &str, edit: Edit<'_>) -> Applied {
+        DocPath::parse(path).unwrap().apply(doc, edit).unwrap()
+    }
+
+    #[test]
+    fn set_creates_and_detects_no_change() {
+        let mut doc = json!({});
+        let value = json!(1);
+        assert!(apply(&mut doc, "a.b[0]", Edit::Set(&value)).changed);
+        assert_eq!(doc, json!({"a": {"b": [1]}}));
+        assert!(!apply(&mut doc, "a.b[0]", Edit::Set(&value)).changed);
+        assert!(!apply(&mut doc, "$.a.b[0]", Edit::Set(&value)).changed);
+        let null = Value::Null;
+        assert!(
+            apply(&mut doc, "a.n", Edit::Set(&null)).changed,
+            "a new null key is a change"
+        );
+        assert!(
+            DocPath::parse("a.b[0].c")
+                .unwrap()
+                .apply(&mut doc, Edit::Set(&value))
+                .is_err()
+        );
+        assert!(
+            DocPath::parse("a.b[5]")
+                .unwrap()
+                .apply(&mut doc, Edit::Set(&value))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn filters_edit_every_match() {
+        let mut doc = json!({"tasks": {"t1": {"status": "blocked"}, "t2": {"status": "done"},
+                                        "t3": {"status": "blocked"}}});
+        let data = json!({"flag": true});
+        let applied = apply(
+            &mut doc,
+            "$.tasks[?(@.status=='blocked')]",
+            Edit::Merge(data.as_object().unwrap()),
+        );
+        assert_eq!(applied.matched, 2);
+        assert_eq!(doc["tasks"]["t1"]["flag"], true);
+        assert_eq!(doc["tasks"]["t2"].get("flag"), None);
+        let applied = apply(&mut doc, "$.tasks[?@.flag]", Edit::Delete);
+        assert_eq!(applied.matched, 2);
+        assert_eq!(doc, json!({"tasks": {"t2": {"status": "done"}}}));
+    }
+
+    #[test]
+    fn deleting_several_array_elements_keeps_the_right_ones() {
+        let mut doc = json!({"a": [0, 1, 2, 3, 4, 5]});
+        apply(&mut doc, "$.a[?@ > 0 && @ < 5]", Edit::Delete);
+        assert_eq!(doc, json!({"a": [0, 5]}));
+        let applied = apply(&mut doc, "$.a[0,0]", Edit::Delete);
+        assert_eq!((applied.matched, doc), (1, json!({"a": [5]})));
+    }
+
+    #[test]
+    fn merge_is_deep_and_replaces_arrays() {
+        let mut doc = json!({"a": {"x": 1, "l": [1, 2], "o": {"p": 1}}});
+        let data = json!({"a": {"l": [3], "o": {"q": 2}}, "b": 2});
+        assert!(apply(&mut doc, "", Edit::Merge(data.as_object().unwrap())).changed);
+        assert_eq!(
+            doc,
+            json!({"a": {"x": 1, "l": [3], "o": {"p": 1, "q": 2}}, "b": 2})
+        );
+        assert!(!apply(&mut doc, "$", Edit::Merge(data.as_object().unwrap())).changed);
+    }
+
+    #[test]
+    fn append_and_increment() {
+        let mut doc = json!({"s": "x"});
+        let one = Number::from(1);
+        let half = Number::from_f64(0.5).unwrap();
+        let item = json!("i");
+        apply(&mut doc, "l", Edit::Append(&item));
+        apply(&mut doc, "l", Edit::Append(&item));
+        assert_eq!(doc["l"], json!(["i", "i"]));
+        assert_eq!(
+            apply(&mut doc, "n", Edit::Increment(&one)).values,
+            vec![json!(1)]
+        );
+        assert_eq!(
+            apply(&mut doc, "n", Edit::Increment(&half)).values,
+            vec![json!(1.5)]
+        );
+        assert!(
+            DocPath::parse("s")
+                .unwrap()
+                .apply(&mut doc, Edit::Increment(&one))
+                .is_err()
+        );
+        assert!(
+            DocPath::parse("s")
+                .unwrap()
+                .apply(&mut doc, Edit::Append(&item))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn missing_paths_are_soft() {
+        let mut doc = json!({"a": {"b": 1}});
+        assert!(matches!(
+            DocPath::parse("a.x.y").unwrap().find(&doc),
+            Found::One(None)
+        ));
+        assert!(matches!(
+            DocPath::parse("a.b.c").unwrap().find(&doc),
+            Found::One(None)
+        ));
+        assert_eq!(apply(&mut doc, "a.x.y", Edit::Delete), Applied::default());
+        assert!(
+            DocPath::parse("")
+                .unwrap()
+                .apply(&mut doc, Edit::Delete)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn normalized_paths_escape_names() {
+        let doc = json!({"a'b": {"c\\d": [1]}});
+        let path = JsonPath::parse("$..*").unwrap();
+        let found: Vec<String> = query(&path, &doc).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            found,
+            [
+                "$['a\\'b']",
+                "$['a\\'b']['c\\\\d']",
+                "$['a\\'b']['c\\\\d'][0]"
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_jsonpath_shows_where() {
+        let err = DocPath::parse("$.a[?(@.b==]").unwrap_err().to_string();
+        assert!(err.contains("invalid JSONPath"), "{err}");
+        assert!(err.contains('^'), "{err}");
+    }
+}

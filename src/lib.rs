@@ -1,0 +1,36 @@
+//! Orchestron gives Claude Code sessions a memory, a plan and a way to coordinate.
+//!
+//! The flow of every invocation is the same: [`cli`] parses the command line, [`context`]
+//! resolves the environment once (state root, clock, id generator, lock deadline), a module
+//! of [`commands`] does the work on the pure core ([`session`], [`docpath`]) through the
+//! locked [`store`], and [`error`] alone turns the outcome into an exit code.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod docpath;
+pub mod error;
+pub mod ids;
+pub mod output;
+pub mod session;
+pub mod store;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+/// Parse `args`, run the command and return the process exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => return error::report_usage(&err),
+    };
+    let result = context::Context::from_process(cli.global.json)
+        .and_then(|context| commands::dispatch(&context, cli.command));
+    match result {
+        Ok(()) => error::SUCCESS,
+        Err(err) => error::report(&err),
+    }
+}

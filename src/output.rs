@@ -1,0 +1,98 @@
+//! How data reaches stdout: JSON for scripts (`--json`), text for people. stdout carries data
+//! only; talk goes to stderr. A closed pipe surfaces as an `io::Error` that `error::report`
+//! treats as success.
+
+use std::io::{self, StdoutLock, Write as _};
+
+use serde_json::Value;
+
+#[derive(Debug)]
+pub struct Output {
+    json: bool,
+    stdout: StdoutLock<'static>,
+}
+
+impl Output {
+    pub fn new(json: bool) -> Output {
+        Output {
+            json,
+            stdout: io::stdout().lock(),
+        }
+    }
+
+    /// Whether data goes out as JSON.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Print a value: compact JSON on one line with `--json`, else indented, with a bare
+    /// string printed as it is so that `$(orchestron state get …)` gives the text itself.
+    pub fn value(&mut self, value: &Value) -> io::Result<()> {
+        match value {
+            Value::String(text) if !self.json => writeln!(self.stdout, "{text}"),
+            _ if self.json => {
+                serde_json::to_writer(&mut self.stdout, value)?;
+                writeln!(self.stdout)
+            }
+            _ => {
+                serde_json::to_writer_pretty(&mut self.stdout, value)?;
+                writeln!(self.stdout)
+            }
+        }
+    }
+
+    /// Print anything serializable as JSON: compact with `--json`, else indented.
+    pub fn serialize<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        if self.json {
+            serde_json::to_writer(&mut self.stdout, value)?;
+        } else {
+            serde_json::to_writer_pretty(&mut self.stdout, value)?;
+        }
+        writeln!(self.stdout)
+    }
+
+    /// Print a JSON value compactly on one line, whatever the mode.
+    pub fn json_line(&mut self, value: &Value) -> io::Result<()> {
+        serde_json::to_writer(&mut self.stdout, value)?;
+        writeln!(self.stdout)
+    }
+
+    /// Print a line of text.
+    pub fn line(&mut self, text: &str) -> io::Result<()> {
+        writeln!(self.stdout, "{text}")
+    }
+
+    /// Print rows as an aligned table under a header.
+    pub fn table(&mut self, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        for row in rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+        for row in std::iter::once(&header).chain(rows) {
+            let mut line = String::new();
+            for (index, (cell, width)) in row.iter().zip(&widths).enumerate() {
+                if index + 1 == row.len() {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(&format!("{cell:<width$}  "));
+                }
+            }
+            writeln!(self.stdout, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+
+    /// Flush, for commands that print over time (`state watch`).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.stdout.flush()
+    }
+}
+
+/// Tell the user something went wrong that did not stop the command.
+#[allow(clippy::print_stderr)]
+pub fn warn(message: &str) {
+    eprintln!("warning: {message}");
+}

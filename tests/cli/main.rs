@@ -1,0 +1,208 @@
+//! The integration tests: one binary, every test hermetic. Each runs the real `orchestron`
+//! binary with a cleared environment, a temporary state root, a fixed clock and a fixed id
+//! seed, and asserts on exit status, stdout and stderr together.
+
+mod concurrency;
+mod crash;
+mod jsonpath_cts;
+mod query;
+mod session;
+mod state;
+mod surface;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// The fixed "now" of every test unless it sets another.
+pub const NOW: &str = "2026-01-01T00:00:00Z";
+
+/// A temporary project with its own state root.
+#[derive(Debug)]
+pub struct TestEnv {
+    dir: tempfile::TempDir,
+    envs: Vec<(String, String)>,
+}
+
+/// What a command did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Assert success and return stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "expected success\n{self}");
+        &self.stdout
+    }
+
+    /// Assert exit code `code` and return stderr.
+    #[track_caller]
+    pub fn fails(&self, code: i32) -> &str {
+        assert_eq!(self.code, code, "expected exit {code}\n{self}");
+        &self.stderr
+    }
+
+    /// Parse stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.ok())
+            .unwrap_or_else(|err| panic!("stdout is not JSON: {err}\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Default for TestEnv {
+    fn default() -> TestEnv {
+        TestEnv::new()
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let home = dir.path().join("state");
+        let envs = vec![
+            ("ORCHESTRON_HOME".to_owned(), home.display().to_string()),
+            ("ORCHESTRON_NOW".to_owned(), NOW.to_owned()),
+            ("ORCHESTRON_ID_SEED".to_owned(), "tests".to_owned()),
+            ("HOME".to_owned(), dir.path().display().to_string()),
+        ];
+        TestEnv { dir, envs }
+    }
+
+    /// The temporary project directory (the working directory of every command).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The state root.
+    pub fn home(&self) -> PathBuf {
+        self.path().join("state")
+    }
+
+    pub fn sessions(&self) -> PathBuf {
+        self.home().join("sessions")
+    }
+
+    /// Set an environment variable for every later command.
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.envs.retain(|(existing, _)| existing != name);
+        self.envs.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// Remove an environment variable for every later command.
+    pub fn unset(&mut self, name: &str) {
+        self.envs.retain(|(existing, _)| existing != name);
+    }
+
+    /// A command for the binary in this environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_orchestron"));
+        command
+            .args(args)
+            .env_clear()
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.path())
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Run the binary and capture what it did.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("the binary runs");
+        run_of(output)
+    }
+
+    /// Run the binary with `input` on stdin.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write as _;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        run_of(child.wait_with_output().expect("the binary runs"))
+    }
+
+    /// Create a session with `id` and return it.
+    pub fn session(&self, id: &str) -> String {
+        self.run(&["session", "create", "--id", id, "--project", "demo"])
+            .ok();
+        id.to_owned()
+    }
+
+    /// The document of session `id`, read from disk.
+    pub fn document(&self, id: &str) -> Value {
+        let bytes = std::fs::read(self.sessions().join(format!("{id}.json"))).expect("a document");
+        serde_json::from_slice(&bytes).expect("a JSON document")
+    }
+
+    /// Every file under the state root with its bytes, to prove a command changed nothing.
+    pub fn disk(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        fn walk(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    files.insert(path.clone(), b"<dir>".to_vec());
+                    walk(&path, files);
+                } else {
+                    files.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
+                }
+            }
+        }
+        let mut files = BTreeMap::new();
+        walk(self.path(), &mut files);
+        files
+    }
+
+    /// Run a command that must fail with `code` and leave the disk exactly as it was;
+    /// returns its stderr.
+    #[track_caller]
+    pub fn refuses(&self, args: &[&str], code: i32) -> String {
+        let before = self.disk();
+        let run = self.run(args);
+        run.fails(code);
+        assert_eq!(
+            self.disk(),
+            before,
+            "`{}` changed files although it failed",
+            args.join(" ")
+        );
+        run.stderr
+    }
+}
+
+fn run_of(output: Output) -> Run {
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
