@@ -164,28 +164,32 @@ pub fn normalized_path(location: &NormalizedPath<'_>) -> String {
             PathElement::Index(index) => {
                 let _ = write!(out, "[{index}]");
             }
-            PathElement::Name(name) => {
-                out.push_str("['");
-                for c in name.chars() {
-                    match c {
-                        '\u{8}' => out.push_str("\\b"),
-                        '\u{c}' => out.push_str("\\f"),
-                        '\n' => out.push_str("\\n"),
-                        '\r' => out.push_str("\\r"),
-                        '\t' => out.push_str("\\t"),
-                        '\'' => out.push_str("\\'"),
-                        '\\' => out.push_str("\\\\"),
-                        c if u32::from(c) < 0x20 => {
-                            let _ = write!(out, "\\u{:04x}", u32::from(c));
-                        }
-                        c => out.push(c),
-                    }
-                }
-                out.push_str("']");
-            }
+            PathElement::Name(name) => push_normalized_name(&mut out, name),
         }
     }
     out
+}
+
+/// Append the normalized-path segment of a member name: `['name']`, escaped as RFC 9535
+/// section 2.7 requires.
+pub fn push_normalized_name(out: &mut String, name: &str) {
+    out.push_str("['");
+    for c in name.chars() {
+        match c {
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push_str("']");
 }
 
 fn steps_of(location: &NormalizedPath<'_>) -> Vec<Step> {

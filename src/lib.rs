@@ -13,6 +13,7 @@ pub mod docpath;
 pub mod error;
 pub mod ids;
 pub mod output;
+pub mod select;
 pub mod session;
 pub mod store;
 

@@ -2,21 +2,23 @@
 //! only; talk goes to stderr. A closed pipe surfaces as an `io::Error` that `error::report`
 //! treats as success.
 
-use std::io::{self, StdoutLock, Write as _};
+use std::io::{self, BufWriter, StdoutLock, Write as _};
 
 use serde_json::Value;
 
 #[derive(Debug)]
 pub struct Output {
     json: bool,
-    stdout: StdoutLock<'static>,
+    /// Buffered: Rust's stdout flushes at every newline, which costs a `write` per line of
+    /// pretty-printed JSON.
+    stdout: BufWriter<StdoutLock<'static>>,
 }
 
 impl Output {
     pub fn new(json: bool) -> Output {
         Output {
             json,
-            stdout: io::stdout().lock(),
+            stdout: BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
         }
     }
 
@@ -85,7 +87,8 @@ impl Output {
         Ok(())
     }
 
-    /// Flush, for commands that print over time (`state watch`).
+    /// Flush, for commands that print over time (`state watch`) and at the end of every
+    /// command, so that a failed write is reported rather than lost in a drop.
     pub fn flush(&mut self) -> io::Result<()> {
         self.stdout.flush()
     }

@@ -16,7 +16,7 @@ use crate::output::Output;
 /// Run one parsed command.
 pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
     let mut out = Output::new(context.json);
-    match command {
+    let result = match command {
         Command::Session(command) => session::run(context, &mut out, command),
         Command::State(command) => state::run(context, &mut out, command),
         Command::Query(args) => query::run(&mut out, args),
@@ -29,7 +29,15 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
-    }
+    };
+    out.flush()?;
+    result
+}
+
+/// Let a large value go without freeing it: the process is about to exit, and freeing a
+/// tree of a million nodes costs more than the rest of a query.
+fn release(value: Value) {
+    std::mem::forget(value);
 }
 
 /// Parse an argument that must hold a JSON object, naming the option in the error.

@@ -3,14 +3,13 @@
 use std::io::Read as _;
 
 use anyhow::Context as _;
-use serde_json::{Value, json};
 
 use crate::cli::QueryArgs;
-use crate::docpath;
 use crate::output::Output;
+use crate::{docpath, select};
 
 pub(super) fn run(out: &mut Output, args: QueryArgs) -> anyhow::Result<()> {
-    let path = docpath::compile(&args.jsonpath)?;
+    docpath::compile(&args.jsonpath)?;
     let (bytes, source) = match &args.file {
         Some(file) if file.as_os_str() != "-" => (
             std::fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?,
@@ -24,18 +23,15 @@ pub(super) fn run(out: &mut Output, args: QueryArgs) -> anyhow::Result<()> {
             (bytes, "stdin".to_owned())
         }
     };
-    let document: Value =
-        serde_json::from_slice(&bytes).with_context(|| format!("{source} is not valid JSON"))?;
-    let matches = docpath::query(&path, &document);
-    if args.paths {
-        let located: Vec<Value> = matches
-            .into_iter()
-            .map(|(path, value)| json!({"path": path, "value": value}))
-            .collect();
-        out.serialize(&located)?;
-    } else {
-        let values: Vec<&Value> = matches.into_iter().map(|(_, value)| value).collect();
-        out.serialize(&values)?;
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("{source} is not valid JSON: it is not UTF-8"))?;
+    let mut whole = None;
+    let matches = select::select(&args.jsonpath, &text, &mut whole)
+        .with_context(|| format!("{source} is not valid JSON"))?;
+    super::state::print_matches(out, &matches, args.paths)?;
+    drop(matches);
+    if let Some(document) = whole {
+        super::release(document);
     }
     Ok(())
 }

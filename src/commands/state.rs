@@ -11,9 +11,9 @@ use crate::cli::{StateCommand, WriteArgs};
 use crate::config;
 use crate::context::Context;
 use crate::docpath::{Applied, DocPath, Edit, Found};
-use crate::error::Error;
 use crate::ids::SessionId;
 use crate::output::{Output, warn};
+use crate::select::{self, Selected};
 use crate::session::{self, Mode, NewSession};
 use crate::store::Outcome;
 
@@ -30,17 +30,23 @@ pub(super) fn run(
             strict,
         } => {
             let id = SessionId::parse(&id)?;
-            let path = DocPath::parse(&path)?;
-            let document = context.store()?.read(&id)?;
-            let found = path.find(&document);
+            let parsed = DocPath::parse(&path)?;
+            let text = context.store()?.read_text(&id)?;
+            let mut whole = None;
+            let found = look_up(&path, &parsed, &text, &mut whole)?;
             let empty = match &found {
-                Found::One(value) => value.is_none(),
-                Found::Many(matches) => matches.is_empty(),
+                Lookup::One(value) => value.is_none(),
+                Lookup::Many(matches) => matches.is_empty(),
             };
             if strict && empty {
                 anyhow::bail!("nothing at that path in session `{id}`");
             }
-            print_found(out, found, paths)
+            print_found(out, &found, paths)?;
+            drop(found);
+            if let Some(document) = whole {
+                super::release(document);
+            }
+            Ok(())
         }
         StateCommand::Set {
             id,
@@ -123,9 +129,9 @@ pub(super) fn run(
         StateCommand::CleanupExpired { dry_run } => cleanup_expired(context, out, dry_run),
         StateCommand::Watch { id, path, interval } => {
             let id = SessionId::parse(&id)?;
-            let path = DocPath::parse(&path)?;
+            let parsed = DocPath::parse(&path)?;
             let interval = config::parse_duration(&interval).context("invalid `--interval`")?;
-            watch(context, out, &id, &path, interval)
+            watch(context, out, &id, &path, &parsed, interval)
         }
     }
 }
@@ -197,24 +203,72 @@ fn report_write(out: &mut Output, applied: &Applied) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Print a lookup: a dot path's value (`null` when missing), a JSONPath's matches as an array,
-/// with their normalized paths when asked.
-fn print_found(out: &mut Output, found: Found<'_>, with_paths: bool) -> anyhow::Result<()> {
-    match found {
-        Found::One(value) => out.value(value.unwrap_or(&Value::Null))?,
-        Found::Many(matches) if with_paths => {
-            let located: Vec<Value> = matches
-                .into_iter()
-                .map(|(path, value)| json!({"path": path, "value": value}))
-                .collect();
-            out.serialize(&located)?;
-        }
-        Found::Many(matches) => {
-            let values: Vec<&Value> = matches.into_iter().map(|(_, value)| value).collect();
-            out.serialize(&values)?;
+/// What a path names in a document: one value for a dot path, the matches of a JSONPath.
+enum Lookup<'a> {
+    One(Option<&'a Value>),
+    Many(Selected<'a>),
+}
+
+/// Look `path` up in the document `text`, parsing only what a JSONPath needs (see
+/// `select`); a dot path parses the document into `whole`.
+fn look_up<'a>(
+    raw_path: &str,
+    path: &DocPath,
+    text: &'a str,
+    whole: &'a mut Option<Value>,
+) -> anyhow::Result<Lookup<'a>> {
+    if path.is_query() {
+        return Ok(Lookup::Many(select::select(raw_path, text, whole)?));
+    }
+    let document: &'a Value =
+        whole.insert(serde_json::from_str(text).context("the session document is not valid JSON")?);
+    match path.find(document) {
+        Found::One(value) => Ok(Lookup::One(value)),
+        Found::Many(_) => unreachable!("a dot path names one place"),
+    }
+}
+
+impl Lookup<'_> {
+    /// The value as `watch` compares and prints it: a JSONPath's matches as an array.
+    fn to_value(&self) -> Value {
+        match self {
+            Lookup::One(value) => value.cloned().unwrap_or(Value::Null),
+            Lookup::Many(matches) => Value::Array(
+                matches
+                    .iter()
+                    .map(|(_, value)| value.as_ref().clone())
+                    .collect(),
+            ),
         }
     }
+}
+
+/// Print a lookup: a dot path's value (`null` when missing), a JSONPath's matches as an array,
+/// with their normalized paths when asked.
+fn print_found(out: &mut Output, found: &Lookup<'_>, with_paths: bool) -> anyhow::Result<()> {
+    match found {
+        Lookup::One(value) => out.value(value.unwrap_or(&Value::Null))?,
+        Lookup::Many(matches) => print_matches(out, matches, with_paths)?,
+    }
     Ok(())
+}
+
+/// Print the matches of a JSONPath as a JSON array, of values or of `{path, value}`.
+pub(super) fn print_matches(
+    out: &mut Output,
+    matches: &Selected<'_>,
+    with_paths: bool,
+) -> std::io::Result<()> {
+    if with_paths {
+        let located: Vec<Value> = matches
+            .iter()
+            .map(|(path, value)| json!({"path": path, "value": value}))
+            .collect();
+        out.serialize(&located)
+    } else {
+        let values: Vec<&Value> = matches.iter().map(|(_, value)| value.as_ref()).collect();
+        out.serialize(&values)
+    }
 }
 
 fn cleanup_expired(context: &Context, out: &mut Output, dry_run: bool) -> anyhow::Result<()> {
@@ -280,24 +334,16 @@ fn watch(
     context: &Context,
     out: &mut Output,
     id: &SessionId,
+    raw_path: &str,
     path: &DocPath,
     interval: Duration,
 ) -> anyhow::Result<()> {
     let store = context.store()?;
     let mut last: Option<Value> = None;
     loop {
-        let document = store
-            .try_read(id)?
-            .ok_or_else(|| Error::SessionNotFound(id.to_string()))?;
-        let current = match path.find(&document) {
-            Found::One(value) => value.cloned().unwrap_or(Value::Null),
-            Found::Many(matches) => Value::Array(
-                matches
-                    .into_iter()
-                    .map(|(_, value)| value.clone())
-                    .collect(),
-            ),
-        };
+        let text = store.read_text(id)?;
+        let mut whole = None;
+        let current = look_up(raw_path, path, &text, &mut whole)?.to_value();
         if last.as_ref() != Some(&current) {
             if out.json() {
                 out.json_line(&current)?;

@@ -59,3 +59,70 @@ fn every_compliance_test_suite_case_passes() {
         failures.join("\n")
     );
 }
+
+/// `select`, which parses only what a query needs, must agree exactly (values, paths, order)
+/// with evaluating the query on the whole parsed document, for every valid query of the suite
+/// and for documents built to trip it: duplicate keys, escaped keys, filters over objects.
+#[test]
+fn partial_parsing_agrees_with_full_evaluation() {
+    let suite: Value =
+        serde_json::from_str(include_str!("../fixtures/jsonpath-cts/cts.json")).unwrap();
+    let mut cases: Vec<(String, String)> = suite["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|case| case["invalid_selector"] != true)
+        .map(|case| {
+            (
+                case["selector"].as_str().unwrap().to_owned(),
+                case["document"].to_string(),
+            )
+        })
+        .collect();
+    let tricky = r#"{"a": {"t": [{"s": "x", "n": 1}, {"s": "y", "n": 2}, 3, [4], {"s": "x", "n": 3}],
+                      "o": {"k2": {"s": "x"}, "k1": {"s": "x", "d": {"e": 1}}, "k\"3": {"s": "z"}}},
+                     "a": {"t": [{"s": "x", "n": 9}], "o": {"k": {"s": "x"}}, "l": {"k\n": {"s": 1}}},
+                     "limit": 2}"#;
+    for query in [
+        "$.a.t[?@.s=='x']",
+        "$.a.t[?@.s=='x'].n",
+        "$.a['o'][?@.s=='x']",
+        "$.a.o[?@.s=='x']..e",
+        "$.a.l[?@.s==1]",
+        "$.a.t[?@.n > 1]",
+        "$.a.t[?@ == 3]",
+        "$.a.t[?length(@) == 2]",
+        "$.a.t[?@.n > $.limit]",
+        "$.a.t[0][?@]",
+        "$.missing[?@.s]",
+        "$.limit[?@.s]",
+    ] {
+        cases.push((query.to_owned(), tricky.to_owned()));
+    }
+    let mut failures = Vec::new();
+    for (query, text) in &cases {
+        let path = orchestron::docpath::compile(query).unwrap();
+        let document: Value = serde_json::from_str(text).unwrap();
+        let expected: Vec<(String, Value)> = orchestron::docpath::query(&path, &document)
+            .into_iter()
+            .map(|(path, value)| (path, value.clone()))
+            .collect();
+        let mut whole = None;
+        let selected: Vec<(String, Value)> = orchestron::select::select(query, text, &mut whole)
+            .unwrap()
+            .into_iter()
+            .map(|(path, value)| (path, value.into_owned()))
+            .collect();
+        if selected != expected {
+            failures.push(format!(
+                "`{query}` on {text}:\n  select {selected:?}\n  full   {expected:?}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
