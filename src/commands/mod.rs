@@ -36,7 +36,7 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
 
 /// Let a large value go without freeing it: the process is about to exit, and freeing a
 /// tree of a million nodes costs more than the rest of a query.
-fn release(value: Value) {
+fn release<T>(value: T) {
     std::mem::forget(value);
 }
 

@@ -29,9 +29,7 @@ pub(super) fn run(out: &mut Output, args: QueryArgs) -> anyhow::Result<()> {
     let matches = select::select(&args.jsonpath, &text, &mut whole)
         .with_context(|| format!("{source} is not valid JSON"))?;
     super::state::print_matches(out, &matches, args.paths)?;
-    drop(matches);
-    if let Some(document) = whole {
-        super::release(document);
-    }
+    super::release(matches);
+    super::release(whole);
     Ok(())
 }

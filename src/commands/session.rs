@@ -62,13 +62,14 @@ pub(super) fn run(
         SessionCommand::Heartbeat { id } => {
             let id = SessionId::parse(&id)?;
             let config = context.config()?;
-            let document = update(context, &id, |document| {
+            let (count, expiry) = update(context, &id, |document| {
                 let mode = Lifecycle::of(document)?.mode;
                 session::heartbeat(document, context.now, config.expiry(mode))?;
-                Ok(true)
+                let count = document["observability"]["metrics"]["heartbeat_count"].clone();
+                let expiry = document["session"]["lifecycle"]["expiry"].clone();
+                Ok((true, (count, expiry)))
             })?;
-            let count = &document["observability"]["metrics"]["heartbeat_count"];
-            let expiry = &document["session"]["lifecycle"]["expiry"];
+            let (count, expiry) = (&count, &expiry);
             report(
                 out,
                 json!({"success": true, "session_id": id.as_str(), "heartbeat_count": count,
@@ -83,7 +84,7 @@ pub(super) fn run(
             update(context, &id, |document| {
                 let mode = Lifecycle::of(document)?.mode;
                 previous = session::recover(document, context.now, config.expiry(mode))?;
-                Ok(previous.is_some())
+                Ok((previous.is_some(), ()))
             })?;
             let was = previous.unwrap_or(Status::Active);
             let text = match previous {
@@ -102,7 +103,7 @@ pub(super) fn run(
             let mut changed = false;
             update(context, &id, |document| {
                 changed = session::end(document, context.now, status)?;
-                Ok(changed)
+                Ok((changed, ()))
             })?;
             report(
                 out,
@@ -116,7 +117,7 @@ pub(super) fn run(
             let mut changed = false;
             update(context, &id, |document| {
                 changed = session::pause(document, context.now, &reason)?;
-                Ok(changed)
+                Ok((changed, ()))
             })?;
             report(
                 out,
@@ -132,7 +133,7 @@ pub(super) fn run(
             update(context, &id, |document| {
                 let mode = Lifecycle::of(document)?.mode;
                 changed = session::resume(document, context.now, config.expiry(mode))?;
-                Ok(changed)
+                Ok((changed, ()))
             })?;
             report(
                 out,
@@ -169,16 +170,14 @@ fn create(context: &Context, id: &SessionId, new: &NewSession) -> anyhow::Result
     })
 }
 
-/// Change an existing session under its lock and return the document as written.
-fn update(
+/// Change an existing session under its lock: `change` says whether it changed anything,
+/// and what to report.
+fn update<T>(
     context: &Context,
     id: &SessionId,
-    change: impl FnOnce(&mut Value) -> anyhow::Result<bool>,
-) -> anyhow::Result<Value> {
-    context.store()?.update(id, |document| {
-        let changed = change(document)?;
-        Ok((changed, document.clone()))
-    })
+    change: impl FnOnce(&mut Value) -> anyhow::Result<(bool, T)>,
+) -> anyhow::Result<T> {
+    context.store()?.update(id, change)
 }
 
 /// Hand `from` off to `to`, creating `to` when missing. Returns whether `to` was created.

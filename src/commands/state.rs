@@ -42,10 +42,8 @@ pub(super) fn run(
                 anyhow::bail!("nothing at that path in session `{id}`");
             }
             print_found(out, &found, paths)?;
-            drop(found);
-            if let Some(document) = whole {
-                super::release(document);
-            }
+            super::release(found);
+            super::release(whole);
             Ok(())
         }
         StateCommand::Set {
