@@ -108,10 +108,18 @@ impl ExpirySetting {
 
 /// Parse a duration such as `500ms`, `2s`, `1h 30m` or `PT2S`.
 pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
-    let signed: jiff::SignedDuration = text
-        .trim()
-        .parse()
-        .with_context(|| format!("`{text}` is not a duration such as `500ms`, `2s` or `1h`"))?;
+    let text = text.trim();
+    let signed = match text.parse::<jiff::SignedDuration>() {
+        Ok(signed) => signed,
+        // Days and weeks (`7d`, `2w`) are calendar units to jiff; here a day is 24 hours.
+        Err(err) => text
+            .parse::<jiff::Span>()
+            .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
+            .map_err(|_| err)
+            .with_context(|| {
+                format!("`{text}` is not a duration such as `500ms`, `2s`, `1h` or `7d`")
+            })?,
+    };
     Duration::try_from(signed).with_context(|| format!("`{text}` is negative"))
 }
 
@@ -125,6 +133,14 @@ mod tests {
         assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
         assert_eq!(parse_duration("1h 30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("PT2S").unwrap(), Duration::from_secs(2));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(
+            parse_duration("1w 1d").unwrap(),
+            Duration::from_secs(8 * 86_400)
+        );
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-2s").is_err());
     }

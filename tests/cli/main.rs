@@ -6,6 +6,7 @@ mod concurrency;
 mod crash;
 mod jsonpath_cts;
 mod query;
+mod readme;
 mod session;
 mod state;
 mod surface;
