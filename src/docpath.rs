@@ -132,6 +132,8 @@ impl DocPath {
             applied.changed |= changed;
             applied.values.extend(value);
         }
+        // Report new values in document order, the order of the matches.
+        applied.values.reverse();
         Ok(applied)
     }
 }
@@ -723,6 +725,12 @@ mod tests {
         assert_eq!(
             apply(&mut doc, "n", Edit::Increment(&half)).values,
             vec![json!(1.5)]
+        );
+        doc["m"] = json!([{"n": 10}, {"n": 20}, {"k": {"n": 30}}]);
+        assert_eq!(
+            apply(&mut doc, "$.m..n", Edit::Increment(&one)).values,
+            vec![json!(11), json!(21), json!(31)],
+            "new values come in document order"
         );
         assert!(
             DocPath::parse("s")

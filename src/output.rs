@@ -59,6 +59,11 @@ impl Output {
         writeln!(self.stdout)
     }
 
+    /// Print bytes as they are.
+    pub fn bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stdout.write_all(bytes)
+    }
+
     /// Print a line of text.
     pub fn line(&mut self, text: &str) -> io::Result<()> {
         writeln!(self.stdout, "{text}")

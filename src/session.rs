@@ -364,6 +364,17 @@ pub fn resume(document: &mut Value, now: Timestamp, lifetime: Duration) -> anyho
     Ok(true)
 }
 
+/// A session can hand off unless it has ended: an ended session's work was handed on or
+/// abandoned already. A paused or expired one can, so that a new session picks up its work.
+pub fn check_hand_off_from(from: &Value, now: Timestamp) -> anyhow::Result<Lifecycle> {
+    let source = Lifecycle::of(from)?;
+    let status = source.status(now);
+    if status.is_ended() {
+        return Err(refuse(&source.id, status, "hand off from"));
+    }
+    Ok(source)
+}
+
 /// Hand `from`'s context to `to`: `to` receives `execution.inherited_context` and a
 /// `handoff_received` event; `from` ends `completed` with a `handoff_completed` event.
 pub fn handoff(
@@ -372,7 +383,7 @@ pub fn handoff(
     now: Timestamp,
     handoff_data: &Map<String, Value>,
 ) -> anyhow::Result<()> {
-    let source = Lifecycle::of(from)?;
+    let source = check_hand_off_from(from, now)?;
     let target = Lifecycle::of(to)?;
     let target_status = target.status(now);
     if target_status.is_ended() || target_status == Status::Expired {

@@ -21,13 +21,11 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::State(command) => state::run(context, &mut out, command),
         Command::Query(args) => query::run(&mut out, args),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "orchestron",
-                &mut std::io::stdout(),
-            );
-            Ok(())
+            // Into a buffer first: clap_complete panics on a write error, such as the
+            // broken pipe of `orchestron completions bash | head`.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "orchestron", &mut script);
+            out.bytes(&script).map_err(Into::into)
         }
     };
     out.flush()?;

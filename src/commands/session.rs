@@ -27,7 +27,7 @@ pub(super) fn run(
             metadata,
             id,
         } => {
-            let id = SessionId::parse(&id.unwrap_or_else(|| context.new_id()))?;
+            let chosen = id.map(|raw| SessionId::parse(&raw)).transpose()?;
             let parent_session = parent_session
                 .map(|raw| SessionId::parse(&raw).map(|id| id.to_string()))
                 .transpose()?;
@@ -35,15 +35,22 @@ pub(super) fn run(
                 .map(|raw| parse_object(&raw, "--metadata"))
                 .transpose()?
                 .unwrap_or_default();
-            let new = NewSession {
-                id: id.to_string(),
+            let mut new = NewSession {
+                id: String::new(),
                 mode,
                 project: project.or_else(|| context.default_project()),
                 parent_session,
                 metadata,
                 created_by: CREATED_BY.to_owned(),
             };
-            create(context, &id, &new)?;
+            let id = match chosen {
+                Some(id) => {
+                    new.id = id.to_string();
+                    create(context, &id, &new)?;
+                    id
+                }
+                None => create_with_new_id(context, &mut new)?,
+            };
             if out.json() {
                 out.json_line(&json!({"session_id": id.as_str()}))?;
             } else {
@@ -160,6 +167,22 @@ pub(super) fn run(
     }
 }
 
+/// Create a session under a generated id. An id already taken is passed over for the next
+/// one: with `ORCHESTRON_ID_SEED` every process starts the same sequence, so a test that
+/// creates two sessions gets the first two ids of it, reproducibly.
+fn create_with_new_id(context: &Context, new: &mut NewSession) -> anyhow::Result<SessionId> {
+    const ATTEMPTS: usize = 1000;
+    for _ in 0..ATTEMPTS {
+        let id = SessionId::parse(&context.new_id())?;
+        new.id = id.to_string();
+        match create(context, &id, new) {
+            Err(err) if matches!(err.downcast_ref(), Some(Error::SessionExists(_))) => continue,
+            other => return other.map(|()| id),
+        }
+    }
+    anyhow::bail!("found no free session id in {ATTEMPTS} attempts")
+}
+
 /// Write a new session document; an existing one is refused.
 fn create(context: &Context, id: &SessionId, new: &NewSession) -> anyhow::Result<()> {
     let lifetime = context.config()?.expiry(new.mode);
@@ -189,9 +212,8 @@ fn handoff(
 ) -> anyhow::Result<bool> {
     anyhow::ensure!(from != to, "cannot hand session `{from}` off to itself");
     let store = context.store()?;
-    if !store.exists(from) {
-        return Err(Error::SessionNotFound(from.to_string()).into());
-    }
+    // Checked before any lock file is made for `to`, and again under the locks.
+    session::check_hand_off_from(&store.read(from)?, context.now)?;
     let config = context.config()?;
     store.transact_pair(to, from, |target, source| {
         let mut source = source.ok_or_else(|| Error::SessionNotFound(from.to_string()))?;
@@ -279,8 +301,14 @@ fn list(
 }
 
 fn info(context: &Context, out: &mut Output, id: &SessionId) -> anyhow::Result<()> {
-    let document = context.store()?.read(id)?;
+    let mut document = context.store()?.read(id)?;
     if out.json() {
+        // Expiry holds whether or not anyone stored it: scripts reading the status see it.
+        let expired = Lifecycle::of(&document)
+            .is_ok_and(|lifecycle| lifecycle.status(context.now) == Status::Expired);
+        if expired {
+            document["session"]["lifecycle"]["status"] = json!(Status::Expired.as_str());
+        }
         return Ok(out.json_line(&document)?);
     }
     let summary = session::summary(&document, context.now);

@@ -39,7 +39,7 @@ pub(super) fn run(
                 Lookup::Many(matches) => matches.is_empty(),
             };
             if strict && empty {
-                anyhow::bail!("nothing at that path in session `{id}`");
+                anyhow::bail!("nothing at `{path}` in session `{id}`");
             }
             print_found(out, &found, paths)?;
             super::release(found);
@@ -274,10 +274,11 @@ fn cleanup_expired(context: &Context, out: &mut Output, dry_run: bool) -> anyhow
     let now = context.now;
     // A document whose expiry cannot be read is reported and skipped, never removed.
     let expired = |document: &Value| -> anyhow::Result<bool> {
-        let raw = document
-            .pointer("/session/lifecycle/expiry")
-            .and_then(Value::as_str)
-            .ok_or_else(|| anyhow::anyhow!("it has no `session.lifecycle.expiry`"))?;
+        let raw = match document.pointer("/session/lifecycle/expiry") {
+            Some(Value::String(raw)) => raw,
+            Some(other) => anyhow::bail!("its `session.lifecycle.expiry` is not a time: {other}"),
+            None => anyhow::bail!("it has no `session.lifecycle.expiry`"),
+        };
         Ok(now > session::parse_time(raw)?)
     };
     let mut removed = Vec::new();
@@ -295,15 +296,21 @@ fn cleanup_expired(context: &Context, out: &mut Output, dry_run: bool) -> anyhow
             }
         }
         if !dry_run {
-            // Look again under the lock: a heartbeat may have landed since.
+            // Look again under the lock: a heartbeat may have landed since. A session whose
+            // lock is held too long is reported and skipped like an unreadable one.
             let gone = store.transact(&id, |current| match current {
                 Some(document) if expired(&document).unwrap_or(false) => {
                     Ok((Outcome::Remove, true))
                 }
                 _ => Ok((Outcome::Unchanged, false)),
-            })?;
-            if !gone {
-                continue;
+            });
+            match gone {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(err) => {
+                    skipped.push((id, format!("{err:#}")));
+                    continue;
+                }
             }
         }
         removed.push(id);

@@ -16,8 +16,13 @@ fn create_prints_a_seeded_uuid_and_writes_the_v2_shape() {
         .ok()
         .trim()
         .to_owned();
-    // Reproducible: the same seed gives the same id in a fresh state root.
-    assert_eq!(id, TestEnv::new().run(&["session", "create"]).ok().trim());
+    // Reproducible: the same seed gives the same id in a fresh state root, and a second
+    // create passes over the taken id to the next of the same sequence.
+    let fresh = TestEnv::new();
+    assert_eq!(id, fresh.run(&["session", "create"]).ok().trim());
+    let second = env.run(&["session", "create"]).ok().trim().to_owned();
+    assert_ne!(second, id);
+    assert_eq!(second, fresh.run(&["session", "create"]).ok().trim());
     assert_eq!(id.len(), 36);
     assert_eq!(&id[14..15], "4", "a UUID v4");
     let doc = env.document(&id);
@@ -378,6 +383,13 @@ fn heartbeat_refuses_ended_and_expired_sessions_pointing_to_recover() {
     let stderr = env.refuses(&["session", "heartbeat", "old"], 1);
     assert!(stderr.contains("it is expired"), "{stderr}");
     assert!(stderr.contains("recover"), "{stderr}");
+    // Expired without a cleanup: `info --json` says so too, though the file says active.
+    let info = env.run(&["session", "info", "old", "--json"]).json();
+    assert_eq!(info["session"]["lifecycle"]["status"], "expired");
+    assert_eq!(
+        env.document("old")["session"]["lifecycle"]["status"],
+        "active"
+    );
 }
 
 #[test]
@@ -547,6 +559,19 @@ fn handoff_to_an_existing_session_and_its_refusals() {
     // b received from a; c cannot hand off to the completed a.
     let stderr = env.refuses(&["session", "handoff", "c", "a"], 1);
     assert!(stderr.contains("it is completed"), "{stderr}");
+    // Nor can the completed a hand off again, nor a failed session, even to a new one.
+    let stderr = env.refuses(&["session", "handoff", "a", "c"], 1);
+    assert!(
+        stderr.contains("cannot hand off from session `a`: it is completed"),
+        "{stderr}"
+    );
+    env.session("f");
+    env.run(&["session", "end", "f", "--status", "failed"]).ok();
+    let stderr = env.refuses(&["session", "handoff", "f", "fresh"], 1);
+    assert!(
+        stderr.contains("it is failed") && stderr.contains("recover f"),
+        "{stderr}"
+    );
     let stderr = env.refuses(&["session", "handoff", "c", "c"], 1);
     assert!(stderr.contains("to itself"), "{stderr}");
     let stderr = env.refuses(&["session", "handoff", "c", "new", "--data", "nope"], 1);

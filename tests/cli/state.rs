@@ -399,8 +399,8 @@ fn jsonpath_writes_apply_to_every_match() {
     ]);
     assert_eq!(
         run.json()["values"],
-        json!([13, 12, 11]),
-        "applied deepest and last first"
+        json!([11, 12, 13]),
+        "reported in document order"
     );
     assert_eq!(
         env.document("s")["list"],
@@ -549,6 +549,32 @@ fn cleanup_expired_removes_only_expired_and_skips_unreadable() {
         env.run(&["state", "cleanup-expired", "--json"]).json()["removed"],
         json!([])
     );
+}
+
+#[test]
+fn cleanup_expired_skips_a_locked_session_and_goes_on() {
+    let mut env = TestEnv::new();
+    for id in ["held", "free"] {
+        env.run(&["session", "create", "--id", id, "--mode", "config"])
+            .ok();
+    }
+    env.set("ORCHESTRON_NOW", "2026-01-02T00:00:00Z");
+    env.set("ORCHESTRON_LOCK_TIMEOUT", "200ms");
+    let lock = std::fs::File::open(env.sessions().join("held.lock")).unwrap();
+    lock.lock().unwrap();
+    let run = env.run(&["state", "cleanup-expired", "--json"]);
+    let report = run.json();
+    assert_eq!(report["removed"], json!(["free"]), "{run}");
+    assert_eq!(report["skipped"][0]["id"], "held", "{run}");
+    assert!(
+        report["skipped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{run}"
+    );
+    assert!(env.sessions().join("held.json").exists());
+    drop(lock);
 }
 
 #[test]

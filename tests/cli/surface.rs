@@ -90,3 +90,25 @@ fn a_closed_pipe_is_not_a_failure() {
     );
     assert!(output.stderr.is_empty());
 }
+
+/// Regression: clap_complete panicked (exit 134) when `completions bash | head` closed the pipe.
+#[test]
+fn completions_into_a_closed_pipe_is_not_a_failure() {
+    let env = TestEnv::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = env
+            .command(&["completions", shell])
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{shell}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
