@@ -41,6 +41,15 @@ pub enum Command {
     State(StateCommand),
     /// Evaluate an RFC 9535 JSONPath over a JSON document
     Query(QueryArgs),
+    /// Run as a Claude Code hook: read the event's JSON payload on stdin and react
+    ///
+    /// Never exits 2 (which Claude Code reads as "block") by accident: malformed input and
+    /// internal errors exit 1 with one line on stderr; a deliberate refusal is a JSON reply.
+    Hook {
+        /// The event, as Claude Code names it (`SessionStart`) or in kebab case
+        /// (`session-start`); unknown events do nothing
+        event: String,
+    },
     /// Print shell completions
     Completions {
         /// The shell to complete for

@@ -2,7 +2,8 @@
 //! keys are ignored, so later versions can add settings without breaking older binaries.
 //!
 //! ```json
-//! { "durability": "full", "session": { "expiry": { "development": "36h", "config": "90m" } } }
+//! { "durability": "full", "session": { "default_mode": "sprint", "expiry": { "config": "90m" } },
+//!   "hooks": { "test_commands": ["cargo test"], "context_chars": 4000 } }
 //! ```
 
 use std::collections::BTreeMap;
@@ -13,6 +14,10 @@ use anyhow::Context as _;
 use serde::Deserialize;
 
 use crate::session::Mode;
+
+/// The most characters of context a hook may inject: Claude Code saves anything longer to a
+/// file and shows the model only a preview.
+pub const MAX_CONTEXT_CHARS: usize = 10_000;
 
 /// How hard a write tries to survive power loss, like SQLite's `synchronous`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -42,6 +47,20 @@ pub struct Config {
     pub durability: Option<Durability>,
     #[serde(default)]
     pub session: SessionConfig,
+    #[serde(default)]
+    pub hooks: HooksConfig,
+}
+
+/// How `orchestron hook` behaves in this project.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HooksConfig {
+    /// Commands recognised as test runs, as runs of whole words (`cargo test`); replaces the
+    /// defaults.
+    #[serde(default)]
+    pub test_commands: Option<Vec<String>>,
+    /// The most characters SessionStart injects (default 2,000, at most 10,000).
+    #[serde(default)]
+    pub context_chars: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -49,6 +68,9 @@ pub struct SessionConfig {
     /// Expiry per mode, overriding the defaults (a duration such as `36h`, or hours).
     #[serde(default)]
     pub expiry: BTreeMap<String, ExpirySetting>,
+    /// The mode of sessions the hooks create when `ORCHESTRON_MODE` is not set.
+    #[serde(default)]
+    pub default_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,7 +99,46 @@ impl Config {
                     format!("invalid `session.expiry.{mode}` in `{}`", path.display())
                 })?;
         }
+        if let Some(mode) = &config.session.default_mode {
+            mode.parse::<Mode>().with_context(|| {
+                format!("invalid `session.default_mode` in `{}`", path.display())
+            })?;
+        }
+        if let Some(chars) = config.hooks.context_chars {
+            anyhow::ensure!(
+                (1..=MAX_CONTEXT_CHARS).contains(&chars),
+                "invalid `hooks.context_chars` in `{}`: it must be 1 to {MAX_CONTEXT_CHARS}",
+                path.display()
+            );
+        }
         Ok(config)
+    }
+
+    /// The mode of sessions the hooks create.
+    pub fn default_mode(&self) -> Mode {
+        self.session
+            .default_mode
+            .as_deref()
+            .and_then(|mode| mode.parse().ok())
+            .unwrap_or_default()
+    }
+
+    /// The commands recognised as test runs.
+    pub fn test_commands(&self) -> Vec<String> {
+        match &self.hooks.test_commands {
+            Some(commands) => commands.clone(),
+            None => crate::hook::track::DEFAULT_TEST_COMMANDS
+                .iter()
+                .map(|command| (*command).to_owned())
+                .collect(),
+        }
+    }
+
+    /// The most characters SessionStart injects.
+    pub fn context_chars(&self) -> usize {
+        self.hooks
+            .context_chars
+            .unwrap_or(crate::hook::DEFAULT_CONTEXT_CHARS)
     }
 
     /// How long a session of `mode` lives after its last heartbeat.

@@ -31,6 +31,11 @@ pub mod var {
     pub const LOCK_TIMEOUT: &str = "ORCHESTRON_LOCK_TIMEOUT";
     /// `normal` (the default) or `full`: fsync every write.
     pub const DURABILITY: &str = "ORCHESTRON_DURABILITY";
+    /// The mode of sessions the hooks create (else the project's `session.default_mode`).
+    pub const MODE: &str = "ORCHESTRON_MODE";
+    /// Set by Claude Code for SessionStart hooks: a file of `export` lines sourced before
+    /// every later Bash tool call.
+    pub const CLAUDE_ENV_FILE: &str = "CLAUDE_ENV_FILE";
     /// Test only: how long a writer holds a lock after reading, to make races deterministic.
     pub const TEST_LOCK_HOLD: &str = "ORCHESTRON_TEST_LOCK_HOLD";
 }
@@ -55,6 +60,8 @@ pub struct Context {
     durability: Option<Durability>,
     test_lock_hold: Option<Duration>,
     current_session: Option<String>,
+    mode_override: Option<String>,
+    claude_env_file: Option<PathBuf>,
 }
 
 impl Context {
@@ -108,6 +115,8 @@ impl Context {
             durability,
             test_lock_hold,
             current_session: get(var::SESSION).or_else(|| get(var::CLAUDE_CODE_SESSION_ID)),
+            mode_override: get(var::MODE),
+            claude_env_file: get(var::CLAUDE_ENV_FILE).map(PathBuf::from),
         })
     }
 
@@ -163,6 +172,16 @@ impl Context {
             durability,
             self.test_lock_hold,
         ))
+    }
+
+    /// `$ORCHESTRON_MODE`, unparsed: only the hooks that create a session read it.
+    pub fn mode_override(&self) -> Option<&str> {
+        self.mode_override.as_deref()
+    }
+
+    /// `$CLAUDE_ENV_FILE`, where a SessionStart hook exports variables to later Bash calls.
+    pub fn claude_env_file(&self) -> Option<&Path> {
+        self.claude_env_file.as_deref()
     }
 
     /// A new session id.

@@ -64,12 +64,7 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
 /// Print `err` on stderr and return the exit code for it.
 pub fn report(err: &anyhow::Error) -> ExitCode {
     // A closed stdout (`orchestron … | head -1`) is how pipelines end, not a failure.
-    let broken_pipe = err.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    });
-    if broken_pipe {
+    if is_broken_pipe(err) {
         return SUCCESS;
     }
     let mut stderr = io::stderr().lock();
@@ -99,4 +94,42 @@ pub fn report_usage(err: &clap::Error) -> ExitCode {
     } else {
         SUCCESS
     }
+}
+
+/// Report a failure of `orchestron hook`: one line on stderr (Claude Code shows the first
+/// line in the transcript), exit 1, which never blocks.
+pub fn report_hook(err: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(err) {
+        return SUCCESS;
+    }
+    let message = format!("{err:#}").replace('\n', " ");
+    let _ = writeln!(io::stderr().lock(), "orchestron hook: {message}");
+    ExitCode::from(FAILURE)
+}
+
+/// Report a malformed `orchestron hook` command line: exit 1, not clap's 2.
+pub fn report_hook_usage(err: &clap::Error) -> ExitCode {
+    if !err.use_stderr() {
+        let _ = err.print();
+        return SUCCESS;
+    }
+    let rendered = err.to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:"))
+        .filter(|line| !line.is_empty())
+        .collect();
+    let message = message.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    let _ = writeln!(io::stderr().lock(), "orchestron hook: {message}");
+    ExitCode::from(FAILURE)
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }

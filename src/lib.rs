@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod docpath;
 pub mod error;
+pub mod hook;
 pub mod ids;
 pub mod output;
 pub mod select;
@@ -24,14 +25,24 @@ use clap::Parser as _;
 
 /// Parse `args`, run the command and return the process exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // Claude Code reads exit 2 from a hook as "block": under `hook`, even a malformed command
+    // line is an ordinary failure, reported in one line.
+    let in_hook = args
+        .iter()
+        .skip(1)
+        .find(|arg| !arg.to_string_lossy().starts_with('-'))
+        .is_some_and(|arg| arg == "hook");
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
+        Err(err) if in_hook => return error::report_hook_usage(&err),
         Err(err) => return error::report_usage(&err),
     };
     let result = context::Context::from_process(cli.global.json)
         .and_then(|context| commands::dispatch(&context, cli.command));
     match result {
         Ok(()) => error::SUCCESS,
+        Err(err) if in_hook => error::report_hook(&err),
         Err(err) => error::report(&err),
     }
 }

@@ -21,8 +21,9 @@ pub const SCHEMA_VERSION: u64 = 1;
 /// How many events a document keeps; older ones survive only in `event_counts`.
 pub const MAX_EVENTS: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
+    #[default]
     Development,
     Leadership,
     Sprint,

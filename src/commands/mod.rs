@@ -1,6 +1,7 @@
 //! One module per command group and this one dispatch `match`. Commands turn arguments into
 //! calls on the core (`session`, `docpath`) through the `store`, and print through `output`.
 
+mod hook;
 mod query;
 mod session;
 mod state;
@@ -20,6 +21,7 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Session(command) => session::run(context, &mut out, command),
         Command::State(command) => state::run(context, &mut out, command),
         Command::Query(args) => query::run(&mut out, args),
+        Command::Hook { event } => hook::run(context, &mut out, &event),
         Command::Completions { shell } => {
             // Into a buffer first: clap_complete panics on a write error, such as the
             // broken pipe of `orchestron completions bash | head`.

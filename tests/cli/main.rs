@@ -4,6 +4,7 @@
 
 mod concurrency;
 mod crash;
+mod hook;
 mod jsonpath_cts;
 mod query;
 mod readme;

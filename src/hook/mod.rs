@@ -1,0 +1,305 @@
+//! `orchestron hook EVENT`: what Orchestron does when Claude Code runs it from a hook.
+//!
+//! Every reaction is one store transaction on the session named by the payload's
+//! `session_id`, so parallel hooks never lose an update. A hook must never block Claude Code
+//! by accident: this module returns a reply only for a deliberate decision (a paused
+//! session's tool call is denied), and every failure is an error that the caller reports
+//! with exit 1, which Claude Code treats as non-blocking.
+
+pub mod event;
+pub mod track;
+pub mod wire;
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::context::Context;
+use crate::ids::SessionId;
+use crate::session::{self, Lifecycle, Mode, NewSession, Status};
+use crate::store::Outcome;
+
+pub use event::Event;
+use track::ToolCall;
+use wire::Payload;
+
+/// The most characters of context SessionStart injects unless configured otherwise.
+pub const DEFAULT_CONTEXT_CHARS: usize = 2_000;
+
+/// React to `event` with the payload `input`; returns the JSON reply to print, if any.
+pub fn run(context: &Context, event: Event, input: &str) -> anyhow::Result<Option<Value>> {
+    if event == Event::Other {
+        return Ok(None);
+    }
+    let payload = Payload::parse(input)?;
+    let id = SessionId::parse(&payload.session_id).context("the payload's `session_id`")?;
+    match event {
+        Event::SessionStart => session_start(context, &id, &payload),
+        Event::UserPromptSubmit => {
+            keep_alive(context, &id, false, |_, _| {})?;
+            Ok(None)
+        }
+        Event::PreToolUse => pre_tool_use(context, &id),
+        Event::PostToolUse | Event::PostToolUseFailure => {
+            let tests = context.config()?.test_commands();
+            let call = ToolCall {
+                name: payload.tool_name.as_deref().unwrap_or("unknown"),
+                input: &payload.tool_input,
+                failed: event == Event::PostToolUseFailure,
+                error: payload.error.as_deref(),
+                response: &payload.tool_response,
+            };
+            keep_alive(context, &id, false, |document, now| {
+                track::record_tool(document, now, &call, &tests);
+            })?;
+            Ok(None)
+        }
+        Event::SubagentStart | Event::SubagentStop => {
+            if let Some(agent_id) = payload.agent_id.as_deref() {
+                keep_alive(context, &id, false, |document, now| {
+                    track::record_agent(
+                        document,
+                        now,
+                        agent_id,
+                        payload.agent_type.as_deref(),
+                        event == Event::SubagentStop,
+                        payload.last_assistant_message.as_deref(),
+                    );
+                })?;
+            }
+            Ok(None)
+        }
+        Event::TaskCreated | Event::TaskCompleted => {
+            if let Some(task_id) = payload.task_id.as_deref() {
+                keep_alive(context, &id, false, |document, now| {
+                    track::mirror_task_event(
+                        document,
+                        now,
+                        task_id,
+                        payload.task_subject.as_deref(),
+                        event == Event::TaskCompleted,
+                    );
+                })?;
+            }
+            Ok(None)
+        }
+        Event::SessionEnd => {
+            session_end(context, &id)?;
+            Ok(None)
+        }
+        // Snapshots for compaction and the test gate on Stop come next.
+        Event::PreCompact | Event::Stop | Event::Other => Ok(None),
+    }
+}
+
+/// Create the session on first sight, else record activity: heartbeat an active or paused
+/// session, bring back an expired one (the agent is plainly at work in it), and only touch an
+/// ended one, unless `revive` (Claude Code resumed it). Then let `record` change the
+/// document, all in one transaction. Returns whether the session was created.
+fn keep_alive(
+    context: &Context,
+    id: &SessionId,
+    revive: bool,
+    record: impl FnOnce(&mut Value, Timestamp),
+) -> anyhow::Result<bool> {
+    let now = context.now;
+    let config = context.config()?;
+    let store = context.store()?;
+    store.transact(id, |current| {
+        let (mut document, created) = match current {
+            Some(mut document) => {
+                let lifecycle = Lifecycle::of(&document)?;
+                let lifetime = config.expiry(lifecycle.mode);
+                match lifecycle.status(now) {
+                    Status::Active | Status::Paused => {
+                        session::heartbeat(&mut document, now, lifetime)?;
+                    }
+                    Status::Expired => {
+                        session::recover(&mut document, now, lifetime)?;
+                    }
+                    Status::Completed | Status::Failed if revive => {
+                        session::recover(&mut document, now, lifetime)?;
+                    }
+                    Status::Completed | Status::Failed => session::touch(&mut document, now),
+                }
+                (document, false)
+            }
+            None => {
+                let mode = hook_mode(context)?;
+                let new = NewSession {
+                    id: id.to_string(),
+                    mode,
+                    project: context.default_project(),
+                    parent_session: None,
+                    metadata: serde_json::Map::new(),
+                    created_by: "orchestron hook".to_owned(),
+                };
+                (session::new_document(&new, now, config.expiry(mode)), true)
+            }
+        };
+        record(&mut document, now);
+        Ok((Outcome::Replace(document), created))
+    })
+}
+
+/// The mode of a session the hooks create: `$ORCHESTRON_MODE`, else the project's default.
+fn hook_mode(context: &Context) -> anyhow::Result<Mode> {
+    match context.mode_override() {
+        Some(raw) => raw
+            .parse()
+            .with_context(|| format!("invalid `{}`", crate::context::var::MODE)),
+        None => Ok(context.config()?.default_mode()),
+    }
+}
+
+fn session_start(
+    context: &Context,
+    id: &SessionId,
+    payload: &Payload,
+) -> anyhow::Result<Option<Value>> {
+    let mut summary = None;
+    keep_alive(context, id, true, |document, _| {
+        summary = Some(start_context(document, payload.source.as_deref()));
+    })?;
+    if let Some(env_file) = context.claude_env_file() {
+        export_session(env_file, id)?;
+    }
+    let limit = context.config()?.context_chars();
+    let text = cap(&summary.unwrap_or_default(), limit);
+    Ok(Some(json!({
+        "hookSpecificOutput": {
+            "hookEventName": Event::SessionStart.name(),
+            "additionalContext": text,
+        }
+    })))
+}
+
+/// The context SessionStart injects: the session and its mode first, then what is open.
+fn start_context(document: &Value, source: Option<&str>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let id = document
+        .pointer("/session/id")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    let mode = document
+        .pointer("/session/mode")
+        .and_then(Value::as_str)
+        .unwrap_or("development");
+    lines.push(format!(
+        "Orchestron session {id}, mode {mode}{}.",
+        source
+            .map(|source| format!(" ({source})"))
+            .unwrap_or_default()
+    ));
+    if let Some(items) = document
+        .pointer("/execution/todos/items")
+        .and_then(Value::as_array)
+    {
+        let open: Vec<&str> = items
+            .iter()
+            .filter(|item| item.get("status").and_then(Value::as_str) != Some("completed"))
+            .filter_map(|item| item.get("content").and_then(Value::as_str))
+            .collect();
+        if !open.is_empty() {
+            lines.push(format!("Open to-dos: {}.", open.join("; ")));
+        }
+    }
+    if let Some(last) = document.pointer("/execution/tests/last") {
+        let passed = last.get("passed").and_then(Value::as_bool);
+        let command = last.get("command").and_then(Value::as_str).unwrap_or("?");
+        match passed {
+            Some(true) => lines.push(format!("Last test run passed: `{command}`.")),
+            Some(false) => lines.push(format!("Last test run FAILED: `{command}`.")),
+            None => {}
+        }
+    }
+    lines
+}
+
+/// Join lines until `limit` characters; the first lines matter most.
+fn cap(lines: &[String], limit: usize) -> String {
+    let mut text = String::new();
+    for line in lines {
+        let needed = line.chars().count() + usize::from(!text.is_empty());
+        if text.chars().count() + needed > limit {
+            break;
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(line);
+    }
+    text
+}
+
+/// Append `export ORCHESTRON_SESSION=<id>` to Claude Code's env file, once.
+fn export_session(env_file: &std::path::Path, id: &SessionId) -> anyhow::Result<()> {
+    let line = format!("export {}={}\n", crate::context::var::SESSION, id.as_str());
+    let existing = std::fs::read_to_string(env_file).unwrap_or_default();
+    if existing.lines().any(|existing| existing == line.trim_end()) {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(env_file)
+        .and_then(|mut file| file.write_all(line.as_bytes()))
+        .with_context(|| format!("cannot append to `{}`", env_file.display()))
+}
+
+/// Deny the tool call of a paused session; otherwise say nothing. Reads without a lock.
+fn pre_tool_use(context: &Context, id: &SessionId) -> anyhow::Result<Option<Value>> {
+    let Some(document) = context.store()?.try_read(id)? else {
+        return Ok(None);
+    };
+    let Ok(lifecycle) = Lifecycle::of(&document) else {
+        return Ok(None);
+    };
+    if lifecycle.status(context.now) != Status::Paused {
+        return Ok(None);
+    }
+    let reason = document
+        .pointer("/session/lifecycle/pause_reason")
+        .and_then(Value::as_str)
+        .unwrap_or("no reason given");
+    Ok(Some(json!({
+        "hookSpecificOutput": {
+            "hookEventName": Event::PreToolUse.name(),
+            "permissionDecision": "deny",
+            "permissionDecisionReason": format!(
+                "Orchestron session {id} is paused ({reason}); \
+                 `orchestron session resume {id}` lets its tools run again"
+            ),
+        }
+    })))
+}
+
+/// End the session `completed`, if it exists and has not ended already.
+fn session_end(context: &Context, id: &SessionId) -> anyhow::Result<()> {
+    let store = context.store()?;
+    if !store.exists(id) {
+        return Ok(());
+    }
+    store.update(id, |document| {
+        let ended = Lifecycle::of(document)?.stored.is_ended();
+        if ended {
+            return Ok((false, ()));
+        }
+        Ok((session::end(document, context.now, Status::Completed)?, ()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_is_capped_at_whole_lines() {
+        let lines = vec!["first".to_owned(), "second".to_owned(), "third".to_owned()];
+        assert_eq!(cap(&lines, 100), "first\nsecond\nthird");
+        assert_eq!(cap(&lines, 12), "first\nsecond");
+        assert_eq!(cap(&lines, 3), "");
+    }
+}

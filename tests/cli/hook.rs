@@ -1,0 +1,289 @@
+//! `orchestron hook EVENT`: every real payload through the binary, hostile input that must
+//! neither block Claude Code nor touch state, and parallel hooks that must lose nothing.
+
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+
+use crate::{Run, TestEnv};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hook-payloads");
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{name}.json")).expect("a fixture")
+}
+
+/// A fixture with its `session_id` replaced.
+fn payload(name: &str, session_id: &str) -> String {
+    let mut value: Value = serde_json::from_str(&fixture(name)).unwrap();
+    value["session_id"] = json!(session_id);
+    value.to_string()
+}
+
+fn hook(env: &TestEnv, event: &str, input: &str) -> Run {
+    env.run_with_stdin(&["hook", event], input)
+}
+
+#[test]
+fn every_real_payload_runs_without_blocking() {
+    let env = TestEnv::new();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(FIXTURES).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with('_') || !name.ends_with(".json") {
+            continue;
+        }
+        let input = std::fs::read_to_string(&path).unwrap();
+        let value: Value = serde_json::from_str(&input).unwrap();
+        let event = value["hook_event_name"].as_str().unwrap().to_owned();
+        let run = hook(&env, &event, &input);
+        assert_eq!(run.code, 0, "{name}\n{run}");
+        if !run.stdout.is_empty() {
+            let reply: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|err| {
+                panic!("{name}: the reply is not one JSON object: {err}\n{run}")
+            });
+            assert!(reply.is_object(), "{name}\n{run}");
+            assert_eq!(run.stdout.lines().count(), 1, "{name}\n{run}");
+        }
+        seen += 1;
+    }
+    assert!(seen >= 30, "only {seen} payloads");
+}
+
+#[test]
+fn kebab_case_names_and_unknown_events() {
+    let env = TestEnv::new();
+    let run = hook(&env, "session-start", &payload("SessionStart", "s1"));
+    let reply: Value = serde_json::from_str(run.ok()).unwrap();
+    assert_eq!(reply["hookSpecificOutput"]["hookEventName"], "SessionStart");
+    assert!(
+        reply["hookSpecificOutput"]["additionalContext"]
+            .as_str()
+            .unwrap()
+            .contains("Orchestron session s1, mode development (startup)"),
+        "{reply}"
+    );
+    // An unknown event does nothing, whatever its input.
+    let before = env.disk();
+    let run = hook(&env, "Notification", "not even JSON");
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{run}");
+    assert_eq!(env.disk(), before);
+}
+
+#[test]
+fn bad_input_fails_in_one_line_without_blocking_or_touching_state() {
+    let env = TestEnv::new();
+    hook(&env, "SessionStart", &payload("SessionStart", "s1")).ok();
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let huge_id = payload("PostToolUse", &"a".repeat(1_000_000));
+    let cases: Vec<(&str, String)> = vec![
+        ("PostToolUse", String::new()),
+        ("PostToolUse", "   \n".to_owned()),
+        ("PostToolUse", "{".to_owned()),
+        ("PostToolUse", "[]".to_owned()),
+        ("PostToolUse", "{}".to_owned()),
+        ("PostToolUse", r#"{"session_id": 42}"#.to_owned()),
+        ("PostToolUse", deep),
+        ("PostToolUse", huge_id),
+        ("PostToolUse", payload("PostToolUse", "../s1")),
+        ("SessionStart", payload("SessionStart", "a/b")),
+        ("PreToolUse", payload("PreToolUse", "")),
+        ("SessionEnd", payload("SessionEnd", ".hidden")),
+    ];
+    for (event, input) in cases {
+        let before = env.disk();
+        let run = hook(&env, event, &input);
+        let shown: String = input.chars().take(60).collect();
+        assert_eq!(run.code, 1, "{event} {shown}\n{run}");
+        assert_eq!(run.stdout, "", "{event} {shown}");
+        assert_eq!(run.stderr.lines().count(), 1, "{event} {shown}\n{run}");
+        assert!(run.stderr.starts_with("orchestron hook: "), "{run}");
+        assert_eq!(env.disk(), before, "{event} {shown} changed files");
+    }
+    // Wrong types in fields it does not need are ignored, not fatal.
+    let mut odd: Value = serde_json::from_str(&payload("PostToolUse", "s1")).unwrap();
+    odd["tool_name"] = json!(["Bash"]);
+    odd["tool_input"] = json!("rm -rf /");
+    odd["extra"] = json!({"nested": [1, 2, 3]});
+    hook(&env, "PostToolUse", &odd.to_string()).ok();
+    // A malformed command line under `hook` is a failure, never clap's exit 2.
+    for args in [
+        &["hook"][..],
+        &["hook", "--bogus", "PostToolUse"],
+        &["hook", "a", "b"],
+    ] {
+        let run = env.run_with_stdin(args, "{}");
+        assert_eq!(run.code, 1, "{args:?}\n{run}");
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}\n{run}");
+    }
+}
+
+#[test]
+fn session_start_creates_once_and_exports_the_session() {
+    let mut env = TestEnv::new();
+    let env_file = env.path().join("claude-env.sh");
+    env.set("CLAUDE_ENV_FILE", &env_file.display().to_string());
+    env.set("ORCHESTRON_MODE", "sprint");
+    // SessionStart can fire twice at once: one session, one `session_created`.
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            let mut child = env
+                .command(&["hook", "SessionStart"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(payload("SessionStart", "twice").as_bytes())
+                .unwrap();
+            child
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    let doc = env.document("twice");
+    assert_eq!(doc["observability"]["event_counts"]["session_created"], 1);
+    assert_eq!(doc["session"]["mode"], "sprint");
+    assert_eq!(
+        std::fs::read_to_string(&env_file).unwrap(),
+        "export ORCHESTRON_SESSION=twice\n"
+    );
+    // A resumed session that had ended comes back, and keeps its history.
+    hook(&env, "SessionEnd", &payload("SessionEnd", "twice")).ok();
+    assert_eq!(
+        env.document("twice")["session"]["lifecycle"]["status"],
+        "completed"
+    );
+    hook(
+        &env,
+        "SessionStart",
+        &payload("SessionStart.resume", "twice"),
+    )
+    .ok();
+    let doc = env.document("twice");
+    assert_eq!(doc["session"]["lifecycle"]["status"], "active");
+    assert_eq!(doc["session"]["lifecycle"]["previous_status"], "completed");
+    assert_eq!(doc["observability"]["event_counts"]["session_created"], 1);
+}
+
+#[test]
+fn tool_calls_files_todos_and_tests_are_recorded() {
+    let env = TestEnv::new();
+    let id = "work";
+    hook(&env, "SessionStart", &payload("SessionStart", id)).ok();
+    hook(&env, "PostToolUse", &payload("PostToolUse.TodoWrite", id)).ok();
+    let mut edit: Value = serde_json::from_str(&payload("PostToolUse", id)).unwrap();
+    edit["tool_name"] = json!("Edit");
+    edit["tool_input"] =
+        json!({"file_path": "/p/src/lib.rs", "old_string": "a", "new_string": "b"});
+    hook(&env, "PostToolUse", &edit.to_string()).ok();
+    let mut failing: Value = serde_json::from_str(&payload("PostToolUseFailure", id)).unwrap();
+    failing["tool_input"]["command"] = json!("cargo test --quiet");
+    hook(&env, "PostToolUseFailure", &failing.to_string()).ok();
+    let doc = env.document(id);
+    assert_eq!(doc["execution"]["tests"]["last"]["passed"], false);
+    let mut passing: Value = serde_json::from_str(&payload("PostToolUse", id)).unwrap();
+    passing["tool_input"]["command"] = json!("cargo test --quiet");
+    hook(&env, "PostToolUse", &passing.to_string()).ok();
+
+    let doc = env.document(id);
+    assert_eq!(doc["execution"]["todos"]["total"], 3);
+    assert_eq!(doc["execution"]["todos"]["done"], 1);
+    assert_eq!(doc["execution"]["todos"]["progress"], 33);
+    assert_eq!(doc["execution"]["files"]["/p/src/lib.rs"]["edits"], 1);
+    assert_eq!(doc["execution"]["tests"]["last"]["passed"], true);
+    assert_eq!(doc["execution"]["tests"]["runs"], 2);
+    assert_eq!(
+        doc["observability"]["metrics"]["tools"]["Bash"],
+        json!({"calls": 2, "failures": 1})
+    );
+    assert_eq!(doc["observability"]["metrics"]["tool_calls"], 4);
+    assert_eq!(doc["observability"]["metrics"]["heartbeat_count"], 4);
+
+    // The Task tools and their events keep one list.
+    hook(&env, "PostToolUse", &payload("PostToolUse.TaskCreate", id)).ok();
+    hook(&env, "TaskCompleted", &payload("TaskCompleted", id)).ok();
+    let doc = env.document(id);
+    assert_eq!(doc["execution"]["todos"]["source"], "Tasks");
+    assert_eq!(doc["execution"]["todos"]["progress"], 100);
+}
+
+#[test]
+fn a_paused_session_has_its_tool_calls_denied() {
+    let env = TestEnv::new();
+    hook(&env, "SessionStart", &payload("SessionStart", "p")).ok();
+    assert_eq!(
+        hook(&env, "PreToolUse", &payload("PreToolUse", "p")).ok(),
+        ""
+    );
+    env.run(&["session", "pause", "p", "--reason", "waiting for review"])
+        .ok();
+    let run = hook(&env, "PreToolUse", &payload("PreToolUse", "p"));
+    let reply: Value = serde_json::from_str(run.ok()).unwrap();
+    assert_eq!(
+        reply["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{reply}"
+    );
+    assert!(
+        reply["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("waiting for review")
+    );
+    env.run(&["session", "resume", "p"]).ok();
+    assert_eq!(
+        hook(&env, "PreToolUse", &payload("PreToolUse", "p")).ok(),
+        ""
+    );
+    // An unknown session is not refused, and not created by a PreToolUse.
+    assert_eq!(
+        hook(&env, "PreToolUse", &payload("PreToolUse", "new")).ok(),
+        ""
+    );
+    assert!(!env.sessions().join("new.json").exists());
+}
+
+#[test]
+fn twenty_parallel_post_tool_uses_count_exactly() {
+    let env = TestEnv::new();
+    hook(&env, "SessionStart", &payload("SessionStart", "busy")).ok();
+    let input = payload("PostToolUse", "busy");
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            let mut child = env
+                .command(&["hook", "PostToolUse"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+            child
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    let doc = env.document("busy");
+    assert_eq!(doc["observability"]["metrics"]["tool_calls"], 20);
+    assert_eq!(
+        doc["observability"]["metrics"]["tools"]["Bash"]["calls"],
+        20
+    );
+    assert_eq!(doc["observability"]["metrics"]["heartbeat_count"], 20);
+}
