@@ -61,6 +61,16 @@ pub struct HooksConfig {
     /// The most characters SessionStart injects (default 2,000, at most 10,000).
     #[serde(default)]
     pub context_chars: Option<usize>,
+    /// The project's guard rules for PreToolUse.
+    #[serde(default)]
+    pub guards: Vec<crate::hook::guard::Rule>,
+    /// Guard rules switched off by name (`rm-rf-root`, `env-files`, a project rule's name),
+    /// or `*` for all.
+    #[serde(default)]
+    pub disabled_guards: Vec<String>,
+    /// Block a Stop once when the last test run after the last edit failed.
+    #[serde(default)]
+    pub test_before_stop: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

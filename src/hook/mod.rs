@@ -7,6 +7,7 @@
 //! with exit 1, which Claude Code treats as non-blocking.
 
 pub mod event;
+pub mod guard;
 pub mod track;
 pub mod wire;
 
@@ -41,7 +42,7 @@ pub fn run(context: &Context, event: Event, input: &str) -> anyhow::Result<Optio
             keep_alive(context, &id, false, |_, _| {})?;
             Ok(None)
         }
-        Event::PreToolUse => pre_tool_use(context, &id),
+        Event::PreToolUse => pre_tool_use(context, &id, &payload),
         Event::PostToolUse | Event::PostToolUseFailure => {
             let tests = context.config()?.test_commands();
             let call = ToolCall {
@@ -56,7 +57,7 @@ pub fn run(context: &Context, event: Event, input: &str) -> anyhow::Result<Optio
             })?;
             Ok(None)
         }
-        Event::SubagentStart | Event::SubagentStop => {
+        Event::SubagentStart => {
             if let Some(agent_id) = payload.agent_id.as_deref() {
                 keep_alive(context, &id, false, |document, now| {
                     track::record_agent(
@@ -64,8 +65,8 @@ pub fn run(context: &Context, event: Event, input: &str) -> anyhow::Result<Optio
                         now,
                         agent_id,
                         payload.agent_type.as_deref(),
-                        event == Event::SubagentStop,
-                        payload.last_assistant_message.as_deref(),
+                        false,
+                        None,
                     );
                 })?;
             }
@@ -89,8 +90,15 @@ pub fn run(context: &Context, event: Event, input: &str) -> anyhow::Result<Optio
             session_end(context, &id)?;
             Ok(None)
         }
-        // Snapshots for compaction and the test gate on Stop come next.
-        Event::PreCompact | Event::Stop | Event::Other => Ok(None),
+        Event::PreCompact => {
+            let trigger = payload.trigger.as_deref().unwrap_or("compact");
+            keep_alive(context, &id, false, |document, now| {
+                track::snapshot(document, now, trigger);
+            })?;
+            Ok(None)
+        }
+        Event::Stop | Event::SubagentStop => stop(context, &id, event, &payload),
+        Event::Other => Ok(None),
     }
 }
 
@@ -206,6 +214,12 @@ fn start_context(document: &Value, source: Option<&str>) -> Vec<String> {
             lines.push(format!("Open to-dos: {}.", open.join("; ")));
         }
     }
+    if let Some(snapshot) = document
+        .pointer("/execution/snapshot")
+        .filter(|_| source == Some("compact"))
+    {
+        lines.extend(track::describe_snapshot(snapshot));
+    }
     if let Some(last) = document.pointer("/execution/tests/last") {
         let passed = last.get("passed").and_then(Value::as_bool);
         let command = last.get("command").and_then(Value::as_str).unwrap_or("?");
@@ -249,8 +263,23 @@ fn export_session(env_file: &std::path::Path, id: &SessionId) -> anyhow::Result<
         .with_context(|| format!("cannot append to `{}`", env_file.display()))
 }
 
-/// Deny the tool call of a paused session; otherwise say nothing. Reads without a lock.
-fn pre_tool_use(context: &Context, id: &SessionId) -> anyhow::Result<Option<Value>> {
+/// Apply the guard rules, then deny the tool call of a paused session; otherwise say
+/// nothing. Reads the session without a lock, and only when no rule decided.
+fn pre_tool_use(
+    context: &Context,
+    id: &SessionId,
+    payload: &Payload,
+) -> anyhow::Result<Option<Value>> {
+    let hooks = &context.config()?.hooks;
+    let tool = payload.tool_name.as_deref().unwrap_or("");
+    if let Some((decision, reason)) = guard::check(
+        tool,
+        &payload.tool_input,
+        &hooks.guards,
+        &hooks.disabled_guards,
+    ) {
+        return Ok(Some(pre_tool_use_reply(decision.as_str(), &reason)));
+    }
     let Some(document) = context.store()?.try_read(id)? else {
         return Ok(None);
     };
@@ -264,16 +293,55 @@ fn pre_tool_use(context: &Context, id: &SessionId) -> anyhow::Result<Option<Valu
         .pointer("/session/lifecycle/pause_reason")
         .and_then(Value::as_str)
         .unwrap_or("no reason given");
-    Ok(Some(json!({
+    let reason = format!(
+        "Orchestron session {id} is paused ({reason}); \
+         `orchestron session resume {id}` lets its tools run again"
+    );
+    Ok(Some(pre_tool_use_reply("deny", &reason)))
+}
+
+fn pre_tool_use_reply(decision: &str, reason: &str) -> Value {
+    json!({
         "hookSpecificOutput": {
             "hookEventName": Event::PreToolUse.name(),
-            "permissionDecision": "deny",
-            "permissionDecisionReason": format!(
-                "Orchestron session {id} is paused ({reason}); \
-                 `orchestron session resume {id}` lets its tools run again"
-            ),
+            "permissionDecision": decision,
+            "permissionDecisionReason": reason,
         }
-    })))
+    })
+}
+
+/// Stop and SubagentStop: record the agent (SubagentStop), save the snapshot, and when the
+/// project asks for it, block once on a failing test run. Never blocks when Claude Code says
+/// a Stop hook already made the agent continue (`stop_hook_active`).
+fn stop(
+    context: &Context,
+    id: &SessionId,
+    event: Event,
+    payload: &Payload,
+) -> anyhow::Result<Option<Value>> {
+    let gate = context.config()?.hooks.test_before_stop && payload.stop_hook_active != Some(true);
+    let mut block = None;
+    keep_alive(context, id, false, |document, now| {
+        if let Some(agent_id) = payload
+            .agent_id
+            .as_deref()
+            .filter(|_| event == Event::SubagentStop)
+        {
+            track::record_agent(
+                document,
+                now,
+                agent_id,
+                payload.agent_type.as_deref(),
+                true,
+                payload.last_assistant_message.as_deref(),
+            );
+        }
+        track::snapshot(document, now, event.name());
+        if gate {
+            block = track::failing_tests_gate(document);
+        }
+    })?;
+    Ok(block.map(|reason| json!({"decision": "block", "reason": reason})))
 }
 
 /// End the session `completed`, if it exists and has not ended already.

@@ -161,6 +161,101 @@ pub fn record_agent(
         .insert("agent_count".to_owned(), json!(count));
 }
 
+/// Save what compaction would forget: open to-dos, the files edited last, the last test run
+/// and any `execution.notes`, under `execution.snapshot`.
+pub fn snapshot(document: &mut Value, now: Timestamp, trigger: &str) {
+    let open_todos: Vec<Value> = document
+        .pointer("/execution/todos/items")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter(|item| item.get("status").and_then(Value::as_str) != Some("completed"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut files: Vec<(String, String)> = document
+        .pointer("/execution/files")
+        .and_then(Value::as_object)
+        .map(|files| {
+            files
+                .iter()
+                .map(|(path, file)| {
+                    let at = file.get("last_edit").and_then(Value::as_str).unwrap_or("");
+                    (at.to_owned(), path.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort_by(|a, b| b.cmp(a));
+    let files: Vec<String> = files.into_iter().take(20).map(|(_, path)| path).collect();
+    let tests = document
+        .pointer("/execution/tests/last")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let notes = document
+        .pointer("/execution/notes")
+        .cloned()
+        .unwrap_or(Value::Null);
+    object_at(document, &["execution"]).insert(
+        "snapshot".to_owned(),
+        json!({"at": format_time(now), "trigger": trigger, "open_todos": open_todos,
+               "files": files, "last_test": tests, "notes": notes}),
+    );
+}
+
+/// The lines SessionStart injects after a compaction, from a snapshot.
+pub fn describe_snapshot(snapshot: &Value) -> Vec<String> {
+    let mut lines = Vec::new();
+    let files: Vec<&str> = snapshot
+        .get("files")
+        .and_then(Value::as_array)
+        .map(|files| files.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !files.is_empty() {
+        lines.push(format!(
+            "Files edited before compaction: {}.",
+            files.join(", ")
+        ));
+    }
+    match snapshot.get("notes") {
+        Some(Value::String(notes)) => lines.push(format!("Notes: {notes}")),
+        Some(notes @ (Value::Array(_) | Value::Object(_))) => lines.push(format!("Notes: {notes}")),
+        _ => {}
+    }
+    lines
+}
+
+/// The reason to block a Stop: the last test run failed, no edit came after it, and no Stop
+/// was blocked for it yet. Marks the run so that the block happens once.
+pub fn failing_tests_gate(document: &mut Value) -> Option<String> {
+    let last_edit = document
+        .pointer("/execution/last_edit_at")
+        .and_then(Value::as_str)
+        .and_then(|at| crate::session::parse_time(at).ok());
+    let last = document.pointer_mut("/execution/tests/last")?;
+    let failed = last.get("passed").and_then(Value::as_bool) == Some(false);
+    let already = last.get("stop_blocked").and_then(Value::as_bool) == Some(true);
+    let ran_at = last
+        .get("at")
+        .and_then(Value::as_str)
+        .and_then(|at| crate::session::parse_time(at).ok())?;
+    let after_last_edit = last_edit.is_none_or(|edit| ran_at >= edit);
+    if !failed || already || !after_last_edit {
+        return None;
+    }
+    last["stop_blocked"] = json!(true);
+    let command = last
+        .get("command")
+        .and_then(Value::as_str)
+        .unwrap_or("the tests");
+    Some(format!(
+        "Orchestron: the last test run (`{command}`) failed after your last edit. Fix the \
+         failure and run the tests again, or say why it should stay failing, before stopping."
+    ))
+}
+
 /// Whether a shell command runs tests: some `&&`, `;` or `|` part of it holds one of
 /// `patterns` as a run of whole words (`cd app && npx jest --ci` runs `jest`).
 pub fn is_test_command(command: &str, patterns: &[String]) -> bool {
@@ -428,6 +523,44 @@ mod tests {
         };
         record_tool(&mut doc, now(), &delete, &tests);
         assert_eq!(doc["execution"]["todos"]["total"], 1);
+    }
+
+    #[test]
+    fn stop_gate_blocks_once_on_a_failing_run_after_the_last_edit() {
+        let mut doc = json!({"execution": {"last_edit_at": "2026-01-01T00:00:00.000Z",
+            "tests": {"last": {"command": "cargo test", "passed": false,
+                               "at": "2026-01-01T00:01:00.000Z"}}}});
+        let reason = failing_tests_gate(&mut doc).unwrap();
+        assert!(reason.contains("cargo test"));
+        assert_eq!(failing_tests_gate(&mut doc), None, "once");
+        // An edit after the failing run makes the run stale: no block.
+        let mut stale = json!({"execution": {"last_edit_at": "2026-01-01T00:02:00.000Z",
+            "tests": {"last": {"command": "cargo test", "passed": false,
+                               "at": "2026-01-01T00:01:00.000Z"}}}});
+        assert_eq!(failing_tests_gate(&mut stale), None);
+        let mut passing = json!({"execution": {"tests": {"last": {"passed": true,
+            "at": "2026-01-01T00:01:00.000Z"}}}});
+        assert_eq!(failing_tests_gate(&mut passing), None);
+        assert_eq!(failing_tests_gate(&mut json!({})), None);
+    }
+
+    #[test]
+    fn snapshots_keep_what_compaction_forgets() {
+        let mut doc = json!({"execution": {
+            "todos": {"items": [{"content": "a", "status": "completed"}, {"content": "b", "status": "pending"}]},
+            "files": {"/p/a.rs": {"last_edit": "2026-01-01T00:00:00.000Z"},
+                      "/p/b.rs": {"last_edit": "2026-01-01T00:05:00.000Z"}},
+            "notes": "use PostgreSQL"}});
+        snapshot(&mut doc, now(), "manual");
+        let snap = &doc["execution"]["snapshot"];
+        assert_eq!(
+            snap["open_todos"],
+            json!([{"content": "b", "status": "pending"}])
+        );
+        assert_eq!(snap["files"], json!(["/p/b.rs", "/p/a.rs"]));
+        let lines = describe_snapshot(snap);
+        assert!(lines.iter().any(|line| line.contains("/p/b.rs, /p/a.rs")));
+        assert!(lines.iter().any(|line| line.contains("use PostgreSQL")));
     }
 
     #[test]

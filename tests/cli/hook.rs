@@ -287,3 +287,124 @@ fn twenty_parallel_post_tool_uses_count_exactly() {
     );
     assert_eq!(doc["observability"]["metrics"]["heartbeat_count"], 20);
 }
+
+fn write_config(env: &TestEnv, config: &Value) {
+    std::fs::create_dir_all(env.home()).unwrap();
+    std::fs::write(env.home().join("config.json"), config.to_string()).unwrap();
+}
+
+fn pre_tool_use(env: &TestEnv, tool: &str, input: Value) -> Value {
+    let mut payload: Value = serde_json::from_str(&payload("PreToolUse", "g")).unwrap();
+    payload["tool_name"] = json!(tool);
+    payload["tool_input"] = input;
+    let run = hook(env, "PreToolUse", &payload.to_string());
+    let stdout = run.ok();
+    if stdout.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(stdout).unwrap()
+    }
+}
+
+#[test]
+fn guard_rules_deny_or_ask_and_can_be_switched_off() {
+    let env = TestEnv::new();
+    let reply = pre_tool_use(&env, "Bash", json!({"command": "rm -rf /"}));
+    assert_eq!(
+        reply["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{reply}"
+    );
+    assert!(
+        reply["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("rm-rf-root")
+    );
+    let reply = pre_tool_use(&env, "Write", json!({"file_path": "/p/.env"}));
+    assert_eq!(reply["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert_eq!(
+        pre_tool_use(&env, "Bash", json!({"command": "ls"})),
+        Value::Null
+    );
+    assert!(!env.sessions().exists(), "guards read and write no state");
+
+    write_config(
+        &env,
+        &json!({"hooks": {
+            "disabled_guards": ["env-files"],
+            "guards": [{"name": "no-force-push", "tool": "Bash", "pattern": "git push*--force*",
+                        "decision": "ask", "reason": "force pushes need a human"}]}}),
+    );
+    assert_eq!(
+        pre_tool_use(&env, "Write", json!({"file_path": "/p/.env"})),
+        Value::Null
+    );
+    let reply = pre_tool_use(&env, "Bash", json!({"command": "git push --force"}));
+    assert_eq!(reply["hookSpecificOutput"]["permissionDecision"], "ask");
+    assert_eq!(reply["hookSpecificOutput"]["hookEventName"], "PreToolUse");
+
+    // A broken configuration is an error (exit 1), never a block.
+    write_config(
+        &env,
+        &json!({"hooks": {"guards": [{"tool": "Bash", "decision": "maybe"}]}}),
+    );
+    let run = hook(&env, "PreToolUse", &payload("PreToolUse", "g"));
+    assert_eq!(run.code, 1, "{run}");
+}
+
+#[test]
+fn stop_blocks_once_on_failing_tests_when_the_project_asks() {
+    let env = TestEnv::new();
+    let id = "gate";
+    hook(&env, "SessionStart", &payload("SessionStart", id)).ok();
+    let mut failing: Value = serde_json::from_str(&payload("PostToolUseFailure", id)).unwrap();
+    failing["tool_input"]["command"] = json!("cargo test");
+    hook(&env, "PostToolUseFailure", &failing.to_string()).ok();
+    // Off by default.
+    assert_eq!(hook(&env, "Stop", &payload("Stop", id)).ok(), "");
+
+    write_config(&env, &json!({"hooks": {"test_before_stop": true}}));
+    // Never when a Stop hook already made the agent continue.
+    assert_eq!(
+        hook(&env, "Stop", &payload("Stop.after-block", id)).ok(),
+        ""
+    );
+    let reply: Value = serde_json::from_str(hook(&env, "Stop", &payload("Stop", id)).ok()).unwrap();
+    assert_eq!(reply["decision"], "block", "{reply}");
+    assert!(reply["reason"].as_str().unwrap().contains("cargo test"));
+    // Once per failing run.
+    assert_eq!(hook(&env, "Stop", &payload("Stop", id)).ok(), "");
+    hook(&env, "PostToolUseFailure", &failing.to_string()).ok();
+    let again = hook(&env, "Stop", &payload("Stop", id));
+    assert!(
+        again.ok().contains("block"),
+        "a new failing run blocks again"
+    );
+}
+
+#[test]
+fn compaction_keeps_the_working_context() {
+    let env = TestEnv::new();
+    let id = "compact";
+    hook(&env, "SessionStart", &payload("SessionStart", id)).ok();
+    hook(&env, "PostToolUse", &payload("PostToolUse.TodoWrite", id)).ok();
+    let mut edit: Value = serde_json::from_str(&payload("PostToolUse", id)).unwrap();
+    edit["tool_name"] = json!("Write");
+    edit["tool_input"] = json!({"file_path": "/p/src/parser.rs", "content": "x"});
+    hook(&env, "PostToolUse", &edit.to_string()).ok();
+    hook(&env, "PreCompact", &payload("PreCompact", id)).ok();
+    let snapshot = &env.document(id)["execution"]["snapshot"];
+    assert_eq!(snapshot["files"], json!(["/p/src/parser.rs"]));
+    let reply: Value =
+        serde_json::from_str(hook(&env, "SessionStart", &payload("SessionStart.compact", id)).ok())
+            .unwrap();
+    let context = reply["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap();
+    assert!(context.contains("(compact)"), "{context}");
+    assert!(
+        context.contains("Open to-dos: Add tests; Update docs"),
+        "{context}"
+    );
+    assert!(context.contains("/p/src/parser.rs"), "{context}");
+}
