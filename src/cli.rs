@@ -41,6 +41,9 @@ pub enum Command {
     State(StateCommand),
     /// Evaluate an RFC 9535 JSONPath over a JSON document
     Query(QueryArgs),
+    /// Leave messages for running sessions; each sees a message once, at its next prompt
+    #[command(subcommand)]
+    Inbox(InboxCommand),
     /// Run as a Claude Code hook: read the event's JSON payload on stdin and react
     ///
     /// Never exits 2 (which Claude Code reads as "block") by accident: malformed input and
@@ -267,4 +270,31 @@ pub struct QueryArgs {
     /// Print each match with its normalized path
     #[arg(long)]
     pub paths: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboxCommand {
+    /// Leave a message for a session (default: the current one) or for every running session
+    Add {
+        /// The session to reach
+        #[arg(long, conflicts_with = "all")]
+        session: Option<String>,
+        /// Every session that is active and not expired
+        #[arg(long)]
+        all: bool,
+        /// The message
+        text: String,
+    },
+    /// List the messages of a session (default: the current one) or of every session
+    List {
+        /// The session whose messages to list
+        #[arg(long, conflicts_with = "all")]
+        session: Option<String>,
+        /// Every session's messages
+        #[arg(long)]
+        all: bool,
+        /// Only messages not yet delivered
+        #[arg(long)]
+        unread: bool,
+    },
 }

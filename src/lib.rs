@@ -13,6 +13,7 @@ pub mod docpath;
 pub mod error;
 pub mod hook;
 pub mod ids;
+pub mod inbox;
 pub mod output;
 pub mod select;
 pub mod session;

@@ -2,6 +2,7 @@
 //! calls on the core (`session`, `docpath`) through the `store`, and print through `output`.
 
 mod hook;
+mod inbox;
 mod query;
 mod session;
 mod state;
@@ -21,6 +22,7 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Session(command) => session::run(context, &mut out, command),
         Command::State(command) => state::run(context, &mut out, command),
         Command::Query(args) => query::run(&mut out, args),
+        Command::Inbox(command) => inbox::run(context, &mut out, command),
         Command::Hook { event } => hook::run(context, &mut out, &event),
         Command::Completions { shell } => {
             // Into a buffer first: clap_complete panics on a write error, such as the

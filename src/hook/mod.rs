@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::context::Context;
 use crate::ids::SessionId;
+use crate::inbox;
 use crate::session::{self, Lifecycle, Mode, NewSession, Status};
 use crate::store::Outcome;
 
@@ -39,8 +40,20 @@ pub fn run(context: &Context, event: Event, input: &str) -> anyhow::Result<Optio
     match event {
         Event::SessionStart => session_start(context, &id, &payload),
         Event::UserPromptSubmit => {
-            keep_alive(context, &id, false, |_, _| {})?;
-            Ok(None)
+            let mut messages = Vec::new();
+            keep_alive(context, &id, false, |document, now| {
+                messages = inbox::take_unread(document, now);
+            })?;
+            if messages.is_empty() {
+                return Ok(None);
+            }
+            let limit = crate::config::MAX_CONTEXT_CHARS;
+            Ok(Some(json!({
+                "hookSpecificOutput": {
+                    "hookEventName": Event::UserPromptSubmit.name(),
+                    "additionalContext": cap(&inbox::describe(&messages), limit),
+                }
+            })))
         }
         Event::PreToolUse => pre_tool_use(context, &id, &payload),
         Event::PostToolUse | Event::PostToolUseFailure => {
@@ -168,8 +181,12 @@ fn session_start(
     payload: &Payload,
 ) -> anyhow::Result<Option<Value>> {
     let mut summary = None;
-    keep_alive(context, id, true, |document, _| {
-        summary = Some(start_context(document, payload.source.as_deref()));
+    keep_alive(context, id, true, |document, now| {
+        let mut lines = start_context(document, payload.source.as_deref());
+        // Messages come right after the first line: a person wrote them for this session.
+        let messages = inbox::describe(&inbox::take_unread(document, now));
+        lines.splice(1..1, messages);
+        summary = Some(lines);
     })?;
     if let Some(env_file) = context.claude_env_file() {
         export_session(env_file, id)?;

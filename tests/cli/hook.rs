@@ -408,3 +408,90 @@ fn compaction_keeps_the_working_context() {
     );
     assert!(context.contains("/p/src/parser.rs"), "{context}");
 }
+
+#[test]
+fn inbox_messages_reach_the_session_once() {
+    let mut env = TestEnv::new();
+    hook(&env, "SessionStart", &payload("SessionStart", "one")).ok();
+    hook(&env, "SessionStart", &payload("SessionStart", "two")).ok();
+    env.run(&["session", "end", "two"]).ok();
+    // No current session and no --session: refused with a hint.
+    let stderr = env.refuses(&["inbox", "add", "hello"], 1);
+    assert!(stderr.contains("no current session"), "{stderr}");
+    env.refuses(&["inbox", "add", "--session", "ghost", "hello"], 1);
+    env.refuses(&["inbox", "add", "--session", "../x", "hello"], 1);
+    env.run(&[
+        "inbox",
+        "add",
+        "--session",
+        "one",
+        "use PostgreSQL, not MySQL",
+    ])
+    .ok();
+    let all = env
+        .run(&["inbox", "add", "--all", "--json", "tests first"])
+        .json();
+    assert_eq!(
+        all,
+        json!([{"session_id": "one", "id": 2}]),
+        "ended sessions are not reached"
+    );
+    env.set("ORCHESTRON_SESSION", "one");
+    let listed = env.run(&["inbox", "list", "--unread", "--json"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(env.run(&["inbox", "list"]).ok().contains("unread"));
+
+    let run = hook(
+        &env,
+        "UserPromptSubmit",
+        &payload("UserPromptSubmit", "one"),
+    );
+    let reply: Value = serde_json::from_str(run.ok()).unwrap();
+    let context = reply["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap();
+    assert!(
+        context.contains("use PostgreSQL, not MySQL") && context.contains("tests first"),
+        "{context}"
+    );
+    assert_eq!(
+        reply["hookSpecificOutput"]["hookEventName"],
+        "UserPromptSubmit"
+    );
+    // Once.
+    assert_eq!(
+        hook(
+            &env,
+            "UserPromptSubmit",
+            &payload("UserPromptSubmit", "one")
+        )
+        .ok(),
+        ""
+    );
+    assert_eq!(
+        env.run(&["inbox", "list", "--unread", "--json"]).json(),
+        json!([])
+    );
+    // A message waiting at SessionStart is injected there, and not again at the prompt.
+    env.run(&["inbox", "add", "--session", "one", "resume the parser"])
+        .ok();
+    let reply: Value = serde_json::from_str(
+        hook(&env, "SessionStart", &payload("SessionStart.resume", "one")).ok(),
+    )
+    .unwrap();
+    assert!(
+        reply["hookSpecificOutput"]["additionalContext"]
+            .as_str()
+            .unwrap()
+            .contains("resume the parser")
+    );
+    assert_eq!(
+        hook(
+            &env,
+            "UserPromptSubmit",
+            &payload("UserPromptSubmit", "one")
+        )
+        .ok(),
+        ""
+    );
+}

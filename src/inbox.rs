@@ -1,0 +1,119 @@
+//! Messages people leave for running sessions ("use PostgreSQL, not MySQL"), kept in the
+//! session document under `execution.inbox`. The session's next prompt (or start) delivers
+//! unread messages to the model once and marks them read.
+//!
+//! Pure functions over the document, like `session`: no I/O, no clock.
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::session::format_time;
+
+/// How many messages a session keeps; the oldest read ones go first.
+pub const MAX_MESSAGES: usize = 50;
+
+/// Leave `text` in the session's inbox; returns the message's number in this session.
+pub fn add(document: &mut Value, now: Timestamp, text: &str) -> u64 {
+    let inbox = inbox_mut(document);
+    let number = inbox
+        .iter()
+        .filter_map(|message| message.get("id").and_then(Value::as_u64))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    inbox.push(json!({"id": number, "text": text, "at": format_time(now), "read_at": null}));
+    while inbox.len() > MAX_MESSAGES {
+        let oldest_read = inbox
+            .iter()
+            .position(|message| !message["read_at"].is_null())
+            .unwrap_or(0);
+        inbox.remove(oldest_read);
+    }
+    number
+}
+
+/// Take the unread messages' texts, marking them read.
+pub fn take_unread(document: &mut Value, now: Timestamp) -> Vec<String> {
+    let Some(inbox) = document
+        .pointer_mut("/execution/inbox")
+        .and_then(Value::as_array_mut)
+    else {
+        return Vec::new();
+    };
+    let mut texts = Vec::new();
+    for message in inbox
+        .iter_mut()
+        .filter(|message| message["read_at"].is_null())
+    {
+        if let Some(text) = message.get("text").and_then(Value::as_str) {
+            texts.push(text.to_owned());
+        }
+        message["read_at"] = json!(format_time(now));
+    }
+    texts
+}
+
+/// The messages of a session, oldest first.
+pub fn messages(document: &Value) -> Vec<Value> {
+    document
+        .pointer("/execution/inbox")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The lines that carry messages to the model.
+pub fn describe(texts: &[String]) -> Vec<String> {
+    texts
+        .iter()
+        .map(|text| format!("Message from the user, left in the Orchestron inbox: {text}"))
+        .collect()
+}
+
+fn inbox_mut(document: &mut Value) -> &mut Vec<Value> {
+    if !document.is_object() {
+        *document = json!({});
+    }
+    let execution = document
+        .as_object_mut()
+        .expect("an object")
+        .entry("execution")
+        .or_insert_with(|| json!({}));
+    if !execution.is_object() {
+        *execution = json!({});
+    }
+    let inbox = execution
+        .as_object_mut()
+        .expect("an object")
+        .entry("inbox")
+        .or_insert_with(|| json!([]));
+    if !inbox.is_array() {
+        *inbox = json!([]);
+    }
+    inbox.as_array_mut().expect("an array")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_delivered_once() {
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut doc = json!({"execution": {}});
+        assert_eq!(add(&mut doc, now, "use PostgreSQL"), 1);
+        assert_eq!(add(&mut doc, now, "not MySQL"), 2);
+        assert_eq!(take_unread(&mut doc, now), ["use PostgreSQL", "not MySQL"]);
+        assert!(take_unread(&mut doc, now).is_empty());
+        assert_eq!(messages(&doc).len(), 2);
+        for n in 0..60 {
+            add(&mut doc, now, &format!("m{n}"));
+        }
+        assert_eq!(messages(&doc).len(), MAX_MESSAGES);
+        assert_eq!(
+            take_unread(&mut doc, now).len(),
+            MAX_MESSAGES,
+            "unread ones are kept first"
+        );
+    }
+}
