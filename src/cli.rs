@@ -44,6 +44,13 @@ pub enum Command {
     /// Leave messages for running sessions; each sees a message once, at its next prompt
     #[command(subcommand)]
     Inbox(InboxCommand),
+    /// Print the context the hooks would inject at the start of a session
+    Context {
+        /// The session (default: the current one)
+        id: Option<String>,
+    },
+    /// Print one status line for Claude Code's `statusLine`, from its JSON on stdin
+    Statusline,
     /// Run as a Claude Code hook: read the event's JSON payload on stdin and react
     ///
     /// Never exits 2 (which Claude Code reads as "block") by accident: malformed input and

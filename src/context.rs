@@ -162,12 +162,21 @@ impl Context {
 
     /// The session store, with the lock deadline and durability of this invocation.
     pub fn store(&self) -> anyhow::Result<Store> {
+        self.store_in("sessions")
+    }
+
+    /// The project handoffs, one document per project (`<root>/handoffs/<project>.json`).
+    pub fn handoff_store(&self) -> anyhow::Result<Store> {
+        self.store_in("handoffs")
+    }
+
+    fn store_in(&self, folder: &str) -> anyhow::Result<Store> {
         let durability = match self.durability {
             Some(durability) => durability,
             None => self.config()?.durability.unwrap_or_default(),
         };
         Ok(Store::new(
-            self.state_root().join("sessions"),
+            self.state_root().join(folder),
             self.lock_timeout,
             durability,
             self.test_lock_hold,

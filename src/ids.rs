@@ -42,6 +42,28 @@ impl SessionId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A valid id made from any name (a project's, for its handoff file): characters that
+    /// are not allowed become `-`, a leading `.` goes, and it is cut at 128 characters.
+    pub fn from_name(name: &str) -> SessionId {
+        let cleaned: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let cleaned = cleaned.trim_start_matches('.');
+        let cleaned: String = cleaned.chars().take(Self::MAX_LEN).collect();
+        if cleaned.is_empty() {
+            SessionId("project".to_owned())
+        } else {
+            SessionId(cleaned)
+        }
+    }
 }
 
 impl fmt::Display for SessionId {
@@ -114,6 +136,18 @@ impl IdGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_from_any_name() {
+        assert_eq!(SessionId::from_name("my app").as_str(), "my-app");
+        assert_eq!(SessionId::from_name("../etc").as_str(), "-etc");
+        assert_eq!(SessionId::from_name("").as_str(), "project");
+        assert_eq!(SessionId::from_name(&"x".repeat(300)).as_str().len(), 128);
+        for name in ["my app", "../etc", "", ".hidden", "ünïcode"] {
+            let id = SessionId::from_name(name);
+            assert!(SessionId::parse(id.as_str()).is_ok(), "{name}");
+        }
+    }
 
     #[test]
     fn valid_and_invalid_ids() {

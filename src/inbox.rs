@@ -53,6 +53,20 @@ pub fn take_unread(document: &mut Value, now: Timestamp) -> Vec<String> {
     texts
 }
 
+/// The unread messages' texts, leaving them unread.
+pub fn unread(document: &Value) -> Vec<String> {
+    messages(document)
+        .iter()
+        .filter(|message| message["read_at"].is_null())
+        .filter_map(|message| {
+            message
+                .get("text")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
 /// The messages of a session, oldest first.
 pub fn messages(document: &Value) -> Vec<Value> {
     document

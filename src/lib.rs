@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod docpath;
 pub mod error;
+pub mod handoff;
 pub mod hook;
 pub mod ids;
 pub mod inbox;

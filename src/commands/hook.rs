@@ -22,3 +22,37 @@ pub(super) fn run(context: &Context, out: &mut Output, event: &str) -> anyhow::R
     }
     Ok(())
 }
+
+/// `orchestron context [ID]`.
+pub(super) fn context(
+    context: &Context,
+    out: &mut Output,
+    id: Option<String>,
+) -> anyhow::Result<()> {
+    let id = match id {
+        Some(raw) => crate::ids::SessionId::parse(&raw)?,
+        None => context.current_session()?,
+    };
+    let text = hook::preview_context(context, &id)?;
+    if out.json() {
+        out.json_line(&serde_json::json!({"session_id": id.as_str(), "context": text}))?;
+    } else {
+        out.line(&text)?;
+    }
+    Ok(())
+}
+
+/// `orchestron statusline`.
+pub(super) fn statusline(context: &Context, out: &mut Output) -> anyhow::Result<()> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read the status-line JSON from stdin")?;
+    let line = hook::status_line(context, &input)?;
+    if out.json() {
+        out.json_line(&serde_json::json!({"line": line}))?;
+    } else {
+        out.line(&line)?;
+    }
+    Ok(())
+}

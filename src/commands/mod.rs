@@ -23,6 +23,8 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::State(command) => state::run(context, &mut out, command),
         Command::Query(args) => query::run(&mut out, args),
         Command::Inbox(command) => inbox::run(context, &mut out, command),
+        Command::Context { id } => hook::context(context, &mut out, id),
+        Command::Statusline => hook::statusline(context, &mut out),
         Command::Hook { event } => hook::run(context, &mut out, &event),
         Command::Completions { shell } => {
             // Into a buffer first: clap_complete panics on a write error, such as the

@@ -18,6 +18,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::context::Context;
+use crate::handoff;
 use crate::ids::SessionId;
 use crate::inbox;
 use crate::session::{self, Lifecycle, Mode, NewSession, Status};
@@ -100,7 +101,7 @@ pub fn run(context: &Context, event: Event, input: &str) -> anyhow::Result<Optio
             Ok(None)
         }
         Event::SessionEnd => {
-            session_end(context, &id)?;
+            session_end(context, &id, payload.reason.as_deref().unwrap_or("other"))?;
             Ok(None)
         }
         Event::PreCompact => {
@@ -182,11 +183,13 @@ fn session_start(
 ) -> anyhow::Result<Option<Value>> {
     let mut summary = None;
     keep_alive(context, id, true, |document, now| {
-        let mut lines = start_context(document, payload.source.as_deref());
-        // Messages come right after the first line: a person wrote them for this session.
-        let messages = inbox::describe(&inbox::take_unread(document, now));
-        lines.splice(1..1, messages);
-        summary = Some(lines);
+        let messages = inbox::take_unread(document, now);
+        summary = Some(start_lines(
+            context,
+            document,
+            payload.source.as_deref(),
+            &messages,
+        ));
     })?;
     if let Some(env_file) = context.claude_env_file() {
         export_session(env_file, id)?;
@@ -199,6 +202,91 @@ fn session_start(
             "additionalContext": text,
         }
     })))
+}
+
+/// Everything SessionStart injects, most important first: the session and its mode, the
+/// inbox `messages` (a person wrote them for this session), the project's last handoff, then
+/// what this session itself left open.
+fn start_lines(
+    context: &Context,
+    document: &Value,
+    source: Option<&str>,
+    messages: &[String],
+) -> Vec<String> {
+    let mut lines = start_context(document, source);
+    let mut early = inbox::describe(messages);
+    if let Some(handoff) = last_handoff(context, document) {
+        early.extend(handoff::describe(&handoff));
+    }
+    lines.splice(1..1, early);
+    lines
+}
+
+/// What SessionStart would inject for the session `id` now, without delivering its inbox:
+/// for `orchestron context`, people and slash commands.
+pub fn preview_context(context: &Context, id: &SessionId) -> anyhow::Result<String> {
+    let document = context.store()?.read(id)?;
+    let lines = start_lines(context, &document, None, &inbox::unread(&document));
+    Ok(cap(&lines, context.config()?.context_chars()))
+}
+
+/// One status line for Claude Code's `statusLine` command: mode, session age, to-dos
+/// done/total and the last test result. `input` is the status-line JSON.
+pub fn status_line(context: &Context, input: &str) -> anyhow::Result<String> {
+    let payload = Payload::parse(input)?;
+    let id = SessionId::parse(&payload.session_id).context("the status line's `session_id`")?;
+    let Some(document) = context.store()?.try_read(&id)? else {
+        return Ok("orchestron: no session yet".to_owned());
+    };
+    let mut parts = Vec::new();
+    let lifecycle = Lifecycle::of(&document)?;
+    let status = lifecycle.status(context.now);
+    parts.push(match status {
+        Status::Active => lifecycle.mode.as_str().to_owned(),
+        other => format!("{} ({})", lifecycle.mode.as_str(), other.as_str()),
+    });
+    if let Some(created) = document
+        .pointer("/session/created_at")
+        .and_then(Value::as_str)
+        .and_then(|raw| session::parse_time(raw).ok())
+    {
+        parts.push(age(context.now.duration_since(created).as_secs()));
+    }
+    let todos = document.pointer("/execution/todos");
+    if let Some(total) = todos
+        .and_then(|todos| todos.get("total"))
+        .and_then(Value::as_u64)
+    {
+        let done = todos
+            .and_then(|todos| todos.get("done"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        parts.push(format!("to-dos {done}/{total}"));
+    }
+    match document
+        .pointer("/execution/tests/last/passed")
+        .and_then(Value::as_bool)
+    {
+        Some(true) => parts.push("tests passed".to_owned()),
+        Some(false) => parts.push("tests FAILED".to_owned()),
+        None => {}
+    }
+    Ok(format!("orchestron: {}", parts.join(" | ")))
+}
+
+/// A session's age for people: `45s`, `12m`, `3h05m`, `2d04h`.
+fn age(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (days, hours, minutes) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60);
+    if days > 0 {
+        format!("{days}d{hours:02}h")
+    } else if hours > 0 {
+        format!("{hours}h{minutes:02}m")
+    } else if minutes > 0 {
+        format!("{minutes}m")
+    } else {
+        format!("{seconds}s")
+    }
 }
 
 /// The context SessionStart injects: the session and its mode first, then what is open.
@@ -361,24 +449,52 @@ fn stop(
     Ok(block.map(|reason| json!({"decision": "block", "reason": reason})))
 }
 
-/// End the session `completed`, if it exists and has not ended already.
-fn session_end(context: &Context, id: &SessionId) -> anyhow::Result<()> {
+/// End the session `completed`, if it exists and has not ended already, and leave the
+/// project's handoff for the next session.
+fn session_end(context: &Context, id: &SessionId, reason: &str) -> anyhow::Result<()> {
     let store = context.store()?;
     if !store.exists(id) {
         return Ok(());
     }
-    store.update(id, |document| {
+    let now = context.now;
+    let handoff = store.update(id, |document| {
         let ended = Lifecycle::of(document)?.stored.is_ended();
-        if ended {
-            return Ok((false, ()));
-        }
-        Ok((session::end(document, context.now, Status::Completed)?, ()))
-    })
+        let changed = !ended && session::end(document, now, Status::Completed)?;
+        Ok((changed, handoff::compose(document, now, reason)))
+    })?;
+    let project = handoff["project"].as_str().unwrap_or("project");
+    let key = SessionId::from_name(project);
+    context
+        .handoff_store()?
+        .transact(&key, |_| Ok((Outcome::Replace(handoff), ())))
+}
+
+/// The project's last handoff, unless this session left it.
+fn last_handoff(context: &Context, document: &Value) -> Option<Value> {
+    let project = document
+        .pointer("/session/project")
+        .and_then(Value::as_str)?;
+    let id = document.pointer("/session/id").and_then(Value::as_str)?;
+    let handoff = context
+        .handoff_store()
+        .ok()?
+        .try_read(&SessionId::from_name(project))
+        .ok()??;
+    (handoff.get("from_session").and_then(Value::as_str) != Some(id)).then_some(handoff)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(age(-5), "0s");
+        assert_eq!(age(45), "45s");
+        assert_eq!(age(12 * 60 + 5), "12m");
+        assert_eq!(age(3 * 3600 + 5 * 60), "3h05m");
+        assert_eq!(age(2 * 86_400 + 4 * 3600), "2d04h");
+    }
 
     #[test]
     fn context_is_capped_at_whole_lines() {

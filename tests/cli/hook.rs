@@ -495,3 +495,120 @@ fn inbox_messages_reach_the_session_once() {
         ""
     );
 }
+
+#[test]
+fn session_end_leaves_a_handoff_the_next_session_sees() {
+    let env = TestEnv::new();
+    hook(&env, "SessionStart", &payload("SessionStart", "first")).ok();
+    hook(
+        &env,
+        "PostToolUse",
+        &payload("PostToolUse.TodoWrite", "first"),
+    )
+    .ok();
+    let mut edit: Value = serde_json::from_str(&payload("PostToolUse", "first")).unwrap();
+    edit["tool_name"] = json!("Edit");
+    edit["tool_input"] = json!({"file_path": "/p/src/parser.rs"});
+    hook(&env, "PostToolUse", &edit.to_string()).ok();
+    hook(&env, "SessionEnd", &payload("SessionEnd", "first")).ok();
+    assert_eq!(
+        env.document("first")["session"]["lifecycle"]["status"],
+        "completed"
+    );
+    // One handoff per project, named after it (the temp dir's name, without its leading `.`).
+    let project = env
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let file = env
+        .home()
+        .join("handoffs")
+        .join(format!("{}.json", project.trim_start_matches('.')));
+    let handoff: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    assert_eq!(handoff["project"], project);
+    assert_eq!(handoff["from_session"], "first");
+    assert_eq!(handoff["next_steps"], json!(["Add tests", "Update docs"]));
+    assert_eq!(handoff["done"], json!(["Write the parser"]));
+    assert_eq!(handoff["files"], json!(["/p/src/parser.rs"]));
+
+    let reply: Value =
+        serde_json::from_str(hook(&env, "SessionStart", &payload("SessionStart", "second")).ok())
+            .unwrap();
+    let context = reply["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap();
+    assert!(context.contains("from session first"), "{context}");
+    assert!(
+        context.contains("Next steps: Add tests; Update docs."),
+        "{context}"
+    );
+    // The session that left it does not see its own handoff when resumed.
+    let reply: Value = serde_json::from_str(
+        hook(
+            &env,
+            "SessionStart",
+            &payload("SessionStart.resume", "first"),
+        )
+        .ok(),
+    )
+    .unwrap();
+    assert!(
+        !reply["hookSpecificOutput"]["additionalContext"]
+            .as_str()
+            .unwrap()
+            .contains("Last handoff")
+    );
+}
+
+#[test]
+fn context_and_statusline_show_the_session() {
+    let mut env = TestEnv::new();
+    let status_input = fixture("_statusLine-stdin");
+    let id: Value = serde_json::from_str(&status_input).unwrap();
+    let id = id["session_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        env.run_with_stdin(&["statusline"], &status_input).ok(),
+        "orchestron: no session yet\n"
+    );
+    hook(&env, "SessionStart", &payload("SessionStart", &id)).ok();
+    hook(&env, "PostToolUse", &payload("PostToolUse.TodoWrite", &id)).ok();
+    env.run(&["inbox", "add", "--session", &id, "mind the cache"])
+        .ok();
+    env.set("ORCHESTRON_NOW", "2026-01-01T03:05:00Z");
+    assert_eq!(
+        env.run_with_stdin(&["statusline"], &status_input).ok(),
+        "orchestron: development | 3h05m | to-dos 1/3\n"
+    );
+    let json = env
+        .run_with_stdin(&["statusline", "--json"], &status_input)
+        .json();
+    assert_eq!(json["line"], "orchestron: development | 3h05m | to-dos 1/3");
+    env.run_with_stdin(&["statusline"], "nonsense").fails(1);
+
+    // `context` previews what SessionStart would inject, without delivering the inbox.
+    let text = env.run(&["context", &id]).ok().to_owned();
+    assert!(
+        text.starts_with(&format!("Orchestron session {id}, mode development.")),
+        "{text}"
+    );
+    assert!(
+        text.contains("mind the cache") && text.contains("Open to-dos"),
+        "{text}"
+    );
+    env.set("ORCHESTRON_SESSION", &id);
+    assert_eq!(
+        env.run(&["context", "--json"]).json()["context"],
+        text.trim_end()
+    );
+    assert_eq!(
+        env.run(&["inbox", "list", "--unread", "--json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    env.refuses(&["context", "ghost"], 1);
+}
