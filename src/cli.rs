@@ -60,6 +60,31 @@ pub enum Command {
         /// (`session-start`); unknown events do nothing
         event: String,
     },
+    /// Wire Orchestron into a project without the plugin system
+    ///
+    /// Adds its hooks and status line to `.claude/settings.json` (keeping everything already
+    /// there, with a backup of the old file), `.orchestron/` to `.gitignore`, and creates the
+    /// state root. Running it again changes nothing.
+    Init {
+        /// The project (default: the project root)
+        dir: Option<PathBuf>,
+        /// The command the hooks run (default: `orchestron` when this binary is the one on
+        /// PATH, else this binary's absolute path)
+        #[arg(long, value_name = "PATH")]
+        bin: Option<String>,
+    },
+    /// Remove exactly what `orchestron init` added; sessions and handoffs are kept
+    Uninstall {
+        /// The project (default: the project root)
+        dir: Option<PathBuf>,
+    },
+    /// Check the binary, the wiring into Claude Code, the state root and its permissions
+    ///
+    /// Exits 1 when something is wrong.
+    Doctor {
+        /// The project (default: the project root)
+        dir: Option<PathBuf>,
+    },
     /// Print shell completions
     Completions {
         /// The shell to complete for

@@ -36,6 +36,10 @@ pub mod var {
     /// Set by Claude Code for SessionStart hooks: a file of `export` lines sourced before
     /// every later Bash tool call.
     pub const CLAUDE_ENV_FILE: &str = "CLAUDE_ENV_FILE";
+    /// Where `init` and `doctor` look for an installed `orchestron`.
+    pub const PATH: &str = "PATH";
+    /// Where `doctor` finds the user's Claude Code settings (`~/.claude/settings.json`).
+    pub const USER_HOME: &str = "HOME";
     /// Test only: how long a writer holds a lock after reading, to make races deterministic.
     pub const TEST_LOCK_HOLD: &str = "ORCHESTRON_TEST_LOCK_HOLD";
 }
@@ -62,6 +66,8 @@ pub struct Context {
     current_session: Option<String>,
     mode_override: Option<String>,
     claude_env_file: Option<PathBuf>,
+    path: Option<String>,
+    user_home: Option<PathBuf>,
 }
 
 impl Context {
@@ -117,6 +123,8 @@ impl Context {
             current_session: get(var::SESSION).or_else(|| get(var::CLAUDE_CODE_SESSION_ID)),
             mode_override: get(var::MODE),
             claude_env_file: get(var::CLAUDE_ENV_FILE).map(PathBuf::from),
+            path: get(var::PATH),
+            user_home: get(var::USER_HOME).map(PathBuf::from),
         })
     }
 
@@ -191,6 +199,40 @@ impl Context {
     /// `$CLAUDE_ENV_FILE`, where a SessionStart hook exports variables to later Bash calls.
     pub fn claude_env_file(&self) -> Option<&Path> {
         self.claude_env_file.as_deref()
+    }
+
+    /// The directory the command runs in.
+    pub fn working_dir(&self) -> &Path {
+        &self.working_dir
+    }
+
+    /// The state root a project at `dir` uses: `$ORCHESTRON_HOME`, else `dir/.orchestron`.
+    pub fn state_root_of(&self, dir: &Path) -> PathBuf {
+        match &self.home {
+            Some(home) => home.clone(),
+            None => dir.join(".orchestron"),
+        }
+    }
+
+    /// The first executable file called `name` in the directories of `$PATH`.
+    pub fn find_program(&self, name: &str) -> Option<PathBuf> {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::env::split_paths(self.path.as_deref()?)
+            .map(|dir| dir.join(name))
+            .find(|candidate| {
+                std::fs::metadata(candidate)
+                    .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+            })
+    }
+
+    /// The running binary.
+    pub fn current_binary(&self) -> anyhow::Result<PathBuf> {
+        std::env::current_exe().context("cannot tell where the running binary is")
+    }
+
+    /// The user's home directory (`$HOME`).
+    pub fn user_home(&self) -> Option<&Path> {
+        self.user_home.as_deref()
     }
 
     /// A new session id.

@@ -51,6 +51,16 @@ pub fn compose(document: &Value, now: Timestamp, reason: &str) -> Value {
     })
 }
 
+/// Whether a handoff says nothing: no tool call, no to-do, no file, no test run.
+pub fn is_empty(handoff: &Value) -> bool {
+    let none = |key: &str| handoff[key].as_array().is_none_or(Vec::is_empty);
+    handoff["tool_calls"].as_u64().unwrap_or(0) == 0
+        && none("done")
+        && none("files")
+        && none("next_steps")
+        && handoff["last_test"].is_null()
+}
+
 /// The lines SessionStart injects for a handoff, most important first.
 pub fn describe(handoff: &Value) -> Vec<String> {
     let list = |key: &str| -> Vec<String> {

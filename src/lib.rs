@@ -15,6 +15,7 @@ pub mod handoff;
 pub mod hook;
 pub mod ids;
 pub mod inbox;
+pub mod install;
 pub mod output;
 pub mod select;
 pub mod session;

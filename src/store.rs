@@ -417,3 +417,29 @@ fn format_duration(duration: Duration) -> String {
         format!("{}ms", duration.as_millis())
     }
 }
+
+/// Replace the file at `path` with `bytes` atomically: a temp file beside it, renamed over
+/// it. Keeps the permissions of the file it replaces (new files get the umask's).
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |name| name.to_string_lossy().into_owned());
+    let temp = path.with_file_name(format!(".{name}.orchestron-tmp"));
+    let result = (|| -> io::Result<()> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        if let Ok(meta) = fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
+        drop(file);
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result.with_context(|| format!("cannot write `{}`", path.display()))
+}

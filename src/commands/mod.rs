@@ -3,6 +3,7 @@
 
 mod hook;
 mod inbox;
+mod install;
 mod query;
 mod session;
 mod state;
@@ -26,6 +27,9 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Context { id } => hook::context(context, &mut out, id),
         Command::Statusline => hook::statusline(context, &mut out),
         Command::Hook { event } => hook::run(context, &mut out, &event),
+        Command::Init { dir, bin } => install::init(context, &mut out, dir, bin),
+        Command::Uninstall { dir } => install::uninstall(context, &mut out, dir),
+        Command::Doctor { dir } => install::doctor(context, &mut out, dir),
         Command::Completions { shell } => {
             // Into a buffer first: clap_complete panics on a write error, such as the
             // broken pipe of `orchestron completions bash | head`.

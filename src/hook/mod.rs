@@ -462,6 +462,10 @@ fn session_end(context: &Context, id: &SessionId, reason: &str) -> anyhow::Resul
         let changed = !ended && session::end(document, now, Status::Completed)?;
         Ok((changed, handoff::compose(document, now, reason)))
     })?;
+    // A session that did nothing (a question, a look around) leaves the last handoff alone.
+    if handoff::is_empty(&handoff) {
+        return Ok(());
+    }
     let project = handoff["project"].as_str().unwrap_or("project");
     let key = SessionId::from_name(project);
     context

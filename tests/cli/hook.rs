@@ -560,6 +560,15 @@ fn session_end_leaves_a_handoff_the_next_session_sees() {
             .unwrap()
             .contains("Last handoff")
     );
+    // A session that did nothing leaves the last handoff in place.
+    hook(&env, "SessionEnd", &payload("SessionEnd", "second")).ok();
+    let reply: Value =
+        serde_json::from_str(hook(&env, "SessionStart", &payload("SessionStart", "third")).ok())
+            .unwrap();
+    let context = reply["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap();
+    assert!(context.contains("from session first"), "{context}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 mod concurrency;
 mod crash;
 mod hook;
+mod install;
 mod jsonpath_cts;
 mod query;
 mod readme;

@@ -1,0 +1,599 @@
+//! `orchestron init`, `uninstall` and `doctor`: wiring Orchestron into a project without the
+//! plugin system, taking it out again, and checking that it works. The edits themselves are
+//! pure functions in `crate::install`; this module reads, writes and reports.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+
+use crate::context::Context;
+use crate::install::{self, Changes, EVENTS};
+use crate::output::Output;
+use crate::store;
+
+/// Where init keeps a copy of the settings file as it was before init changed it.
+const BACKUP_SUFFIX: &str = ".orchestron-backup";
+
+/// The files of one project that init and uninstall touch.
+struct Project {
+    dir: PathBuf,
+    settings: PathBuf,
+    backup: PathBuf,
+    gitignore: PathBuf,
+    state_root: PathBuf,
+}
+
+impl Project {
+    fn resolve(context: &Context, dir: Option<PathBuf>) -> anyhow::Result<Project> {
+        let dir = match dir {
+            Some(dir) => context.working_dir().join(dir),
+            None => context.project_root().to_path_buf(),
+        };
+        if !dir.is_dir() {
+            bail!("`{}` is not a directory", dir.display());
+        }
+        let settings = dir.join(".claude").join("settings.json");
+        let mut backup = settings.clone().into_os_string();
+        backup.push(BACKUP_SUFFIX);
+        Ok(Project {
+            settings,
+            backup: PathBuf::from(backup),
+            gitignore: dir.join(".gitignore"),
+            state_root: context.state_root_of(&dir),
+            dir,
+        })
+    }
+}
+
+/// `orchestron init [DIR] [--bin PATH]`.
+pub(super) fn init(
+    context: &Context,
+    out: &mut Output,
+    dir: Option<PathBuf>,
+    bin: Option<String>,
+) -> anyhow::Result<()> {
+    let project = Project::resolve(context, dir)?;
+    let bin = match bin {
+        Some(bin) => bin,
+        None => hook_command(context)?,
+    };
+    // Work out every change before writing anything: a malformed settings file stops here.
+    let old_settings = read_optional(&project.settings)?;
+    let (new_settings, changes) = install::add_to_settings(old_settings.as_deref(), &bin)
+        .with_context(|| format!("cannot add Orchestron to `{}`", project.settings.display()))?;
+    let old_gitignore = read_optional(&project.gitignore)?;
+    let new_gitignore = if project.state_root.starts_with(&project.dir) {
+        install::add_to_gitignore(old_gitignore.as_deref())
+    } else {
+        None
+    };
+
+    let mut backup = None;
+    if let Some(text) = &new_settings {
+        let folder = project.settings.parent().expect("settings sit in .claude/");
+        fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create `{}`", folder.display()))?;
+        if let Some(old) = &old_settings {
+            store::write_file_atomic(&project.backup, old.as_bytes())?;
+            backup = Some(project.backup.clone());
+        }
+        store::write_file_atomic(&project.settings, text.as_bytes())?;
+    }
+    if let Some(text) = &new_gitignore {
+        store::write_file_atomic(&project.gitignore, text.as_bytes())?;
+    }
+    let created_root = !project.state_root.exists();
+    store::create_private_dir(&project.state_root)?;
+
+    if out.json() {
+        out.json_line(&json!({
+            "project": project.dir,
+            "settings": project.settings,
+            "command": bin,
+            "changes": changes_json(&changes),
+            "backup": backup,
+            "gitignore": new_gitignore.is_some(),
+            "state_root": project.state_root,
+            "state_root_created": created_root,
+        }))?;
+        return Ok(());
+    }
+    let settings = shown(&project.settings, &project.dir);
+    if changes.is_empty() {
+        out.line(&format!("{settings}: already wired, nothing changed"))?;
+    } else {
+        out.line(&format!("{settings}: {}", describe(&changes)))?;
+    }
+    for kept in &changes.kept {
+        out.line(&format!("{settings}: kept {kept}"))?;
+    }
+    if let Some(backup) = &backup {
+        out.line(&format!(
+            "backup of the old settings: {}",
+            shown(backup, &project.dir)
+        ))?;
+    }
+    if new_gitignore.is_some() {
+        out.line(".gitignore: added .orchestron/")?;
+    }
+    let root = shown(&project.state_root, &project.dir);
+    if created_root {
+        out.line(&format!("state root: created {root}"))?;
+    }
+    out.line(&format!("hooks run: {bin} hook EVENT"))?;
+    Ok(())
+}
+
+/// `orchestron uninstall [DIR]`: take out exactly what `init` put in. The state root goes
+/// only when it is empty: sessions and handoffs are the user's data.
+pub(super) fn uninstall(
+    context: &Context,
+    out: &mut Output,
+    dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let project = Project::resolve(context, dir)?;
+    let old_settings = read_optional(&project.settings)?;
+    let (mut new_settings, changes) = match &old_settings {
+        Some(text) => install::remove_from_settings(text).with_context(|| {
+            format!(
+                "cannot remove Orchestron from `{}`",
+                project.settings.display()
+            )
+        })?,
+        None => (None, Changes::default()),
+    };
+    // Untouched since init? Then the backup is the file as it was, to the byte.
+    if new_settings.is_some()
+        && let Some(backup) = untouched_backup(&project, old_settings.as_deref())?
+    {
+        new_settings = Some(backup);
+    }
+    let new_gitignore = read_optional(&project.gitignore)?
+        .as_deref()
+        .and_then(install::remove_from_gitignore);
+
+    let mut removed_files = Vec::new();
+    match new_settings.as_deref() {
+        Some("") => {
+            remove_file(&project.settings)?;
+            removed_files.push(project.settings.clone());
+            if let Some(folder) = project.settings.parent()
+                && fs::remove_dir(folder).is_ok()
+            {
+                removed_files.push(folder.to_path_buf());
+            }
+        }
+        Some(text) => store::write_file_atomic(&project.settings, text.as_bytes())?,
+        None => {}
+    }
+    if project.backup.exists() {
+        remove_file(&project.backup)?;
+        removed_files.push(project.backup.clone());
+    }
+    match new_gitignore.as_deref() {
+        Some("") => {
+            remove_file(&project.gitignore)?;
+            removed_files.push(project.gitignore.clone());
+        }
+        Some(text) => store::write_file_atomic(&project.gitignore, text.as_bytes())?,
+        None => {}
+    }
+    let root_removed = fs::remove_dir(&project.state_root).is_ok();
+    let root_kept = !root_removed && project.state_root.is_dir();
+
+    if out.json() {
+        out.json_line(&json!({
+            "project": project.dir,
+            "settings": project.settings,
+            "changes": changes_json(&changes),
+            "removed_files": removed_files,
+            "gitignore": new_gitignore.is_some(),
+            "state_root": project.state_root,
+            "state_root_removed": root_removed,
+        }))?;
+        return Ok(());
+    }
+    let settings = shown(&project.settings, &project.dir);
+    if changes.is_empty() {
+        out.line(&format!(
+            "{settings}: no Orchestron hooks or status line found"
+        ))?;
+    } else {
+        out.line(&format!("{settings}: {}", describe(&changes)))?;
+    }
+    for file in &removed_files {
+        out.line(&format!("removed {}", shown(file, &project.dir)))?;
+    }
+    if new_gitignore.is_some() {
+        out.line(".gitignore: removed the .orchestron/ lines init added")?;
+    }
+    let root = shown(&project.state_root, &project.dir);
+    if root_removed {
+        out.line(&format!("removed the empty state root {root}"))?;
+    } else if root_kept {
+        out.line(&format!(
+            "kept {root}: it holds sessions and handoffs; `rm -rf {root}` deletes them"
+        ))?;
+    }
+    Ok(())
+}
+
+/// The backup init made, when the settings file is still exactly what init wrote from it.
+fn untouched_backup(project: &Project, current: Option<&str>) -> anyhow::Result<Option<String>> {
+    let (Some(current), Some(backup)) = (current, read_optional(&project.backup)?) else {
+        return Ok(None);
+    };
+    let Ok(settings) = serde_json::from_str::<Value>(current) else {
+        return Ok(None);
+    };
+    let Some((_, bin)) = install::wired_events(&settings).into_iter().next() else {
+        return Ok(None);
+    };
+    let rewired = install::add_to_settings(Some(&backup), &bin).ok();
+    let same = rewired.is_some_and(|(text, _)| text.as_deref() == Some(current));
+    Ok(same.then_some(backup))
+}
+
+/// One finding of `doctor`.
+struct Check {
+    name: &'static str,
+    status: Status,
+    detail: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    fn word(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        }
+    }
+}
+
+/// `orchestron doctor [DIR]`.
+pub(super) fn doctor(
+    context: &Context,
+    out: &mut Output,
+    dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let project = Project::resolve(context, dir)?;
+    let mut checks = Vec::new();
+    let mut add = |name, status, detail: String| {
+        checks.push(Check {
+            name,
+            status,
+            detail,
+        })
+    };
+
+    let exe = context.current_binary()?;
+    add(
+        "binary",
+        Status::Ok,
+        format!("{} {}", exe.display(), env!("CARGO_PKG_VERSION")),
+    );
+    for (name, status, detail) in wiring(context, &project) {
+        add(name, status, detail);
+    }
+    for (name, status, detail) in state_root(context, &project) {
+        add(name, status, detail);
+    }
+
+    let failures = checks.iter().filter(|c| c.status == Status::Fail).count();
+    if out.json() {
+        let list: Vec<Value> = checks
+            .iter()
+            .map(|c| json!({"check": c.name, "status": c.status.word().to_lowercase(), "detail": c.detail}))
+            .collect();
+        out.json_line(&json!({"ok": failures == 0, "checks": list}))?;
+    } else {
+        for check in &checks {
+            out.line(&format!(
+                "{:<4}  {:<10}  {}",
+                check.status.word(),
+                check.name,
+                check.detail
+            ))?;
+        }
+    }
+    if failures > 0 {
+        out.flush()?;
+        bail!(
+            "doctor found {failures} problem{}",
+            if failures == 1 { "" } else { "s" }
+        );
+    }
+    Ok(())
+}
+
+/// How Claude Code reaches Orchestron in this project: `init`'s hooks, the plugin, or both.
+fn wiring(context: &Context, project: &Project) -> Vec<(&'static str, Status, String)> {
+    let mut found = Vec::new();
+    let mut files = vec![
+        project.settings.clone(),
+        project.dir.join(".claude").join("settings.local.json"),
+    ];
+    if let Some(home) = context.user_home() {
+        files.push(home.join(".claude").join("settings.json"));
+    }
+    let mut wired: Vec<(String, String)> = Vec::new();
+    let mut plugin = None;
+    for file in &files {
+        let text = match fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            Err(err) => {
+                found.push((
+                    "wiring",
+                    Status::Fail,
+                    format!("cannot read {}: {err}", file.display()),
+                ));
+                continue;
+            }
+        };
+        let settings: Value = match serde_json::from_str(&text) {
+            Ok(settings) => settings,
+            Err(err) => {
+                found.push((
+                    "wiring",
+                    Status::Fail,
+                    format!(
+                        "{} is not valid JSON ({err}); Claude Code ignores it",
+                        file.display()
+                    ),
+                ));
+                continue;
+            }
+        };
+        wired.extend(install::wired_events(&settings));
+        let enabled = settings
+            .get("enabledPlugins")
+            .and_then(Value::as_object)
+            .and_then(|plugins| {
+                plugins.iter().find(|(name, on)| {
+                    name.starts_with("orchestron@") && on.as_bool() == Some(true)
+                })
+            });
+        if let Some((name, _)) = enabled {
+            plugin = Some(format!("plugin {name} enabled in {}", file.display()));
+        }
+    }
+    if wired.is_empty() && plugin.is_none() {
+        found.push((
+            "wiring",
+            Status::Fail,
+            "Claude Code does not run Orchestron here: run `orchestron init`, or install the plugin"
+                .to_owned(),
+        ));
+        return found;
+    }
+    if let Some(plugin) = &plugin {
+        found.push(("plugin", Status::Ok, plugin.clone()));
+    }
+    if !wired.is_empty() {
+        let missing: Vec<&str> = EVENTS
+            .iter()
+            .copied()
+            .filter(|event| !wired.iter().any(|(e, _)| e == event))
+            .collect();
+        if missing.is_empty() {
+            found.push((
+                "hooks",
+                Status::Ok,
+                format!("all {} events wired", EVENTS.len()),
+            ));
+        } else {
+            found.push((
+                "hooks",
+                Status::Fail,
+                format!(
+                    "not wired: {}; run `orchestron init` again",
+                    missing.join(", ")
+                ),
+            ));
+        }
+        let mut commands: Vec<&str> = wired.iter().map(|(_, command)| command.as_str()).collect();
+        commands.sort_unstable();
+        commands.dedup();
+        for command in commands {
+            let resolved = if command.contains('/') {
+                Some(PathBuf::from(command)).filter(|path| is_executable(path))
+            } else {
+                context.find_program(command)
+            };
+            match resolved {
+                Some(path) => found.push(("command", Status::Ok, format!("{command} → {}", path.display()))),
+                None => found.push((
+                    "command",
+                    Status::Fail,
+                    format!("the hooks run `{command}`, which is not an executable here; install it or run `orchestron init` again"),
+                )),
+            }
+        }
+        if plugin.is_some() {
+            found.push((
+                "wiring",
+                Status::Warn,
+                "both `orchestron init` hooks and the plugin are on: every hook runs twice; \
+                 run `orchestron uninstall` or disable the plugin"
+                    .to_owned(),
+            ));
+        }
+    }
+    found
+}
+
+/// The state root exists, is a directory this user can write, and its configuration reads.
+fn state_root(context: &Context, project: &Project) -> Vec<(&'static str, Status, String)> {
+    let root = &project.state_root;
+    let shown_root = root.display().to_string();
+    let meta = match fs::metadata(root) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return vec![(
+                "state",
+                Status::Warn,
+                format!(
+                    "{shown_root} does not exist yet; `orchestron init` or the first hook creates it"
+                ),
+            )];
+        }
+        Err(err) => {
+            return vec![(
+                "state",
+                Status::Fail,
+                format!("cannot read {shown_root}: {err}"),
+            )];
+        }
+    };
+    if !meta.is_dir() {
+        return vec![(
+            "state",
+            Status::Fail,
+            format!("{shown_root} is not a directory"),
+        )];
+    }
+    let mut found = Vec::new();
+    let probe = root.join(format!(".doctor-{}", std::process::id()));
+    match fs::write(&probe, b"") {
+        Ok(()) => {
+            let _ = fs::remove_file(&probe);
+            let sessions = fs::read_dir(root.join("sessions")).map_or(0, |entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "json"))
+                    .count()
+            });
+            found.push((
+                "state",
+                Status::Ok,
+                format!("{shown_root} is writable; {sessions} sessions"),
+            ));
+        }
+        Err(err) => found.push((
+            "state",
+            Status::Fail,
+            format!("cannot write in {shown_root}: {err}"),
+        )),
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        found.push((
+            "permissions",
+            Status::Warn,
+            format!("{shown_root} has mode {mode:o}: others can change sessions; `chmod 700 {shown_root}`"),
+        ));
+    }
+    match crate::config::Config::load(&root.join("config.json")) {
+        Ok(_) => found.push(("config", Status::Ok, "config.json reads".to_owned())),
+        Err(err) => found.push(("config", Status::Fail, format!("{err:#}"))),
+    }
+    if root.starts_with(&project.dir) && project.dir.join(".git").exists() {
+        let ignored = fs::read_to_string(&project.gitignore).is_ok_and(|text| {
+            text.lines().any(|line| {
+                matches!(
+                    line.trim(),
+                    ".orchestron" | ".orchestron/" | "/.orchestron" | "/.orchestron/"
+                )
+            })
+        });
+        if !ignored {
+            found.push((
+                "gitignore",
+                Status::Warn,
+                ".orchestron/ is not in .gitignore: session files may get committed".to_owned(),
+            ));
+        }
+    }
+    let _ = context;
+    found
+}
+
+/// What the hooks should run: `orchestron` when the one on `PATH` is this binary, else
+/// this binary's absolute path.
+fn hook_command(context: &Context) -> anyhow::Result<String> {
+    let exe = context.current_binary()?;
+    let same = context
+        .find_program("orchestron")
+        .and_then(|found| fs::canonicalize(found).ok())
+        .zip(fs::canonicalize(&exe).ok())
+        .is_some_and(|(found, exe)| found == exe);
+    if same {
+        return Ok("orchestron".to_owned());
+    }
+    exe.to_str()
+        .map(str::to_owned)
+        .context("the path of this binary is not UTF-8; pass `--bin`")
+}
+
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
+fn remove_file(path: &Path) -> anyhow::Result<()> {
+    fs::remove_file(path).with_context(|| format!("cannot remove `{}`", path.display()))
+}
+
+fn changes_json(changes: &Changes) -> Value {
+    json!({
+        "added": changes.added,
+        "updated": changes.updated,
+        "removed": changes.removed,
+        "kept": changes.kept,
+    })
+}
+
+fn describe(changes: &Changes) -> String {
+    let mut parts = Vec::new();
+    for (verb, items) in [
+        ("added", &changes.added),
+        ("updated", &changes.updated),
+        ("removed", &changes.removed),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        let hooks = items
+            .iter()
+            .filter(|item| item.starts_with("hooks."))
+            .count();
+        let status = items.iter().any(|item| item == "statusLine");
+        let mut what = Vec::new();
+        if hooks > 0 {
+            what.push(format!("{hooks} hook{}", if hooks == 1 { "" } else { "s" }));
+        }
+        if status {
+            what.push("the status line".to_owned());
+        }
+        parts.push(format!("{verb} {}", what.join(" and ")));
+    }
+    parts.join("; ")
+}
+
+/// `path` relative to the project when it lies inside it.
+fn shown(path: &Path, dir: &Path) -> String {
+    path.strip_prefix(dir).map_or_else(
+        |_| path.display().to_string(),
+        |rel| rel.display().to_string(),
+    )
+}

@@ -1,0 +1,594 @@
+//! What `orchestron init` adds to a project and `orchestron uninstall` takes away, as pure
+//! edits of text: Orchestron's hook handlers and status line in `.claude/settings.json`, and
+//! `.orchestron/` in `.gitignore`.
+//!
+//! Settings are edited without disturbing anything already there: the top level and the
+//! `hooks` object are read as ordered pairs of raw JSON, so keys keep their order and every
+//! value Orchestron does not own keeps its exact text.
+
+use std::fmt;
+
+use anyhow::{Context as _, bail};
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+/// The Claude Code events Orchestron handles, in the order a session meets them. The
+/// plugin's `hooks/hooks.json` lists the same ones (a test checks).
+pub const EVENTS: &[&str] = &[
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "PreCompact",
+    "Stop",
+    "SubagentStart",
+    "SubagentStop",
+    "SessionEnd",
+    "TaskCreated",
+    "TaskCompleted",
+];
+
+/// Seconds Claude Code waits for one hook. A hook that times out neither blocks nor counts.
+pub const HOOK_TIMEOUT_SECS: u64 = 10;
+
+/// The lines `init` appends to `.gitignore`; `uninstall` removes exactly these.
+pub const GITIGNORE_BLOCK: [&str; 2] = [
+    "# Orchestron's state: sessions and handoffs of this machine",
+    ".orchestron/",
+];
+
+/// What an edit did, for the report.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
+    pub removed: Vec<String>,
+    pub kept: Vec<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// The hook handler Orchestron installs for `event`, in exec form (no shell in between).
+pub fn handler(bin: &str, event: &str) -> Value {
+    serde_json::to_value(Handler::new(bin, event)).expect("a handler serializes")
+}
+
+/// A hook handler with its keys in the order people write them.
+#[derive(Debug, Serialize)]
+struct Handler<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    command: &'a str,
+    args: [&'a str; 2],
+    timeout: u64,
+}
+
+/// A matcher group holding one handler (no matcher: every occurrence of the event).
+#[derive(Debug, Serialize)]
+struct Group<'a> {
+    hooks: [Handler<'a>; 1],
+}
+
+impl<'a> Handler<'a> {
+    fn new(bin: &'a str, event: &'a str) -> Handler<'a> {
+        Handler {
+            kind: "command",
+            command: bin,
+            args: ["hook", event],
+            timeout: HOOK_TIMEOUT_SECS,
+        }
+    }
+}
+
+/// The status line Orchestron installs.
+pub fn status_line(bin: &str) -> Value {
+    json!({"type": "command", "command": format!("{} statusline", shell_word(bin))})
+}
+
+/// The status line with its keys in the order people write them.
+#[derive(Debug, Serialize)]
+struct StatusLine {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    command: String,
+}
+
+/// Whether a handler is one of Orchestron's: exec form running `…/orchestron hook EVENT`.
+/// Returns the event it handles.
+pub fn our_handler(handler: &Value) -> Option<&str> {
+    let command = handler.get("command")?.as_str()?;
+    let args = handler.get("args")?.as_array()?;
+    let is_ours = handler.get("type").and_then(Value::as_str) == Some("command")
+        && is_orchestron(command)
+        && args.first().and_then(Value::as_str) == Some("hook");
+    if is_ours { args.get(1)?.as_str() } else { None }
+}
+
+/// Whether a status line is Orchestron's (`… orchestron statusline`).
+pub fn our_status_line(status_line: &Value) -> bool {
+    status_line
+        .get("command")
+        .and_then(Value::as_str)
+        .and_then(|command| command.strip_suffix(" statusline"))
+        .is_some_and(|bin| is_orchestron(bin.trim_matches('\'')))
+}
+
+fn is_orchestron(command: &str) -> bool {
+    command == "orchestron" || command.ends_with("/orchestron")
+}
+
+/// Quote `word` for `sh` when it needs it (the status line is a shell command).
+fn shell_word(word: &str) -> String {
+    let plain = word
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// Add Orchestron's hooks and status line to the text of a settings file (`None`: no file).
+/// Returns the new text, or `None` when nothing needed to change.
+pub fn add_to_settings(text: Option<&str>, bin: &str) -> anyhow::Result<(Option<String>, Changes)> {
+    let mut top = parse_settings(text)?;
+    let mut changes = Changes::default();
+    let mut hooks = match top.get("hooks") {
+        Some(raw) => Pairs::parse(raw, "hooks")?,
+        None => Pairs::default(),
+    };
+    for event in EVENTS {
+        let mut groups = match hooks.get(event) {
+            Some(raw) => parse_groups(raw, event)?,
+            None => Vec::new(),
+        };
+        let wanted = handler(bin, event);
+        let mut found = false;
+        let mut changed = false;
+        for group in &mut groups {
+            let mut parsed: Value = serde_json::from_str(group.get())?;
+            let Some(handlers) = parsed.get_mut("hooks").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            let Some(existing) = handlers
+                .iter_mut()
+                .find(|handler| our_handler(handler) == Some(event))
+            else {
+                continue;
+            };
+            found = true;
+            if existing.get("command") != wanted.get("command") {
+                existing["command"] = wanted["command"].clone();
+                *group = laid_out(&parsed, 3)?;
+                changes.updated.push(format!("hooks.{event}"));
+                changed = true;
+            }
+            break;
+        }
+        if !found {
+            let group = Group {
+                hooks: [Handler::new(bin, event)],
+            };
+            groups.push(laid_out(&group, 3)?);
+            changes.added.push(format!("hooks.{event}"));
+            changed = true;
+        }
+        if changed {
+            hooks.set(event, list_at(&groups, 2)?);
+        }
+    }
+    if !changes.is_empty() {
+        top.set("hooks", hooks.to_raw_at(1)?);
+    }
+    let wanted = status_line(bin);
+    match top.get("statusLine") {
+        None => {
+            let line = StatusLine {
+                kind: "command",
+                command: wanted["command"].as_str().unwrap_or_default().to_owned(),
+            };
+            top.set("statusLine", laid_out(&line, 1)?);
+            changes.added.push("statusLine".to_owned());
+        }
+        Some(raw) => {
+            let existing: Value = serde_json::from_str(raw.get())?;
+            if !our_status_line(&existing) {
+                changes.kept.push("statusLine (yours)".to_owned());
+            } else if existing.get("command") != wanted.get("command") {
+                let mut updated = existing;
+                updated["command"] = wanted["command"].clone();
+                top.set("statusLine", laid_out(&updated, 1)?);
+                changes.updated.push("statusLine".to_owned());
+            }
+        }
+    }
+    if changes.is_empty() {
+        return Ok((None, changes));
+    }
+    Ok((Some(top.to_text_at(0) + "\n"), changes))
+}
+
+/// Remove Orchestron's hooks and status line from the text of a settings file. A matcher
+/// group, an event or `hooks` itself goes only when removing Orchestron's handlers emptied
+/// it. Returns the new text (empty when nothing is left), or `None` when nothing changed.
+pub fn remove_from_settings(text: &str) -> anyhow::Result<(Option<String>, Changes)> {
+    let mut top = parse_settings(Some(text))?;
+    let mut changes = Changes::default();
+    if let Some(raw) = top.get("hooks") {
+        let mut hooks = Pairs::parse(raw, "hooks")?;
+        let mut events_changed = false;
+        let mut emptied_events = Vec::new();
+        for (event, raw_groups) in &mut hooks.0 {
+            let Ok(groups) = serde_json::from_str::<Vec<Box<RawValue>>>(raw_groups.get()) else {
+                continue;
+            };
+            let mut kept_groups = Vec::new();
+            let mut changed = false;
+            for raw in groups {
+                let mut group: Value = serde_json::from_str(raw.get())?;
+                let Some(handlers) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
+                    kept_groups.push(raw);
+                    continue;
+                };
+                let before = handlers.len();
+                handlers.retain(|handler| our_handler(handler).is_none());
+                if handlers.len() == before {
+                    kept_groups.push(raw);
+                    continue;
+                }
+                changed = true;
+                if !handlers.is_empty() {
+                    // Only a group Orchestron shared with someone else is laid out afresh.
+                    kept_groups.push(laid_out(&group, 3)?);
+                }
+            }
+            if !changed {
+                continue;
+            }
+            events_changed = true;
+            changes.removed.push(format!("hooks.{event}"));
+            if kept_groups.is_empty() {
+                emptied_events.push(event.clone());
+            } else {
+                *raw_groups = list_at(&kept_groups, 2)?;
+            }
+        }
+        if events_changed {
+            hooks.0.retain(|(event, _)| !emptied_events.contains(event));
+            if hooks.0.is_empty() {
+                top.remove("hooks");
+            } else {
+                top.set("hooks", hooks.to_raw_at(1)?);
+            }
+        }
+    }
+    if let Some(raw) = top.get("statusLine") {
+        let existing: Value = serde_json::from_str(raw.get())?;
+        if our_status_line(&existing) {
+            top.remove("statusLine");
+            changes.removed.push("statusLine".to_owned());
+        }
+    }
+    if changes.is_empty() {
+        return Ok((None, changes));
+    }
+    if top.0.is_empty() {
+        return Ok((Some(String::new()), changes));
+    }
+    Ok((Some(top.to_text_at(0) + "\n"), changes))
+}
+
+/// Which of Orchestron's events a settings file wires, with the command each one runs.
+pub fn wired_events(settings: &Value) -> Vec<(String, String)> {
+    let mut wired = Vec::new();
+    let Some(hooks) = settings.get("hooks").and_then(Value::as_object) else {
+        return wired;
+    };
+    for groups in hooks.values().filter_map(Value::as_array) {
+        for handlers in groups
+            .iter()
+            .filter_map(|group| group.get("hooks").and_then(Value::as_array))
+        {
+            for handler in handlers {
+                if let Some(event) = our_handler(handler) {
+                    let command = handler["command"].as_str().unwrap_or_default();
+                    wired.push((event.to_owned(), command.to_owned()));
+                }
+            }
+        }
+    }
+    wired
+}
+
+/// Append `.orchestron/` to a `.gitignore` unless a line already ignores it.
+pub fn add_to_gitignore(text: Option<&str>) -> Option<String> {
+    let text = text.unwrap_or_default();
+    let ignored = text.lines().any(|line| {
+        matches!(
+            line.trim(),
+            ".orchestron" | ".orchestron/" | "/.orchestron" | "/.orchestron/"
+        )
+    });
+    if ignored {
+        return None;
+    }
+    let mut out = text.to_owned();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    for line in GITIGNORE_BLOCK {
+        out.push_str(line);
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// Remove the lines `add_to_gitignore` appended, and only those. `None`: not there.
+pub fn remove_from_gitignore(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .windows(2)
+        .position(|pair| pair[0] == GITIGNORE_BLOCK[0] && pair[1] == GITIGNORE_BLOCK[1])?;
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i != at && i != at + 1 {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Some(out)
+}
+
+fn parse_settings(text: Option<&str>) -> anyhow::Result<Pairs> {
+    match text {
+        None => Ok(Pairs::default()),
+        Some(text) if text.trim().is_empty() => Ok(Pairs::default()),
+        Some(text) => serde_json::from_str(text)
+            .context("the settings file is not a JSON object; fix it by hand, then run this again"),
+    }
+}
+
+fn parse_groups(raw: &RawValue, event: &str) -> anyhow::Result<Vec<Box<RawValue>>> {
+    serde_json::from_str(raw.get()).with_context(|| {
+        format!("`hooks.{event}` in the settings file is not a list; fix it by hand")
+    })
+}
+
+/// A JSON object as ordered pairs of raw values: what is not touched keeps its text.
+#[derive(Debug, Default)]
+struct Pairs(Vec<(String, Box<RawValue>)>);
+
+impl Pairs {
+    fn parse(raw: &RawValue, what: &str) -> anyhow::Result<Pairs> {
+        serde_json::from_str(raw.get()).with_context(|| {
+            format!("`{what}` in the settings file is not an object; fix it by hand")
+        })
+    }
+
+    fn get(&self, key: &str) -> Option<&RawValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| &**v)
+    }
+
+    fn set(&mut self, key: &str, value: Box<RawValue>) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some((_, slot)) => *slot = value,
+            None => self.0.push((key.to_owned(), value)),
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.0.retain(|(k, _)| k != key);
+    }
+
+    /// The object as text `depth` levels deep, each value exactly as it is held.
+    fn to_text_at(&self, depth: usize) -> String {
+        let items: Vec<String> = self
+            .0
+            .iter()
+            .map(|(key, value)| {
+                let key = serde_json::to_string(key).unwrap_or_default();
+                format!("{key}: {}", value.get())
+            })
+            .collect();
+        block('{', '}', &items, depth)
+    }
+
+    fn to_raw_at(&self, depth: usize) -> anyhow::Result<Box<RawValue>> {
+        Ok(RawValue::from_string(self.to_text_at(depth))?)
+    }
+}
+
+/// A value laid out `depth` levels deep, as a raw value to hold in `Pairs`.
+fn laid_out(value: &impl Serialize, depth: usize) -> anyhow::Result<Box<RawValue>> {
+    let compact = serde_json::to_string(value)?;
+    Ok(RawValue::from_string(pretty(&compact, depth))?)
+}
+
+/// A list of raw values laid out `depth` levels deep, each item as it is held.
+fn list_at(items: &[Box<RawValue>], depth: usize) -> anyhow::Result<Box<RawValue>> {
+    let items: Vec<String> = items
+        .iter()
+        .map(|item| pretty(item.get(), depth + 1))
+        .collect();
+    Ok(RawValue::from_string(block('[', ']', &items, depth))?)
+}
+
+/// `open`, the items one per line indented `depth + 1` levels, `close` indented `depth`.
+fn block(open: char, close: char, items: &[String], depth: usize) -> String {
+    if items.is_empty() {
+        return format!("{open}{close}");
+    }
+    let pad = "  ".repeat(depth + 1);
+    let body: Vec<String> = items.iter().map(|item| format!("{pad}{item}")).collect();
+    format!(
+        "{open}\n{}\n{}{close}",
+        body.join(",\n"),
+        "  ".repeat(depth)
+    )
+}
+
+/// Lay out a JSON text `depth` levels deep, one member or item per line, keeping key order.
+/// A value that already spans lines is someone's own layout and stays as it is.
+fn pretty(raw: &str, depth: usize) -> String {
+    if raw.contains('\n') {
+        return raw.to_owned();
+    }
+    if let Ok(pairs) = serde_json::from_str::<Pairs>(raw) {
+        let items: Vec<String> = pairs
+            .0
+            .iter()
+            .map(|(key, value)| {
+                let key = serde_json::to_string(key).unwrap_or_default();
+                format!("{key}: {}", pretty(value.get(), depth + 1))
+            })
+            .collect();
+        return block('{', '}', &items, depth);
+    }
+    if let Ok(items) = serde_json::from_str::<Vec<Box<RawValue>>>(raw) {
+        let scalars = items
+            .iter()
+            .all(|item| !matches!(item.get().as_bytes().first(), Some(b'{' | b'[')));
+        if scalars && raw.len() <= 60 {
+            let items: Vec<&str> = items.iter().map(|item| item.get()).collect();
+            return format!("[{}]", items.join(", "));
+        }
+        let items: Vec<String> = items
+            .iter()
+            .map(|item| pretty(item.get(), depth + 1))
+            .collect();
+        return block('[', ']', &items, depth);
+    }
+    raw.to_owned()
+}
+
+impl<'de> Deserialize<'de> for Pairs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Pairs, D::Error> {
+        struct PairsVisitor;
+        impl<'de> Visitor<'de> for PairsVisitor {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
+                    pairs.push((key, value));
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        deserializer.deserialize_map(PairsVisitor)
+    }
+}
+
+impl Serialize for Pairs {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Check that a settings text is a JSON object before anything is written.
+pub fn check_settings(text: &str) -> anyhow::Result<()> {
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(_)) => Ok(()),
+        Ok(_) => bail!("the settings file is not a JSON object; fix it by hand"),
+        Err(err) => Err(err).context("the settings file is not valid JSON; fix it by hand"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BIN: &str = "orchestron";
+
+    #[test]
+    fn add_then_add_again_changes_nothing() {
+        let (text, changes) = add_to_settings(None, BIN).unwrap();
+        let text = text.unwrap();
+        assert_eq!(changes.added.len(), EVENTS.len() + 1);
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(wired_events(&value).len(), EVENTS.len());
+        let (again, changes) = add_to_settings(Some(&text), BIN).unwrap();
+        assert!(again.is_none(), "{changes:?}");
+    }
+
+    #[test]
+    fn user_settings_keep_their_order_and_text() {
+        let original = "{\n  \"zeta\": {\"b\": 1, \"a\": 2},\n  \"hooks\": {\n    \"Stop\": [{\"matcher\": \"\", \"hooks\": [{\"type\": \"command\", \"command\": \"mine\"}]}]\n  },\n  \"alpha\": true\n}\n";
+        let (text, _) = add_to_settings(Some(original), BIN).unwrap();
+        let text = text.unwrap();
+        assert!(text.find("\"zeta\"").unwrap() < text.find("\"alpha\"").unwrap());
+        assert!(text.contains("{\"b\": 1, \"a\": 2}"), "{text}");
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["hooks"]["Stop"].as_array().unwrap().len(), 2);
+        let (back, _) = remove_from_settings(&text).unwrap();
+        let back: Value = serde_json::from_str(&back.unwrap()).unwrap();
+        let original: Value = serde_json::from_str(original).unwrap();
+        assert_eq!(back, original);
+    }
+
+    #[test]
+    fn removing_from_a_file_init_created_leaves_it_empty() {
+        let (text, _) = add_to_settings(None, BIN).unwrap();
+        let (back, changes) = remove_from_settings(&text.unwrap()).unwrap();
+        assert_eq!(back.as_deref(), Some(""));
+        assert_eq!(changes.removed.len(), EVENTS.len() + 1);
+    }
+
+    #[test]
+    fn a_moved_binary_updates_the_command() {
+        let (text, _) = add_to_settings(None, "/old/orchestron").unwrap();
+        let (text, changes) = add_to_settings(text.as_deref(), "/new/orchestron").unwrap();
+        assert_eq!(changes.updated.len(), EVENTS.len() + 1);
+        assert!(!text.unwrap().contains("/old/"));
+    }
+
+    #[test]
+    fn a_foreign_status_line_is_kept() {
+        let original = r#"{"statusLine": {"type": "command", "command": "my-line"}}"#;
+        let (text, changes) = add_to_settings(Some(original), BIN).unwrap();
+        assert_eq!(changes.kept, ["statusLine (yours)"]);
+        assert!(text.unwrap().contains("my-line"));
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        for bad in ["[1]", "{", r#"{"hooks": []}"#, r#"{"hooks": {"Stop": {}}}"#] {
+            assert!(add_to_settings(Some(bad), BIN).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn status_line_quotes_odd_paths() {
+        assert_eq!(
+            status_line("/a b/orchestron")["command"],
+            "'/a b/orchestron' statusline"
+        );
+        assert!(our_status_line(&status_line("/a b/orchestron")));
+    }
+
+    #[test]
+    fn gitignore_block_round_trips() {
+        assert_eq!(add_to_gitignore(Some("target/\n.orchestron/\n")), None);
+        let added = add_to_gitignore(Some("target/")).unwrap();
+        assert_eq!(remove_from_gitignore(&added).unwrap(), "target/\n");
+        assert_eq!(remove_from_gitignore("target/\n.orchestron/\n"), None);
+    }
+}

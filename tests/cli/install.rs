@@ -1,0 +1,293 @@
+//! The plugin files the repository ships, the hook launcher, and `orchestron init`,
+//! `uninstall` and `doctor`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::TestEnv;
+
+fn repo_file(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+fn repo_json(path: &str) -> Value {
+    serde_json::from_str(&repo_file(path)).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+#[test]
+fn plugin_manifest_names_orchestron_at_cargos_version() {
+    let plugin = repo_json(".claude-plugin/plugin.json");
+    assert_eq!(plugin["name"], "orchestron");
+    assert_eq!(plugin["version"], env!("CARGO_PKG_VERSION"));
+    let market = repo_json(".claude-plugin/marketplace.json");
+    assert_eq!(market["name"], "orchestron");
+    let entry = &market["plugins"][0];
+    assert_eq!(entry["name"], "orchestron");
+    assert_eq!(entry["source"], "./");
+    assert_eq!(entry["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn plugin_hooks_run_every_event_through_the_launcher_in_exec_form() {
+    let hooks = repo_json("hooks/hooks.json");
+    let hooks = hooks["hooks"].as_object().unwrap();
+    let events: Vec<&str> = hooks.keys().map(String::as_str).collect();
+    let mut expected = orchestron::install::EVENTS.to_vec();
+    expected.sort_unstable();
+    let mut sorted = events.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, expected);
+    for (event, groups) in hooks {
+        let handler = &groups[0]["hooks"][0];
+        assert_eq!(handler["type"], "command");
+        assert_eq!(
+            handler["command"],
+            "${CLAUDE_PLUGIN_ROOT}/hooks/orchestron-hook"
+        );
+        assert_eq!(handler["args"], json!([event]), "exec form for {event}");
+        assert!(handler["timeout"].as_u64().is_some());
+    }
+    let launcher = Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks/orchestron-hook");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&launcher.metadata().unwrap().permissions());
+    assert!(mode & 0o111 != 0, "the launcher must be executable");
+}
+
+/// Run the plugin's launcher with `env` and `stdin`.
+fn launcher(env: &TestEnv, event: &str, extra: &[(&str, &str)], stdin: &str) -> (i32, String) {
+    use std::io::Write as _;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks/orchestron-hook");
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg(script)
+        .arg(event)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("ORCHESTRON_HOME", env.home())
+        .current_dir(env.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in extra {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_launcher_runs_the_binary_it_finds() {
+    let env = TestEnv::new();
+    let payload = json!({"session_id": "5e1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
+        "hook_event_name": "SessionStart", "source": "startup", "cwd": "/tmp"})
+    .to_string();
+    let (code, stdout) = launcher(
+        &env,
+        "SessionStart",
+        &[("ORCHESTRON_BIN", env!("CARGO_BIN_EXE_orchestron"))],
+        &payload,
+    );
+    assert_eq!(code, 0);
+    let reply: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        reply["hookSpecificOutput"]["additionalContext"].is_string(),
+        "{reply}"
+    );
+    assert!(
+        env.sessions()
+            .join("5e1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b.json")
+            .exists()
+    );
+}
+
+#[test]
+fn without_a_binary_the_launcher_does_nothing_and_blocks_nothing() {
+    let env = TestEnv::new();
+    let payload = json!({"session_id": "s", "tool_name": "Bash",
+        "tool_input": {"command": "rm -rf /"}})
+    .to_string();
+    let (code, stdout) = launcher(&env, "PreToolUse", &[], &payload);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    // SessionStart tells the user, in a message Claude Code shows, and still exits 0.
+    let (code, stdout) = launcher(&env, "SessionStart", &[], "{}");
+    assert_eq!(code, 0);
+    let reply: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        reply["systemMessage"]
+            .as_str()
+            .unwrap()
+            .contains("no orchestron binary")
+    );
+    assert!(!env.home().exists());
+}
+
+fn settings_path(env: &TestEnv) -> std::path::PathBuf {
+    env.path().join(".claude/settings.json")
+}
+
+#[test]
+fn init_wires_a_project_once_and_uninstall_takes_exactly_that_out() {
+    let env = TestEnv::new();
+    let user_settings = "{\n  \"permissions\": {\"allow\": [\"Bash(ls)\"]},\n  \"hooks\": {\"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"my-stop\"}]}]},\n  \"model\": \"opus\"\n}\n";
+    std::fs::create_dir_all(env.path().join(".claude")).unwrap();
+    std::fs::write(settings_path(&env), user_settings).unwrap();
+    std::fs::write(env.path().join(".gitignore"), "target/\n").unwrap();
+
+    let report = env.run(&["init"]).ok().to_owned();
+    assert!(
+        report.contains("added 12 hooks and the status line"),
+        "{report}"
+    );
+    let settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(settings_path(&env)).unwrap()).unwrap();
+    assert_eq!(settings["model"], "opus");
+    assert_eq!(settings["permissions"]["allow"], json!(["Bash(ls)"]));
+    assert_eq!(settings["hooks"]["Stop"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        settings["hooks"]["Stop"][0]["hooks"][0]["command"],
+        "my-stop"
+    );
+    let ours = &settings["hooks"]["PreToolUse"][0]["hooks"][0];
+    assert_eq!(ours["command"], env!("CARGO_BIN_EXE_orchestron"));
+    assert_eq!(ours["args"], json!(["hook", "PreToolUse"]));
+    assert!(
+        settings["statusLine"]["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("orchestron statusline")
+    );
+    let backup = env.path().join(".claude/settings.json.orchestron-backup");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), user_settings);
+    assert_eq!(
+        std::fs::read_to_string(env.path().join(".gitignore")).unwrap(),
+        "target/\n# Orchestron's state: sessions and handoffs of this machine\n.orchestron/\n"
+    );
+    assert!(env.home().is_dir(), "init creates the state root");
+
+    // Twice changes nothing.
+    let before = env.disk();
+    let again = env.run(&["init"]).ok().to_owned();
+    assert!(again.contains("nothing changed"), "{again}");
+    assert_eq!(env.disk(), before);
+
+    let json = env.run(&["init", "--json"]).json();
+    assert_eq!(json["changes"]["added"], json!([]));
+
+    // Uninstall restores the user's files exactly, even after the user changed them.
+    let changed = std::fs::read_to_string(settings_path(&env))
+        .unwrap()
+        .replace("\"opus\"", "\"sonnet\"");
+    std::fs::write(settings_path(&env), changed).unwrap();
+    env.run(&["uninstall"]).ok();
+    let after: Value =
+        serde_json::from_str(&std::fs::read_to_string(settings_path(&env)).unwrap()).unwrap();
+    let mut expected: Value = serde_json::from_str(user_settings).unwrap();
+    expected["model"] = json!("sonnet");
+    assert_eq!(after, expected);
+    std::fs::write(settings_path(&env), user_settings).unwrap();
+    env.run(&["init"]).ok();
+    // Untouched since init: back to the byte.
+    env.run(&["uninstall"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(settings_path(&env)).unwrap(),
+        user_settings
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path().join(".gitignore")).unwrap(),
+        "target/\n"
+    );
+    assert!(!backup.exists());
+    assert!(!env.home().exists(), "the empty state root goes");
+}
+
+#[test]
+fn uninstall_removes_what_init_created_and_keeps_sessions() {
+    let env = TestEnv::new();
+    env.run(&["init"]).ok();
+    env.run(&["session", "create", "--id", "keep-me"]).ok();
+    let report = env.run(&["uninstall"]).ok().to_owned();
+    assert!(report.contains("kept"), "{report}");
+    assert!(!env.path().join(".claude").exists(), "{report}");
+    assert!(!env.path().join(".gitignore").exists(), "{report}");
+    assert!(env.sessions().join("keep-me.json").exists());
+}
+
+#[test]
+fn init_refuses_a_malformed_settings_file_and_changes_nothing() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.path().join(".claude")).unwrap();
+    for bad in ["{ not json", "[1, 2]", r#"{"hooks": {"Stop": "x"}}"#] {
+        std::fs::write(settings_path(&env), bad).unwrap();
+        let before = env.disk();
+        let stderr = env.refuses(&["init"], 1);
+        assert!(stderr.contains("fix it by hand"), "{stderr}");
+        assert_eq!(env.disk(), before, "{bad}");
+    }
+}
+
+#[test]
+fn doctor_passes_on_a_wired_project_and_fails_readably_otherwise() {
+    let env = TestEnv::new();
+    let stderr = env.refuses(&["doctor"], 1);
+    assert!(stderr.contains("doctor found 1 problem"), "{stderr}");
+    let report = env.run(&["doctor"]).stdout;
+    assert!(report.contains("FAIL  wiring"), "{report}");
+    assert!(report.contains("orchestron init"), "{report}");
+
+    env.run(&["init"]).ok();
+    let report = env.run(&["doctor"]).ok().to_owned();
+    assert!(
+        report.contains("ok    hooks       all 12 events wired"),
+        "{report}"
+    );
+    let json = env.run(&["doctor", "--json"]).json();
+    assert_eq!(json["ok"], true, "{json}");
+
+    // A broken configuration, a state root others can write, a hook command that is gone.
+    std::fs::write(env.home().join("config.json"), "{\"session\": 3}").unwrap();
+    std::fs::set_permissions(
+        env.home(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(settings_path(&env))
+        .unwrap()
+        .replace(env!("CARGO_BIN_EXE_orchestron"), "/nowhere/orchestron");
+    std::fs::write(settings_path(&env), text).unwrap();
+    let run = env.run(&["doctor", "--json"]);
+    assert_eq!(run.code, 1);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    let statuses: Vec<(String, String)> = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("config", "fail"),
+        ("permissions", "warn"),
+        ("command", "fail"),
+    ] {
+        assert!(
+            statuses.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} in {statuses:?}"
+        );
+    }
+}
