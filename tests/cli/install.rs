@@ -25,8 +25,29 @@ fn plugin_manifest_names_orchestron_at_cargos_version() {
     assert_eq!(market["name"], "orchestron");
     let entry = &market["plugins"][0];
     assert_eq!(entry["name"], "orchestron");
-    assert_eq!(entry["source"], "./");
+    assert_eq!(entry["source"], "./plugin");
     assert_eq!(entry["version"], env!("CARGO_PKG_VERSION"));
+    // plugin/ links the plugin's parts and nothing else, so an install copies no build output.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir(root.join("plugin"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".claude-plugin", "hooks"]);
+    for (link, target) in [
+        (
+            "plugin/.claude-plugin/plugin.json",
+            ".claude-plugin/plugin.json",
+        ),
+        ("plugin/hooks", "hooks"),
+    ] {
+        assert_eq!(
+            root.join(link).canonicalize().unwrap(),
+            root.join(target).canonicalize().unwrap(),
+            "{link}"
+        );
+    }
 }
 
 #[test]
@@ -54,8 +75,20 @@ fn plugin_hooks_run_every_event_through_the_launcher_in_exec_form() {
     assert!(mode & 0o111 != 0, "the launcher must be executable");
 }
 
-/// Run the plugin's launcher with `env` and `stdin`.
+/// Run the plugin's launcher with `env` and `stdin`, `PATH` holding only the system's tools.
 fn launcher(env: &TestEnv, event: &str, extra: &[(&str, &str)], stdin: &str) -> (i32, String) {
+    let mut vars = vec![("PATH", "/usr/bin:/bin")];
+    vars.extend_from_slice(extra);
+    launcher_with_path(env, event, &vars, stdin)
+}
+
+/// Run the plugin's launcher with exactly these variables (and the state root) and `stdin`.
+fn launcher_with_path(
+    env: &TestEnv,
+    event: &str,
+    extra: &[(&str, &str)],
+    stdin: &str,
+) -> (i32, String) {
     use std::io::Write as _;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks/orchestron-hook");
     let mut command = Command::new("/bin/sh");
@@ -63,7 +96,6 @@ fn launcher(env: &TestEnv, event: &str, extra: &[(&str, &str)], stdin: &str) -> 
         .arg(script)
         .arg(event)
         .env_clear()
-        .env("PATH", "/usr/bin:/bin")
         .env("ORCHESTRON_HOME", env.home())
         .current_dir(env.path())
         .stdin(Stdio::piped())
@@ -130,6 +162,58 @@ fn without_a_binary_the_launcher_does_nothing_and_blocks_nothing() {
             .contains("no orchestron binary")
     );
     assert!(!env.home().exists());
+}
+
+#[test]
+fn without_a_binary_the_launcher_builds_one_in_the_background_once() {
+    let env = TestEnv::new();
+    // A checkout whose `install` only pretends: it waits for `go`, then installs a script.
+    let checkout = env.path().join("checkout");
+    let data = env.path().join("plugin-data");
+    let fakebin = env.path().join("fakebin");
+    std::fs::create_dir_all(&checkout).unwrap();
+    std::fs::create_dir_all(&fakebin).unwrap();
+    std::fs::write(checkout.join("Cargo.toml"), "").unwrap();
+    let executable = |path: &Path, text: &str| {
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    };
+    executable(
+        &checkout.join("install"),
+        "#!/bin/sh\nwhile [ ! -e \"$(dirname \"$0\")/go\" ]; do sleep 0.05; done\n\
+         mkdir -p \"$2/bin\"\nprintf '#!/bin/sh\\necho built \"$@\"\\n' > \"$2/bin/orchestron\"\n\
+         chmod +x \"$2/bin/orchestron\"\n",
+    );
+    executable(&fakebin.join("cargo"), "#!/bin/sh\nexit 0\n");
+    let path = format!("{}:/usr/bin:/bin", fakebin.display());
+    let vars = [
+        ("PATH", path.as_str()),
+        ("CLAUDE_PLUGIN_ROOT", checkout.to_str().unwrap()),
+        ("CLAUDE_PLUGIN_DATA", data.to_str().unwrap()),
+    ];
+    let message = |stdout: &str| -> String {
+        let reply: Value = serde_json::from_str(stdout).unwrap();
+        reply["systemMessage"].as_str().unwrap().to_owned()
+    };
+    let (code, stdout) = launcher_with_path(&env, "SessionStart", &vars, "{}");
+    assert_eq!(code, 0);
+    assert!(
+        message(&stdout).contains("building the orchestron binary"),
+        "{stdout}"
+    );
+    let (_, stdout) = launcher_with_path(&env, "SessionStart", &vars, "{}");
+    assert!(message(&stdout).contains("still being built"), "{stdout}");
+    std::fs::write(checkout.join("go"), "").unwrap();
+    let built = data.join("bin/orchestron");
+    for _ in 0..200 {
+        if built.exists() && !data.join("build.lock").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (code, stdout) = launcher_with_path(&env, "PostToolUse", &vars, "{}");
+    assert_eq!((code, stdout.as_str()), (0, "built hook PostToolUse\n"));
 }
 
 fn settings_path(env: &TestEnv) -> std::path::PathBuf {

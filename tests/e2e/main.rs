@@ -315,10 +315,11 @@ fn every_installation_runs_the_hooks() {
     let run = one_bash_call(&fixture, "plugin-dir", &["--plugin-dir", root]);
     assert_hooks_ran(&fixture, &run);
 
+    // The repository is its own marketplace; its entry points at `plugin/`, which links
+    // only the plugin's parts, so an install copies them and not `target/`.
     let fixture = Fixture::new(claude);
-    let source = plugin_copy(&fixture);
     for step in [
-        vec!["plugin", "marketplace", "add", source.to_str().unwrap()],
+        vec!["plugin", "marketplace", "add", root],
         vec![
             "plugin",
             "install",
@@ -335,6 +336,31 @@ fn every_installation_runs_the_hooks() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    let installed = fixture
+        .home
+        .join(".claude/plugins/cache/orchestron/orchestron");
+    let installed = std::fs::read_dir(&installed)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut names: Vec<String> = std::fs::read_dir(&installed)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".claude-plugin", "hooks"], "what an install copies");
+    // The installed copy holds real files, so it validates without link warnings.
+    let output = fixture
+        .claude_command(&["plugin", "validate", installed.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && text.contains("Validation passed"),
+        "{text}"
+    );
     let run = one_bash_call(&fixture, "marketplace", &[]);
     assert_hooks_ran(&fixture, &run);
 }
