@@ -13,7 +13,8 @@ pub(super) fn run(context: &Context, out: &mut Output, event: &str) -> anyhow::R
     if event == Event::Other {
         return Ok(());
     }
-    let mut input = String::new();
+    // Room for a typical payload up front, so it arrives in one or two reads.
+    let mut input = String::with_capacity(64 * 1024);
     std::io::stdin()
         .read_to_string(&mut input)
         .context("cannot read the hook payload from stdin")?;
@@ -44,7 +45,7 @@ pub(super) fn context(
 
 /// `orchestron statusline`.
 pub(super) fn statusline(context: &Context, out: &mut Output) -> anyhow::Result<()> {
-    let mut input = String::new();
+    let mut input = String::with_capacity(16 * 1024);
     std::io::stdin()
         .read_to_string(&mut input)
         .context("cannot read the status-line JSON from stdin")?;

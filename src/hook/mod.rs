@@ -385,24 +385,59 @@ fn pre_tool_use(
     ) {
         return Ok(Some(pre_tool_use_reply(decision.as_str(), &reason)));
     }
-    let Some(document) = context.store()?.try_read(id)? else {
+    // Only the lifecycle is read: serde skips the rest of the document without building it.
+    let text = match context.store()?.read_text(id) {
+        Ok(text) => text,
+        Err(err)
+            if matches!(
+                err.downcast_ref(),
+                Some(crate::error::Error::SessionNotFound(_))
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(err) => return Err(err),
+    };
+    let Ok(head) = serde_json::from_str::<DocumentHead>(&text) else {
         return Ok(None);
     };
-    let Ok(lifecycle) = Lifecycle::of(&document) else {
-        return Ok(None);
-    };
-    if lifecycle.status(context.now) != Status::Paused {
+    let lifecycle = head.session.lifecycle;
+    let expired = lifecycle
+        .expiry
+        .parse::<jiff::Timestamp>()
+        .is_ok_and(|expiry| context.now > expiry);
+    if lifecycle.status != "paused" || expired {
         return Ok(None);
     }
-    let reason = document
-        .pointer("/session/lifecycle/pause_reason")
-        .and_then(Value::as_str)
-        .unwrap_or("no reason given");
+    let reason = lifecycle
+        .pause_reason
+        .unwrap_or_else(|| "no reason given".to_owned());
     let reason = format!(
         "Orchestron session {id} is paused ({reason}); \
          `orchestron session resume {id}` lets its tools run again"
     );
     Ok(Some(pre_tool_use_reply("deny", &reason)))
+}
+
+/// The part of a session document PreToolUse needs. Deserializing into it skips every other
+/// member without building it: on a 19 KB document the whole PreToolUse process ran 0.57 M
+/// instructions instead of 1.21 M with a full parse (callgrind).
+#[derive(serde::Deserialize)]
+struct DocumentHead {
+    session: SessionHead,
+}
+
+#[derive(serde::Deserialize)]
+struct SessionHead {
+    lifecycle: LifecycleHead,
+}
+
+#[derive(serde::Deserialize)]
+struct LifecycleHead {
+    status: String,
+    expiry: String,
+    #[serde(default)]
+    pause_reason: Option<String>,
 }
 
 fn pre_tool_use_reply(decision: &str, reason: &str) -> Value {
