@@ -44,6 +44,17 @@ pub enum Command {
     /// Leave messages for running sessions; each sees a message once, at its next prompt
     #[command(subcommand)]
     Inbox(InboxCommand),
+    /// Plan and track work: epics, stories, tasks, subtasks and to-dos with dependencies
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// Add a TODO under an item, or under the current session's task
+    Todo {
+        /// What is to be done
+        text: String,
+        /// The item it belongs to
+        #[arg(long)]
+        parent: Option<String>,
+    },
     /// Print the context the hooks would inject at the start of a session
     Context {
         /// The session (default: the current one)
@@ -328,5 +339,146 @@ pub enum InboxCommand {
         /// Only messages not yet delivered
         #[arg(long)]
         unread: bool,
+    },
+}
+
+/// Item kinds, statuses and priorities are accepted in any case (`in-progress` too).
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Create an item and print its id
+    Create {
+        /// The title
+        title: String,
+        /// EPIC, STORY, TASK (default), SUBTASK or TODO
+        #[arg(long = "type", value_name = "KIND", default_value = "TASK")]
+        kind: String,
+        /// The item it belongs under (of a larger kind)
+        #[arg(long)]
+        parent: Option<String>,
+        /// CRITICAL, HIGH, MEDIUM (default) or LOW
+        #[arg(long, default_value = "MEDIUM")]
+        priority: String,
+        /// Estimated hours
+        #[arg(long, allow_negative_numbers = true)]
+        estimate: Option<f64>,
+        /// Who works on it
+        #[arg(long)]
+        assignee: Option<String>,
+        /// A label; repeat for more
+        #[arg(long = "label")]
+        labels: Vec<String>,
+        /// A longer description
+        #[arg(long)]
+        description: Option<String>,
+        /// The starting status (default TODO; BACKLOG parks it)
+        #[arg(long, default_value = "TODO")]
+        status: String,
+    },
+    /// List items, most urgent first
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long = "type", value_name = "KIND")]
+        kind: Option<String>,
+        #[arg(long)]
+        assignee: Option<String>,
+        #[arg(long)]
+        parent: Option<String>,
+        #[arg(long)]
+        label: Option<String>,
+        /// At most this many
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Show one item with its dependencies, checkpoints and children
+    Show { id: String },
+    /// Change an item's fields or status
+    Update {
+        id: String,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        priority: Option<String>,
+        #[arg(long)]
+        assignee: Option<String>,
+        #[arg(long, allow_negative_numbers = true)]
+        estimate: Option<f64>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        /// Why it is blocked (with `--status BLOCKED`)
+        #[arg(long)]
+        reason: Option<String>,
+        /// Allow a move the lifecycle does not
+        #[arg(long)]
+        force: bool,
+    },
+    /// Set how far along an item is
+    Progress {
+        id: String,
+        #[arg(long)]
+        percent: u8,
+    },
+    /// Add a checkpoint, or mark one done
+    Checkpoint {
+        id: String,
+        text: String,
+        /// Mark the checkpoint with this text done (added done if missing)
+        #[arg(long)]
+        done: bool,
+    },
+    /// Move an item to IN_PROGRESS, linking it to the current session
+    Start {
+        id: String,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Finish an item: DONE, or IN_REVIEW/TESTING when the project requires them
+    Complete {
+        id: String,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Add a note to an item's history
+    Log { id: String, text: String },
+    /// Give an item to someone
+    Assign {
+        id: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Make an item wait for another
+    Depend {
+        id: String,
+        /// The item it waits for
+        #[arg(long)]
+        on: String,
+    },
+    /// Items whose dependencies are all DONE, most urgent first
+    Ready {
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// The single best item to work on next
+    Next {
+        /// Consider items assigned to A or to nobody
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Take it: assign it (to A, else the current session) and start it, atomically
+        #[arg(long)]
+        claim: bool,
+    },
+    /// Items that are BLOCKED or wait on unfinished dependencies, with what blocks them
+    Blocked,
+    /// An item's children, marking each one's dependencies
+    Tree { id: String },
+    /// Everything that happened to an item
+    History { id: String },
+    /// Cancel an item (`--purge` deletes it and its history)
+    Delete {
+        id: String,
+        #[arg(long)]
+        purge: bool,
     },
 }

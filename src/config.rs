@@ -49,6 +49,22 @@ pub struct Config {
     pub session: SessionConfig,
     #[serde(default)]
     pub hooks: HooksConfig,
+    #[serde(default)]
+    pub tracker: TrackerConfig,
+}
+
+/// How the project tracker treats finished work.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TrackerConfig {
+    /// `task complete` on IN_PROGRESS goes to IN_REVIEW, and IN_PROGRESS cannot go to DONE.
+    #[serde(default)]
+    pub require_review: bool,
+    /// `task approve` goes to TESTING, and IN_REVIEW cannot go to DONE.
+    #[serde(default)]
+    pub require_testing: bool,
+    /// The project items belong to (default: the project folder's name).
+    #[serde(default)]
+    pub project: Option<String>,
 }
 
 /// How `orchestron hook` behaves in this project.

@@ -173,6 +173,28 @@ impl Context {
         self.store_in("sessions")
     }
 
+    /// The project tracker, opened (and created) now. Writers wait for each other up to the
+    /// lock deadline.
+    pub fn tracker(&self) -> anyhow::Result<crate::tracker::Db> {
+        crate::tracker::Db::open(&self.state_root().join("orchestron.db"), self.lock_timeout)
+    }
+
+    /// The project new tracker items belong to: `tracker.project`, else the project root's
+    /// name.
+    pub fn tracker_project(&self) -> anyhow::Result<String> {
+        if let Some(project) = &self.config()?.tracker.project {
+            return Ok(project.clone());
+        }
+        Ok(self
+            .default_project()
+            .unwrap_or_else(|| "project".to_owned()))
+    }
+
+    /// The session `$ORCHESTRON_SESSION` (else Claude Code's) names, if any, unparsed.
+    pub fn session_hint(&self) -> Option<&str> {
+        self.current_session.as_deref()
+    }
+
     /// The project handoffs, one document per project (`<root>/handoffs/<project>.json`).
     pub fn handoff_store(&self) -> anyhow::Result<Store> {
         self.store_in("handoffs")
@@ -233,6 +255,11 @@ impl Context {
     /// The user's home directory (`$HOME`).
     pub fn user_home(&self) -> Option<&Path> {
         self.user_home.as_deref()
+    }
+
+    /// 64 random bits (seeded by `ORCHESTRON_ID_SEED` in tests).
+    pub fn random_u64(&self) -> u64 {
+        self.ids.borrow_mut().next_u64()
     }
 
     /// A new session id.

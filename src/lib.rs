@@ -20,6 +20,7 @@ pub mod output;
 pub mod select;
 pub mod session;
 pub mod store;
+pub mod tracker;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

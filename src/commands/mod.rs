@@ -7,6 +7,7 @@ mod install;
 mod query;
 mod session;
 mod state;
+mod task;
 
 use anyhow::Context as _;
 use clap::CommandFactory as _;
@@ -24,6 +25,8 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::State(command) => state::run(context, &mut out, command),
         Command::Query(args) => query::run(&mut out, args),
         Command::Inbox(command) => inbox::run(context, &mut out, command),
+        Command::Task(command) => task::run(context, &mut out, command),
+        Command::Todo { text, parent } => task::todo(context, &mut out, text, parent),
         Command::Context { id } => hook::context(context, &mut out, id),
         Command::Statusline => hook::statusline(context, &mut out),
         Command::Hook { event } => hook::run(context, &mut out, &event),

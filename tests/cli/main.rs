@@ -12,6 +12,7 @@ mod readme;
 mod session;
 mod state;
 mod surface;
+mod task;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

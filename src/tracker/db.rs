@@ -1,0 +1,168 @@
+//! `<root>/orchestron.db`: opening it (WAL, busy timeout), the append-only migrations, and
+//! write transactions that start `IMMEDIATE` so concurrent writers queue instead of failing.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+/// The schema, one step per release that changed it. Never edit a step that has shipped:
+/// append a new one. `PRAGMA user_version` counts the steps applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: work items, their dependencies, labels, checkpoints, comments and history.
+    "
+    CREATE TABLE items (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        parent TEXT REFERENCES items(id) ON DELETE SET NULL,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        estimate REAL,
+        assignee TEXT,
+        progress INTEGER NOT NULL DEFAULT 0,
+        notes TEXT NOT NULL DEFAULT '',
+        blocked_reason TEXT,
+        project TEXT NOT NULL,
+        session TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        started_at TEXT,
+        completed_at TEXT,
+        seq INTEGER NOT NULL
+    );
+    CREATE INDEX items_status_priority ON items(status, priority, seq);
+    CREATE INDEX items_parent ON items(parent);
+    CREATE INDEX items_assignee ON items(assignee, status);
+    CREATE TABLE deps (
+        item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        depends_on TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        PRIMARY KEY (item, depends_on)
+    ) WITHOUT ROWID;
+    CREATE INDEX deps_reverse ON deps(depends_on, item);
+    CREATE TABLE labels (
+        item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        PRIMARY KEY (item, label)
+    ) WITHOUT ROWID;
+    CREATE INDEX labels_by_label ON labels(label, item);
+    CREATE TABLE checkpoints (
+        id INTEGER PRIMARY KEY,
+        item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0,
+        at TEXT NOT NULL,
+        done_at TEXT
+    );
+    CREATE INDEX checkpoints_item ON checkpoints(item, id);
+    CREATE TABLE comments (
+        id INTEGER PRIMARY KEY,
+        item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        at TEXT NOT NULL,
+        by TEXT,
+        seen INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX comments_item ON comments(item, id);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        item TEXT NOT NULL,
+        at TEXT NOT NULL,
+        what TEXT NOT NULL,
+        detail TEXT,
+        session TEXT,
+        agent TEXT
+    );
+    CREATE INDEX events_item ON events(item, id);
+    ",
+];
+
+/// The version of the schema this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// An open tracker database.
+#[derive(Debug)]
+pub struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    /// Open (and on first use create and migrate) the database at `path`. Refuses a database
+    /// written by a newer Orchestron.
+    pub fn open(path: &Path, busy: Duration) -> anyhow::Result<Db> {
+        if let Some(dir) = path.parent() {
+            crate::store::create_private_dir(dir)?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open `{}`", path.display()))?;
+        conn.busy_timeout(busy)?;
+        let mut db = Db { conn };
+        db.prepare(path)
+            .with_context(|| format!("cannot open the tracker `{}`", path.display()))?;
+        Ok(db)
+    }
+
+    fn prepare(&mut self, path: &Path) -> anyhow::Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version > SCHEMA_VERSION {
+            bail!(
+                "`{}` has schema version {version}, newer than this orchestron understands \
+                 ({SCHEMA_VERSION}); upgrade orchestron",
+                path.display()
+            );
+        }
+        if version == SCHEMA_VERSION {
+            self.conn.pragma_update(None, "foreign_keys", true)?;
+            return Ok(());
+        }
+        // WAL is a property of the file: set once, at creation. The busy timeout covers a
+        // concurrent first open.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            bail!("the tracker needs WAL mode, but SQLite kept `{mode}`");
+        }
+        self.conn.pragma_update(None, "foreign_keys", true)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        for (step, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)
+                .with_context(|| format!("migration {} failed", step + 1))?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Run `change` in one `BEGIN IMMEDIATE` transaction: committed when it returns `Ok`,
+    /// rolled back otherwise.
+    pub fn write<T>(
+        &mut self,
+        change: impl FnOnce(&Transaction<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = change(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// The connection, for reads.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}

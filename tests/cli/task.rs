@@ -1,0 +1,488 @@
+//! `orchestron task …` and `orchestron todo`: the tracker's work items.
+
+use serde_json::{Value, json};
+
+use crate::TestEnv;
+
+fn create(env: &TestEnv, args: &[&str]) -> String {
+    let mut all = vec!["task", "create"];
+    all.extend_from_slice(args);
+    env.run(&all).ok().trim().to_owned()
+}
+
+fn status(env: &TestEnv, id: &str) -> String {
+    env.run(&["task", "show", id, "--json"]).json()["status"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn create_show_and_list_items() {
+    let env = TestEnv::new();
+    let epic = create(&env, &["Checkout", "--type", "epic", "--priority", "high"]);
+    assert!(epic.starts_with("EPIC-"), "{epic}");
+    let task = create(
+        &env,
+        &[
+            "Cart API",
+            "--parent",
+            &epic,
+            "--label",
+            "api",
+            "--estimate",
+            "3",
+            "--assignee",
+            "ana",
+        ],
+    );
+    assert!(
+        task.starts_with("TASK-") && task.len() == "TASK-".len() + 4,
+        "{task}"
+    );
+    let shown = env.run(&["task", "show", &task, "--json"]).json();
+    assert_eq!(shown["schema_version"], 1);
+    assert_eq!(shown["title"], "Cart API");
+    assert_eq!(shown["status"], "TODO");
+    assert_eq!(shown["priority"], "MEDIUM");
+    assert_eq!(shown["parent"], epic.as_str());
+    assert_eq!(shown["labels"], json!(["api"]));
+    assert_eq!(shown["estimate"], 3.0);
+    assert_eq!(
+        shown["created_at"],
+        crate::NOW.replace("00Z", "00.000Z").replace(".000", "")
+    );
+    let parked = create(&env, &["Someday", "--status", "backlog"]);
+    assert_eq!(status(&env, &parked), "BACKLOG");
+
+    // Lists are bare arrays, most urgent first.
+    let list = env.run(&["task", "list", "--json"]).json();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids[0], epic);
+    let todo = env
+        .run(&[
+            "task", "list", "--status", "todo", "--type", "TASK", "--json",
+        ])
+        .json();
+    assert_eq!(todo.as_array().unwrap().len(), 1);
+    let labelled = env
+        .run(&["task", "list", "--label", "api", "--json"])
+        .json();
+    assert_eq!(labelled[0]["id"], task.as_str());
+    let limited = env.run(&["task", "list", "--limit", "1", "--json"]).json();
+    assert_eq!(limited.as_array().unwrap().len(), 1);
+    let text = env.run(&["task", "list"]).ok().to_owned();
+    assert!(text.starts_with("ID "), "{text}");
+}
+
+#[test]
+fn ids_resolve_case_insensitively_and_by_unique_prefix() {
+    let env = TestEnv::new();
+    let task = create(&env, &["One"]);
+    let suffix = &task["TASK-".len()..];
+    for typed in [
+        task.to_lowercase(),
+        task.to_uppercase().replace("TASK-", "task-"),
+        suffix.to_owned(),
+        suffix[..3].to_owned(),
+        format!("TASK-{}", &suffix[..2]),
+    ] {
+        let shown = env.run(&["task", "show", &typed, "--json"]).json();
+        assert_eq!(shown["id"], task.as_str(), "{typed}");
+    }
+    let stderr = env.refuses(&["task", "show", "TASK-zzzzzz"], 1);
+    assert!(stderr.contains("not found"), "{stderr}");
+}
+
+#[test]
+fn kinds_nest_downward_only() {
+    let env = TestEnv::new();
+    let task = create(&env, &["A task"]);
+    let before = env.disk();
+    let stderr = env.refuses(
+        &[
+            "task", "create", "An epic", "--type", "epic", "--parent", &task,
+        ],
+        1,
+    );
+    assert!(stderr.contains("smaller than its parent"), "{stderr}");
+    env.refuses(
+        &[
+            "task", "create", "A peer", "--type", "task", "--parent", &task,
+        ],
+        1,
+    );
+    assert_eq!(env.disk(), before);
+    let epic = create(&env, &["Epic", "--type", "epic"]);
+    create(
+        &env,
+        &["Skips a level", "--type", "subtask", "--parent", &epic],
+    );
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    let env = TestEnv::new();
+    let task = create(&env, &["A"]);
+    let before = env.disk();
+    for (args, code) in [
+        (vec!["task", "create", "x", "--type", "saga"], 1),
+        (vec!["task", "create", "x", "--priority", "urgent"], 1),
+        (vec!["task", "create", "x", "--estimate", "-2"], 1),
+        (vec!["task", "create", "   "], 1),
+        (vec!["task", "create", "x", "--status", "DONE"], 1),
+        (vec!["task", "create", "x", "--parent", "TASK-nope"], 1),
+        (vec!["task", "progress", &task, "--percent", "101"], 1),
+        (vec!["task", "update", &task, "--status", "DONE"], 1),
+        (vec!["task", "update", "TASK-nope", "--title", "x"], 1),
+        (vec!["task", "depend", &task, "--on", &task], 1),
+        (vec!["task", "create"], 2),
+        (vec!["task", "fly"], 2),
+    ] {
+        env.refuses(&args, code);
+    }
+    assert_eq!(env.disk(), before);
+}
+
+#[test]
+fn the_lifecycle_allows_its_moves_and_lists_them_when_refusing() {
+    let env = TestEnv::new();
+    let legal = [
+        ("BACKLOG", "TODO"),
+        ("TODO", "IN_PROGRESS"),
+        ("IN_PROGRESS", "IN_REVIEW"),
+        ("IN_REVIEW", "TESTING"),
+        ("TESTING", "DONE"),
+        ("TODO", "BLOCKED"),
+        ("IN_PROGRESS", "BLOCKED"),
+        ("IN_REVIEW", "BLOCKED"),
+        ("TESTING", "BLOCKED"),
+        ("BLOCKED", "TODO"),
+        ("BLOCKED", "IN_PROGRESS"),
+        ("BLOCKED", "IN_REVIEW"),
+        ("BLOCKED", "TESTING"),
+        ("BACKLOG", "CANCELLED"),
+        ("TODO", "CANCELLED"),
+        ("IN_PROGRESS", "CANCELLED"),
+        ("IN_REVIEW", "CANCELLED"),
+        ("TESTING", "CANCELLED"),
+        ("BLOCKED", "CANCELLED"),
+    ];
+    let illegal = [
+        ("BACKLOG", "DONE"),
+        ("TODO", "DONE"),
+        ("TODO", "TESTING"),
+        ("DONE", "TODO"),
+        ("DONE", "CANCELLED"),
+        ("CANCELLED", "TODO"),
+        ("BACKLOG", "BLOCKED"),
+    ];
+    for (from, to) in legal {
+        let id = create(&env, &["x"]);
+        env.run(&["task", "update", &id, "--status", from, "--force"])
+            .ok();
+        env.run(&["task", "update", &id, "--status", to]).ok();
+        assert_eq!(status(&env, &id), to, "{from} → {to}");
+    }
+    for (from, to) in illegal {
+        let id = create(&env, &["x"]);
+        env.run(&["task", "update", &id, "--status", from, "--force"])
+            .ok();
+        let stderr = env.refuses(&["task", "update", &id, "--status", to], 1);
+        assert!(stderr.contains("it can move to"), "{from} → {to}: {stderr}");
+        assert_eq!(status(&env, &id), from);
+        // People may override.
+        env.run(&["task", "update", &id, "--status", to, "--force"])
+            .ok();
+        assert_eq!(status(&env, &id), to);
+    }
+}
+
+#[test]
+fn start_complete_and_the_projects_review_stage() {
+    let mut env = TestEnv::new();
+    env.set("ORCHESTRON_SESSION", "agent-1");
+    let id = create(&env, &["x"]);
+    env.run(&["task", "start", &id]).ok();
+    let shown = env.run(&["task", "show", &id, "--json"]).json();
+    assert_eq!(shown["status"], "IN_PROGRESS");
+    assert_eq!(shown["session"], "agent-1");
+    assert!(shown["started_at"].is_string());
+    env.run(&["task", "complete", &id]).ok();
+    let shown = env.run(&["task", "show", &id, "--json"]).json();
+    assert_eq!(
+        (shown["status"].as_str(), shown["progress"].as_i64()),
+        (Some("DONE"), Some(100))
+    );
+    assert!(shown["completed_at"].is_string());
+
+    std::fs::create_dir_all(env.home()).unwrap();
+    std::fs::write(
+        env.home().join("config.json"),
+        r#"{"tracker": {"require_review": true}}"#,
+    )
+    .unwrap();
+    let id = create(&env, &["y"]);
+    env.run(&["task", "start", &id]).ok();
+    env.run(&["task", "complete", &id]).ok();
+    assert_eq!(status(&env, &id), "IN_REVIEW");
+    let id = create(&env, &["z"]);
+    env.run(&["task", "start", &id]).ok();
+    let stderr = env.refuses(&["task", "update", &id, "--status", "DONE"], 1);
+    assert!(
+        stderr.contains("it can move to: IN_REVIEW, BLOCKED, TODO, CANCELLED"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn dependencies_refuse_cycles_and_order_the_work() {
+    let env = TestEnv::new();
+    // A chain of 40: each waits for the one before.
+    let ids: Vec<String> = (0..40)
+        .map(|i| create(&env, &[&format!("step {i}")]))
+        .collect();
+    for pair in ids.windows(2) {
+        env.run(&["task", "depend", &pair[1], "--on", &pair[0]])
+            .ok();
+    }
+    let before = env.disk();
+    let stderr = env.refuses(&["task", "depend", &ids[0], "--on", &ids[39]], 1);
+    assert!(stderr.contains("cycle"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} → {}", ids[0], ids[39])),
+        "{stderr}"
+    );
+    assert_eq!(env.disk(), before, "a refused dependency changes nothing");
+
+    let ready = env.run(&["task", "ready", "--json"]).json();
+    assert_eq!(ready.as_array().unwrap().len(), 1);
+    assert_eq!(ready[0]["id"], ids[0].as_str());
+    let blocked = env.run(&["task", "blocked", "--json"]).json();
+    assert_eq!(blocked.as_array().unwrap().len(), 39);
+    assert_eq!(
+        blocked[0]["waiting_on"],
+        json!([format!("{} (TODO)", ids[0])])
+    );
+    env.run(&["task", "start", &ids[0]]).ok();
+    env.run(&["task", "complete", &ids[0]]).ok();
+    let ready = env.run(&["task", "ready", "--json"]).json();
+    assert_eq!(ready[0]["id"], ids[1].as_str());
+}
+
+#[test]
+fn next_gives_one_item_and_claim_takes_it() {
+    let mut env = TestEnv::new();
+    assert_eq!(env.run(&["task", "next"]).ok(), "");
+    assert_eq!(env.run(&["task", "next", "--json"]).json(), Value::Null);
+    let low = create(&env, &["low", "--priority", "low"]);
+    let high = create(&env, &["high", "--priority", "high"]);
+    let theirs = create(
+        &env,
+        &["theirs", "--priority", "critical", "--assignee", "bob"],
+    );
+    assert_eq!(env.run(&["task", "next"]).ok().trim(), high);
+    assert_eq!(
+        env.run(&["task", "next", "--assignee", "bob"]).ok().trim(),
+        theirs
+    );
+    env.set("ORCHESTRON_SESSION", "agent-7");
+    let claimed = env.run(&["task", "next", "--claim", "--json"]).json();
+    assert_eq!(claimed["id"], high.as_str());
+    assert_eq!(claimed["status"], "IN_PROGRESS");
+    assert_eq!(claimed["assignee"], "agent-7");
+    assert_eq!(env.run(&["task", "next"]).ok().trim(), low);
+}
+
+#[test]
+fn parallel_agents_never_claim_the_same_item() {
+    let env = TestEnv::new();
+    for i in 0..24 {
+        create(&env, &[&format!("item {i}")]);
+    }
+    let children: Vec<_> = (0..16)
+        .map(|agent| {
+            let mut command = env.command(&[
+                "task",
+                "next",
+                "--claim",
+                "--assignee",
+                &format!("agent-{agent}"),
+            ]);
+            command
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            command.spawn().unwrap()
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        claimed.push(String::from_utf8(output.stdout).unwrap().trim().to_owned());
+    }
+    let mut unique = claimed.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 16, "{claimed:?}");
+    let in_progress = env
+        .run(&["task", "list", "--status", "IN_PROGRESS", "--json"])
+        .json();
+    assert_eq!(in_progress.as_array().unwrap().len(), 16);
+}
+
+#[test]
+fn parallel_creates_and_updates_lose_nothing() {
+    let env = TestEnv::new();
+    let target = create(&env, &["shared"]);
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            let script = format!(
+                "for n in 1 2 3 4 5; do \"$0\" task create \"item {i}-$n\" >/dev/null || exit 1; \
+                 \"$0\" task log {target} \"note {i}-$n\" >/dev/null || exit 1; done"
+            );
+            let mut command = std::process::Command::new("/bin/sh");
+            command
+                .args(["-c", &script, env!("CARGO_BIN_EXE_orchestron")])
+                .env_clear()
+                .env("ORCHESTRON_HOME", env.home())
+                .env("ORCHESTRON_NOW", crate::NOW)
+                .stderr(std::process::Stdio::piped());
+            command.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let list = env.run(&["task", "list", "--json"]).json();
+    let ids: std::collections::BTreeSet<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 81, "no duplicate ids, nothing lost");
+    let history = env.run(&["task", "history", &target, "--json"]).json();
+    let logs = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["what"] == "log")
+        .count();
+    assert_eq!(logs, 80);
+}
+
+#[test]
+fn tree_history_todo_checkpoints_and_delete() {
+    let mut env = TestEnv::new();
+    let story = create(&env, &["Story", "--type", "story"]);
+    let task = create(&env, &["Task", "--parent", &story]);
+    let other = create(&env, &["Other"]);
+    env.run(&["task", "depend", &task, "--on", &other]).ok();
+    let tree = env.run(&["task", "tree", &story]).ok().to_owned();
+    assert!(
+        tree.contains(&format!(
+            "  {task} TASK [TODO] Task  ← depends on {other} (TODO)"
+        )),
+        "{tree}"
+    );
+    let json = env.run(&["task", "tree", &story, "--json"]).json();
+    assert_eq!(json["children"][0]["depends_on"][0]["id"], other.as_str());
+
+    env.run(&["task", "checkpoint", &task, "schema drafted"])
+        .ok();
+    env.run(&["task", "checkpoint", &task, "schema drafted", "--done"])
+        .ok();
+    env.run(&["task", "progress", &task, "--percent", "40"])
+        .ok();
+    let shown = env.run(&["task", "show", &task, "--json"]).json();
+    assert_eq!(shown["checkpoints"][0]["done"], true);
+    assert_eq!(shown["progress"], 40);
+
+    // A to-do goes under the session's started task.
+    env.set("ORCHESTRON_SESSION", "agent-2");
+    env.refuses(&["todo", "write tests"], 1);
+    env.run(&[
+        "task",
+        "update",
+        &task,
+        "--status",
+        "IN_PROGRESS",
+        "--force",
+    ])
+    .ok();
+    env.run(&["task", "start", &task]).ok();
+    let todo = env.run(&["todo", "write tests"]).ok().trim().to_owned();
+    assert!(todo.starts_with("TODO-"), "{todo}");
+    assert_eq!(
+        env.run(&["task", "show", &todo, "--json"]).json()["parent"],
+        task.as_str()
+    );
+
+    let history = env.run(&["task", "history", &task, "--json"]).json();
+    let what: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        what,
+        [
+            "created",
+            "depends",
+            "checkpoint",
+            "checkpoint",
+            "progress",
+            "status"
+        ]
+    );
+
+    env.run(&["task", "delete", &other]).ok();
+    assert_eq!(status(&env, &other), "CANCELLED");
+    env.refuses(&["task", "delete", &story, "--purge"], 1);
+    env.run(&["task", "delete", &other, "--purge"]).ok();
+    env.refuses(&["task", "show", &other], 1);
+}
+
+#[test]
+fn a_newer_database_is_refused() {
+    let env = TestEnv::new();
+    create(&env, &["x"]);
+    let db = env.home().join("orchestron.db");
+    let status = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version=99'); c.commit()"])
+        .arg(&db)
+        .status();
+    if status.is_err() {
+        return; // no python3 here
+    }
+    let stderr = env.refuses(&["task", "list"], 1);
+    assert!(stderr.contains("newer than this orchestron"), "{stderr}");
+}
+
+#[test]
+fn commands_that_do_not_need_the_tracker_never_open_it() {
+    let env = TestEnv::new();
+    env.run(&["session", "create", "--id", "s1"]).ok();
+    env.run(&["state", "set", "s1", "a", "b"]).ok();
+    env.run_with_stdin(
+        &["hook", "PostToolUse"],
+        r#"{"session_id": "s1", "tool_name": "Bash", "tool_input": {"command": "ls"}}"#,
+    );
+    assert!(!env.home().join("orchestron.db").exists());
+}
