@@ -176,7 +176,15 @@ impl Context {
     /// The project tracker, opened (and created) now. Writers wait for each other up to the
     /// lock deadline.
     pub fn tracker(&self) -> anyhow::Result<crate::tracker::Db> {
-        crate::tracker::Db::open(&self.state_root().join("orchestron.db"), self.lock_timeout)
+        let durability = match self.durability {
+            Some(durability) => durability,
+            None => self.config()?.durability.unwrap_or_default(),
+        };
+        crate::tracker::Db::open(
+            &self.state_root().join("orchestron.db"),
+            self.lock_timeout,
+            durability == Durability::Full,
+        )
     }
 
     /// The project new tracker items belong to: `tracker.project`, else the project root's

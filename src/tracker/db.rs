@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
         completed_at TEXT,
         seq INTEGER NOT NULL
     );
+    CREATE UNIQUE INDEX items_seq ON items(seq);
     CREATE INDEX items_status_priority ON items(status, priority, seq);
     CREATE INDEX items_parent ON items(parent);
     CREATE INDEX items_assignee ON items(assignee, status);
@@ -92,7 +93,9 @@ pub struct Db {
 impl Db {
     /// Open (and on first use create and migrate) the database at `path`. Refuses a database
     /// written by a newer Orchestron.
-    pub fn open(path: &Path, busy: Duration) -> anyhow::Result<Db> {
+    /// `fsync_every_commit` is `durability: full`; otherwise WAL's `synchronous=NORMAL`: a
+    /// crash never corrupts the database, a power cut may lose the last commits.
+    pub fn open(path: &Path, busy: Duration, fsync_every_commit: bool) -> anyhow::Result<Db> {
         if let Some(dir) = path.parent() {
             crate::store::create_private_dir(dir)?;
         }
@@ -104,6 +107,8 @@ impl Db {
         )
         .with_context(|| format!("cannot open `{}`", path.display()))?;
         conn.busy_timeout(busy)?;
+        let synchronous = if fsync_every_commit { "FULL" } else { "NORMAL" };
+        conn.pragma_update(None, "synchronous", synchronous)?;
         let mut db = Db { conn };
         db.prepare(path)
             .with_context(|| format!("cannot open the tracker `{}`", path.display()))?;

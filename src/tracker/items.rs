@@ -1,8 +1,6 @@
 //! Work items in the database: ids, creation, lookup, changes with their history, and the
 //! dependency graph (cycle checks, what is ready, what is blocked).
 
-use std::collections::{HashSet, VecDeque};
-
 use anyhow::{Context as _, bail};
 use rusqlite::{Connection, OptionalExtension as _, Row, params};
 use serde_json::{Value, json};
@@ -226,38 +224,71 @@ pub fn record(
     Ok(())
 }
 
-/// The path of dependencies from `from` to `to`, if `to` is reachable: adding the edge
-/// `to → from` would close that cycle.
+/// The path of dependencies from `from` to `to` (`from` waits for …, which waits for `to`),
+/// if there is one: adding the edge `to → from` would close that cycle.
+///
+/// A search from both ends at once, always widening the smaller frontier: in a big graph one
+/// end usually reaches few items, and the search ends when that side runs out.
 pub fn dependency_path(
     conn: &Connection,
     from: &str,
     to: &str,
 ) -> anyhow::Result<Option<Vec<String>>> {
-    let mut statement = conn.prepare_cached("SELECT depends_on FROM deps WHERE item = ?1")?;
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut came_from: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut queue = VecDeque::from([from.to_owned()]);
-    seen.insert(from.to_owned());
-    while let Some(node) = queue.pop_front() {
-        if node == to {
-            let mut path = vec![node.clone()];
-            let mut at = node;
-            while let Some(previous) = came_from.get(&at) {
-                path.push(previous.clone());
-                at = previous.clone();
-            }
-            path.reverse();
-            return Ok(Some(path));
-        }
-        let next: Vec<String> = statement
-            .query_map([&node], |row| row.get(0))?
-            .collect::<Result<_, _>>()?;
-        for dep in next {
-            if seen.insert(dep.clone()) {
-                came_from.insert(dep.clone(), node.clone());
-                queue.push_back(dep);
-            }
-        }
+    use std::collections::HashMap;
+    if from == to {
+        return Ok(Some(vec![from.to_owned()]));
     }
-    Ok(None)
+    let mut forward = conn.prepare_cached("SELECT depends_on FROM deps WHERE item = ?1")?;
+    let mut backward = conn.prepare_cached("SELECT item FROM deps WHERE depends_on = ?1")?;
+    // Each side: node → the node it was reached from.
+    let mut ahead: HashMap<String, Option<String>> = HashMap::from([(from.to_owned(), None)]);
+    let mut behind: HashMap<String, Option<String>> = HashMap::from([(to.to_owned(), None)]);
+    let mut ahead_frontier = vec![from.to_owned()];
+    let mut behind_frontier = vec![to.to_owned()];
+    let meet = loop {
+        if ahead_frontier.is_empty() || behind_frontier.is_empty() {
+            return Ok(None);
+        }
+        let widen_ahead = ahead_frontier.len() <= behind_frontier.len();
+        let (statement, seen, other, frontier) = if widen_ahead {
+            (&mut forward, &mut ahead, &behind, &mut ahead_frontier)
+        } else {
+            (&mut backward, &mut behind, &ahead, &mut behind_frontier)
+        };
+        let mut next = Vec::new();
+        let mut found = None;
+        'nodes: for node in frontier.iter() {
+            let neighbours: Vec<String> = statement
+                .query_map([node], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            for neighbour in neighbours {
+                if seen.contains_key(&neighbour) {
+                    continue;
+                }
+                seen.insert(neighbour.clone(), Some(node.clone()));
+                if other.contains_key(&neighbour) {
+                    found = Some(neighbour);
+                    break 'nodes;
+                }
+                next.push(neighbour);
+            }
+        }
+        if let Some(meet) = found {
+            break meet;
+        }
+        *frontier = next;
+    };
+    let mut path = vec![meet.clone()];
+    let mut at = meet.clone();
+    while let Some(Some(previous)) = ahead.get(&at) {
+        path.push(previous.clone());
+        at = previous.clone();
+    }
+    path.reverse();
+    let mut at = meet;
+    while let Some(Some(next)) = behind.get(&at) {
+        path.push(next.clone());
+        at = next.clone();
+    }
+    Ok(Some(path))
 }
