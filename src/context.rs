@@ -47,6 +47,10 @@ pub mod var {
 /// The default deadline for taking a lock.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The default deadline under `orchestron hook`: well inside the 10 s Claude Code gives a
+/// hook, so a held lock delays a tool call by at most this much.
+pub const HOOK_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The resolved environment of one invocation.
 #[derive(Debug)]
 pub struct Context {
@@ -61,6 +65,7 @@ pub struct Context {
     config: OnceCell<Config>,
     ids: RefCell<IdGenerator>,
     lock_timeout: Duration,
+    lock_timeout_set: bool,
     durability: Option<Durability>,
     test_lock_hold: Option<Duration>,
     current_session: Option<String>,
@@ -95,6 +100,7 @@ impl Context {
             Some(seed) => IdGenerator::seeded(&seed),
             None => IdGenerator::random(),
         };
+        let lock_timeout_set = get(var::LOCK_TIMEOUT).is_some();
         let lock_timeout = match get(var::LOCK_TIMEOUT) {
             Some(raw) => config::parse_duration(&raw)
                 .with_context(|| format!("invalid `{}`", var::LOCK_TIMEOUT))?,
@@ -118,6 +124,7 @@ impl Context {
             config: OnceCell::new(),
             ids: RefCell::new(ids),
             lock_timeout,
+            lock_timeout_set,
             durability,
             test_lock_hold,
             current_session: get(var::SESSION).or_else(|| get(var::CLAUDE_CODE_SESSION_ID)),
@@ -126,6 +133,14 @@ impl Context {
             path: get(var::PATH),
             user_home: get(var::USER_HOME).map(PathBuf::from),
         })
+    }
+
+    /// The context for `orchestron hook`: a shorter lock deadline unless one was set.
+    pub fn for_hooks(mut self) -> Context {
+        if !self.lock_timeout_set {
+            self.lock_timeout = HOOK_LOCK_TIMEOUT;
+        }
+        self
     }
 
     /// The project root: `$CLAUDE_PROJECT_DIR`, else the nearest ancestor of the working

@@ -32,8 +32,13 @@ pub fn add(document: &mut Value, now: Timestamp, text: &str) -> u64 {
     number
 }
 
-/// Take the unread messages' texts, marking them read.
-pub fn take_unread(document: &mut Value, now: Timestamp) -> Vec<String> {
+/// The words in front of each message the model sees.
+const PREFIX: &str = "Message from the user, left in the Orchestron inbox: ";
+
+/// Take the unread messages that fit in `budget` characters of context, oldest first, and
+/// mark only those read; the rest wait for the next prompt. The first one is always taken,
+/// shortened to the budget if it must be, so one long message cannot block the inbox.
+pub fn take_unread(document: &mut Value, now: Timestamp, budget: usize) -> Vec<String> {
     let Some(inbox) = document
         .pointer_mut("/execution/inbox")
         .and_then(Value::as_array_mut)
@@ -41,13 +46,22 @@ pub fn take_unread(document: &mut Value, now: Timestamp) -> Vec<String> {
         return Vec::new();
     };
     let mut texts = Vec::new();
+    let mut used = 0;
     for message in inbox
         .iter_mut()
         .filter(|message| message["read_at"].is_null())
     {
-        if let Some(text) = message.get("text").and_then(Value::as_str) {
-            texts.push(text.to_owned());
+        let text = message
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let needed = PREFIX.chars().count() + text.chars().count() + 1;
+        if !texts.is_empty() && used + needed > budget {
+            break;
         }
+        used += needed;
+        texts.push(text);
         message["read_at"] = json!(format_time(now));
     }
     texts
@@ -78,10 +92,7 @@ pub fn messages(document: &Value) -> Vec<Value> {
 
 /// The lines that carry messages to the model.
 pub fn describe(texts: &[String]) -> Vec<String> {
-    texts
-        .iter()
-        .map(|text| format!("Message from the user, left in the Orchestron inbox: {text}"))
-        .collect()
+    texts.iter().map(|text| format!("{PREFIX}{text}")).collect()
 }
 
 fn inbox_mut(document: &mut Value) -> &mut Vec<Value> {
@@ -117,17 +128,33 @@ mod tests {
         let mut doc = json!({"execution": {}});
         assert_eq!(add(&mut doc, now, "use PostgreSQL"), 1);
         assert_eq!(add(&mut doc, now, "not MySQL"), 2);
-        assert_eq!(take_unread(&mut doc, now), ["use PostgreSQL", "not MySQL"]);
-        assert!(take_unread(&mut doc, now).is_empty());
+        assert_eq!(
+            take_unread(&mut doc, now, 1000),
+            ["use PostgreSQL", "not MySQL"]
+        );
+        assert!(take_unread(&mut doc, now, 1000).is_empty());
         assert_eq!(messages(&doc).len(), 2);
         for n in 0..60 {
             add(&mut doc, now, &format!("m{n}"));
         }
         assert_eq!(messages(&doc).len(), MAX_MESSAGES);
         assert_eq!(
-            take_unread(&mut doc, now).len(),
+            take_unread(&mut doc, now, 100_000).len(),
             MAX_MESSAGES,
             "unread ones are kept first"
         );
+    }
+
+    #[test]
+    fn what_does_not_fit_waits_and_the_first_always_goes() {
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut doc = json!({"execution": {}});
+        let long = "x".repeat(500);
+        add(&mut doc, now, &long);
+        add(&mut doc, now, &long);
+        assert_eq!(take_unread(&mut doc, now, 100).len(), 1);
+        assert_eq!(unread(&doc).len(), 1);
+        assert_eq!(take_unread(&mut doc, now, 100).len(), 1);
+        assert!(unread(&doc).is_empty());
     }
 }

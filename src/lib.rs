@@ -43,6 +43,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Err(err) => return error::report_usage(&err),
     };
     let result = context::Context::from_process(cli.global.json)
+        .map(|context| {
+            if in_hook {
+                context.for_hooks()
+            } else {
+                context
+            }
+        })
         .and_then(|context| commands::dispatch(&context, cli.command));
     match result {
         Ok(()) => error::SUCCESS,

@@ -42,13 +42,13 @@ pub fn run(context: &Context, event: Event, input: &str) -> anyhow::Result<Optio
         Event::SessionStart => session_start(context, &id, &payload),
         Event::UserPromptSubmit => {
             let mut messages = Vec::new();
+            let limit = crate::config::MAX_CONTEXT_CHARS;
             keep_alive(context, &id, false, |document, now| {
-                messages = inbox::take_unread(document, now);
+                messages = inbox::take_unread(document, now, limit);
             })?;
             if messages.is_empty() {
                 return Ok(None);
             }
-            let limit = crate::config::MAX_CONTEXT_CHARS;
             Ok(Some(json!({
                 "hookSpecificOutput": {
                     "hookEventName": Event::UserPromptSubmit.name(),
@@ -182,8 +182,10 @@ fn session_start(
     payload: &Payload,
 ) -> anyhow::Result<Option<Value>> {
     let mut summary = None;
+    let limit = context.config()?.context_chars();
     keep_alive(context, id, true, |document, now| {
-        let messages = inbox::take_unread(document, now);
+        // The mode line comes first; the messages get the rest of the budget.
+        let messages = inbox::take_unread(document, now, limit.saturating_sub(120));
         summary = Some(start_lines(
             context,
             document,
@@ -191,10 +193,12 @@ fn session_start(
             &messages,
         ));
     })?;
-    if let Some(env_file) = context.claude_env_file() {
-        export_session(env_file, id)?;
+    // The context matters more than the export: a failed export is reported, not fatal.
+    if let Some(env_file) = context.claude_env_file()
+        && let Err(err) = export_session(env_file, id)
+    {
+        crate::output::warn(&format!("{err:#}"));
     }
-    let limit = context.config()?.context_chars();
     let text = cap(&summary.unwrap_or_default(), limit);
     Ok(Some(json!({
         "hookSpecificOutput": {
@@ -337,18 +341,31 @@ fn start_context(document: &Value, source: Option<&str>) -> Vec<String> {
     lines
 }
 
-/// Join lines until `limit` characters; the first lines matter most.
+/// Join lines until `limit` characters; the first lines matter most. The line that does
+/// not fit is shortened to what is left (ending in `…`) rather than dropped.
 fn cap(lines: &[String], limit: usize) -> String {
     let mut text = String::new();
+    let mut used = 0;
     for line in lines {
-        let needed = line.chars().count() + usize::from(!text.is_empty());
-        if text.chars().count() + needed > limit {
-            break;
+        let separator = usize::from(!text.is_empty());
+        let length = line.chars().count();
+        if used + separator + length <= limit {
+            if separator == 1 {
+                text.push('\n');
+            }
+            text.push_str(line);
+            used += separator + length;
+            continue;
         }
-        if !text.is_empty() {
-            text.push('\n');
+        let room = limit.saturating_sub(used + separator + 1);
+        if room >= 20 {
+            if separator == 1 {
+                text.push('\n');
+            }
+            text.extend(line.chars().take(room));
+            text.push('…');
         }
-        text.push_str(line);
+        break;
     }
     text
 }
@@ -375,16 +392,31 @@ fn pre_tool_use(
     id: &SessionId,
     payload: &Payload,
 ) -> anyhow::Result<Option<Value>> {
-    let hooks = &context.config()?.hooks;
     let tool = payload.tool_name.as_deref().unwrap_or("");
-    if let Some((decision, reason)) = guard::check(
-        tool,
-        &payload.tool_input,
-        &hooks.guards,
-        &hooks.disabled_guards,
-    ) {
-        return Ok(Some(pre_tool_use_reply(decision.as_str(), &reason)));
+    let config = context.config();
+    let guarded = match &config {
+        Ok(config) => guard::check(
+            tool,
+            &payload.tool_input,
+            &config.hooks.guards,
+            &config.hooks.disabled_guards,
+        ),
+        // A broken configuration must not switch the shipped guards off.
+        Err(_) => guard::check(tool, &payload.tool_input, &[], &[]),
+    };
+    if let Some((guard::Decision::Deny, reason)) = &guarded {
+        return Ok(Some(pre_tool_use_reply("deny", reason)));
     }
+    config?;
+    // A paused session's denial outranks a rule's `ask`.
+    if let Some(reason) = paused(context, id)? {
+        return Ok(Some(pre_tool_use_reply("deny", &reason)));
+    }
+    Ok(guarded.map(|(decision, reason)| pre_tool_use_reply(decision.as_str(), &reason)))
+}
+
+/// Why the session's tool calls are refused, when it is paused (and not expired).
+fn paused(context: &Context, id: &SessionId) -> anyhow::Result<Option<String>> {
     // Only the lifecycle is read: serde skips the rest of the document without building it.
     let text = match context.store()?.read_text(id) {
         Ok(text) => text,
@@ -412,11 +444,10 @@ fn pre_tool_use(
     let reason = lifecycle
         .pause_reason
         .unwrap_or_else(|| "no reason given".to_owned());
-    let reason = format!(
+    Ok(Some(format!(
         "Orchestron session {id} is paused ({reason}); \
          `orchestron session resume {id}` lets its tools run again"
-    );
-    Ok(Some(pre_tool_use_reply("deny", &reason)))
+    )))
 }
 
 /// The part of a session document PreToolUse needs. Deserializing into it skips every other
@@ -459,7 +490,11 @@ fn stop(
     event: Event,
     payload: &Payload,
 ) -> anyhow::Result<Option<Value>> {
-    let gate = context.config()?.hooks.test_before_stop && payload.stop_hook_active != Some(true);
+    // Only the main agent's Stop: a subagent (or the SubagentStop a compaction fires) did
+    // not leave the tests failing, and must not use up the one block.
+    let gate = event == Event::Stop
+        && context.config()?.hooks.test_before_stop
+        && payload.stop_hook_active != Some(true);
     let mut block = None;
     keep_alive(context, id, false, |document, now| {
         if let Some(agent_id) = payload
@@ -525,6 +560,19 @@ fn last_handoff(context: &Context, document: &Value) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cap_keeps_first_lines_and_shortens_the_one_that_does_not_fit() {
+        let lines = vec!["a".repeat(10), "b".repeat(100), "c".repeat(5)];
+        assert_eq!(
+            cap(&lines, 1000),
+            format!("{}\n{}\n{}", lines[0], lines[1], lines[2])
+        );
+        let capped = cap(&lines, 50);
+        assert_eq!(capped.chars().count(), 50);
+        assert!(capped.starts_with(&format!("{}\nbbb", lines[0])) && capped.ends_with('…'));
+        assert_eq!(cap(&["x".repeat(500)], 30).chars().count(), 30);
+    }
 
     #[test]
     fn ages() {

@@ -44,17 +44,21 @@ pub struct ToolCall<'a> {
 pub fn record_tool(document: &mut Value, now: Timestamp, call: &ToolCall<'_>, tests: &[String]) {
     let at = format_time(now);
     let tools = object_at(document, &["observability", "metrics", "tools"]);
-    let counts = tools
-        .entry(call.name.to_owned())
-        .or_insert_with(|| json!({"calls": 0, "failures": 0}));
+    let counts = as_object(
+        tools
+            .entry(call.name.to_owned())
+            .or_insert_with(|| json!({"calls": 0, "failures": 0})),
+    );
     bump(counts, "calls");
     if call.failed {
         bump(counts, "failures");
     }
     bump(
-        document
-            .pointer_mut("/observability/metrics")
-            .expect("made above"),
+        as_object(
+            document
+                .pointer_mut("/observability/metrics")
+                .expect("made above"),
+        ),
         "tool_calls",
     );
 
@@ -64,9 +68,11 @@ pub fn record_tool(document: &mut Value, now: Timestamp, call: &ToolCall<'_>, te
             .find_map(|key| call.input.get(*key).and_then(Value::as_str));
         if let Some(path) = path {
             let files = object_at(document, &["execution", "files"]);
-            let file = files
-                .entry(path.to_owned())
-                .or_insert_with(|| json!({"edits": 0}));
+            let file = as_object(
+                files
+                    .entry(path.to_owned())
+                    .or_insert_with(|| json!({"edits": 0})),
+            );
             bump(file, "edits");
             file["tool"] = json!(call.name);
             file["last_edit"] = json!(at);
@@ -141,9 +147,11 @@ pub fn record_agent(
 ) {
     let at = format_time(now);
     let agents = object_at(document, &["execution", "agents"]);
-    let agent = agents
-        .entry(agent_id.to_owned())
-        .or_insert_with(|| json!({"started_at": at}));
+    let agent = as_object(
+        agents
+            .entry(agent_id.to_owned())
+            .or_insert_with(|| json!({"started_at": at})),
+    );
     if let Some(agent_type) = agent_type.filter(|kind| !kind.is_empty()) {
         agent["type"] = json!(agent_type);
     }
@@ -198,10 +206,19 @@ pub fn snapshot(document: &mut Value, now: Timestamp, trigger: &str) {
         .pointer("/execution/notes")
         .cloned()
         .unwrap_or(Value::Null);
+    // The last messages people left: the model read them, and compaction would forget them.
+    let messages = crate::inbox::messages(document);
+    let inbox: Vec<&str> = messages
+        .iter()
+        .rev()
+        .take(5)
+        .rev()
+        .filter_map(|message| message.get("text").and_then(Value::as_str))
+        .collect();
     object_at(document, &["execution"]).insert(
         "snapshot".to_owned(),
         json!({"at": format_time(now), "trigger": trigger, "open_todos": open_todos,
-               "files": files, "last_test": tests, "notes": notes}),
+               "files": files, "last_test": tests, "notes": notes, "inbox": inbox}),
     );
 }
 
@@ -219,6 +236,17 @@ pub fn describe_snapshot(snapshot: &Value) -> Vec<String> {
             files.join(", ")
         ));
     }
+    let inbox: Vec<&str> = snapshot
+        .get("inbox")
+        .and_then(Value::as_array)
+        .map(|texts| texts.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !inbox.is_empty() {
+        lines.push(format!(
+            "Messages the user left in the Orchestron inbox: {}.",
+            inbox.join(" | ")
+        ));
+    }
     match snapshot.get("notes") {
         Some(Value::String(notes)) => lines.push(format!("Notes: {notes}")),
         Some(notes @ (Value::Array(_) | Value::Object(_))) => lines.push(format!("Notes: {notes}")),
@@ -234,7 +262,9 @@ pub fn failing_tests_gate(document: &mut Value) -> Option<String> {
         .pointer("/execution/last_edit_at")
         .and_then(Value::as_str)
         .and_then(|at| crate::session::parse_time(at).ok());
-    let last = document.pointer_mut("/execution/tests/last")?;
+    let last = document
+        .pointer_mut("/execution/tests/last")
+        .filter(|last| last.is_object())?;
     let failed = last.get("passed").and_then(Value::as_bool) == Some(false);
     let already = last.get("stop_blocked").and_then(Value::as_bool) == Some(true);
     let ran_at = last
@@ -308,7 +338,8 @@ fn upsert_task(
     at: &str,
 ) {
     let todos = object_at(document, &["execution", "todos"]);
-    if todos.get("source").and_then(Value::as_str) != Some("Tasks") {
+    let listed = todos.get("items").is_some_and(Value::is_array);
+    if todos.get("source").and_then(Value::as_str) != Some("Tasks") || !listed {
         // A list from another tool (or none): the Task tools start their own.
         todos.insert("source".to_owned(), json!("Tasks"));
         todos.insert("items".to_owned(), json!([]));
@@ -326,7 +357,7 @@ fn upsert_task(
         }
     } else {
         let item = match position {
-            Some(position) => &mut items[position],
+            Some(position) => as_object(&mut items[position]),
             None => {
                 items
                     .push(json!({"id": id, "content": subject.unwrap_or(id), "status": "pending"}));
@@ -376,6 +407,14 @@ fn object_at<'a>(document: &'a mut Value, path: &[&str]) -> &'a mut Map<String, 
         *node = json!({});
     }
     node.as_object_mut().expect("made an object")
+}
+
+/// `value` itself, replaced by an empty object when someone stored something else there.
+fn as_object(value: &mut Value) -> &mut Value {
+    if !value.is_object() {
+        *value = json!({});
+    }
+    value
 }
 
 fn bump(object: &mut Value, key: &str) {

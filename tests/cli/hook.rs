@@ -392,6 +392,9 @@ fn compaction_keeps_the_working_context() {
     edit["tool_name"] = json!("Write");
     edit["tool_input"] = json!({"file_path": "/p/src/parser.rs", "content": "x"});
     hook(&env, "PostToolUse", &edit.to_string()).ok();
+    env.run(&["inbox", "add", "--session", id, "use PostgreSQL"])
+        .ok();
+    hook(&env, "UserPromptSubmit", &payload("UserPromptSubmit", id)).ok();
     hook(&env, "PreCompact", &payload("PreCompact", id)).ok();
     let snapshot = &env.document(id)["execution"]["snapshot"];
     assert_eq!(snapshot["files"], json!(["/p/src/parser.rs"]));
@@ -407,6 +410,7 @@ fn compaction_keeps_the_working_context() {
         "{context}"
     );
     assert!(context.contains("/p/src/parser.rs"), "{context}");
+    assert!(context.contains("inbox: use PostgreSQL"), "{context}");
 }
 
 #[test]
@@ -620,4 +624,113 @@ fn context_and_statusline_show_the_session() {
         1
     );
     env.refuses(&["context", "ghost"], 1);
+}
+
+#[test]
+fn odd_values_stored_by_hand_do_not_break_the_hooks() {
+    let env = TestEnv::new();
+    let id = "5e1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
+    hook(
+        &env,
+        "SessionStart",
+        &json!({"session_id": id, "source": "startup"}).to_string(),
+    )
+    .ok();
+    for (path, value) in [
+        ("observability.metrics.tools.Edit", "7"),
+        ("observability.metrics.tools.Bash", "[1]"),
+        ("execution.files", "{\"/p/a.rs\": \"x\"}"),
+        ("execution.agents", "{\"a1\": 3}"),
+        (
+            "execution.todos",
+            "{\"source\": \"Tasks\", \"items\": \"x\"}",
+        ),
+        ("execution.tests.last", "\"x\""),
+    ] {
+        env.run(&["state", "set", id, path, value, "--json-value"])
+            .ok();
+    }
+    let calls = [
+        (
+            "PostToolUse",
+            json!({"tool_name": "Edit", "tool_input": {"file_path": "/p/a.rs"}}),
+        ),
+        (
+            "PostToolUse",
+            json!({"tool_name": "Bash", "tool_input": {"command": "cargo test"}}),
+        ),
+        (
+            "PostToolUse",
+            json!({"tool_name": "TaskCreate", "tool_input": {"subject": "x"},
+            "tool_response": {"task": {"id": "1", "subject": "x"}}}),
+        ),
+        (
+            "SubagentStart",
+            json!({"agent_id": "a1", "agent_type": "Explore"}),
+        ),
+        (
+            "SubagentStop",
+            json!({"agent_id": "a1", "agent_type": "Explore"}),
+        ),
+        ("Stop", json!({})),
+    ];
+    for (event, mut payload) in calls {
+        payload["session_id"] = json!(id);
+        let run = hook(&env, event, &payload.to_string());
+        assert_eq!(run.code, 0, "{event}: {run}");
+    }
+    let document = env.document(id);
+    assert_eq!(
+        document["observability"]["metrics"]["tools"]["Edit"]["calls"],
+        1
+    );
+    assert_eq!(document["execution"]["files"]["/p/a.rs"]["edits"], 1);
+    assert_eq!(document["execution"]["agents"]["a1"]["status"], "stopped");
+}
+
+#[test]
+fn a_broken_configuration_keeps_the_shipped_guards_and_pause_outranks_ask() {
+    let env = TestEnv::new();
+    write_config(&env, &json!({"hooks": {"guards": [{"matcher": "Bash"}]}}));
+    let mut call: Value = serde_json::from_str(&payload("PreToolUse", "g")).unwrap();
+    call["tool_input"] = json!({"command": "rm -rf /"});
+    let run = hook(&env, "PreToolUse", &call.to_string());
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("\"deny\""), "{run}");
+    // Anything else reports the broken configuration, without blocking.
+    call["tool_input"] = json!({"command": "ls"});
+    let run = hook(&env, "PreToolUse", &call.to_string());
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("config.json"), "{run}");
+
+    write_config(
+        &env,
+        &json!({"hooks": {"guards": [{"tool": "Bash", "pattern": "git push*", "decision": "ask",
+            "reason": "pushes need a human"}]}}),
+    );
+    hook(&env, "SessionStart", &payload("SessionStart", "g")).ok();
+    env.run(&["session", "pause", "g", "--reason", "lunch"])
+        .ok();
+    let reply = pre_tool_use(&env, "Bash", json!({"command": "git push"}));
+    assert_eq!(
+        reply["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{reply}"
+    );
+}
+
+#[test]
+fn the_stop_gate_is_for_the_main_agent_only() {
+    let env = TestEnv::new();
+    write_config(&env, &json!({"hooks": {"test_before_stop": true}}));
+    let id = "g";
+    hook(&env, "SessionStart", &payload("SessionStart", id)).ok();
+    let failure = json!({"session_id": id, "tool_name": "Bash",
+        "tool_input": {"command": "cargo test"}, "error": "Exit code 101"});
+    hook(&env, "PostToolUseFailure", &failure.to_string()).ok();
+    let sub = json!({"session_id": id, "agent_id": "a1", "agent_type": "Explore",
+        "stop_hook_active": false});
+    assert_eq!(hook(&env, "SubagentStop", &sub.to_string()).ok(), "");
+    let stop = json!({"session_id": id, "stop_hook_active": false});
+    let reply: Value = serde_json::from_str(hook(&env, "Stop", &stop.to_string()).ok()).unwrap();
+    assert_eq!(reply["decision"], "block");
 }

@@ -169,7 +169,8 @@ fn without_a_binary_the_launcher_builds_one_in_the_background_once() {
     let env = TestEnv::new();
     // A checkout whose `install` only pretends: it waits for `go`, then installs a script.
     let checkout = env.path().join("checkout");
-    let data = env.path().join("plugin-data");
+    // A quote and a backslash in the path: the launcher's messages must stay valid JSON.
+    let data = env.path().join("plugin \"data\\");
     let fakebin = env.path().join("fakebin");
     std::fs::create_dir_all(&checkout).unwrap();
     std::fs::create_dir_all(&fakebin).unwrap();
@@ -214,6 +215,21 @@ fn without_a_binary_the_launcher_builds_one_in_the_background_once() {
     }
     let (code, stdout) = launcher_with_path(&env, "PostToolUse", &vars, "{}");
     assert_eq!((code, stdout.as_str()), (0, "built hook PostToolUse\n"));
+}
+
+#[test]
+fn the_launcher_never_passes_on_an_exit_2() {
+    let env = TestEnv::new();
+    let fake = env.path().join("orchestron");
+    std::fs::write(&fake, "#!/bin/sh\necho usage >&2\nexit 2\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (code, _) = launcher(
+        &env,
+        "PreToolUse",
+        &[("ORCHESTRON_BIN", fake.to_str().unwrap())],
+        "{}",
+    );
+    assert_eq!(code, 1);
 }
 
 fn settings_path(env: &TestEnv) -> std::path::PathBuf {
