@@ -36,6 +36,8 @@ pub mod var {
     /// Set by Claude Code for SessionStart hooks: a file of `export` lines sourced before
     /// every later Bash tool call.
     pub const CLAUDE_ENV_FILE: &str = "CLAUDE_ENV_FILE";
+    /// The binary the plugin's hook launcher runs first; `doctor` checks it.
+    pub const BIN: &str = "ORCHESTRON_BIN";
     /// Where `init` and `doctor` look for an installed `orchestron`.
     pub const PATH: &str = "PATH";
     /// Where `doctor` finds the user's Claude Code settings (`~/.claude/settings.json`).
@@ -73,6 +75,7 @@ pub struct Context {
     claude_env_file: Option<PathBuf>,
     path: Option<String>,
     user_home: Option<PathBuf>,
+    bin: Option<PathBuf>,
 }
 
 impl Context {
@@ -132,6 +135,7 @@ impl Context {
             claude_env_file: get(var::CLAUDE_ENV_FILE).map(PathBuf::from),
             path: get(var::PATH),
             user_home: get(var::USER_HOME).map(PathBuf::from),
+            bin: get(var::BIN).map(PathBuf::from),
         })
     }
 
@@ -273,6 +277,11 @@ impl Context {
     /// The running binary.
     pub fn current_binary(&self) -> anyhow::Result<PathBuf> {
         std::env::current_exe().context("cannot tell where the running binary is")
+    }
+
+    /// `$ORCHESTRON_BIN`.
+    pub fn bin_override(&self) -> Option<&Path> {
+        self.bin.as_deref()
     }
 
     /// The user's home directory (`$HOME`).

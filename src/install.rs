@@ -106,8 +106,10 @@ struct StatusLine {
 pub fn our_handler(handler: &Value) -> Option<&str> {
     let command = handler.get("command")?.as_str()?;
     let args = handler.get("args")?.as_array()?;
+    // Any event: a handler for an event a newer Orchestron added is Orchestron's too.
     let is_ours = handler.get("type").and_then(Value::as_str) == Some("command")
         && is_orchestron(command)
+        && args.len() == 2
         && args.first().and_then(Value::as_str) == Some("hook");
     if is_ours { args.get(1)?.as_str() } else { None }
 }
@@ -121,8 +123,13 @@ pub fn our_status_line(status_line: &Value) -> bool {
         .is_some_and(|bin| is_orchestron(bin.trim_matches('\'')))
 }
 
+/// A command whose file name starts with `orchestron` (`orchestron`, `/opt/bin/orchestron`,
+/// `~/bin/orchestron-dev`): what `init --bin` may have been given.
 fn is_orchestron(command: &str) -> bool {
-    command == "orchestron" || command.ends_with("/orchestron")
+    command
+        .rsplit('/')
+        .next()
+        .is_some_and(|name| name.starts_with("orchestron"))
 }
 
 /// Quote `word` for `sh` when it needs it (the status line is a shell command).
@@ -573,6 +580,18 @@ mod tests {
         for bad in ["[1]", "{", r#"{"hooks": []}"#, r#"{"hooks": {"Stop": {}}}"#] {
             assert!(add_to_settings(Some(bad), BIN).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn any_binary_named_orchestron_something_is_recognised() {
+        let (text, _) = add_to_settings(None, "/opt/x/orchestron-dev").unwrap();
+        let (again, _) = add_to_settings(text.as_deref(), "/opt/x/orchestron-dev").unwrap();
+        assert!(again.is_none());
+        let (back, changes) = remove_from_settings(&text.unwrap()).unwrap();
+        assert_eq!(back.as_deref(), Some(""));
+        assert_eq!(changes.removed.len(), EVENTS.len() + 1);
+        let other = json!({"type": "command", "command": "orchestron-lint", "args": ["check"]});
+        assert_eq!(our_handler(&other), None);
     }
 
     #[test]

@@ -72,19 +72,30 @@ pub(super) fn init(
         None
     };
 
+    if new_settings.is_some() {
+        check_writable(&project.settings)?;
+    }
+    if new_gitignore.is_some() {
+        check_writable(&project.gitignore)?;
+    }
+
     let mut backup = None;
     if let Some(text) = &new_settings {
         let folder = project.settings.parent().expect("settings sit in .claude/");
         fs::create_dir_all(folder)
             .with_context(|| format!("cannot create `{}`", folder.display()))?;
-        if let Some(old) = &old_settings {
+        // The first backup is the file as it was before Orchestron: later runs keep it.
+        if let Some(old) = &old_settings
+            && !project.backup.exists()
+        {
             store::write_file_atomic(&project.backup, old.as_bytes())?;
+            copy_permissions(&project.settings, &project.backup)?;
             backup = Some(project.backup.clone());
         }
-        store::write_file_atomic(&project.settings, text.as_bytes())?;
+        store::write_file_atomic(&real_path(&project.settings), text.as_bytes())?;
     }
     if let Some(text) = &new_gitignore {
-        store::write_file_atomic(&project.gitignore, text.as_bytes())?;
+        store::write_file_atomic(&real_path(&project.gitignore), text.as_bytes())?;
     }
     let created_root = !project.state_root.exists();
     store::create_private_dir(&project.state_root)?;
@@ -147,10 +158,15 @@ pub(super) fn uninstall(
         None => (None, Changes::default()),
     };
     // Untouched since init? Then the backup is the file as it was, to the byte.
+    let mut restored = false;
     if new_settings.is_some()
         && let Some(backup) = untouched_backup(&project, old_settings.as_deref())?
     {
         new_settings = Some(backup);
+        restored = true;
+    }
+    if new_settings.is_some() {
+        check_writable(&project.settings)?;
     }
     let new_gitignore = read_optional(&project.gitignore)?
         .as_deref()
@@ -158,7 +174,7 @@ pub(super) fn uninstall(
 
     let mut removed_files = Vec::new();
     match new_settings.as_deref() {
-        Some("") => {
+        Some("") if !restored => {
             remove_file(&project.settings)?;
             removed_files.push(project.settings.clone());
             if let Some(folder) = project.settings.parent()
@@ -167,10 +183,12 @@ pub(super) fn uninstall(
                 removed_files.push(folder.to_path_buf());
             }
         }
-        Some(text) => store::write_file_atomic(&project.settings, text.as_bytes())?,
+        Some(text) => store::write_file_atomic(&real_path(&project.settings), text.as_bytes())?,
         None => {}
     }
-    if project.backup.exists() {
+    // The backup goes once it has been put back; otherwise it stays, for the user to compare.
+    let kept_backup = project.backup.exists() && !restored;
+    if restored {
         remove_file(&project.backup)?;
         removed_files.push(project.backup.clone());
     }
@@ -179,7 +197,7 @@ pub(super) fn uninstall(
             remove_file(&project.gitignore)?;
             removed_files.push(project.gitignore.clone());
         }
-        Some(text) => store::write_file_atomic(&project.gitignore, text.as_bytes())?,
+        Some(text) => store::write_file_atomic(&real_path(&project.gitignore), text.as_bytes())?,
         None => {}
     }
     let root_removed = fs::remove_dir(&project.state_root).is_ok();
@@ -191,6 +209,7 @@ pub(super) fn uninstall(
             "settings": project.settings,
             "changes": changes_json(&changes),
             "removed_files": removed_files,
+            "kept_backup": kept_backup.then_some(&project.backup),
             "gitignore": new_gitignore.is_some(),
             "state_root": project.state_root,
             "state_root_removed": root_removed,
@@ -207,6 +226,12 @@ pub(super) fn uninstall(
     }
     for file in &removed_files {
         out.line(&format!("removed {}", shown(file, &project.dir)))?;
+    }
+    if kept_backup {
+        out.line(&format!(
+            "kept {}: the settings changed since init, so it was not put back",
+            shown(&project.backup, &project.dir)
+        ))?;
     }
     if new_gitignore.is_some() {
         out.line(".gitignore: removed the .orchestron/ lines init added")?;
@@ -381,6 +406,44 @@ fn wiring(context: &Context, project: &Project) -> Vec<(&'static str, Status, St
     }
     if let Some(plugin) = &plugin {
         found.push(("plugin", Status::Ok, plugin.clone()));
+        // What the plugin's launcher would run (hooks/orchestron-hook).
+        let data = context
+            .user_home()
+            .map(|home| home.join(".claude/plugins/data"));
+        let built = data
+            .and_then(|data| fs::read_dir(data).ok())
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("orchestron")
+            })
+            .map(|entry| entry.path().join("bin/orchestron"))
+            .find(|path| is_executable(path));
+        let launched = context
+            .bin_override()
+            .map(Path::to_path_buf)
+            .filter(|path| is_executable(path))
+            .or_else(|| context.find_program("orchestron"))
+            .or(built);
+        match launched {
+            Some(path) => found.push((
+                "plugin",
+                Status::Ok,
+                format!("its hooks run {}", path.display()),
+            )),
+            None => found.push((
+                "plugin",
+                Status::Fail,
+                "its hooks find no orchestron binary (`$ORCHESTRON_BIN`, `orchestron` on PATH, \
+                 or one built into the plugin's data folder), so they do nothing: run \
+                 `./install` in the orchestron repository"
+                    .to_owned(),
+            )),
+        }
     }
     if !wired.is_empty() {
         let missing: Vec<&str> = EVENTS
@@ -490,9 +553,16 @@ fn state_root(context: &Context, project: &Project) -> Vec<(&'static str, Status
     }
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o022 != 0 {
+        // Anyone on the machine could rewrite sessions (and so the context injected into
+        // Claude Code): a failure when everyone can, a warning for the group.
+        let status = if mode & 0o002 != 0 {
+            Status::Fail
+        } else {
+            Status::Warn
+        };
         found.push((
             "permissions",
-            Status::Warn,
+            status,
             format!("{shown_root} has mode {mode:o}: others can change sessions; `chmod 700 {shown_root}`"),
         ));
     }
@@ -536,6 +606,36 @@ fn hook_command(context: &Context) -> anyhow::Result<String> {
     exe.to_str()
         .map(str::to_owned)
         .context("the path of this binary is not UTF-8; pass `--bin`")
+}
+
+/// Refuse to rewrite a file its owner made read-only.
+fn check_writable(path: &Path) -> anyhow::Result<()> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.permissions().readonly() => Err(crate::error::hinted(
+            format!("`{}` is read-only", path.display()),
+            "make it writable (`chmod u+w`) and run this again",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Where a write must go so that a symbolic link stays a link: its target.
+fn real_path(path: &Path) -> PathBuf {
+    let is_link = fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink());
+    if is_link {
+        fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Give `to` the permissions of `from` (a backup of a 0600 file stays 0600).
+fn copy_permissions(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let permissions = fs::metadata(from)
+        .with_context(|| format!("cannot read `{}`", from.display()))?
+        .permissions();
+    fs::set_permissions(to, permissions)
+        .with_context(|| format!("cannot set the permissions of `{}`", to.display()))
 }
 
 fn is_executable(path: &Path) -> bool {

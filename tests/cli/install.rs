@@ -382,7 +382,7 @@ fn doctor_passes_on_a_wired_project_and_fails_readably_otherwise() {
         .collect();
     for expected in [
         ("config", "fail"),
-        ("permissions", "warn"),
+        ("permissions", "fail"),
         ("command", "fail"),
     ] {
         assert!(
@@ -390,4 +390,66 @@ fn doctor_passes_on_a_wired_project_and_fails_readably_otherwise() {
             "{expected:?} in {statuses:?}"
         );
     }
+}
+
+#[test]
+fn init_keeps_links_permissions_and_read_only_files_as_they_are() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = TestEnv::new();
+    let claude = env.path().join(".claude");
+    std::fs::create_dir_all(&claude).unwrap();
+    // A settings file kept elsewhere and linked, holding a secret: mode 0600.
+    let real = env.path().join("dotfiles-settings.json");
+    std::fs::write(&real, "{\"env\": {\"TOKEN\": \"s3cret\"}}\n").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&real, settings_path(&env)).unwrap();
+    env.run(&["init"]).ok();
+    let link = std::fs::symlink_metadata(settings_path(&env)).unwrap();
+    assert!(link.file_type().is_symlink(), "the link stays a link");
+    assert!(
+        std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("orchestron")
+    );
+    let backup = claude.join("settings.json.orchestron-backup");
+    assert_eq!(
+        backup.metadata().unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(real.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+    env.run(&["uninstall"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        "{\"env\": {\"TOKEN\": \"s3cret\"}}\n"
+    );
+
+    // A read-only settings file is refused, untouched.
+    std::fs::remove_file(settings_path(&env)).unwrap();
+    std::fs::write(settings_path(&env), "{}").unwrap();
+    std::fs::set_permissions(settings_path(&env), std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = env.disk();
+    let stderr = env.refuses(&["init"], 1);
+    assert!(stderr.contains("read-only"), "{stderr}");
+    assert_eq!(env.disk(), before);
+}
+
+#[test]
+fn doctor_fails_when_the_plugin_finds_no_binary() {
+    let mut env = TestEnv::new();
+    let user = env.path().join("user-home");
+    std::fs::create_dir_all(user.join(".claude")).unwrap();
+    std::fs::write(
+        user.join(".claude/settings.json"),
+        r#"{"enabledPlugins": {"orchestron@orchestron": true}}"#,
+    )
+    .unwrap();
+    env.set("HOME", user.to_str().unwrap());
+    env.set("PATH", "/usr/bin:/bin");
+    let run = env.run(&["doctor", "--json"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stdout.contains("find no orchestron binary"), "{run}");
+    env.set("ORCHESTRON_BIN", env!("CARGO_BIN_EXE_orchestron"));
+    std::fs::create_dir_all(env.home()).unwrap();
+    let run = env.run(&["doctor", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
 }
