@@ -182,6 +182,7 @@ fn session_start(
     payload: &Payload,
 ) -> anyhow::Result<Option<Value>> {
     let mut summary = None;
+    let mut exported = Ok(());
     let limit = context.config()?.context_chars();
     keep_alive(context, id, true, |document, now| {
         // The mode line comes first; the messages get the rest of the budget.
@@ -192,11 +193,13 @@ fn session_start(
             payload.source.as_deref(),
             &messages,
         ));
+        // Under the session's lock, so that two SessionStarts at once export it once.
+        if let Some(env_file) = context.claude_env_file() {
+            exported = export_session(env_file, id);
+        }
     })?;
     // The context matters more than the export: a failed export is reported, not fatal.
-    if let Some(env_file) = context.claude_env_file()
-        && let Err(err) = export_session(env_file, id)
-    {
+    if let Err(err) = exported {
         crate::output::warn(&format!("{err:#}"));
     }
     let text = cap(&summary.unwrap_or_default(), limit);

@@ -39,6 +39,25 @@ fn every_real_payload_runs_without_blocking() {
         let event = value["hook_event_name"].as_str().unwrap().to_owned();
         let run = hook(&env, &event, &input);
         assert_eq!(run.code, 0, "{name}\n{run}");
+        // The reply each event gives with the default configuration: SessionStart injects
+        // its context; nothing else has anything to say (no inbox, no guard matches, no
+        // test gate).
+        if event == "SessionStart" {
+            let reply: Value = serde_json::from_str(&run.stdout).unwrap();
+            assert_eq!(
+                reply["hookSpecificOutput"]["hookEventName"], "SessionStart",
+                "{name}"
+            );
+            let context = reply["hookSpecificOutput"]["additionalContext"]
+                .as_str()
+                .unwrap();
+            assert!(
+                context.starts_with("Orchestron session "),
+                "{name}: {context}"
+            );
+        } else {
+            assert_eq!(run.stdout, "", "{name}\n{run}");
+        }
         if !run.stdout.is_empty() {
             let reply: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|err| {
                 panic!("{name}: the reply is not one JSON object: {err}\n{run}")

@@ -8,7 +8,8 @@
 #![allow(clippy::print_stderr)] // the notice that the tests skip, and where logs were kept
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -80,6 +81,45 @@ pub(crate) struct Fixture {
     pub(crate) env: Vec<(String, String)>,
 }
 
+/// How long one run of `claude` may take before it is killed and the test fails.
+pub(crate) const RUN_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Run `command` to completion, killing it (and failing the test) after `deadline`.
+pub(crate) fn output_within(mut command: Command, deadline: Duration) -> Output {
+    use std::io::Read as _;
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start the command");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stderr.read_to_end(&mut bytes);
+        bytes
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the command") {
+            break status;
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} took longer than {deadline:?} and was killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
 /// What one run of `claude` left.
 pub(crate) struct Run {
     pub(crate) status: i32,
@@ -149,7 +189,7 @@ impl Fixture {
         if self.orchestron_on_path {
             dirs.push(orchestron_bin().parent().unwrap().to_path_buf());
         }
-        dirs.push(PathBuf::from("/usr/local/bin"));
+        // Not /usr/local/bin: an orchestron installed there would leak into the tests.
         dirs.push(PathBuf::from("/usr/bin"));
         dirs.push(PathBuf::from("/bin"));
         std::env::join_paths(dirs).unwrap().into_string().unwrap()

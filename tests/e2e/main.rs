@@ -47,11 +47,9 @@ fn args<'a>(prompt: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn claude_code_is_the_pinned_version() {
     let Some(claude) = claude_bin() else { return };
-    let output = std::process::Command::new(claude)
-        .arg("--version")
-        .env("DISABLE_AUTOUPDATER", "1")
-        .output()
-        .unwrap();
+    let mut command = std::process::Command::new(claude);
+    command.arg("--version").env("DISABLE_AUTOUPDATER", "1");
+    let output = harness::output_within(command, harness::RUN_DEADLINE);
     let version = String::from_utf8_lossy(&output.stdout);
     assert!(
         version.starts_with(harness::VERSION.trim()),
@@ -328,7 +326,7 @@ fn every_installation_runs_the_hooks() {
             "project",
         ],
     ] {
-        let output = fixture.claude_command(&step).output().unwrap();
+        let output = harness::output_within(fixture.claude_command(&step), harness::RUN_DEADLINE);
         assert!(
             output.status.success(),
             "claude {step:?}: {}{}",
@@ -352,10 +350,10 @@ fn every_installation_runs_the_hooks() {
     names.sort();
     assert_eq!(names, [".claude-plugin", "hooks"], "what an install copies");
     // The installed copy holds real files, so it validates without link warnings.
-    let output = fixture
-        .claude_command(&["plugin", "validate", installed.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let output = harness::output_within(
+        fixture.claude_command(&["plugin", "validate", installed.to_str().unwrap()]),
+        harness::RUN_DEADLINE,
+    );
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && text.contains("Validation passed"),
@@ -389,10 +387,10 @@ fn a_missing_binary_never_blocks_a_tool_call() {
 fn the_plugin_validates() {
     let Some(claude) = claude_bin() else { return };
     let fixture = Fixture::new(claude);
-    let output = fixture
-        .claude_command(&["plugin", "validate", repo_root().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let output = harness::output_within(
+        fixture.claude_command(&["plugin", "validate", repo_root().to_str().unwrap()]),
+        harness::RUN_DEADLINE,
+    );
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
