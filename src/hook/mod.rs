@@ -493,9 +493,11 @@ fn stop(
     event: Event,
     payload: &Payload,
 ) -> anyhow::Result<Option<Value>> {
-    // Only the main agent's Stop: a subagent (or the SubagentStop a compaction fires) did
-    // not leave the tests failing, and must not use up the one block.
-    let gate = event == Event::Stop
+    // The SubagentStop a compaction fires (no agent type) is no agent finishing work: it
+    // must not be blocked, nor use up the one block.
+    let compaction =
+        event == Event::SubagentStop && payload.agent_type.as_deref().is_none_or(str::is_empty);
+    let gate = !compaction
         && context.config()?.hooks.test_before_stop
         && payload.stop_hook_active != Some(true);
     let mut block = None;

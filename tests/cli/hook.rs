@@ -738,7 +738,7 @@ fn a_broken_configuration_keeps_the_shipped_guards_and_pause_outranks_ask() {
 }
 
 #[test]
-fn the_stop_gate_is_for_the_main_agent_only() {
+fn the_stop_gate_skips_the_subagent_stop_of_a_compaction() {
     let env = TestEnv::new();
     write_config(&env, &json!({"hooks": {"test_before_stop": true}}));
     let id = "g";
@@ -746,9 +746,9 @@ fn the_stop_gate_is_for_the_main_agent_only() {
     let failure = json!({"session_id": id, "tool_name": "Bash",
         "tool_input": {"command": "cargo test"}, "error": "Exit code 101"});
     hook(&env, "PostToolUseFailure", &failure.to_string()).ok();
-    let sub = json!({"session_id": id, "agent_id": "a1", "agent_type": "Explore",
+    let compaction = json!({"session_id": id, "agent_id": "c1", "agent_type": "",
         "stop_hook_active": false});
-    assert_eq!(hook(&env, "SubagentStop", &sub.to_string()).ok(), "");
+    assert_eq!(hook(&env, "SubagentStop", &compaction.to_string()).ok(), "");
     let stop = json!({"session_id": id, "stop_hook_active": false});
     let reply: Value = serde_json::from_str(hook(&env, "Stop", &stop.to_string()).ok()).unwrap();
     assert_eq!(reply["decision"], "block");
