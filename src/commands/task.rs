@@ -314,16 +314,14 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
                 if id == on {
                     bail!("{id} cannot depend on itself");
                 }
-                if let Some(path) = items::dependency_path(tx, &on, &id)? {
-                    let mut cycle = vec![id.clone()];
-                    cycle.extend(path);
-                    bail!("refused: that would make a cycle: {}", cycle.join(" → "));
-                }
-                let added = tx.execute(
-                    "INSERT OR IGNORE INTO deps (item, depends_on) VALUES (?1, ?2)",
-                    params![id, on],
-                )?;
-                if added > 0 {
+                let added = match items::add_dependency(tx, &id, &on)? {
+                    Ok(added) => added,
+                    Err(cycle) => bail!(
+                        "refused: that would make a cycle, each waiting for the next: {}",
+                        cycle.join(" → ")
+                    ),
+                };
+                if added {
                     touch(tx, &id, &now)?;
                     items::record(tx, &id, &now, "depends", json!(on), session.as_deref())?;
                 }
@@ -616,9 +614,13 @@ fn create(
     }
     // The sequence number counts the items ever made: an index lookup, where count(*) would
     // read the whole table.
-    let seq: i64 = tx.query_row("SELECT COALESCE(max(seq), 0) + 1 FROM items", [], |row| {
-        row.get(0)
-    })?;
+    // A new item depends on nothing yet: it can go last in the topological order.
+    let (seq, topo): (i64, i64) = tx.query_row(
+        "SELECT (SELECT COALESCE(max(seq), 0) + 1 FROM items), \
+                (SELECT COALESCE(max(topo), 0) + 1 FROM items)",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
     let mut length = items::suffix_length(seq - 1);
     let mut attempt = 0u64;
     let id = loop {
@@ -642,7 +644,7 @@ fn create(
     };
     tx.execute(
         "INSERT INTO items (id, kind, parent, title, description, status, priority, estimate, assignee, \
-         project, created_at, updated_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
+         project, created_at, updated_at, seq, topo) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
         params![
             id,
             new.kind.as_str(),
@@ -655,7 +657,8 @@ fn create(
             new.assignee,
             new.project,
             now,
-            seq
+            seq,
+            topo
         ],
     )?;
     for label in new.labels {

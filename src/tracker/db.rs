@@ -31,9 +31,11 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL,
         started_at TEXT,
         completed_at TEXT,
-        seq INTEGER NOT NULL
+        seq INTEGER NOT NULL,
+        topo INTEGER NOT NULL
     );
     CREATE UNIQUE INDEX items_seq ON items(seq);
+    CREATE INDEX items_topo ON items(topo);
     CREATE INDEX items_status_priority ON items(status, priority, seq);
     CREATE INDEX items_parent ON items(parent);
     CREATE INDEX items_assignee ON items(assignee, status);

@@ -224,71 +224,190 @@ pub fn record(
     Ok(())
 }
 
-/// The path of dependencies from `from` to `to` (`from` waits for …, which waits for `to`),
-/// if there is one: adding the edge `to → from` would close that cycle.
+/// Make `id` depend on `on`, keeping the items in a topological order (`topo`: everything an
+/// item depends on has a smaller number). Returns `Ok(false)` when the dependency was there
+/// already, and the cycle (`id`, `on`, …, `id`, each waiting for the next) when it would
+/// close one, changing nothing.
 ///
-/// A search from both ends at once, always widening the smaller frontier: in a big graph one
-/// end usually reaches few items, and the search ends when that side runs out.
-pub fn dependency_path(
+/// The order makes the common case free: when `on` already comes before `id` no cycle is
+/// possible. Otherwise only the items numbered between the two are searched, and those
+/// reached are renumbered (Pearce and Kelly's dynamic topological sort).
+pub fn add_dependency(
     conn: &Connection,
-    from: &str,
-    to: &str,
-) -> anyhow::Result<Option<Vec<String>>> {
+    id: &str,
+    on: &str,
+) -> anyhow::Result<Result<bool, Vec<String>>> {
     use std::collections::HashMap;
-    if from == to {
-        return Ok(Some(vec![from.to_owned()]));
+    let exists: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM deps WHERE item = ?1 AND depends_on = ?2)")?
+        .query_row(params![id, on], |row| row.get(0))?;
+    if exists {
+        return Ok(Ok(false));
     }
-    let mut forward = conn.prepare_cached("SELECT depends_on FROM deps WHERE item = ?1")?;
-    let mut backward = conn.prepare_cached("SELECT item FROM deps WHERE depends_on = ?1")?;
-    // Each side: node → the node it was reached from.
-    let mut ahead: HashMap<String, Option<String>> = HashMap::from([(from.to_owned(), None)]);
-    let mut behind: HashMap<String, Option<String>> = HashMap::from([(to.to_owned(), None)]);
-    let mut ahead_frontier = vec![from.to_owned()];
-    let mut behind_frontier = vec![to.to_owned()];
-    let meet = loop {
-        if ahead_frontier.is_empty() || behind_frontier.is_empty() {
-            return Ok(None);
-        }
-        let widen_ahead = ahead_frontier.len() <= behind_frontier.len();
-        let (statement, seen, other, frontier) = if widen_ahead {
-            (&mut forward, &mut ahead, &behind, &mut ahead_frontier)
-        } else {
-            (&mut backward, &mut behind, &ahead, &mut behind_frontier)
-        };
-        let mut next = Vec::new();
-        let mut found = None;
-        'nodes: for node in frontier.iter() {
-            let neighbours: Vec<String> = statement
-                .query_map([node], |row| row.get(0))?
+    let topo = |item: &str| -> anyhow::Result<i64> {
+        Ok(conn
+            .prepare_cached("SELECT topo FROM items WHERE id = ?1")?
+            .query_row([item], |row| row.get(0))?)
+    };
+    let (lower, upper) = (topo(id)?, topo(on)?);
+    if upper >= lower {
+        // Forward: the items that wait for `id`, numbered up to `on`'s.
+        let mut after = conn.prepare_cached(
+            "SELECT d.item, i.topo FROM deps d JOIN items i ON i.id = d.item \
+             WHERE d.depends_on = ?1 AND i.topo <= ?2",
+        )?;
+        let mut forward: HashMap<String, (i64, Option<String>)> =
+            HashMap::from([(id.to_owned(), (lower, None))]);
+        let mut stack = vec![id.to_owned()];
+        while let Some(node) = stack.pop() {
+            let next: Vec<(String, i64)> = after
+                .query_map(params![node, upper], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<_, _>>()?;
-            for neighbour in neighbours {
-                if seen.contains_key(&neighbour) {
+            for (item, number) in next {
+                if forward.contains_key(&item) {
                     continue;
                 }
-                seen.insert(neighbour.clone(), Some(node.clone()));
-                if other.contains_key(&neighbour) {
-                    found = Some(neighbour);
-                    break 'nodes;
+                forward.insert(item.clone(), (number, Some(node.clone())));
+                if item == on {
+                    // `on` waits for `id` already: the cycle, from `id` round to `id`.
+                    let mut cycle = vec![id.to_owned(), on.to_owned()];
+                    let mut at = on.to_owned();
+                    while let Some((_, Some(previous))) = forward.get(&at) {
+                        cycle.push(previous.clone());
+                        at = previous.clone();
+                    }
+                    return Ok(Err(cycle));
                 }
-                next.push(neighbour);
+                stack.push(item);
             }
         }
-        if let Some(meet) = found {
-            break meet;
+        // Backward: what `on` waits for, numbered from `id`'s.
+        let mut before = conn.prepare_cached(
+            "SELECT d.depends_on, i.topo FROM deps d JOIN items i ON i.id = d.depends_on \
+             WHERE d.item = ?1 AND i.topo >= ?2",
+        )?;
+        let mut backward: HashMap<String, i64> = HashMap::from([(on.to_owned(), upper)]);
+        let mut stack = vec![on.to_owned()];
+        while let Some(node) = stack.pop() {
+            let next: Vec<(String, i64)> = before
+                .query_map(params![node, lower], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (item, number) in next {
+                if backward.insert(item.clone(), number).is_none() {
+                    stack.push(item);
+                }
+            }
         }
-        *frontier = next;
-    };
-    let mut path = vec![meet.clone()];
-    let mut at = meet.clone();
-    while let Some(Some(previous)) = ahead.get(&at) {
-        path.push(previous.clone());
-        at = previous.clone();
+        // Renumber: the backward set first, then the forward set, reusing their numbers.
+        let mut backward: Vec<(i64, String)> = backward.into_iter().map(|(k, n)| (n, k)).collect();
+        let mut forward: Vec<(i64, String)> =
+            forward.into_iter().map(|(k, (n, _))| (n, k)).collect();
+        backward.sort();
+        forward.sort();
+        let mut numbers: Vec<i64> = backward.iter().chain(&forward).map(|(n, _)| *n).collect();
+        numbers.sort_unstable();
+        let mut renumber = conn.prepare_cached("UPDATE items SET topo = ?2 WHERE id = ?1")?;
+        for ((_, item), number) in backward.iter().chain(&forward).zip(numbers) {
+            renumber.execute(params![item, number])?;
+        }
     }
-    path.reverse();
-    let mut at = meet;
-    while let Some(Some(next)) = behind.get(&at) {
-        path.push(next.clone());
-        at = next.clone();
+    conn.prepare_cached("INSERT INTO deps (item, depends_on) VALUES (?1, ?2)")?
+        .execute(params![id, on])?;
+    Ok(Ok(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reaches(edges: &[(usize, usize)], from: usize, to: usize) -> bool {
+        // Does `from` (transitively) depend on `to`?
+        let mut stack = vec![from];
+        let mut seen = vec![false; 64];
+        while let Some(node) = stack.pop() {
+            if node == to {
+                return true;
+            }
+            for &(item, dep) in edges {
+                if item == node && !seen[dep] {
+                    seen[dep] = true;
+                    stack.push(dep);
+                }
+            }
+        }
+        false
     }
-    Ok(Some(path))
+
+    #[test]
+    fn dependencies_keep_a_topological_order_and_refuse_exactly_the_cycles() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = super::super::Db::open(
+            &dir.path().join("t.db"),
+            std::time::Duration::from_secs(1),
+            false,
+        )
+        .unwrap();
+        let n = 40;
+        db.write(|tx| {
+            for i in 0..n {
+                // Numbered in reverse, so that many edges go against the first order.
+                tx.execute(
+                    "INSERT INTO items (id, kind, title, status, priority, project, created_at, \
+                     updated_at, seq, topo) VALUES (?1, 'TASK', 't', 'TODO', 2, 'p', 'x', 'x', ?2, ?3)",
+                    params![format!("T-{i}"), i as i64 + 1, (n - i) as i64],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut edges: Vec<(usize, usize)> = Vec::new();
+        for _ in 0..400 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let (a, b) = (
+                (state % n as u64) as usize,
+                ((state >> 20) % n as u64) as usize,
+            );
+            if a == b {
+                continue;
+            }
+            let expect_cycle = reaches(&edges, b, a);
+            let result = db
+                .write(|tx| add_dependency(tx, &format!("T-{a}"), &format!("T-{b}")))
+                .unwrap();
+            match result {
+                Err(cycle) => {
+                    assert!(
+                        expect_cycle,
+                        "T-{a} on T-{b}: no cycle, but refused: {cycle:?}"
+                    );
+                    assert_eq!(cycle.first(), cycle.last());
+                    let index = |id: &String| id[2..].parse::<usize>().unwrap();
+                    for pair in cycle.windows(2).skip(1) {
+                        let edge = (index(&pair[0]), index(&pair[1]));
+                        assert!(edges.contains(&edge), "{cycle:?} is not a path");
+                    }
+                }
+                Ok(_) => {
+                    assert!(!expect_cycle, "T-{a} on T-{b} closes a cycle");
+                    if !edges.contains(&(a, b)) {
+                        edges.push((a, b));
+                    }
+                }
+            }
+            let broken: i64 = db
+                .conn()
+                .query_row(
+                    "SELECT count(*) FROM deps d JOIN items i ON i.id = d.item \
+                     JOIN items x ON x.id = d.depends_on WHERE x.topo >= i.topo",
+                    [],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert_eq!(broken, 0, "the order holds after T-{a} on T-{b}");
+        }
+        assert!(edges.len() > 50, "{} edges", edges.len());
+    }
 }
