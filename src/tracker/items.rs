@@ -323,7 +323,7 @@ mod tests {
     fn reaches(edges: &[(usize, usize)], from: usize, to: usize) -> bool {
         // Does `from` (transitively) depend on `to`?
         let mut stack = vec![from];
-        let mut seen = vec![false; 64];
+        let mut seen = [false; 64];
         while let Some(node) = stack.pop() {
             if node == to {
                 return true;
