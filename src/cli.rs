@@ -442,6 +442,24 @@ pub enum TaskCommand {
     },
     /// Add a note to an item's history
     Log { id: String, text: String },
+    /// Answer a question about an item ("use PostgreSQL for user data"); the session working
+    /// on it sees it
+    Clarify { id: String, text: String },
+    /// List an item's clarifications, oldest first
+    #[command(alias = "get-clarifications")]
+    Clarifications { id: String },
+    /// Leave feedback on an item for whoever works on it next
+    Feedback { id: String, text: String },
+    /// Everything a reviewer needs: checkpoints, notes, clarifications, feedback, history,
+    /// and the files and test results of the sessions that worked on it (changes nothing)
+    Review { id: String },
+    /// Approve an item in review: to TESTING when the project requires testing, else DONE
+    Approve {
+        id: String,
+        /// A remark recorded with the approval
+        #[arg(long)]
+        comment: Option<String>,
+    },
     /// Give an item to someone
     Assign {
         id: String,

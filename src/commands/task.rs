@@ -297,6 +297,72 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
             })?;
             print_id(out, db.conn(), &id)
         }
+        TaskCommand::Clarify { id, text } => comment(
+            &mut db,
+            out,
+            &id,
+            "clarification",
+            &text,
+            &now,
+            session.as_deref(),
+        ),
+        TaskCommand::Feedback { id, text } => comment(
+            &mut db,
+            out,
+            &id,
+            "feedback",
+            &text,
+            &now,
+            session.as_deref(),
+        ),
+        TaskCommand::Clarifications { id } => {
+            let conn = db.conn();
+            let id = items::resolve(conn, &id)?;
+            let list = comments(conn, &id, Some("clarification"))?;
+            if out.json() {
+                out.json_line(&Value::Array(list))?;
+            } else {
+                for entry in list {
+                    out.line(&format!(
+                        "{}  {}",
+                        entry["at"].as_str().unwrap_or_default(),
+                        entry["text"].as_str().unwrap_or_default()
+                    ))?;
+                }
+            }
+            Ok(())
+        }
+        TaskCommand::Review { id } => {
+            let conn = db.conn();
+            let id = items::resolve(conn, &id)?;
+            review(context, out, conn, &id)
+        }
+        TaskCommand::Approve {
+            id,
+            comment: remark,
+        } => {
+            if let Some(remark) = &remark {
+                check_text("comment", remark)?;
+            }
+            let id = db.write(|tx| {
+                let id = items::resolve(tx, &id)?;
+                let item = items::get(tx, &id)?;
+                if item.status != Status::InReview {
+                    bail!("cannot approve {id}: it is {}, not IN_REVIEW", item.status);
+                }
+                let to = if workflow.require_testing { Status::Testing } else { Status::Done };
+                move_to(tx, &item, to, false, workflow, &now, None, session.as_deref())?;
+                if let Some(remark) = &remark {
+                    tx.execute(
+                        "INSERT INTO comments (item, kind, text, at, by) VALUES (?1, 'feedback', ?2, ?3, ?4)",
+                        params![id, remark, now, session],
+                    )?;
+                }
+                items::record(tx, &id, &now, "approved", json!({"to": to.as_str(), "comment": remark}), session.as_deref())?;
+                Ok(id)
+            })?;
+            print_id(out, db.conn(), &id)
+        }
         TaskCommand::Assign { id, to } => {
             check_text("assignee", &to)?;
             let id = db.write(|tx| {
@@ -580,6 +646,159 @@ pub(super) fn todo(
         create(tx, context, &new, parent.as_deref(), &now, session.as_deref())
     })?;
     print_id(out, db.conn(), &id)
+}
+
+/// Add a clarification or feedback to an item.
+fn comment(
+    db: &mut crate::tracker::Db,
+    out: &mut Output,
+    id: &str,
+    kind: &str,
+    text: &str,
+    now: &str,
+    session: Option<&str>,
+) -> anyhow::Result<()> {
+    check_text("text", text)?;
+    let id = db.write(|tx| {
+        let id = items::resolve(tx, id)?;
+        tx.execute(
+            "INSERT INTO comments (item, kind, text, at, by) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, kind, text, now, session],
+        )?;
+        touch(tx, &id, now)?;
+        items::record(tx, &id, now, kind, json!(text), session)?;
+        Ok(id)
+    })?;
+    print_id(out, db.conn(), &id)
+}
+
+/// An item's comments of one kind (or all), oldest first.
+fn comments(conn: &Connection, id: &str, kind: Option<&str>) -> anyhow::Result<Vec<Value>> {
+    let mut statement = conn.prepare(
+        "SELECT kind, text, at, by FROM comments WHERE item = ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY id",
+    )?;
+    let rows = statement
+        .query_map(params![id, kind], |row| {
+            Ok(
+                json!({"kind": row.get::<_, String>(0)?, "text": row.get::<_, String>(1)?,
+                "at": row.get::<_, String>(2)?, "by": row.get::<_, Option<String>>(3)?}),
+            )
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// `task review ID`: one read-only view of everything about an item.
+fn review(context: &Context, out: &mut Output, conn: &Connection, id: &str) -> anyhow::Result<()> {
+    let item = items::get(conn, id)?;
+    let mut value = item.to_json(&items::labels(conn, id)?);
+    value["schema_version"] = json!(SCHEMA_VERSION);
+    let mut statement =
+        conn.prepare("SELECT text, done FROM checkpoints WHERE item = ?1 ORDER BY id")?;
+    let checkpoints: Vec<Value> = statement
+        .query_map([id], |row| {
+            Ok(json!({"text": row.get::<_, String>(0)?, "done": row.get::<_, bool>(1)?}))
+        })?
+        .collect::<Result<_, _>>()?;
+    value["checkpoints"] = json!(checkpoints);
+    value["comments"] = json!(comments(conn, id, None)?);
+    let mut statement =
+        conn.prepare("SELECT at, what, detail, session FROM events WHERE item = ?1 ORDER BY id")?;
+    let history: Vec<Value> = statement
+        .query_map([id], |row| {
+            Ok(json!({"at": row.get::<_, String>(0)?, "what": row.get::<_, String>(1)?,
+                "detail": row.get::<_, Option<String>>(2)?, "session": row.get::<_, Option<String>>(3)?}))
+        })?
+        .collect::<Result<_, _>>()?;
+    // The sessions that touched the item: the one it is linked to and any in its history.
+    let mut sessions: Vec<String> = history
+        .iter()
+        .filter_map(|event| event["session"].as_str().map(str::to_owned))
+        .chain(item.session.clone())
+        .collect();
+    sessions.sort();
+    sessions.dedup();
+    let store = context.store()?;
+    let mut worked = Vec::new();
+    for session in &sessions {
+        let Ok(session_id) = crate::ids::SessionId::parse(session) else {
+            continue;
+        };
+        let Some(document) = store.try_read(&session_id)? else {
+            continue;
+        };
+        let files: Vec<&String> = document
+            .pointer("/execution/files")
+            .and_then(Value::as_object)
+            .map(|files| files.keys().collect())
+            .unwrap_or_default();
+        worked.push(json!({
+            "session": session,
+            "files": files,
+            "tests": document.pointer("/execution/tests").cloned().unwrap_or(Value::Null),
+        }));
+    }
+    value["history"] = json!(history);
+    value["sessions"] = json!(worked);
+    if out.json() {
+        out.json_line(&value)?;
+        return Ok(());
+    }
+    out.line(&format!(
+        "{}  {}  {}  {}%  {}",
+        item.id, item.status, item.priority, item.progress, item.title
+    ))?;
+    if !item.notes.is_empty() {
+        out.line(&format!("notes: {}", item.notes))?;
+    }
+    for checkpoint in &checkpoints {
+        let mark = if checkpoint["done"] == true { "x" } else { " " };
+        out.line(&format!(
+            "[{mark}] {}",
+            checkpoint["text"].as_str().unwrap_or_default()
+        ))?;
+    }
+    for entry in value["comments"].as_array().into_iter().flatten() {
+        out.line(&format!(
+            "{}: {}",
+            entry["kind"].as_str().unwrap_or_default(),
+            entry["text"].as_str().unwrap_or_default()
+        ))?;
+    }
+    for session in &worked {
+        let files: Vec<&str> = session["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let last = &session["tests"]["last"];
+        let tests = match last["passed"].as_bool() {
+            Some(true) => format!(
+                "last test passed: {}",
+                last["command"].as_str().unwrap_or("?")
+            ),
+            Some(false) => format!(
+                "last test FAILED: {}",
+                last["command"].as_str().unwrap_or("?")
+            ),
+            None => "no test run".to_owned(),
+        };
+        out.line(&format!(
+            "session {}: {} files; {tests}",
+            session["session"].as_str().unwrap_or("?"),
+            files.len()
+        ))?;
+        for file in files {
+            out.line(&format!("  {file}"))?;
+        }
+    }
+    out.line(&format!(
+        "history: {} events (`orchestron task history {}`)",
+        history.len(),
+        item.id
+    ))?;
+    Ok(())
 }
 
 struct NewItem<'a> {

@@ -486,3 +486,86 @@ fn commands_that_do_not_need_the_tracker_never_open_it() {
     );
     assert!(!env.home().join("orchestron.db").exists());
 }
+
+#[test]
+fn clarify_feedback_review_and_approve() {
+    let mut env = TestEnv::new();
+    let id = create(&env, &["Login"]);
+    env.run(&["task", "clarify", &id, "Use PostgreSQL for user data"])
+        .ok();
+    env.run(&["task", "clarify", &id, "Redis for sessions"])
+        .ok();
+    let list = env.run(&["task", "clarifications", &id, "--json"]).json();
+    let texts: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["Use PostgreSQL for user data", "Redis for sessions"]
+    );
+    let alias = env
+        .run(&["task", "get-clarifications", &id])
+        .ok()
+        .to_owned();
+    assert!(alias.contains("Redis for sessions"), "{alias}");
+    env.run(&["task", "feedback", &id, "Handle expired tokens"])
+        .ok();
+    env.refuses(&["task", "clarify", &id, "  "], 1);
+
+    // A session works on it: its files and tests show up in the review.
+    let session = "5e1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
+    env.run_with_stdin(
+        &["hook", "SessionStart"],
+        &json!({"session_id": session, "source": "startup"}).to_string(),
+    );
+    env.run_with_stdin(
+        &["hook", "PostToolUse"],
+        &json!({"session_id": session, "tool_name": "Write", "tool_input": {"file_path": "/p/login.rs"}}).to_string(),
+    );
+    env.run_with_stdin(
+        &["hook", "PostToolUse"],
+        &json!({"session_id": session, "tool_name": "Bash", "tool_input": {"command": "cargo test"}}).to_string(),
+    );
+    env.set("ORCHESTRON_SESSION", session);
+    env.run(&["task", "start", &id]).ok();
+    let stderr = env.refuses(&["task", "approve", &id], 1);
+    assert!(stderr.contains("not IN_REVIEW"), "{stderr}");
+    env.run(&["task", "update", &id, "--status", "IN_REVIEW"])
+        .ok();
+
+    let before = env.disk();
+    let review = env.run(&["task", "review", &id, "--json"]).json();
+    assert_eq!(env.disk(), before, "review changes nothing");
+    assert_eq!(review["comments"].as_array().unwrap().len(), 3);
+    assert_eq!(review["sessions"][0]["files"], json!(["/p/login.rs"]));
+    assert_eq!(review["sessions"][0]["tests"]["last"]["passed"], true);
+    let text = env.run(&["task", "review", &id]).ok().to_owned();
+    assert!(text.contains("last test passed: cargo test"), "{text}");
+
+    env.run(&["task", "approve", &id, "--comment", "ship it"])
+        .ok();
+    assert_eq!(status(&env, &id), "DONE");
+    let history = env.run(&["task", "history", &id, "--json"]).json();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["what"] == "approved")
+    );
+
+    // With a testing stage, approval goes to TESTING.
+    std::fs::write(
+        env.home().join("config.json"),
+        r#"{"tracker": {"require_testing": true}}"#,
+    )
+    .unwrap();
+    let other = create(&env, &["Logout"]);
+    env.run(&["task", "update", &other, "--status", "IN_REVIEW", "--force"])
+        .ok();
+    env.run(&["task", "approve", &other]).ok();
+    assert_eq!(status(&env, &other), "TESTING");
+}
