@@ -47,6 +47,18 @@ pub enum Command {
     /// Plan and track work: epics, stories, tasks, subtasks and to-dos with dependencies
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Write the whole tracker as JSON lines: items, dependencies, checkpoints, comments,
+    /// history, in a stable order
+    Export {
+        /// The one format there is
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+    },
+    /// Load an export in one transaction: items replaced by id, everything else added once
+    Import {
+        /// The file, or `-` for stdin
+        file: PathBuf,
+    },
     /// Add a TODO under an item, or under the current session's task
     Todo {
         /// What is to be done

@@ -8,6 +8,7 @@ mod query;
 mod session;
 mod state;
 mod task;
+mod transfer;
 
 use anyhow::Context as _;
 use clap::CommandFactory as _;
@@ -27,6 +28,8 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Inbox(command) => inbox::run(context, &mut out, command),
         Command::Task(command) => task::run(context, &mut out, command),
         Command::Todo { text, parent } => task::todo(context, &mut out, text, parent),
+        Command::Export { format } => transfer::export(context, &mut out, &format),
+        Command::Import { file } => transfer::import(context, &mut out, &file),
         Command::Context { id } => hook::context(context, &mut out, id),
         Command::Statusline => hook::statusline(context, &mut out),
         Command::Hook { event } => hook::run(context, &mut out, &event),

@@ -834,7 +834,7 @@ fn create(
     // The sequence number counts the items ever made: an index lookup, where count(*) would
     // read the whole table.
     // A new item depends on nothing yet: it can go last in the topological order.
-    let (seq, topo): (i64, i64) = tx.query_row(
+    let (seq, topo): (i64, f64) = tx.query_row(
         "SELECT (SELECT COALESCE(max(seq), 0) + 1 FROM items), \
                 (SELECT COALESCE(max(topo), 0) + 1 FROM items)",
         [],

@@ -32,7 +32,7 @@ const MIGRATIONS: &[&str] = &[
         started_at TEXT,
         completed_at TEXT,
         seq INTEGER NOT NULL,
-        topo INTEGER NOT NULL
+        topo REAL NOT NULL
     );
     CREATE UNIQUE INDEX items_seq ON items(seq);
     CREATE INDEX items_topo ON items(topo);

@@ -244,7 +244,7 @@ pub fn add_dependency(
     if exists {
         return Ok(Ok(false));
     }
-    let topo = |item: &str| -> anyhow::Result<i64> {
+    let topo = |item: &str| -> anyhow::Result<f64> {
         Ok(conn
             .prepare_cached("SELECT topo FROM items WHERE id = ?1")?
             .query_row([item], |row| row.get(0))?)
@@ -256,11 +256,11 @@ pub fn add_dependency(
             "SELECT d.item, i.topo FROM deps d JOIN items i ON i.id = d.item \
              WHERE d.depends_on = ?1 AND i.topo <= ?2",
         )?;
-        let mut forward: HashMap<String, (i64, Option<String>)> =
+        let mut forward: HashMap<String, (f64, Option<String>)> =
             HashMap::from([(id.to_owned(), (lower, None))]);
         let mut stack = vec![id.to_owned()];
         while let Some(node) = stack.pop() {
-            let next: Vec<(String, i64)> = after
+            let next: Vec<(String, f64)> = after
                 .query_map(params![node, upper], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             for (item, number) in next {
@@ -286,10 +286,10 @@ pub fn add_dependency(
             "SELECT d.depends_on, i.topo FROM deps d JOIN items i ON i.id = d.depends_on \
              WHERE d.item = ?1 AND i.topo >= ?2",
         )?;
-        let mut backward: HashMap<String, i64> = HashMap::from([(on.to_owned(), upper)]);
+        let mut backward: HashMap<String, f64> = HashMap::from([(on.to_owned(), upper)]);
         let mut stack = vec![on.to_owned()];
         while let Some(node) = stack.pop() {
-            let next: Vec<(String, i64)> = before
+            let next: Vec<(String, f64)> = before
                 .query_map(params![node, lower], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             for (item, number) in next {
@@ -299,13 +299,13 @@ pub fn add_dependency(
             }
         }
         // Renumber: the backward set first, then the forward set, reusing their numbers.
-        let mut backward: Vec<(i64, String)> = backward.into_iter().map(|(k, n)| (n, k)).collect();
-        let mut forward: Vec<(i64, String)> =
+        let mut backward: Vec<(f64, String)> = backward.into_iter().map(|(k, n)| (n, k)).collect();
+        let mut forward: Vec<(f64, String)> =
             forward.into_iter().map(|(k, (n, _))| (n, k)).collect();
-        backward.sort();
-        forward.sort();
-        let mut numbers: Vec<i64> = backward.iter().chain(&forward).map(|(n, _)| *n).collect();
-        numbers.sort_unstable();
+        backward.sort_by(|a, b| a.0.total_cmp(&b.0));
+        forward.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut numbers: Vec<f64> = backward.iter().chain(&forward).map(|(n, _)| *n).collect();
+        numbers.sort_by(f64::total_cmp);
         let mut renumber = conn.prepare_cached("UPDATE items SET topo = ?2 WHERE id = ?1")?;
         for ((_, item), number) in backward.iter().chain(&forward).zip(numbers) {
             renumber.execute(params![item, number])?;
@@ -354,7 +354,7 @@ mod tests {
                 tx.execute(
                     "INSERT INTO items (id, kind, title, status, priority, project, created_at, \
                      updated_at, seq, topo) VALUES (?1, 'TASK', 't', 'TODO', 2, 'p', 'x', 'x', ?2, ?3)",
-                    params![format!("T-{i}"), i as i64 + 1, (n - i) as i64],
+                    params![format!("T-{i}"), i as i64 + 1, (n - i) as f64],
                 )?;
             }
             Ok(())

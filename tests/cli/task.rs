@@ -569,3 +569,75 @@ fn clarify_feedback_review_and_approve() {
     env.run(&["task", "approve", &other]).ok();
     assert_eq!(status(&env, &other), "TESTING");
 }
+
+#[test]
+fn export_import_round_trips_and_is_idempotent() {
+    let mut env = TestEnv::new();
+    env.set("ORCHESTRON_SESSION", "agent-1");
+    let epic = create(&env, &["Epic", "--type", "epic", "--label", "q3"]);
+    let a = create(&env, &["A", "--parent", &epic, "--estimate", "2.5"]);
+    let b = create(&env, &["B", "--parent", &epic, "--assignee", "ana"]);
+    env.run(&["task", "depend", &b, "--on", &a]).ok();
+    env.run(&["task", "checkpoint", &a, "drafted", "--done"])
+        .ok();
+    env.run(&["task", "clarify", &a, "use PostgreSQL"]).ok();
+    env.run(&["task", "start", &a]).ok();
+    let exported = env.run(&["export"]).ok().to_owned();
+    assert!(exported.lines().count() >= 10, "{exported}");
+    assert!(
+        exported.starts_with("{\"type\":\"orchestron-export\",\"version\":1}"),
+        "{exported}"
+    );
+
+    let file = env.path().join("export.jsonl");
+    std::fs::write(&file, &exported).unwrap();
+    let other = TestEnv::new();
+    let report = other
+        .run(&["import", file.to_str().unwrap(), "--json"])
+        .json();
+    assert_eq!(report["items"], 3);
+    assert_eq!(report["dependencies"], 1);
+    assert_eq!(
+        other.run(&["export"]).ok(),
+        exported,
+        "export → import → export is identical"
+    );
+    // Again: nothing new.
+    let again = other
+        .run(&["import", file.to_str().unwrap(), "--json"])
+        .json();
+    assert_eq!(
+        (again["dependencies"].as_u64(), again["events"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(other.run(&["export"]).ok(), exported);
+    // The imported store works: B waits for A.
+    let blocked = other.run(&["task", "blocked", "--json"]).json();
+    assert_eq!(blocked[0]["id"], b.as_str());
+}
+
+#[test]
+fn a_bad_import_changes_nothing() {
+    let env = TestEnv::new();
+    let a = create(&env, &["A"]);
+    let before = env.disk();
+    let cases = [
+        "not json\n".to_owned(),
+        "{\"type\": \"item\", \"id\": \"TASK-x\", \"title\": \"t\", \"kind\": \"SAGA\", \"status\": \"TODO\", \"priority\": \"LOW\"}\n".to_owned(),
+        "{\"type\": \"dependency\", \"item\": \"TASK-nope\", \"depends_on\": \"TASK-gone\"}\n".to_owned(),
+        format!(
+            "{{\"type\": \"item\", \"id\": \"TASK-b\", \"title\": \"B\", \"kind\": \"TASK\", \"status\": \"TODO\", \"priority\": \"LOW\"}}\n\
+             {{\"type\": \"dependency\", \"item\": \"{a}\", \"depends_on\": \"TASK-b\"}}\n\
+             {{\"type\": \"dependency\", \"item\": \"TASK-b\", \"depends_on\": \"{a}\"}}\n"
+        ),
+        "{\"type\": \"orchestron-export\", \"version\": 99}\n".to_owned(),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let file = env.path().join(format!("bad-{i}.jsonl"));
+        std::fs::write(&file, case).unwrap();
+        let stderr = env.refuses(&["import", file.to_str().unwrap()], 1);
+        assert!(!stderr.is_empty());
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(env.disk(), before, "case {i}: {stderr}");
+    }
+}
