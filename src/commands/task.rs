@@ -405,9 +405,7 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
         TaskCommand::Ready { limit } => {
             let conn = db.conn();
             let sql = format!(
-                "SELECT {COLUMNS} FROM items i WHERE status = 'TODO' AND NOT EXISTS \
-                 (SELECT 1 FROM deps d JOIN items x ON x.id = d.depends_on \
-                  WHERE d.item = i.id AND x.status != 'DONE') \
+                "SELECT {COLUMNS} FROM items WHERE status = 'TODO' AND open_deps = 0 \
                  ORDER BY priority, seq LIMIT {}",
                 limit.map_or(-1, |l| l as i64)
             );
@@ -424,10 +422,8 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
             };
             let pick = |conn: &Connection| -> anyhow::Result<Option<Item>> {
                 let sql = format!(
-                    "SELECT {COLUMNS} FROM items i WHERE status = 'TODO' \
-                     AND (assignee IS NULL OR assignee = ?1) AND NOT EXISTS \
-                     (SELECT 1 FROM deps d JOIN items x ON x.id = d.depends_on \
-                      WHERE d.item = i.id AND x.status != 'DONE') \
+                    "SELECT {COLUMNS} FROM items i WHERE status = 'TODO' AND open_deps = 0 \
+                     AND (assignee IS NULL OR assignee = ?1) \
                      AND NOT EXISTS (SELECT 1 FROM items c WHERE c.parent = i.id \
                       AND c.status NOT IN ('DONE', 'CANCELLED')) \
                      ORDER BY priority, seq LIMIT 1"
@@ -466,9 +462,8 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
         TaskCommand::Blocked => {
             let conn = db.conn();
             let sql = format!(
-                "SELECT {COLUMNS} FROM items i WHERE status = 'BLOCKED' OR (status NOT IN ('DONE', 'CANCELLED') \
-                 AND EXISTS (SELECT 1 FROM deps d JOIN items x ON x.id = d.depends_on \
-                 WHERE d.item = i.id AND x.status != 'DONE')) ORDER BY priority, seq"
+                "SELECT {COLUMNS} FROM items WHERE status = 'BLOCKED' OR (status NOT IN ('DONE', 'CANCELLED') \
+                 AND open_deps > 0) ORDER BY priority, seq"
             );
             let found = query_items(conn, &sql, [])?;
             let mut rows = Vec::new();
@@ -573,6 +568,8 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
                     if children > 0 {
                         bail!("{id} has {children} children; delete or move them first");
                     }
+                    let item = items::get(tx, &id)?;
+                    items::status_changed(tx, &id, item.status, Status::Done)?;
                     tx.execute("DELETE FROM events WHERE item = ?1", [&id])?;
                     tx.execute("DELETE FROM items WHERE id = ?1", [&id])?;
                 } else {
@@ -929,6 +926,7 @@ fn move_to(
          progress = CASE WHEN ?2 = 'DONE' THEN 100 ELSE progress END WHERE id = ?1",
         params![item.id, to.as_str(), now, blocked_reason],
     )?;
+    items::status_changed(tx, &item.id, item.status, to)?;
     items::record(
         tx,
         &item.id,

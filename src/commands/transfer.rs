@@ -125,6 +125,7 @@ pub(super) fn import(context: &Context, out: &mut Output, file: &Path) -> anyhow
             apply(tx, value, &mut counts)?;
         }
         renumber(tx)?;
+        crate::tracker::items::recount_open_deps(tx)?;
         Ok(counts)
     })?;
     let summary = json!({
@@ -194,30 +195,27 @@ fn apply(tx: &Transaction<'_>, value: &Value, counts: &mut Counts) -> anyhow::Re
         "item" => {
             let id = text(value, "id")?;
             let existing_seq: Option<i64> = tx
-                .query_row("SELECT seq FROM items WHERE id = ?1", [id], |row| {
-                    row.get(0)
-                })
+                .prepare_cached("SELECT seq FROM items WHERE id = ?1")?
+                .query_row([id], |row| row.get(0))
                 .optional()?;
             let wanted_seq = value.get("seq").and_then(Value::as_i64);
             let seq = match (existing_seq, wanted_seq) {
                 (Some(seq), _) => seq,
                 (None, Some(seq))
-                    if !tx.query_row(
-                        "SELECT EXISTS (SELECT 1 FROM items WHERE seq = ?1)",
-                        [seq],
-                        |row| row.get::<_, bool>(0),
-                    )? =>
+                    if !tx
+                        .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE seq = ?1)")?
+                        .query_row([seq], |row| row.get::<_, bool>(0))? =>
                 {
                     seq
                 }
-                _ => tx.query_row("SELECT COALESCE(max(seq), 0) + 1 FROM items", [], |row| {
-                    row.get(0)
-                })?,
+                _ => tx
+                    .prepare_cached("SELECT COALESCE(max(seq), 0) + 1 FROM items")?
+                    .query_row([], |row| row.get(0))?,
             };
             let kind: Kind = text(value, "kind")?.parse()?;
             let status: Status = text(value, "status")?.parse()?;
             let priority: Priority = text(value, "priority")?.parse()?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO items (id, kind, parent, title, description, status, priority, estimate, \
                  assignee, progress, notes, blocked_reason, project, session, created_at, updated_at, \
                  started_at, completed_at, seq, topo) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
@@ -228,7 +226,7 @@ fn apply(tx: &Transaction<'_>, value: &Value, counts: &mut Counts) -> anyhow::Re
                  progress = excluded.progress, notes = excluded.notes, blocked_reason = excluded.blocked_reason, \
                  project = excluded.project, session = excluded.session, created_at = excluded.created_at, \
                  updated_at = excluded.updated_at, started_at = excluded.started_at, \
-                 completed_at = excluded.completed_at",
+                 completed_at = excluded.completed_at")?.execute(
                 params![
                     id,
                     kind.as_str(),
@@ -251,7 +249,8 @@ fn apply(tx: &Transaction<'_>, value: &Value, counts: &mut Counts) -> anyhow::Re
                     seq,
                 ],
             )?;
-            tx.execute("DELETE FROM labels WHERE item = ?1", [id])?;
+            tx.prepare_cached("DELETE FROM labels WHERE item = ?1")?
+                .execute([id])?;
             for label in value
                 .get("labels")
                 .and_then(Value::as_array)
@@ -259,25 +258,24 @@ fn apply(tx: &Transaction<'_>, value: &Value, counts: &mut Counts) -> anyhow::Re
                 .flatten()
             {
                 if let Some(label) = label.as_str() {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT OR IGNORE INTO labels (item, label) VALUES (?1, ?2)",
-                        params![id, label],
-                    )?;
+                    )?
+                    .execute(params![id, label])?;
                 }
             }
             counts.items += 1;
         }
         "dependency" => {
-            let added = tx.execute(
-                "INSERT OR IGNORE INTO deps (item, depends_on) VALUES (?1, ?2)",
-                params![text(value, "item")?, text(value, "depends_on")?],
-            )?;
+            let added = tx
+                .prepare_cached("INSERT OR IGNORE INTO deps (item, depends_on) VALUES (?1, ?2)")?
+                .execute(params![text(value, "item")?, text(value, "depends_on")?])?;
             counts.dependencies += added as u64;
         }
         "checkpoint" => {
-            let added = tx.execute(
+            let added = tx.prepare_cached(
                 "INSERT INTO checkpoints (item, text, done, at, done_at) SELECT ?1, ?2, ?3, ?4, ?5 \
-                 WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE item = ?1 AND text = ?2 AND at = ?4)",
+                 WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE item = ?1 AND text = ?2 AND at = ?4)")?.execute(
                 params![
                     text(value, "item")?,
                     optional_text(value, "text")?.unwrap_or_default(),
@@ -289,9 +287,9 @@ fn apply(tx: &Transaction<'_>, value: &Value, counts: &mut Counts) -> anyhow::Re
             counts.checkpoints += added as u64;
         }
         "comment" => {
-            let added = tx.execute(
+            let added = tx.prepare_cached(
                 "INSERT INTO comments (item, kind, text, at, by) SELECT ?1, ?2, ?3, ?4, ?5 \
-                 WHERE NOT EXISTS (SELECT 1 FROM comments WHERE item = ?1 AND kind = ?2 AND text = ?3 AND at = ?4)",
+                 WHERE NOT EXISTS (SELECT 1 FROM comments WHERE item = ?1 AND kind = ?2 AND text = ?3 AND at = ?4)")?.execute(
                 params![
                     text(value, "item")?,
                     optional_text(value, "kind")?.unwrap_or("clarification"),
@@ -307,10 +305,10 @@ fn apply(tx: &Transaction<'_>, value: &Value, counts: &mut Counts) -> anyhow::Re
                 None | Some(Value::Null) => None,
                 Some(detail) => Some(detail.to_string()),
             };
-            let added = tx.execute(
+            let added = tx.prepare_cached(
                 "INSERT INTO events (item, at, what, detail, session) SELECT ?1, ?2, ?3, ?4, ?5 \
                  WHERE NOT EXISTS (SELECT 1 FROM events WHERE item = ?1 AND at = ?2 AND what = ?3 \
-                 AND detail IS ?4 AND session IS ?5)",
+                 AND detail IS ?4 AND session IS ?5)")?.execute(
                 params![
                     text(value, "item")?,
                     optional_text(value, "at")?.unwrap_or_default(),

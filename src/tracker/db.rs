@@ -32,11 +32,13 @@ const MIGRATIONS: &[&str] = &[
         started_at TEXT,
         completed_at TEXT,
         seq INTEGER NOT NULL,
-        topo REAL NOT NULL
+        topo REAL NOT NULL,
+        open_deps INTEGER NOT NULL DEFAULT 0
     );
     CREATE UNIQUE INDEX items_seq ON items(seq);
     CREATE INDEX items_topo ON items(topo);
     CREATE INDEX items_status_priority ON items(status, priority, seq);
+    CREATE INDEX items_ready ON items(status, open_deps, priority, seq);
     CREATE INDEX items_parent ON items(parent);
     CREATE INDEX items_assignee ON items(assignee, status);
     CREATE TABLE deps (

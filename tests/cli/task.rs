@@ -641,3 +641,48 @@ fn a_bad_import_changes_nothing() {
         assert_eq!(env.disk(), before, "case {i}: {stderr}");
     }
 }
+
+#[test]
+fn readiness_follows_every_change_of_a_dependency() {
+    let env = TestEnv::new();
+    let a = create(&env, &["A"]);
+    let b = create(&env, &["B"]);
+    let c = create(&env, &["C"]);
+    env.run(&["task", "depend", &c, "--on", &a]).ok();
+    env.run(&["task", "depend", &c, "--on", &b]).ok();
+    let ready = |env: &TestEnv| -> Vec<String> {
+        env.run(&["task", "ready", "--json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!ready(&env).contains(&c));
+    env.run(&["task", "update", &a, "--status", "DONE", "--force"])
+        .ok();
+    assert!(!ready(&env).contains(&c), "B is still open");
+    env.run(&["task", "delete", &b, "--purge"]).ok();
+    assert!(ready(&env).contains(&c), "B is gone, A is done");
+    env.run(&["task", "update", &a, "--status", "TODO", "--force"])
+        .ok();
+    assert!(!ready(&env).contains(&c), "A reopened");
+    let blocked = env.run(&["task", "blocked", "--json"]).json();
+    assert_eq!(blocked[0]["waiting_on"], json!([format!("{a} (TODO)")]));
+    // An export and import count afresh.
+    let exported = env.run(&["export"]).ok().to_owned();
+    let other = TestEnv::new();
+    let file = env.path().join("e.jsonl");
+    std::fs::write(&file, &exported).unwrap();
+    other.run(&["import", file.to_str().unwrap()]).ok();
+    let ready_there: Vec<String> = other
+        .run(&["task", "ready", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ready_there, vec![a]);
+}
