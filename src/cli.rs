@@ -47,6 +47,29 @@ pub enum Command {
     /// Plan and track work: epics, stories, tasks, subtasks and to-dos with dependencies
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Record a decision: what was chosen, why, and what else was considered
+    Decide {
+        /// What was decided
+        title: String,
+        #[arg(long)]
+        rationale: Option<String>,
+        /// The options weighed, comma-separated
+        #[arg(long, value_delimiter = ',')]
+        alternatives: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        pros: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        cons: Vec<String>,
+        /// The item it belongs to
+        #[arg(long)]
+        task: Option<String>,
+    },
+    /// List and show decisions
+    #[command(subcommand)]
+    Decision(DecisionCommand),
+    /// What agents learned, shared between them: patterns, pitfalls, conventions
+    #[command(subcommand)]
+    Memory(MemoryCommand),
     /// Write the whole tracker as JSON lines: items, dependencies, checkpoints, comments,
     /// history, in a stable order
     Export {
@@ -511,4 +534,49 @@ pub enum TaskCommand {
         #[arg(long)]
         purge: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DecisionCommand {
+    /// Every decision, newest first
+    List,
+    /// One decision
+    Show { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    /// Remember something under a kind and a key (`pattern auth-tokens`)
+    Add {
+        kind: String,
+        key: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// How sure, 0 to 1 (default 0.5)
+        #[arg(long)]
+        confidence: Option<f64>,
+        /// A detail; repeat for more
+        #[arg(long = "detail")]
+        details: Vec<String>,
+    },
+    /// One entry
+    Get { kind: String, key: String },
+    /// Add details to an entry or change how sure it is
+    Update {
+        kind: String,
+        key: String,
+        #[arg(long = "add-detail")]
+        add_details: Vec<String>,
+        #[arg(long)]
+        confidence: Option<f64>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Every entry, or those of one kind
+    List {
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Full-text search over kinds, keys, descriptions and details
+    Search { text: String },
 }

@@ -4,6 +4,7 @@
 mod hook;
 mod inbox;
 mod install;
+mod knowledge;
 mod query;
 mod session;
 mod state;
@@ -28,6 +29,27 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Inbox(command) => inbox::run(context, &mut out, command),
         Command::Task(command) => task::run(context, &mut out, command),
         Command::Todo { text, parent } => task::todo(context, &mut out, text, parent),
+        Command::Decide {
+            title,
+            rationale,
+            alternatives,
+            pros,
+            cons,
+            task,
+        } => knowledge::decide(
+            context,
+            &mut out,
+            knowledge::Decision {
+                title,
+                rationale,
+                alternatives,
+                pros,
+                cons,
+                task,
+            },
+        ),
+        Command::Decision(command) => knowledge::decision(context, &mut out, command),
+        Command::Memory(command) => knowledge::memory(context, &mut out, command),
         Command::Export { format } => transfer::export(context, &mut out, &format),
         Command::Import { file } => transfer::import(context, &mut out, &file),
         Command::Context { id } => hook::context(context, &mut out, id),

@@ -81,6 +81,28 @@ pub(super) fn export(context: &Context, out: &mut Output, format: &str) -> anyho
             "at": row.get::<_, String>(1)?, "what": row.get::<_, String>(2)?,
             "detail": detail, "session": row.get::<_, Option<String>>(4)?}))?;
     }
+    let mut statement = conn.prepare(&format!(
+        "SELECT {} FROM decisions ORDER BY seq",
+        super::knowledge::DECISION_COLUMNS
+    ))?;
+    let decisions: Vec<Value> = statement
+        .query_map([], super::knowledge::decision_json)?
+        .collect::<Result<_, _>>()?;
+    for mut decision in decisions {
+        decision["type"] = json!("decision");
+        line(decision)?;
+    }
+    let mut statement = conn.prepare(&format!(
+        "SELECT {} FROM memory ORDER BY kind, key",
+        super::knowledge::MEMORY_COLUMNS
+    ))?;
+    let entries: Vec<Value> = statement
+        .query_map([], super::knowledge::memory_json)?
+        .collect::<Result<_, _>>()?;
+    for mut entry in entries {
+        entry["type"] = json!("memory");
+        line(entry)?;
+    }
     Ok(())
 }
 
@@ -92,6 +114,8 @@ struct Counts {
     checkpoints: u64,
     comments: u64,
     events: u64,
+    decisions: u64,
+    memory: u64,
 }
 
 /// `orchestron import FILE`: every line checked, then everything written in one
@@ -135,13 +159,21 @@ pub(super) fn import(context: &Context, out: &mut Output, file: &Path) -> anyhow
         "checkpoints": counts.checkpoints,
         "comments": counts.comments,
         "events": counts.events,
+        "decisions": counts.decisions,
+        "memory": counts.memory,
     });
     if out.json() {
         out.json_line(&summary)?;
     } else {
         out.line(&format!(
-            "imported {} items, {} dependencies, {} checkpoints, {} comments, {} events",
-            counts.items, counts.dependencies, counts.checkpoints, counts.comments, counts.events
+            "imported {} items, {} dependencies, {} checkpoints, {} comments, {} events, {} decisions, {} memory entries",
+            counts.items,
+            counts.dependencies,
+            counts.checkpoints,
+            counts.comments,
+            counts.events,
+            counts.decisions,
+            counts.memory
         ))?;
     }
     Ok(())
@@ -184,6 +216,19 @@ fn check_line(value: &Value) -> anyhow::Result<()> {
         }
         "checkpoint" | "comment" | "event" => {
             text(value, "item")?;
+        }
+        "decision" => {
+            text(value, "id")?;
+            text(value, "title")?;
+        }
+        "memory" => {
+            text(value, "kind")?;
+            text(value, "key")?;
+            if let Some(confidence) = value.get("confidence").and_then(Value::as_f64)
+                && !(0.0..=1.0).contains(&confidence)
+            {
+                bail!("`confidence` must be between 0 and 1");
+            }
         }
         other => bail!("unknown line type `{other}`"),
     }
@@ -318,6 +363,74 @@ fn apply(tx: &Transaction<'_>, value: &Value, counts: &mut Counts) -> anyhow::Re
                 ],
             )?;
             counts.events += added as u64;
+        }
+        "decision" => {
+            let id = text(value, "id")?;
+            let list = |key: &str| {
+                value
+                    .get(key)
+                    .cloned()
+                    .unwrap_or_else(|| json!([]))
+                    .to_string()
+            };
+            let existing: Option<i64> = tx
+                .prepare_cached("SELECT seq FROM decisions WHERE id = ?1")?
+                .query_row([id], |row| row.get(0))
+                .optional()?;
+            let seq = match existing {
+                Some(seq) => seq,
+                None => tx
+                    .prepare_cached("SELECT COALESCE(max(seq), 0) + 1 FROM decisions")?
+                    .query_row([], |row| row.get(0))?,
+            };
+            tx.prepare_cached(
+                "INSERT INTO decisions (id, title, rationale, alternatives, pros, cons, item, project, \
+                 session, created_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                 ON CONFLICT(id) DO UPDATE SET title = excluded.title, rationale = excluded.rationale, \
+                 alternatives = excluded.alternatives, pros = excluded.pros, cons = excluded.cons, \
+                 item = excluded.item, project = excluded.project, session = excluded.session, \
+                 created_at = excluded.created_at",
+            )?
+            .execute(params![
+                id,
+                text(value, "title")?,
+                optional_text(value, "rationale")?.unwrap_or_default(),
+                list("alternatives"),
+                list("pros"),
+                list("cons"),
+                optional_text(value, "task")?,
+                optional_text(value, "project")?.unwrap_or("project"),
+                optional_text(value, "session")?,
+                optional_text(value, "created_at")?.unwrap_or_default(),
+                seq,
+            ])?;
+            counts.decisions += 1;
+        }
+        "memory" => {
+            let details = value
+                .get("details")
+                .cloned()
+                .unwrap_or_else(|| json!([]))
+                .to_string();
+            tx.prepare_cached(
+                "INSERT INTO memory (kind, key, description, confidence, details, project, session, \
+                 created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT(kind, key) DO UPDATE SET description = excluded.description, \
+                 confidence = excluded.confidence, details = excluded.details, project = excluded.project, \
+                 session = excluded.session, created_at = excluded.created_at, updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                text(value, "kind")?,
+                text(value, "key")?,
+                optional_text(value, "description")?.unwrap_or_default(),
+                value.get("confidence").and_then(Value::as_f64).unwrap_or(0.5),
+                details,
+                optional_text(value, "project")?.unwrap_or("project"),
+                optional_text(value, "session")?,
+                optional_text(value, "created_at")?.unwrap_or_default(),
+                optional_text(value, "updated_at")?.unwrap_or_default(),
+            ])?;
+            counts.memory += 1;
         }
         _ => {}
     }

@@ -82,6 +82,49 @@ const MIGRATIONS: &[&str] = &[
         agent TEXT
     );
     CREATE INDEX events_item ON events(item, id);
+    CREATE TABLE decisions (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        rationale TEXT NOT NULL DEFAULT '',
+        alternatives TEXT NOT NULL DEFAULT '[]',
+        pros TEXT NOT NULL DEFAULT '[]',
+        cons TEXT NOT NULL DEFAULT '[]',
+        item TEXT REFERENCES items(id) ON DELETE SET NULL,
+        project TEXT NOT NULL,
+        session TEXT,
+        created_at TEXT NOT NULL,
+        seq INTEGER NOT NULL UNIQUE
+    );
+    CREATE TABLE memory (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        confidence REAL NOT NULL DEFAULT 0.5,
+        details TEXT NOT NULL DEFAULT '[]',
+        project TEXT NOT NULL,
+        session TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (kind, key)
+    );
+    CREATE VIRTUAL TABLE memory_search USING fts5(
+        kind, key, description, details, content = 'memory', content_rowid = 'id'
+    );
+    CREATE TRIGGER memory_added AFTER INSERT ON memory BEGIN
+        INSERT INTO memory_search (rowid, kind, key, description, details)
+        VALUES (new.id, new.kind, new.key, new.description, new.details);
+    END;
+    CREATE TRIGGER memory_removed AFTER DELETE ON memory BEGIN
+        INSERT INTO memory_search (memory_search, rowid, kind, key, description, details)
+        VALUES ('delete', old.id, old.kind, old.key, old.description, old.details);
+    END;
+    CREATE TRIGGER memory_changed AFTER UPDATE ON memory BEGIN
+        INSERT INTO memory_search (memory_search, rowid, kind, key, description, details)
+        VALUES ('delete', old.id, old.kind, old.key, old.description, old.details);
+        INSERT INTO memory_search (rowid, kind, key, description, details)
+        VALUES (new.id, new.kind, new.key, new.description, new.details);
+    END;
     ",
 ];
 

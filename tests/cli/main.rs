@@ -7,6 +7,7 @@ mod crash;
 mod hook;
 mod install;
 mod jsonpath_cts;
+mod knowledge;
 mod query;
 mod readme;
 mod session;
