@@ -47,6 +47,12 @@ pub enum Command {
     /// Plan and track work: epics, stories, tasks, subtasks and to-dos with dependencies
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Plan work in sprints: add items, start, complete, burndown and velocity
+    #[command(subcommand)]
+    Sprint(SprintCommand),
+    /// Track time spent on items
+    #[command(subcommand)]
+    Timer(TimerCommand),
     /// Record a decision: what was chosen, why, and what else was considered
     Decide {
         /// What was decided
@@ -421,6 +427,9 @@ pub enum TaskCommand {
         parent: Option<String>,
         #[arg(long)]
         label: Option<String>,
+        /// Only items in this sprint
+        #[arg(long)]
+        sprint: Option<String>,
         /// At most this many
         #[arg(long)]
         limit: Option<usize>,
@@ -579,4 +588,70 @@ pub enum MemoryCommand {
     },
     /// Full-text search over kinds, keys, descriptions and details
     Search { text: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SprintCommand {
+    /// Plan a sprint and print its id
+    Create {
+        name: String,
+        #[arg(long)]
+        goal: Option<String>,
+        /// Length in days (default 14)
+        #[arg(long, default_value_t = 14)]
+        duration: u32,
+        /// First day, `YYYY-MM-DD` (default: the day it starts)
+        #[arg(long)]
+        start: Option<String>,
+    },
+    /// Put items in a sprint
+    Add {
+        sprint: String,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Take items out of a sprint
+    Remove {
+        sprint: String,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Start a planned sprint
+    Start { sprint: String },
+    /// Complete an active sprint
+    Complete { sprint: String },
+    /// Every sprint, newest first
+    List,
+    /// A sprint with its items and totals
+    Show { sprint: String },
+    /// Remaining estimate per day, as a table and a chart (default: the active sprint)
+    Burndown { sprint: Option<String> },
+    /// Estimated hours finished per completed sprint
+    Velocity {
+        /// Only the last N completed sprints
+        #[arg(long)]
+        last: Option<usize>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TimerCommand {
+    /// Start timing work on an item
+    Start { id: String },
+    /// Stop the running timer of an item and record the time
+    Stop { id: String },
+    /// Record time spent without a timer
+    Log {
+        id: String,
+        #[arg(long)]
+        hours: f64,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Actual hours per item against the estimate
+    Report {
+        /// Only time recorded since this day (`YYYY-MM-DD`) or time
+        #[arg(long)]
+        since: Option<String>,
+    },
 }

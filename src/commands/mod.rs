@@ -7,6 +7,7 @@ mod install;
 mod knowledge;
 mod query;
 mod session;
+mod sprint;
 mod state;
 mod task;
 mod transfer;
@@ -49,6 +50,8 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
             },
         ),
         Command::Decision(command) => knowledge::decision(context, &mut out, command),
+        Command::Sprint(command) => sprint::run(context, &mut out, command),
+        Command::Timer(command) => sprint::timer(context, &mut out, command),
         Command::Memory(command) => knowledge::memory(context, &mut out, command),
         Command::Export { format } => transfer::export(context, &mut out, &format),
         Command::Import { file } => transfer::import(context, &mut out, &file),

@@ -74,12 +74,16 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
             assignee,
             parent,
             label,
+            sprint,
             limit,
         } => {
             let status: Option<Status> = status.map(|s| s.parse()).transpose()?;
             let kind: Option<Kind> = kind.map(|s| s.parse()).transpose()?;
             let conn = db.conn();
             let parent = parent.map(|raw| items::resolve(conn, &raw)).transpose()?;
+            let sprint = sprint
+                .map(|raw| super::sprint::resolve(conn, &raw))
+                .transpose()?;
             let mut sql = format!("SELECT {COLUMNS} FROM items WHERE 1=1");
             let mut values: Vec<String> = Vec::new();
             let mut bind = |clause: &str, value: String| {
@@ -102,6 +106,12 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
                 bind(
                     " AND id IN (SELECT item FROM labels WHERE label = ?)",
                     label,
+                );
+            }
+            if let Some(sprint) = sprint {
+                bind(
+                    " AND id IN (SELECT item FROM sprint_items WHERE sprint = ?)",
+                    sprint,
                 );
             }
             sql.push_str(" ORDER BY priority, seq");
@@ -983,7 +993,7 @@ fn check_estimate(estimate: Option<f64>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn query_items(
+pub(super) fn query_items(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,

@@ -82,6 +82,36 @@ pub(super) fn export(context: &Context, out: &mut Output, format: &str) -> anyho
             "detail": detail, "session": row.get::<_, Option<String>>(4)?}))?;
     }
     let mut statement = conn.prepare(&format!(
+        "SELECT {} FROM sprints ORDER BY seq",
+        super::sprint::COLUMNS
+    ))?;
+    let sprints: Vec<Value> = statement
+        .query_map([], super::sprint::sprint_json)?
+        .collect::<Result<_, _>>()?;
+    for mut sprint in sprints {
+        sprint["type"] = json!("sprint");
+        line(sprint)?;
+    }
+    let mut statement =
+        conn.prepare("SELECT sprint, item, added_at FROM sprint_items ORDER BY sprint, item")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        line(
+            json!({"type": "sprint_item", "sprint": row.get::<_, String>(0)?,
+            "item": row.get::<_, String>(1)?, "added_at": row.get::<_, String>(2)?}),
+        )?;
+    }
+    let mut statement = conn.prepare(
+        "SELECT item, started_at, stopped_at, hours, note, session FROM time_entries ORDER BY id",
+    )?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        line(json!({"type": "time", "item": row.get::<_, String>(0)?,
+            "started_at": row.get::<_, String>(1)?, "stopped_at": row.get::<_, Option<String>>(2)?,
+            "hours": row.get::<_, Option<f64>>(3)?, "note": row.get::<_, Option<String>>(4)?,
+            "session": row.get::<_, Option<String>>(5)?}))?;
+    }
+    let mut statement = conn.prepare(&format!(
         "SELECT {} FROM decisions ORDER BY seq",
         super::knowledge::DECISION_COLUMNS
     ))?;
@@ -116,6 +146,8 @@ struct Counts {
     events: u64,
     decisions: u64,
     memory: u64,
+    sprints: u64,
+    time: u64,
 }
 
 /// `orchestron import FILE`: every line checked, then everything written in one
@@ -161,6 +193,8 @@ pub(super) fn import(context: &Context, out: &mut Output, file: &Path) -> anyhow
         "events": counts.events,
         "decisions": counts.decisions,
         "memory": counts.memory,
+        "sprints": counts.sprints,
+        "time_entries": counts.time,
     });
     if out.json() {
         out.json_line(&summary)?;
@@ -220,6 +254,22 @@ fn check_line(value: &Value) -> anyhow::Result<()> {
         "decision" => {
             text(value, "id")?;
             text(value, "title")?;
+        }
+        "sprint" => {
+            text(value, "id")?;
+            text(value, "name")?;
+            let status = text(value, "status")?;
+            if !["planned", "active", "completed", "cancelled"].contains(&status) {
+                bail!("unknown sprint status `{status}`");
+            }
+        }
+        "sprint_item" => {
+            text(value, "sprint")?;
+            text(value, "item")?;
+        }
+        "time" => {
+            text(value, "item")?;
+            text(value, "started_at")?;
         }
         "memory" => {
             text(value, "kind")?;
@@ -405,6 +455,73 @@ fn apply(tx: &Transaction<'_>, value: &Value, counts: &mut Counts) -> anyhow::Re
                 seq,
             ])?;
             counts.decisions += 1;
+        }
+        "sprint" => {
+            let id = text(value, "id")?;
+            let existing: Option<i64> = tx
+                .prepare_cached("SELECT seq FROM sprints WHERE id = ?1")?
+                .query_row([id], |row| row.get(0))
+                .optional()?;
+            let seq = match existing {
+                Some(seq) => seq,
+                None => tx
+                    .prepare_cached("SELECT COALESCE(max(seq), 0) + 1 FROM sprints")?
+                    .query_row([], |row| row.get(0))?,
+            };
+            tx.prepare_cached(
+                "INSERT INTO sprints (id, name, goal, status, project, start_date, duration_days, epic, \
+                 v2_key, data, created_at, started_at, completed_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+                 ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(id) DO UPDATE SET name = excluded.name, \
+                 goal = excluded.goal, status = excluded.status, project = excluded.project, \
+                 start_date = excluded.start_date, duration_days = excluded.duration_days, \
+                 epic = excluded.epic, v2_key = excluded.v2_key, data = excluded.data, \
+                 created_at = excluded.created_at, started_at = excluded.started_at, \
+                 completed_at = excluded.completed_at",
+            )?
+            .execute(params![
+                id,
+                text(value, "name")?,
+                optional_text(value, "goal")?.unwrap_or_default(),
+                text(value, "status")?,
+                optional_text(value, "project")?.unwrap_or("project"),
+                optional_text(value, "start_date")?,
+                value.get("duration_days").and_then(Value::as_i64).unwrap_or(14),
+                optional_text(value, "epic")?,
+                optional_text(value, "v2_id")?,
+                value.get("data").cloned().unwrap_or_else(|| json!({})).to_string(),
+                optional_text(value, "created_at")?.unwrap_or_default(),
+                optional_text(value, "started_at")?,
+                optional_text(value, "completed_at")?,
+                seq,
+            ])?;
+            counts.sprints += 1;
+        }
+        "sprint_item" => {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO sprint_items (sprint, item, added_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![
+                text(value, "sprint")?,
+                text(value, "item")?,
+                optional_text(value, "added_at")?.unwrap_or_default(),
+            ])?;
+        }
+        "time" => {
+            let added = tx
+                .prepare_cached(
+                    "INSERT INTO time_entries (item, started_at, stopped_at, hours, note, session) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM time_entries \
+                     WHERE item = ?1 AND started_at = ?2 AND hours IS ?4 AND note IS ?5)",
+                )?
+                .execute(params![
+                    text(value, "item")?,
+                    text(value, "started_at")?,
+                    optional_text(value, "stopped_at")?,
+                    value.get("hours").and_then(Value::as_f64),
+                    optional_text(value, "note")?,
+                    optional_text(value, "session")?,
+                ])?;
+            counts.time += added as u64;
         }
         "memory" => {
             let details = value

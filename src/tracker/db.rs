@@ -33,8 +33,11 @@ const MIGRATIONS: &[&str] = &[
         completed_at TEXT,
         seq INTEGER NOT NULL,
         topo REAL NOT NULL,
-        open_deps INTEGER NOT NULL DEFAULT 0
+        open_deps INTEGER NOT NULL DEFAULT 0,
+        v2_key TEXT,
+        data TEXT NOT NULL DEFAULT '{}'
     );
+    CREATE UNIQUE INDEX items_v2_key ON items(project, v2_key) WHERE v2_key IS NOT NULL;
     CREATE UNIQUE INDEX items_seq ON items(seq);
     CREATE INDEX items_topo ON items(topo);
     CREATE INDEX items_status_priority ON items(status, priority, seq);
@@ -95,6 +98,40 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL,
         seq INTEGER NOT NULL UNIQUE
     );
+    CREATE TABLE sprints (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        goal TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        project TEXT NOT NULL,
+        start_date TEXT,
+        duration_days INTEGER NOT NULL,
+        epic TEXT REFERENCES items(id) ON DELETE SET NULL,
+        v2_key TEXT,
+        data TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        completed_at TEXT,
+        seq INTEGER NOT NULL UNIQUE
+    );
+    CREATE UNIQUE INDEX sprints_v2_key ON sprints(project, v2_key) WHERE v2_key IS NOT NULL;
+    CREATE TABLE sprint_items (
+        sprint TEXT NOT NULL REFERENCES sprints(id) ON DELETE CASCADE,
+        item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (sprint, item)
+    ) WITHOUT ROWID;
+    CREATE INDEX sprint_items_item ON sprint_items(item);
+    CREATE TABLE time_entries (
+        id INTEGER PRIMARY KEY,
+        item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        started_at TEXT NOT NULL,
+        stopped_at TEXT,
+        hours REAL,
+        note TEXT,
+        session TEXT
+    );
+    CREATE INDEX time_entries_item ON time_entries(item, id);
     CREATE TABLE memory (
         id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,

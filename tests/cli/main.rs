@@ -11,6 +11,7 @@ mod knowledge;
 mod query;
 mod readme;
 mod session;
+mod sprint;
 mod state;
 mod surface;
 mod task;
