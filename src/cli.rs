@@ -53,6 +53,10 @@ pub enum Command {
     /// Track time spent on items
     #[command(subcommand)]
     Timer(TimerCommand),
+    /// The V2 shared-state commands (`shared_state.py`): project configuration, epics,
+    /// sprints and the tool registry, over the tracker
+    #[command(subcommand)]
+    Shared(SharedCommand),
     /// Record a decision: what was chosen, why, and what else was considered
     Decide {
         /// What was decided
@@ -654,4 +658,107 @@ pub enum TimerCommand {
         #[arg(long)]
         since: Option<String>,
     },
+}
+
+const V2_EPIC_STATUSES: [&str; 5] = [
+    "planned",
+    "in_progress",
+    "completed",
+    "blocked",
+    "cancelled",
+];
+const V2_SPRINT_STATUSES: [&str; 4] = ["planned", "active", "completed", "cancelled"];
+const V2_TOOL_TYPES: [&str; 5] = ["agent", "command", "hook", "workflow", "library"];
+
+#[derive(Debug, Subcommand)]
+pub enum SharedCommand {
+    /// A project's configuration, created with defaults on first read
+    GetConfig { project: String },
+    /// Update a project's configuration: the given top-level keys replace theirs
+    SetConfig {
+        project: String,
+        #[arg(long, value_name = "JSON-OBJECT")]
+        data: String,
+    },
+    /// Create or update an epic by its V2 id
+    UpdateEpic {
+        project: String,
+        epic: String,
+        #[arg(long, value_parser = PossibleValuesParser::new(V2_EPIC_STATUSES))]
+        status: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// 1 (most urgent) to 5
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+        priority: Option<u8>,
+        #[arg(long, value_name = "JSON-OBJECT")]
+        data: Option<String>,
+    },
+    /// One epic by its V2 id
+    GetEpic { project: String, epic: String },
+    /// A project's epics
+    ListEpics {
+        project: String,
+        #[arg(long, value_parser = PossibleValuesParser::new(V2_EPIC_STATUSES))]
+        status: Option<String>,
+    },
+    /// Create a sprint with a V2 id
+    CreateSprint {
+        project: String,
+        sprint: String,
+        name: String,
+        #[arg(long)]
+        epic_id: Option<String>,
+        #[arg(long, value_name = "JSON-OBJECT")]
+        data: Option<String>,
+    },
+    /// Update a sprint by its V2 id
+    UpdateSprint {
+        project: String,
+        sprint: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_parser = PossibleValuesParser::new(V2_SPRINT_STATUSES))]
+        status: Option<String>,
+        #[arg(long)]
+        epic_id: Option<String>,
+        #[arg(long, value_name = "JSON-OBJECT")]
+        data: Option<String>,
+    },
+    /// One sprint by its V2 id (or tracker id)
+    GetSprint { project: String, sprint: String },
+    /// A project's sprints
+    ListSprints {
+        project: String,
+        #[arg(long, value_parser = PossibleValuesParser::new(V2_SPRINT_STATUSES))]
+        status: Option<String>,
+        #[arg(long)]
+        epic_id: Option<String>,
+    },
+    /// Register a tool, agent, command, hook, workflow or library (again: update it)
+    RegisterTool {
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type", value_parser = PossibleValuesParser::new(V2_TOOL_TYPES))]
+        kind: String,
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        path: Option<String>,
+        #[arg(long, value_name = "JSON-ARRAY")]
+        dependencies: Option<String>,
+        #[arg(long, value_name = "JSON-OBJECT")]
+        config: Option<String>,
+    },
+    /// Registered tools
+    ListTools {
+        #[arg(long = "type", value_parser = PossibleValuesParser::new(V2_TOOL_TYPES))]
+        kind: Option<String>,
+    },
+    /// One registered tool
+    GetTool { name: String },
 }

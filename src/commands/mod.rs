@@ -7,6 +7,7 @@ mod install;
 mod knowledge;
 mod query;
 mod session;
+mod shared;
 mod sprint;
 mod state;
 mod task;
@@ -51,6 +52,7 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
         ),
         Command::Decision(command) => knowledge::decision(context, &mut out, command),
         Command::Sprint(command) => sprint::run(context, &mut out, command),
+        Command::Shared(command) => shared::run(context, &mut out, command),
         Command::Timer(command) => sprint::timer(context, &mut out, command),
         Command::Memory(command) => knowledge::memory(context, &mut out, command),
         Command::Export { format } => transfer::export(context, &mut out, &format),

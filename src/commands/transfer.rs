@@ -29,7 +29,9 @@ pub(super) fn export(context: &Context, out: &mut Output, format: &str) -> anyho
         Ok(())
     };
     line(json!({"type": "orchestron-export", "version": FORMAT_VERSION}))?;
-    let mut statement = conn.prepare(&format!("SELECT {COLUMNS}, seq FROM items ORDER BY seq"))?;
+    let mut statement = conn.prepare(&format!(
+        "SELECT {COLUMNS}, seq, v2_key, data FROM items ORDER BY seq"
+    ))?;
     let mut rows = statement.query([])?;
     let mut labels = conn.prepare("SELECT label FROM labels WHERE item = ?1 ORDER BY label")?;
     while let Some(row) = rows.next()? {
@@ -42,6 +44,15 @@ pub(super) fn export(context: &Context, out: &mut Output, format: &str) -> anyho
         value["type"] = json!("item");
         value["kind"] = json!(item.kind.as_str());
         value["seq"] = json!(seq);
+        let v2_key: Option<String> = row.get(19)?;
+        let data: String = row.get(20)?;
+        if let Some(v2_key) = v2_key {
+            value["v2_id"] = json!(v2_key);
+        }
+        let data: Value = serde_json::from_str(&data).unwrap_or_else(|_| json!({}));
+        if data.as_object().is_some_and(|data| !data.is_empty()) {
+            value["data"] = data;
+        }
         line(value)?;
     }
     let mut statement =
@@ -313,15 +324,17 @@ fn apply(tx: &Transaction<'_>, value: &Value, counts: &mut Counts) -> anyhow::Re
             tx.prepare_cached(
                 "INSERT INTO items (id, kind, parent, title, description, status, priority, estimate, \
                  assignee, progress, notes, blocked_reason, project, session, created_at, updated_at, \
-                 started_at, completed_at, seq, topo) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
-                 ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19) \
+                 started_at, completed_at, seq, topo, v2_key, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+                 ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20, ?21) \
                  ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, parent = excluded.parent, \
                  title = excluded.title, description = excluded.description, status = excluded.status, \
                  priority = excluded.priority, estimate = excluded.estimate, assignee = excluded.assignee, \
                  progress = excluded.progress, notes = excluded.notes, blocked_reason = excluded.blocked_reason, \
                  project = excluded.project, session = excluded.session, created_at = excluded.created_at, \
                  updated_at = excluded.updated_at, started_at = excluded.started_at, \
-                 completed_at = excluded.completed_at")?.execute(
+                 completed_at = excluded.completed_at, v2_key = excluded.v2_key, data = excluded.data",
+            )?
+            .execute(
                 params![
                     id,
                     kind.as_str(),
@@ -342,6 +355,8 @@ fn apply(tx: &Transaction<'_>, value: &Value, counts: &mut Counts) -> anyhow::Re
                     optional_text(value, "started_at")?,
                     optional_text(value, "completed_at")?,
                     seq,
+                    optional_text(value, "v2_id")?,
+                    value.get("data").cloned().unwrap_or_else(|| json!({})).to_string(),
                 ],
             )?;
             tx.prepare_cached("DELETE FROM labels WHERE item = ?1")?

@@ -132,6 +132,23 @@ const MIGRATIONS: &[&str] = &[
         session TEXT
     );
     CREATE INDEX time_entries_item ON time_entries(item, id);
+    CREATE TABLE configs (
+        project TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE tools (
+        name TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        version TEXT,
+        description TEXT,
+        path TEXT,
+        dependencies TEXT NOT NULL DEFAULT '[]',
+        config TEXT NOT NULL DEFAULT '{}',
+        registered_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
     CREATE TABLE memory (
         id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,

@@ -11,6 +11,7 @@ mod knowledge;
 mod query;
 mod readme;
 mod session;
+mod shared;
 mod sprint;
 mod state;
 mod surface;
