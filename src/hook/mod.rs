@@ -184,6 +184,7 @@ fn session_start(
     let mut summary = None;
     let mut exported = Ok(());
     let limit = context.config()?.context_chars();
+    let task = current_task(context, id, true);
     keep_alive(context, id, true, |document, now| {
         // The mode line comes first; the messages get the rest of the budget.
         let messages = inbox::take_unread(document, now, limit.saturating_sub(120));
@@ -192,6 +193,7 @@ fn session_start(
             document,
             payload.source.as_deref(),
             &messages,
+            task,
         ));
         // Under the session's lock, so that two SessionStarts at once export it once.
         if let Some(env_file) = context.claude_env_file() {
@@ -219,9 +221,11 @@ fn start_lines(
     document: &Value,
     source: Option<&str>,
     messages: &[String],
+    task: Vec<String>,
 ) -> Vec<String> {
     let mut lines = start_context(document, source);
     let mut early = inbox::describe(messages);
+    early.extend(task);
     if let Some(handoff) = last_handoff(context, document) {
         early.extend(handoff::describe(&handoff));
     }
@@ -229,11 +233,32 @@ fn start_lines(
     lines
 }
 
+/// The lines about the tracker item the session works on, marking what it is shown as seen
+/// when `deliver`. Opens the tracker only when one exists; a failure there costs the lines,
+/// never the context.
+fn current_task(context: &Context, id: &SessionId, deliver: bool) -> Vec<String> {
+    if !context.state_root().join("orchestron.db").exists() {
+        return Vec::new();
+    }
+    let lines = context.tracker().and_then(|mut db| {
+        if deliver {
+            db.write(|tx| crate::tracker::items::current_task_lines(tx, id.as_str(), true))
+        } else {
+            crate::tracker::items::current_task_lines(db.conn(), id.as_str(), false)
+        }
+    });
+    lines.unwrap_or_else(|err| {
+        crate::output::warn(&format!("the current task is left out: {err:#}"));
+        Vec::new()
+    })
+}
+
 /// What SessionStart would inject for the session `id` now, without delivering its inbox:
 /// for `orchestron context`, people and slash commands.
 pub fn preview_context(context: &Context, id: &SessionId) -> anyhow::Result<String> {
     let document = context.store()?.read(id)?;
-    let lines = start_lines(context, &document, None, &inbox::unread(&document));
+    let task = current_task(context, id, false);
+    let lines = start_lines(context, &document, None, &inbox::unread(&document), task);
     Ok(cap(&lines, context.config()?.context_chars()))
 }
 

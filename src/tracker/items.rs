@@ -393,6 +393,65 @@ pub fn recount_open_deps(conn: &Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a session's context says about the item it works on (the open item it started
+/// last): status and progress, the next open checkpoint, and the clarifications and feedback
+/// it has not seen yet, which are then marked seen when `mark_seen`.
+pub fn current_task_lines(
+    conn: &Connection,
+    session: &str,
+    mark_seen: bool,
+) -> anyhow::Result<Vec<String>> {
+    let found: Option<Item> = conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM items WHERE session = ?1 AND status NOT IN ('DONE', 'CANCELLED') \
+                 AND kind != 'TODO' ORDER BY updated_at DESC, seq DESC LIMIT 1"
+            ),
+            [session],
+            Item::from_row,
+        )
+        .optional()?;
+    let Some(item) = found else {
+        return Ok(Vec::new());
+    };
+    let mut lines = vec![format!(
+        "Current task {} ({}, {}%): {}.",
+        item.id, item.status, item.progress, item.title
+    )];
+    let next: Option<String> = conn
+        .query_row(
+            "SELECT text FROM checkpoints WHERE item = ?1 AND done = 0 ORDER BY id LIMIT 1",
+            [&item.id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(next) = next {
+        lines.push(format!("Next checkpoint: {next}."));
+    }
+    let mut statement = conn
+        .prepare("SELECT id, kind, text FROM comments WHERE item = ?1 AND seen = 0 ORDER BY id")?;
+    let unseen: Vec<(i64, String, String)> = statement
+        .query_map([&item.id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    for (_, kind, text) in &unseen {
+        let label = if kind == "feedback" {
+            "Feedback"
+        } else {
+            "Clarification"
+        };
+        lines.push(format!("{label} on {}: {text}", item.id));
+    }
+    if mark_seen && !unseen.is_empty() {
+        let mut mark = conn.prepare("UPDATE comments SET seen = 1 WHERE id = ?1")?;
+        for (id, _, _) in &unseen {
+            mark.execute([id])?;
+        }
+    }
+    Ok(lines)
+}
+
 /// Number every item 1, 2, 3, … in its current order.
 fn renumber_all(conn: &Connection) -> anyhow::Result<()> {
     let ids: Vec<String> = {

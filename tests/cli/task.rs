@@ -484,6 +484,11 @@ fn commands_that_do_not_need_the_tracker_never_open_it() {
         &["hook", "PostToolUse"],
         r#"{"session_id": "s1", "tool_name": "Bash", "tool_input": {"command": "ls"}}"#,
     );
+    env.run_with_stdin(
+        &["hook", "SessionStart"],
+        r#"{"session_id": "s1", "source": "resume"}"#,
+    );
+    env.run(&["context", "s1"]).ok();
     assert!(!env.home().join("orchestron.db").exists());
 }
 
@@ -685,4 +690,51 @@ fn readiness_follows_every_change_of_a_dependency() {
         .map(|i| i["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ready_there, vec![a]);
+}
+
+#[test]
+fn the_session_working_on_a_task_is_told_about_it() {
+    let mut env = TestEnv::new();
+    let session = "5e1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
+    let start = |env: &TestEnv| -> String {
+        let run = env.run_with_stdin(
+            &["hook", "SessionStart"],
+            &json!({"session_id": session, "source": "resume"}).to_string(),
+        );
+        let reply: Value = serde_json::from_str(run.ok()).unwrap();
+        reply["hookSpecificOutput"]["additionalContext"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    start(&env);
+    let task = create(&env, &["Login form"]);
+    env.run(&["task", "checkpoint", &task, "validate the email"])
+        .ok();
+    env.set("ORCHESTRON_SESSION", session);
+    env.run(&["task", "start", &task]).ok();
+    env.run(&["task", "progress", &task, "--percent", "40"])
+        .ok();
+    env.run(&["task", "clarify", &task, "Use the design system's inputs"])
+        .ok();
+    let context = start(&env);
+    assert!(
+        context.contains(&format!(
+            "Current task {task} (IN_PROGRESS, 40%): Login form."
+        )),
+        "{context}"
+    );
+    assert!(
+        context.contains("Next checkpoint: validate the email."),
+        "{context}"
+    );
+    assert!(context.contains("Clarification on"), "{context}");
+    // Seen once: the next start names the task, not the clarification again.
+    let again = start(&env);
+    assert!(
+        again.contains("Current task") && !again.contains("Clarification on"),
+        "{again}"
+    );
+    let preview = env.run(&["context", session]).ok().to_owned();
+    assert!(preview.contains("Current task"), "{preview}");
 }
