@@ -59,7 +59,7 @@ pub struct TrackerConfig {
     /// `task complete` on IN_PROGRESS goes to IN_REVIEW, and IN_PROGRESS cannot go to DONE.
     #[serde(default)]
     pub require_review: bool,
-    /// `task approve` goes to TESTING, and IN_REVIEW cannot go to DONE.
+    /// `task approve` sends IN_REVIEW to TESTING rather than DONE.
     #[serde(default)]
     pub require_testing: bool,
     /// The project items belong to (default: the project folder's name).

@@ -68,7 +68,7 @@ pub(super) fn run(
             check_name("project", &project)?;
             let mut db = context.tracker()?;
             let value = db.write(|tx| config(tx, &project, &now))?;
-            out.json_line(&value)?;
+            out.json_line(&with_version(value))?;
         }
         SharedCommand::SetConfig { project, data } => {
             check_name("project", &project)?;
@@ -86,7 +86,7 @@ pub(super) fn run(
                 )?;
                 Ok(current)
             })?;
-            out.json_line(&value)?;
+            out.json_line(&with_version(value))?;
         }
         SharedCommand::UpdateEpic {
             project,

@@ -87,7 +87,7 @@ impl Status {
 pub struct Workflow {
     /// IN_PROGRESS must pass IN_REVIEW before DONE.
     pub require_review: bool,
-    /// IN_REVIEW must pass TESTING before DONE.
+    /// `task approve` sends IN_REVIEW to TESTING rather than DONE.
     pub require_testing: bool,
 }
 
@@ -104,9 +104,6 @@ pub fn next_statuses(from: Status, workflow: Workflow) -> Vec<Status> {
         Done | Cancelled => vec![],
     };
     if workflow.require_review && from == InProgress {
-        next.retain(|s| *s != Done);
-    }
-    if workflow.require_testing && from == InReview {
         next.retain(|s| *s != Done);
     }
     next
@@ -137,11 +134,11 @@ pub fn check_transition(from: Status, to: Status, workflow: Workflow) -> anyhow:
     )
 }
 
-/// Where `task complete` takes an item.
+/// Where `task complete` takes an item: DONE, except IN_PROGRESS goes to IN_REVIEW when the
+/// project requires review. (A testing stage is `task approve`'s business.)
 pub fn completion_target(from: Status, workflow: Workflow) -> Status {
     match from {
         Status::InProgress if workflow.require_review => Status::InReview,
-        Status::InReview if workflow.require_testing => Status::Testing,
         _ => Status::Done,
     }
 }
