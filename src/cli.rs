@@ -566,7 +566,7 @@ pub enum MemoryCommand {
         #[arg(long)]
         description: Option<String>,
         /// How sure, 0 to 1 (default 0.5)
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         confidence: Option<f64>,
         /// A detail; repeat for more
         #[arg(long = "detail")]
@@ -647,7 +647,7 @@ pub enum TimerCommand {
     /// Record time spent without a timer
     Log {
         id: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         hours: f64,
         #[arg(long)]
         note: Option<String>,

@@ -738,3 +738,64 @@ fn the_session_working_on_a_task_is_told_about_it() {
     let preview = env.run(&["context", session]).ok().to_owned();
     assert!(preview.contains("Current task"), "{preview}");
 }
+
+#[test]
+fn every_tracker_command_refuses_bad_input_and_changes_nothing() {
+    let env = TestEnv::new();
+    let a = create(&env, &["A"]);
+    let sprint = env.run(&["sprint", "create", "S"]).ok().trim().to_owned();
+    env.run(&["memory", "add", "k", "key"]).ok();
+    let before = env.disk();
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["task", "show", "TASK-none"], 1),
+        (vec!["task", "update", &a, "--priority", "urgent"], 1),
+        (vec!["task", "update", &a, "--title", ""], 1),
+        (vec!["task", "update", &a, "--estimate", "NaN"], 1),
+        (vec!["task", "progress", &a, "--percent", "-1"], 2),
+        (vec!["task", "checkpoint", &a, ""], 1),
+        (vec!["task", "complete", &a], 1),
+        (vec!["task", "log", &a, " "], 1),
+        (vec!["task", "assign", &a, "--to", ""], 1),
+        (vec!["task", "clarify", "TASK-none", "x"], 1),
+        (vec!["task", "feedback", &a, ""], 1),
+        (vec!["task", "review", "TASK-none"], 1),
+        (vec!["task", "approve", &a], 1),
+        (vec!["task", "depend", &a, "--on", "TASK-none"], 1),
+        (vec!["task", "tree", "TASK-none"], 1),
+        (vec!["task", "history", "TASK-none"], 1),
+        (vec!["task", "delete", "TASK-none"], 1),
+        (vec!["task", "list", "--status", "SOMEDAY"], 1),
+        (vec!["task", "next", "--claim"], 1),
+        (vec!["todo", "x"], 1),
+        (vec!["todo", "x", "--parent", "TASK-none"], 1),
+        (vec!["sprint", "show", "SPRINT-none"], 1),
+        (vec!["sprint", "burndown", &sprint], 1),
+        (vec!["sprint", "burndown"], 1),
+        (vec!["sprint", "velocity", "--last", "x"], 2),
+        (vec!["timer", "stop", &a], 1),
+        (vec!["timer", "log", &a, "--hours", "-3"], 1),
+        (vec!["timer", "report", "--since", "last week"], 1),
+        (vec!["decide", ""], 1),
+        (vec!["decision", "show", "DEC-none"], 1),
+        (vec!["memory", "search", " "], 1),
+        (vec!["memory", "update", "k", "key", "--confidence", "2"], 1),
+        (vec!["shared", "get-epic", "p", "none"], 1),
+        (vec!["shared", "get-sprint", "p", "none"], 1),
+        (
+            vec!["shared", "update-sprint", "p", "none", "--name", "x"],
+            1,
+        ),
+        (vec!["shared", "update-epic", "p", "e", "--data", "[]"], 1),
+        (
+            vec!["shared", "create-sprint", "p", "s", "n", "--data", "nope"],
+            1,
+        ),
+        (vec!["export", "--format", "csv"], 1),
+        (vec!["import", "/nonexistent/file.jsonl"], 1),
+    ];
+    for (args, code) in cases {
+        let stderr = env.refuses(&args, code);
+        assert!(!stderr.trim().is_empty(), "{args:?} says nothing");
+        assert_eq!(env.disk(), before, "{args:?} changed something");
+    }
+}
