@@ -39,25 +39,7 @@ pub(super) fn decide(
     let id = db.write(|tx| {
         let item = decision.task.as_deref().map(|raw| items::resolve(tx, raw)).transpose()?;
         let seq: i64 = tx.query_row("SELECT COALESCE(max(seq), 0) + 1 FROM decisions", [], |row| row.get(0))?;
-        let mut length = items::suffix_length(seq - 1);
-        let mut attempt = 0u64;
-        let id = loop {
-            let salt = (seq as u64).wrapping_add(attempt).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            let candidate = items::make_id(crate::tracker::model::Kind::Task, context.random_u64() ^ salt, length)
-                .replacen("TASK", "DEC", 1);
-            attempt += 1;
-            let taken: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM decisions WHERE id = ?1)",
-                [&candidate],
-                |row| row.get(0),
-            )?;
-            if !taken {
-                break candidate;
-            }
-            if attempt.is_multiple_of(3) {
-                length += 1;
-            }
-        };
+        let id = items::fresh_id(tx, "decisions", "DEC", seq, || context.random_u64())?;
         tx.execute(
             "INSERT INTO decisions (id, title, rationale, alternatives, pros, cons, item, project, session, \
              created_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",

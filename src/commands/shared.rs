@@ -108,7 +108,7 @@ pub(super) fn run(
                     None => {
                         let seq: i64 = tx.query_row("SELECT COALESCE(max(seq), 0) + 1 FROM items", [], |row| row.get(0))?;
                         let topo: f64 = tx.query_row("SELECT COALESCE(max(topo), 0) + 1 FROM items", [], |row| row.get(0))?;
-                        let id = items::make_id(Kind::Epic, context.random_u64() ^ (seq as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15), items::suffix_length(seq - 1) + 1);
+                        let id = items::fresh_id(tx, "items", Kind::Epic.as_str(), seq, || context.random_u64())?;
                         tx.execute(
                             "INSERT INTO items (id, kind, title, status, priority, project, created_at, updated_at, seq, topo, v2_key) \
                              VALUES (?1, 'EPIC', ?2, 'TODO', ?3, ?4, ?5, ?5, ?6, ?7, ?8)",

@@ -847,27 +847,7 @@ fn create(
         [],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
-    let mut length = items::suffix_length(seq - 1);
-    let mut attempt = 0u64;
-    let id = loop {
-        // Mixing in the sequence number keeps seeded runs (tests) from repeating ids.
-        let salt = (seq as u64)
-            .wrapping_add(attempt)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let candidate = items::make_id(new.kind, context.random_u64() ^ salt, length);
-        attempt += 1;
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM items WHERE id = ?1)",
-            [&candidate],
-            |row| row.get(0),
-        )?;
-        if !taken {
-            break candidate;
-        }
-        if attempt.is_multiple_of(3) {
-            length += 1;
-        }
-    };
+    let id = items::fresh_id(tx, "items", new.kind.as_str(), seq, || context.random_u64())?;
     tx.execute(
         "INSERT INTO items (id, kind, parent, title, description, status, priority, estimate, assignee, \
          project, created_at, updated_at, seq, topo) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",

@@ -105,15 +105,46 @@ pub fn suffix_length(items: i64) -> usize {
     length
 }
 
-/// `KIND-xxxx` from 64 random bits.
-pub fn make_id(kind: Kind, mut random: u64, length: usize) -> String {
+/// `PREFIX-xxxx` from 64 random bits.
+fn make_id(prefix: &str, mut random: u64, length: usize) -> String {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut suffix = String::with_capacity(length);
     for _ in 0..length {
         suffix.push(DIGITS[(random % 36) as usize] as char);
         random /= 36;
     }
-    format!("{}-{suffix}", kind.as_str())
+    format!("{prefix}-{suffix}")
+}
+
+/// A new id `PREFIX-xxxx` not yet used in `table` (items, sprints, decisions), for the row
+/// numbered `seq` there: the suffix as long as `suffix_length` wants for that many rows,
+/// growing after a few clashes. `random` gives fresh bits; the sequence number is mixed in
+/// so that seeded runs (tests) do not repeat ids.
+pub fn fresh_id(
+    conn: &Connection,
+    table: &str,
+    prefix: &str,
+    seq: i64,
+    mut random: impl FnMut() -> u64,
+) -> anyhow::Result<String> {
+    let mut taken = conn.prepare_cached(&format!(
+        "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"
+    ))?;
+    let mut length = suffix_length(seq - 1);
+    let mut attempt = 0u64;
+    loop {
+        let salt = (seq as u64)
+            .wrapping_add(attempt)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let candidate = make_id(prefix, random() ^ salt, length);
+        attempt += 1;
+        if !taken.query_row([&candidate], |row| row.get::<_, bool>(0))? {
+            return Ok(candidate);
+        }
+        if attempt.is_multiple_of(3) {
+            length += 1;
+        }
+    }
 }
 
 /// Resolve what a person typed to one id: exact, case-insensitive, or a unique prefix of an
