@@ -179,28 +179,14 @@ fn get_decision(conn: &Connection, id: &str) -> anyhow::Result<Value> {
 }
 
 fn resolve_decision(conn: &Connection, raw: &str) -> anyhow::Result<String> {
-    let normalized = match raw.trim().split_once('-') {
-        Some((kind, suffix)) => format!(
-            "{}-{}",
-            kind.to_ascii_uppercase(),
-            suffix.to_ascii_lowercase()
-        ),
-        None => format!("DEC-{}", raw.trim().to_ascii_lowercase()),
-    };
-    let mut statement = conn.prepare(
-        "SELECT id FROM decisions WHERE id = ?1 OR id LIKE ?1 || '%' ORDER BY id LIMIT 3",
-    )?;
-    let found: Vec<String> = statement
-        .query_map([&normalized], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    if found.contains(&normalized) {
-        return Ok(normalized);
-    }
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => bail!("decision `{raw}` not found"),
-        _ => bail!("`{raw}` matches several decisions; type more of the id"),
-    }
+    items::resolve_prefixed(
+        conn,
+        "decisions",
+        "DEC",
+        "decision",
+        "orchestron decision list",
+        raw,
+    )
 }
 
 pub(super) fn memory(

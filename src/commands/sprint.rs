@@ -20,32 +20,14 @@ pub(super) const COLUMNS: &str = "id, name, goal, status, project, start_date, d
 /// A sprint's id from what a person typed: exact, case-insensitive, or a unique prefix of
 /// the id or its suffix.
 pub(super) fn resolve(conn: &Connection, raw: &str) -> anyhow::Result<String> {
-    let raw = raw.trim();
-    let normalized = match raw.split_once('-') {
-        Some((kind, suffix)) => format!(
-            "{}-{}",
-            kind.to_ascii_uppercase(),
-            suffix.to_ascii_lowercase()
-        ),
-        None => format!("SPRINT-{}", raw.to_ascii_lowercase()),
-    };
-    let mut statement = conn.prepare_cached(
-        "SELECT id FROM sprints WHERE id = ?1 OR id LIKE ?1 || '%' ORDER BY id LIMIT 3",
-    )?;
-    let found: Vec<String> = statement
-        .query_map([&normalized], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    if found.contains(&normalized) {
-        return Ok(normalized);
-    }
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(crate::error::hinted(
-            format!("sprint `{raw}` not found"),
-            "`orchestron sprint list` shows the sprints there are",
-        )),
-        _ => bail!("`{raw}` matches several sprints; type more of the id"),
-    }
+    items::resolve_prefixed(
+        conn,
+        "sprints",
+        "SPRINT",
+        "sprint",
+        "orchestron sprint list",
+        raw,
+    )
 }
 
 pub(super) fn sprint_json(row: &rusqlite::Row<'_>) -> rusqlite::Result<Value> {

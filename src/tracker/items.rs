@@ -198,6 +198,45 @@ pub fn resolve(conn: &Connection, raw: &str) -> anyhow::Result<String> {
     }
 }
 
+/// Resolve what a person typed to one row id of `table` (sprints, decisions), ids being
+/// `PREFIX-xxxx`: exact, case-insensitive, or a unique prefix of the id or of its suffix.
+/// `what` names the row in messages, and the hint points at `list_command`.
+pub fn resolve_prefixed(
+    conn: &Connection,
+    table: &str,
+    prefix: &str,
+    what: &str,
+    list_command: &str,
+    raw: &str,
+) -> anyhow::Result<String> {
+    let raw = raw.trim();
+    let normalized = match raw.split_once('-') {
+        Some((kind, suffix)) => format!(
+            "{}-{}",
+            kind.to_ascii_uppercase(),
+            suffix.to_ascii_lowercase()
+        ),
+        None => format!("{prefix}-{}", raw.to_ascii_lowercase()),
+    };
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT id FROM {table} WHERE id = ?1 OR id LIKE ?1 || '%' ORDER BY id LIMIT 3"
+    ))?;
+    let found: Vec<String> = statement
+        .query_map([&normalized], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    if found.contains(&normalized) {
+        return Ok(normalized);
+    }
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(crate::error::hinted(
+            format!("{what} `{raw}` not found"),
+            format!("`{list_command}` shows the ones there are"),
+        )),
+        _ => bail!("`{raw}` matches several {what}s; type more of the id"),
+    }
+}
+
 /// Load one item by its exact id.
 pub fn get(conn: &Connection, id: &str) -> anyhow::Result<Item> {
     conn.query_row(
