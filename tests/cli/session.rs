@@ -610,7 +610,9 @@ fn state_root_resolution() {
     std::fs::create_dir_all(project.join(".git")).unwrap();
     std::fs::create_dir_all(&nested).unwrap();
     let mut command = env.command(&["session", "create", "--id", "g"]);
-    assert!(command.current_dir(&nested).status().unwrap().success());
+    let output = command.current_dir(&nested).output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(output.stdout, b"g\n");
     assert!(
         project.join(".orchestron/sessions/g.json").is_file(),
         "nearest ancestor with .git"
