@@ -106,7 +106,11 @@ pub enum Command {
         id: Option<String>,
     },
     /// Print one status line for Claude Code's `statusLine`, from its JSON on stdin
-    Statusline,
+    Statusline {
+        /// Read the JSON from this file instead of stdin
+        #[arg(long, value_name = "FILE")]
+        payload: Option<PathBuf>,
+    },
     /// Run as a Claude Code hook: read the event's JSON payload on stdin and react
     ///
     /// Never exits 2 (which Claude Code reads as "block") by accident: malformed input and
@@ -115,6 +119,9 @@ pub enum Command {
         /// The event, as Claude Code names it (`SessionStart`) or in kebab case
         /// (`session-start`); unknown events do nothing
         event: String,
+        /// Read the payload from this file instead of stdin (for scripts and benchmarks)
+        #[arg(long, value_name = "FILE")]
+        payload: Option<PathBuf>,
     },
     /// Wire Orchestron into a project without the plugin system
     ///

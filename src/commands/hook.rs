@@ -1,6 +1,7 @@
 //! `orchestron hook EVENT`: read Claude Code's payload from stdin, react, print the reply.
 
 use std::io::Read as _;
+use std::path::Path;
 
 use anyhow::Context as _;
 
@@ -8,20 +9,35 @@ use crate::context::Context;
 use crate::hook::{self, Event};
 use crate::output::Output;
 
-pub(super) fn run(context: &Context, out: &mut Output, event: &str) -> anyhow::Result<()> {
+pub(super) fn run(
+    context: &Context,
+    out: &mut Output,
+    event: &str,
+    payload: Option<&Path>,
+) -> anyhow::Result<()> {
     let event = Event::from_name(event);
     if event == Event::Other {
         return Ok(());
     }
-    // Room for a typical payload up front, so it arrives in one or two reads.
-    let mut input = String::with_capacity(64 * 1024);
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .context("cannot read the hook payload from stdin")?;
+    let input = read_input(payload, "the hook payload")?;
     if let Some(reply) = hook::run(context, event, &input)? {
         out.json_line(&reply)?;
     }
     Ok(())
+}
+
+/// The JSON a hook gets: from `file`, else stdin. Room for a typical payload is made up
+/// front, so that it arrives in one or two reads.
+fn read_input(file: Option<&Path>, what: &str) -> anyhow::Result<String> {
+    if let Some(file) = file {
+        return std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {what} from `{}`", file.display()));
+    }
+    let mut input = String::with_capacity(64 * 1024);
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .with_context(|| format!("cannot read {what} from stdin"))?;
+    Ok(input)
 }
 
 /// `orchestron context [ID]`.
@@ -44,11 +60,12 @@ pub(super) fn context(
 }
 
 /// `orchestron statusline`.
-pub(super) fn statusline(context: &Context, out: &mut Output) -> anyhow::Result<()> {
-    let mut input = String::with_capacity(16 * 1024);
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .context("cannot read the status-line JSON from stdin")?;
+pub(super) fn statusline(
+    context: &Context,
+    out: &mut Output,
+    payload: Option<&Path>,
+) -> anyhow::Result<()> {
+    let input = read_input(payload, "the status-line JSON")?;
     let line = hook::status_line(context, &input)?;
     if out.json() {
         out.json_line(&serde_json::json!({"line": line}))?;

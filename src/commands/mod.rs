@@ -58,8 +58,10 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Export { format } => transfer::export(context, &mut out, &format),
         Command::Import { file } => transfer::import(context, &mut out, &file),
         Command::Context { id } => hook::context(context, &mut out, id),
-        Command::Statusline => hook::statusline(context, &mut out),
-        Command::Hook { event } => hook::run(context, &mut out, &event),
+        Command::Statusline { payload } => hook::statusline(context, &mut out, payload.as_deref()),
+        Command::Hook { event, payload } => {
+            hook::run(context, &mut out, &event, payload.as_deref())
+        }
         Command::Init { dir, bin } => install::init(context, &mut out, dir, bin),
         Command::Uninstall { dir } => install::uninstall(context, &mut out, dir),
         Command::Doctor { dir } => install::doctor(context, &mut out, dir),

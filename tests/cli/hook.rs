@@ -753,3 +753,21 @@ fn the_stop_gate_skips_the_subagent_stop_of_a_compaction() {
     let reply: Value = serde_json::from_str(hook(&env, "Stop", &stop.to_string()).ok()).unwrap();
     assert_eq!(reply["decision"], "block");
 }
+
+#[test]
+fn the_payload_can_come_from_a_file() {
+    let env = TestEnv::new();
+    let file = env.path().join("payload.json");
+    std::fs::write(&file, payload("SessionStart", "f1")).unwrap();
+    let run = env.run(&["hook", "SessionStart", "--payload", file.to_str().unwrap()]);
+    assert!(run.ok().contains("Orchestron session f1"), "{run}");
+    let run = env.run(&["hook", "SessionStart", "--payload", "/nonexistent"]);
+    assert_eq!(run.code, 1, "{run}");
+    let status = env.path().join("status.json");
+    std::fs::write(&status, r#"{"session_id": "f1"}"#).unwrap();
+    let line = env
+        .run(&["statusline", "--payload", status.to_str().unwrap()])
+        .ok()
+        .to_owned();
+    assert!(line.starts_with("orchestron: development"), "{line}");
+}
