@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -504,18 +504,6 @@ impl Serialize for Pairs {
             map.serialize_entry(key, value)?;
         }
         map.end()
-    }
-}
-
-/// Check that a settings text is a JSON object before anything is written.
-pub fn check_settings(text: &str) -> anyhow::Result<()> {
-    if text.trim().is_empty() {
-        return Ok(());
-    }
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(_)) => Ok(()),
-        Ok(_) => bail!("the settings file is not a JSON object; fix it by hand"),
-        Err(err) => Err(err).context("the settings file is not valid JSON; fix it by hand"),
     }
 }
 

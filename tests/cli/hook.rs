@@ -20,6 +20,25 @@ fn payload(name: &str, session_id: &str) -> String {
     value.to_string()
 }
 
+/// Start `orchestron hook EVENT` with `input` on stdin, without waiting for it.
+fn spawn_hook(env: &TestEnv, event: &str, input: &str) -> std::process::Child {
+    use std::io::Write as _;
+    let mut child = env
+        .command(&["hook", event])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child
+}
+
 fn hook(env: &TestEnv, event: &str, input: &str) -> Run {
     env.run_with_stdin(&["hook", event], input)
 }
@@ -146,23 +165,7 @@ fn session_start_creates_once_and_exports_the_session() {
     env.set("ORCHESTRON_MODE", "sprint");
     // SessionStart can fire twice at once: one session, one `session_created`.
     let children: Vec<_> = (0..2)
-        .map(|_| {
-            let mut child = env
-                .command(&["hook", "SessionStart"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(payload("SessionStart", "twice").as_bytes())
-                .unwrap();
-            child
-        })
+        .map(|_| spawn_hook(&env, "SessionStart", &payload("SessionStart", "twice")))
         .collect();
     for child in children {
         let output = child.wait_with_output().unwrap();
@@ -276,23 +279,7 @@ fn twenty_parallel_post_tool_uses_count_exactly() {
     hook(&env, "SessionStart", &payload("SessionStart", "busy")).ok();
     let input = payload("PostToolUse", "busy");
     let children: Vec<_> = (0..20)
-        .map(|_| {
-            let mut child = env
-                .command(&["hook", "PostToolUse"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-            child
-        })
+        .map(|_| spawn_hook(&env, "PostToolUse", &input))
         .collect();
     for child in children {
         let output = child.wait_with_output().unwrap();
