@@ -100,6 +100,66 @@ pub enum Command {
         #[arg(long)]
         parent: Option<String>,
     },
+    /// The Kanban board: items by status with WIP limits, blockers and the sprint's burndown
+    ///
+    /// Shows the active sprint, else every open item outside a sprint's scope (epics are
+    /// containers and stay off the board).
+    Board {
+        /// The sprint to show (default: the active one)
+        #[arg(long)]
+        sprint: Option<String>,
+        /// The most cards a column shows; the count says how many there are
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// How to print it (`--json` means `json`)
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// One page on the project: items by status, the active sprint, live sessions,
+    /// blockers, what is ready next and the latest decisions
+    Summary {
+        /// How to print it (`--json` means `json`)
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Live sessions with their agents, to-dos and tests, metrics, and the latest activity
+    Monitor {
+        /// How many of the latest events to show
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// How to print it (`--json` means `json`)
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show a session's mode, or switch it: records the mode and points `outputStyle` in
+    /// `.claude/settings.local.json` at the style the mode maps to
+    ///
+    /// Claude Code applies an output style only when a session starts (or after `/clear`);
+    /// until then SessionStart's injected context carries the style's instructions.
+    Mode {
+        /// The new mode
+        #[arg(value_parser = mode_parser())]
+        mode: Option<Mode>,
+        /// The session (default: the current one)
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// Read the project's handoff for the next session, or write one now
+    #[command(subcommand)]
+    Handoff(HandoffCommand),
+    /// What a slash command needs to know, for its `!` line: reads chosen by the command's
+    /// arguments, run in order, each reported with its output or its error
+    ///
+    /// Changes nothing and always exits 0, because a failing `!` line silently aborts the
+    /// whole command in Claude Code. The arguments are the slash command's own, as typed.
+    Slash {
+        /// The slash command
+        #[arg(value_enum)]
+        command: SlashCommand,
+        /// Its arguments (after `--`)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Print the context the hooks would inject at the start of a session
     Context {
         /// The session (default: the current one)
@@ -152,6 +212,56 @@ pub enum Command {
     Completions {
         /// The shell to complete for
         shell: clap_complete::Shell,
+    },
+}
+
+/// How a view prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// The slash commands Orchestron ships (`commands/*.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SlashCommand {
+    Orchestrate,
+    State,
+    Task,
+    Sprint,
+    Handoff,
+    Monitor,
+    Mode,
+    Decide,
+    Memory,
+    Inbox,
+    Doctor,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HandoffCommand {
+    /// The project's last handoff: what was done, the next steps, the last test run
+    Show {
+        /// The project (default: this one)
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Leave a handoff for the next session now, from a session's to-dos, files and tests,
+    /// with next steps and a note of your own; SessionEnd keeps them
+    Write {
+        /// The session (default: the current one)
+        #[arg(long)]
+        session: Option<String>,
+        /// A next step (repeat for more); they come before the unfinished to-dos
+        #[arg(long = "next", value_name = "STEP")]
+        next: Vec<String>,
+        /// What the next session should know
+        #[arg(long)]
+        note: Option<String>,
+        /// Print the handoff without storing it
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

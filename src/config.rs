@@ -2,8 +2,11 @@
 //! keys are ignored, so later versions can add settings without breaking older binaries.
 //!
 //! ```json
-//! { "durability": "full", "session": { "default_mode": "sprint", "expiry": { "config": "90m" } },
-//!   "hooks": { "test_commands": ["cargo test"], "context_chars": 4000 } }
+//! { "durability": "full",
+//!   "session": { "default_mode": "sprint", "expiry": { "config": "90m" },
+//!                "styles": { "development": "all-team_dashboard", "config": null } },
+//!   "hooks": { "test_commands": ["cargo test"], "context_chars": 4000 },
+//!   "board": { "wip": { "IN_PROGRESS": 5 } } }
 //! ```
 
 use std::collections::BTreeMap;
@@ -51,7 +54,29 @@ pub struct Config {
     pub hooks: HooksConfig,
     #[serde(default)]
     pub tracker: TrackerConfig,
+    #[serde(default)]
+    pub board: BoardConfig,
 }
+
+/// How `orchestron board` draws the Kanban board.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BoardConfig {
+    /// Work-in-progress limits per status, over the defaults; `0` or `null` lifts one.
+    #[serde(default)]
+    pub wip: BTreeMap<String, Option<u32>>,
+}
+
+/// The WIP limits a board has unless the project says otherwise: a handful of items in
+/// progress, fewer waiting on review and testing, so that work gets finished, not started.
+pub const DEFAULT_WIP: [(&str, u32); 3] = [("IN_PROGRESS", 4), ("IN_REVIEW", 3), ("TESTING", 3)];
+
+/// The output style each mode maps to unless the project says otherwise. Development uses
+/// Claude Code's own style.
+pub const DEFAULT_STYLES: [(&str, &str); 3] = [
+    ("sprint", "sprint_execution"),
+    ("leadership", "leadership_chat"),
+    ("config", "config_manager"),
+];
 
 /// How the project tracker treats finished work.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -97,6 +122,9 @@ pub struct SessionConfig {
     /// The mode of sessions the hooks create when `ORCHESTRON_MODE` is not set.
     #[serde(default)]
     pub default_mode: Option<String>,
+    /// The output style per mode, over the defaults; `null` or `""` maps a mode to none.
+    #[serde(default)]
+    pub styles: BTreeMap<String, Option<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,6 +158,16 @@ impl Config {
                 format!("invalid `session.default_mode` in `{}`", path.display())
             })?;
         }
+        for mode in config.session.styles.keys() {
+            mode.parse::<Mode>().with_context(|| {
+                format!("invalid `session.styles.{mode}` in `{}`", path.display())
+            })?;
+        }
+        for status in config.board.wip.keys() {
+            status
+                .parse::<crate::tracker::model::Status>()
+                .with_context(|| format!("invalid `board.wip.{status}` in `{}`", path.display()))?;
+        }
         if let Some(chars) = config.hooks.context_chars {
             anyhow::ensure!(
                 (1..=MAX_CONTEXT_CHARS).contains(&chars),
@@ -147,6 +185,28 @@ impl Config {
             .as_deref()
             .and_then(|mode| mode.parse().ok())
             .unwrap_or_default()
+    }
+
+    /// The output style sessions of `mode` use, if any.
+    pub fn style(&self, mode: Mode) -> Option<&str> {
+        match self.session.styles.get(mode.as_str()) {
+            Some(setting) => setting.as_deref().filter(|name| !name.is_empty()),
+            None => DEFAULT_STYLES
+                .iter()
+                .find(|(name, _)| *name == mode.as_str())
+                .map(|(_, style)| *style),
+        }
+    }
+
+    /// The work-in-progress limit of a board column, if it has one.
+    pub fn wip_limit(&self, status: &str) -> Option<u32> {
+        match self.board.wip.get(status) {
+            Some(limit) => limit.filter(|limit| *limit > 0),
+            None => DEFAULT_WIP
+                .iter()
+                .find(|(name, _)| *name == status)
+                .map(|(_, limit)| *limit),
+        }
     }
 
     /// The commands recognised as test runs.
@@ -244,5 +304,24 @@ mod tests {
         );
         assert_eq!(config.expiry(Mode::Config), Duration::from_secs(2 * 3600));
         assert_eq!(config.expiry(Mode::Sprint), Duration::from_secs(168 * 3600));
+    }
+
+    #[test]
+    fn styles_and_wip_limits_override_the_defaults() {
+        let config = Config::default();
+        assert_eq!(config.style(Mode::Sprint), Some("sprint_execution"));
+        assert_eq!(config.style(Mode::Development), None);
+        assert_eq!(config.wip_limit("IN_PROGRESS"), Some(4));
+        assert_eq!(config.wip_limit("TODO"), None);
+        let config: Config = serde_json::from_str(
+            r#"{"session": {"styles": {"development": "all-team_dashboard", "sprint": null}},
+                "board": {"wip": {"IN_PROGRESS": 0, "TODO": 9}}}"#,
+        )
+        .unwrap();
+        assert_eq!(config.style(Mode::Development), Some("all-team_dashboard"));
+        assert_eq!(config.style(Mode::Sprint), None);
+        assert_eq!(config.style(Mode::Leadership), Some("leadership_chat"));
+        assert_eq!(config.wip_limit("IN_PROGRESS"), None);
+        assert_eq!(config.wip_limit("TODO"), Some(9));
     }
 }

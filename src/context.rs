@@ -206,6 +206,16 @@ impl Context {
         )
     }
 
+    /// The project tracker if this project has one yet: views read an empty project
+    /// without creating anything.
+    pub fn existing_tracker(&self) -> anyhow::Result<Option<crate::tracker::Db>> {
+        if self.state_root().join("orchestron.db").exists() {
+            self.tracker().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// The project new tracker items belong to: `tracker.project`, else the project root's
     /// name.
     pub fn tracker_project(&self) -> anyhow::Result<String> {

@@ -51,6 +51,32 @@ pub fn compose(document: &Value, now: Timestamp, reason: &str) -> Value {
     })
 }
 
+/// Add what a person or agent wrote to a handoff: next steps that come before the unfinished
+/// to-dos (`planned`), and a `note` for the next session.
+pub fn add_plan(handoff: &mut Value, planned: &[String], note: Option<&str>) {
+    if !planned.is_empty() {
+        handoff["planned"] = json!(planned);
+    }
+    if let Some(note) = note.filter(|note| !note.trim().is_empty()) {
+        handoff["note"] = json!(note);
+    }
+}
+
+/// Keep what a session wrote into its handoff (`orchestron handoff write`) when SessionEnd
+/// replaces it with a fresh one from the same session.
+pub fn carry_plan(previous: &Value, handoff: &mut Value) {
+    if previous.get("from_session") != handoff.get("from_session") {
+        return;
+    }
+    for key in ["planned", "note"] {
+        if let Some(value) = previous.get(key)
+            && handoff.get(key).is_none()
+        {
+            handoff[key] = value.clone();
+        }
+    }
+}
+
 /// Whether a handoff says nothing: no tool call, no to-do, no file, no test run.
 pub fn is_empty(handoff: &Value) -> bool {
     let none = |key: &str| handoff[key].as_array().is_none_or(Vec::is_empty);
@@ -59,6 +85,8 @@ pub fn is_empty(handoff: &Value) -> bool {
         && none("files")
         && none("next_steps")
         && handoff["last_test"].is_null()
+        && handoff.get("planned").is_none()
+        && handoff.get("note").is_none()
 }
 
 /// The lines SessionStart injects for a handoff, most important first.
@@ -84,7 +112,11 @@ pub fn describe(handoff: &Value) -> Vec<String> {
     let mut lines = vec![format!(
         "Last handoff in this project, from session {from} at {at}:"
     )];
-    let next_steps = list("next_steps");
+    if let Some(note) = handoff.get("note").and_then(Value::as_str) {
+        lines.push(format!("- Note: {note}"));
+    }
+    let mut next_steps = list("planned");
+    next_steps.extend(list("next_steps"));
     if !next_steps.is_empty() {
         lines.push(format!("- Next steps: {}.", next_steps.join("; ")));
     }

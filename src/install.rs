@@ -1,6 +1,6 @@
 //! What `orchestron init` adds to a project and `orchestron uninstall` takes away, as pure
-//! edits of text: Orchestron's hook handlers and status line in `.claude/settings.json`, and
-//! `.orchestron/` in `.gitignore`.
+//! edits of text: Orchestron's hook handlers and status line in `.claude/settings.json`,
+//! `.orchestron/` in `.gitignore`, and the slash commands and output styles it ships.
 //!
 //! Settings are edited without disturbing anything already there: the top level and the
 //! `hooks` object are read as ordered pairs of raw JSON, so keys keep their order and every
@@ -54,6 +54,23 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty()
     }
+}
+
+/// The files `init` installs besides the settings, relative to the project: the slash
+/// commands under `.claude/commands/orchestron/` (so they get the plugin's names,
+/// `/orchestron:<name>`), and the output styles under `.claude/output-styles/`.
+pub fn shipped_files() -> Vec<(std::path::PathBuf, &'static str)> {
+    let commands = std::path::Path::new(".claude/commands").join(crate::shipped::COMMANDS_FOLDER);
+    let styles = std::path::Path::new(".claude/output-styles");
+    crate::shipped::COMMANDS
+        .iter()
+        .map(|asset| (commands.join(format!("{}.md", asset.name)), asset.text))
+        .chain(
+            crate::shipped::STYLES
+                .iter()
+                .map(|asset| (styles.join(format!("{}.md", asset.name)), asset.text)),
+        )
+        .collect()
 }
 
 /// The hook handler Orchestron installs for `event`, in exec form (no shell in between).
@@ -294,6 +311,48 @@ pub fn remove_from_settings(text: &str) -> anyhow::Result<(Option<String>, Chang
     Ok((Some(top.to_text_at(0) + "\n"), changes))
 }
 
+/// Point a settings file (`.claude/settings.local.json`) at a mode: `outputStyle` becomes
+/// `style`, or, with no style, loses a style of Orchestron's (a style of the user's stays);
+/// `env.ORCHESTRON_MODE` becomes `mode`, so the next session starts in it. `ours` tells
+/// Orchestron's style names. Returns the new text, or `None` when nothing changed.
+pub fn set_mode_in_settings(
+    text: Option<&str>,
+    style: Option<&str>,
+    mode: &str,
+    ours: impl Fn(&str) -> bool,
+) -> anyhow::Result<Option<String>> {
+    let mut top = parse_settings(text)?;
+    let mut changed = false;
+    let current: Option<String> = match top.get("outputStyle") {
+        Some(raw) => serde_json::from_str::<Value>(raw.get())?
+            .as_str()
+            .map(str::to_owned),
+        None => None,
+    };
+    match style {
+        Some(style) if current.as_deref() != Some(style) => {
+            top.set("outputStyle", laid_out(&style, 1)?);
+            changed = true;
+        }
+        None if current.as_deref().is_some_and(&ours) => {
+            top.remove("outputStyle");
+            changed = true;
+        }
+        _ => {}
+    }
+    let mut env = match top.get("env") {
+        Some(raw) => Pairs::parse(raw, "env")?,
+        None => Pairs::default(),
+    };
+    let wanted = serde_json::to_string(mode)?;
+    if env.get(crate::context::var::MODE).map(RawValue::get) != Some(wanted.as_str()) {
+        env.set(crate::context::var::MODE, RawValue::from_string(wanted)?);
+        top.set("env", env.to_raw_at(1)?);
+        changed = true;
+    }
+    Ok(changed.then(|| top.to_text_at(0) + "\n"))
+}
+
 /// Which of Orchestron's events a settings file wires, with the command each one runs.
 pub fn wired_events(settings: &Value) -> Vec<(String, String)> {
     let mut wired = Vec::new();
@@ -522,6 +581,43 @@ mod tests {
         assert_eq!(wired_events(&value).len(), EVENTS.len());
         let (again, changes) = add_to_settings(Some(&text), BIN).unwrap();
         assert!(again.is_none(), "{changes:?}");
+    }
+
+    #[test]
+    fn a_mode_sets_the_style_and_the_next_sessions_mode() {
+        let ours = |name: &str| name == "orchestron:sprint_execution";
+        let text = set_mode_in_settings(None, Some("orchestron:sprint_execution"), "sprint", ours)
+            .unwrap()
+            .unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["outputStyle"], "orchestron:sprint_execution");
+        assert_eq!(value["env"]["ORCHESTRON_MODE"], "sprint");
+        assert!(
+            set_mode_in_settings(
+                Some(&text),
+                Some("orchestron:sprint_execution"),
+                "sprint",
+                ours
+            )
+            .unwrap()
+            .is_none()
+        );
+        // Back to a mode without a style: Orchestron's style goes, the user's keys stay.
+        let mine = "{\"model\": \"x\", \"outputStyle\": \"orchestron:sprint_execution\", \"env\": {\"A\": \"1\"}}";
+        let text = set_mode_in_settings(Some(mine), None, "development", ours)
+            .unwrap()
+            .unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value,
+            json!({"model": "x", "env": {"A": "1", "ORCHESTRON_MODE": "development"}})
+        );
+        // A style of the user's stays.
+        let mine = "{\"outputStyle\": \"Explanatory\"}";
+        let text = set_mode_in_settings(Some(mine), None, "development", ours)
+            .unwrap()
+            .unwrap();
+        assert!(text.contains("Explanatory"));
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub mod install;
 pub mod output;
 pub mod select;
 pub mod session;
+pub mod shipped;
 pub mod store;
+pub mod style;
 pub mod tracker;
 
 use std::ffi::OsString;

@@ -9,16 +9,63 @@ use serde_json::Value;
 #[derive(Debug)]
 pub struct Output {
     json: bool,
+    stdout: Sink,
+}
+
+/// Where printed data goes: stdout, or a buffer when one command gathers the output of
+/// others (`orchestron slash`).
+#[derive(Debug)]
+enum Sink {
     /// Buffered: Rust's stdout flushes at every newline, which costs a `write` per line of
     /// pretty-printed JSON.
-    stdout: BufWriter<StdoutLock<'static>>,
+    Stdout(BufWriter<StdoutLock<'static>>),
+    Buffer(Vec<u8>),
+}
+
+impl io::Write for Sink {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Stdout(out) => out.write(bytes),
+            Sink::Buffer(buffer) => buffer.write(bytes),
+        }
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Stdout(out) => out.write_all(bytes),
+            Sink::Buffer(buffer) => buffer.write_all(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(out) => out.flush(),
+            Sink::Buffer(_) => Ok(()),
+        }
+    }
 }
 
 impl Output {
     pub fn new(json: bool) -> Output {
         Output {
             json,
-            stdout: BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
+            stdout: Sink::Stdout(BufWriter::with_capacity(64 * 1024, io::stdout().lock())),
+        }
+    }
+
+    /// An output that keeps what is printed, for [`Output::take`].
+    pub fn buffer(json: bool) -> Output {
+        Output {
+            json,
+            stdout: Sink::Buffer(Vec::new()),
+        }
+    }
+
+    /// What a buffered output holds, emptying it; nothing for stdout.
+    pub fn take(&mut self) -> Vec<u8> {
+        match &mut self.stdout {
+            Sink::Buffer(buffer) => std::mem::take(buffer),
+            Sink::Stdout(_) => Vec::new(),
         }
     }
 
@@ -103,4 +150,10 @@ impl Output {
 #[allow(clippy::print_stderr)]
 pub fn warn(message: &str) {
     eprintln!("warning: {message}");
+}
+
+/// Tell the user something worth knowing about what a command did (stderr: stdout is data).
+#[allow(clippy::print_stderr)]
+pub fn note(message: &str) {
+    eprintln!("note: {message}");
 }

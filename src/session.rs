@@ -318,6 +318,39 @@ pub fn end(document: &mut Value, now: Timestamp, status: Status) -> anyhow::Resu
     Ok(true)
 }
 
+/// Switch a session to `mode`: its expiry moves to now + the new mode's `lifetime`, and a
+/// `mode_changed` event records the switch. Ended and expired sessions are refused; the
+/// same mode changes nothing (returns false).
+pub fn set_mode(
+    document: &mut Value,
+    now: Timestamp,
+    mode: Mode,
+    lifetime: Duration,
+) -> anyhow::Result<bool> {
+    let lifecycle = Lifecycle::of(document)?;
+    let status = lifecycle.status(now);
+    if status.is_ended() || status == Status::Expired {
+        return Err(refuse(&lifecycle.id, status, "switch the mode of"));
+    }
+    if lifecycle.mode == mode {
+        return Ok(false);
+    }
+    set(document, &["session", "mode"], json!(mode.as_str()))?;
+    set(
+        document,
+        &["session", "lifecycle", "expiry"],
+        json!(format_time(expiry_after(now, lifetime))),
+    )?;
+    touch(document, now);
+    push_event(
+        document,
+        now,
+        "mode_changed",
+        json!({"from": lifecycle.mode.as_str(), "to": mode.as_str()}),
+    );
+    Ok(true)
+}
+
 /// Pause an active session with a reason. Returns false when it was already paused for the
 /// same reason.
 pub fn pause(document: &mut Value, now: Timestamp, reason: &str) -> anyhow::Result<bool> {

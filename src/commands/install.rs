@@ -72,6 +72,17 @@ pub(super) fn init(
         None
     };
 
+    let mut files = Vec::new();
+    for (relative, text) in install::shipped_files() {
+        let path = project.dir.join(&relative);
+        match read_optional(&path)? {
+            Some(old) if old == text => {}
+            old => {
+                check_writable(&path)?;
+                files.push((path, text, old.is_some()));
+            }
+        }
+    }
     if new_settings.is_some() {
         check_writable(&project.settings)?;
     }
@@ -97,6 +108,13 @@ pub(super) fn init(
     if let Some(text) = &new_gitignore {
         store::write_file_atomic(&real_path(&project.gitignore), text.as_bytes())?;
     }
+    for (path, text, _) in &files {
+        let folder = path.parent().expect("files sit in folders");
+        fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create `{}`", folder.display()))?;
+        store::write_file_atomic(&real_path(path), text.as_bytes())?;
+    }
+    let (updated, added): (Vec<_>, Vec<_>) = files.iter().partition(|(_, _, existed)| *existed);
     let created_root = !project.state_root.exists();
     store::create_private_dir(&project.state_root)?;
 
@@ -108,6 +126,8 @@ pub(super) fn init(
             "changes": changes_json(&changes),
             "backup": backup,
             "gitignore": new_gitignore.is_some(),
+            "files_added": added.iter().map(|(path, _, _)| path).collect::<Vec<_>>(),
+            "files_updated": updated.iter().map(|(path, _, _)| path).collect::<Vec<_>>(),
             "state_root": project.state_root,
             "state_root_created": created_root,
         }))?;
@@ -130,6 +150,14 @@ pub(super) fn init(
     }
     if new_gitignore.is_some() {
         out.line(".gitignore: added .orchestron/")?;
+    }
+    for (verb, list) in [("added", &added), ("updated", &updated)] {
+        if !list.is_empty() {
+            out.line(&format!(
+                "{verb} {} slash commands and output styles under .claude/ (/orchestron:<name>)",
+                list.len()
+            ))?;
+        }
     }
     let root = shown(&project.state_root, &project.dir);
     if created_root {
@@ -173,6 +201,29 @@ pub(super) fn uninstall(
         .and_then(install::remove_from_gitignore);
 
     let mut removed_files = Vec::new();
+    let mut kept_files = Vec::new();
+    for (relative, text) in install::shipped_files() {
+        let path = project.dir.join(&relative);
+        match read_optional(&path)? {
+            Some(old) if old == text => {
+                remove_file(&path)?;
+                removed_files.push(path);
+            }
+            Some(_) => kept_files.push(path),
+            None => {}
+        }
+    }
+    // The folders the shipped files sat in, innermost first, when nothing else is in them.
+    for folder in [
+        Path::new(".claude/commands").join(crate::shipped::COMMANDS_FOLDER),
+        PathBuf::from(".claude/commands"),
+        PathBuf::from(".claude/output-styles"),
+    ] {
+        let folder = project.dir.join(folder);
+        if !removed_files.is_empty() && fs::remove_dir(&folder).is_ok() {
+            removed_files.push(folder);
+        }
+    }
     match new_settings.as_deref() {
         Some("") if !restored => {
             remove_file(&project.settings)?;
@@ -210,6 +261,7 @@ pub(super) fn uninstall(
             "changes": changes_json(&changes),
             "removed_files": removed_files,
             "kept_backup": kept_backup.then_some(&project.backup),
+            "kept_files": kept_files,
             "gitignore": new_gitignore.is_some(),
             "state_root": project.state_root,
             "state_root_removed": root_removed,
@@ -226,6 +278,12 @@ pub(super) fn uninstall(
     }
     for file in &removed_files {
         out.line(&format!("removed {}", shown(file, &project.dir)))?;
+    }
+    for file in &kept_files {
+        out.line(&format!(
+            "kept {}: it changed since init",
+            shown(file, &project.dir)
+        ))?;
     }
     if kept_backup {
         out.line(&format!(
@@ -485,6 +543,44 @@ fn wiring(context: &Context, project: &Project) -> Vec<(&'static str, Status, St
                 )),
             }
         }
+        let installed: Vec<bool> = install::shipped_files()
+            .iter()
+            .map(|(relative, text)| {
+                read_optional(&project.dir.join(relative))
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some(*text)
+            })
+            .collect();
+        let current = installed.iter().filter(|same| **same).count();
+        if current == installed.len() {
+            found.push((
+                "commands",
+                Status::Ok,
+                format!("{current} slash commands and output styles installed under .claude/"),
+            ));
+        } else if plugin.is_none() {
+            found.push((
+                "commands",
+                Status::Warn,
+                format!(
+                    "{} of {} slash commands and output styles are missing or differ from this \
+                     binary's; run `orchestron init` to install them",
+                    installed.len() - current,
+                    installed.len()
+                ),
+            ));
+        }
+        if plugin.is_none() && context.find_program("orchestron").is_none() {
+            found.push((
+                "commands",
+                Status::Warn,
+                "the slash commands run `orchestron` from PATH, and it is not there: run \
+                 `./install` in the orchestron repository"
+                    .to_owned(),
+            ));
+        }
         if plugin.is_some() {
             found.push((
                 "wiring",
@@ -620,7 +716,7 @@ fn check_writable(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Where a write must go so that a symbolic link stays a link: its target.
-fn real_path(path: &Path) -> PathBuf {
+pub(super) fn real_path(path: &Path) -> PathBuf {
     let is_link = fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink());
     if is_link {
         fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
@@ -642,7 +738,7 @@ fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
-fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
+pub(super) fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
     match fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),

@@ -1,17 +1,21 @@
 //! One module per command group and this one dispatch `match`. Commands turn arguments into
 //! calls on the core (`session`, `docpath`) through the `store`, and print through `output`.
 
+mod handoff;
 mod hook;
 mod inbox;
 mod install;
 mod knowledge;
+mod mode;
 mod query;
 mod session;
 mod shared;
+mod slash;
 mod sprint;
 mod state;
 mod task;
 mod transfer;
+mod views;
 
 use anyhow::Context as _;
 use clap::CommandFactory as _;
@@ -24,13 +28,20 @@ use crate::output::Output;
 /// Run one parsed command.
 pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
     let mut out = Output::new(context.json);
-    let result = match command {
-        Command::Session(command) => session::run(context, &mut out, command),
-        Command::State(command) => state::run(context, &mut out, command),
-        Command::Query(args) => query::run(&mut out, args),
-        Command::Inbox(command) => inbox::run(context, &mut out, command),
-        Command::Task(command) => task::run(context, &mut out, command),
-        Command::Todo { text, parent } => task::todo(context, &mut out, text, parent),
+    let result = dispatch_into(context, &mut out, command);
+    out.flush()?;
+    result
+}
+
+/// Run one parsed command, printing to `out`.
+fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Session(command) => session::run(context, out, command),
+        Command::State(command) => state::run(context, out, command),
+        Command::Query(args) => query::run(out, args),
+        Command::Inbox(command) => inbox::run(context, out, command),
+        Command::Task(command) => task::run(context, out, command),
+        Command::Todo { text, parent } => task::todo(context, out, text, parent),
         Command::Decide {
             title,
             rationale,
@@ -40,7 +51,7 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
             task,
         } => knowledge::decide(
             context,
-            &mut out,
+            out,
             knowledge::Decision {
                 title,
                 rationale,
@@ -50,21 +61,19 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
                 task,
             },
         ),
-        Command::Decision(command) => knowledge::decision(context, &mut out, command),
-        Command::Sprint(command) => sprint::run(context, &mut out, command),
-        Command::Shared(command) => shared::run(context, &mut out, command),
-        Command::Timer(command) => sprint::timer(context, &mut out, command),
-        Command::Memory(command) => knowledge::memory(context, &mut out, command),
-        Command::Export { format } => transfer::export(context, &mut out, &format),
-        Command::Import { file } => transfer::import(context, &mut out, &file),
-        Command::Context { id } => hook::context(context, &mut out, id),
-        Command::Statusline { payload } => hook::statusline(context, &mut out, payload.as_deref()),
-        Command::Hook { event, payload } => {
-            hook::run(context, &mut out, &event, payload.as_deref())
-        }
-        Command::Init { dir, bin } => install::init(context, &mut out, dir, bin),
-        Command::Uninstall { dir } => install::uninstall(context, &mut out, dir),
-        Command::Doctor { dir } => install::doctor(context, &mut out, dir),
+        Command::Decision(command) => knowledge::decision(context, out, command),
+        Command::Sprint(command) => sprint::run(context, out, command),
+        Command::Shared(command) => shared::run(context, out, command),
+        Command::Timer(command) => sprint::timer(context, out, command),
+        Command::Memory(command) => knowledge::memory(context, out, command),
+        Command::Export { format } => transfer::export(context, out, &format),
+        Command::Import { file } => transfer::import(context, out, &file),
+        Command::Context { id } => hook::context(context, out, id),
+        Command::Statusline { payload } => hook::statusline(context, out, payload.as_deref()),
+        Command::Hook { event, payload } => hook::run(context, out, &event, payload.as_deref()),
+        Command::Init { dir, bin } => install::init(context, out, dir, bin),
+        Command::Uninstall { dir } => install::uninstall(context, out, dir),
+        Command::Doctor { dir } => install::doctor(context, out, dir),
         Command::Completions { shell } => {
             // Into a buffer first: clap_complete panics on a write error, such as the
             // broken pipe of `orchestron completions bash | head`.
@@ -72,9 +81,17 @@ pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
             clap_complete::generate(shell, &mut Cli::command(), "orchestron", &mut script);
             out.bytes(&script).map_err(Into::into)
         }
-    };
-    out.flush()?;
-    result
+        Command::Board {
+            sprint,
+            limit,
+            format,
+        } => views::board(context, out, sprint, limit, format),
+        Command::Summary { format } => views::summary(context, out, format),
+        Command::Monitor { limit, format } => views::monitor(context, out, limit, format),
+        Command::Mode { mode, session } => mode::run(context, out, mode, session),
+        Command::Handoff(command) => handoff::run(context, out, command),
+        Command::Slash { command, args } => slash::run(context, out, command, args),
+    }
 }
 
 /// Let a large value go without freeing it: the process is about to exit, and freeing a

@@ -49,7 +49,8 @@ pub(super) fn sprint_json(row: &rusqlite::Row<'_>) -> rusqlite::Result<Value> {
     }))
 }
 
-fn get(conn: &Connection, id: &str) -> anyhow::Result<Value> {
+/// A sprint as JSON, by id.
+pub(super) fn get(conn: &Connection, id: &str) -> anyhow::Result<Value> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM sprints WHERE id = ?1"),
         [id],
@@ -268,13 +269,7 @@ pub(super) fn run(
             let conn = db.conn();
             let sprint = match sprint {
                 Some(raw) => resolve(conn, &raw)?,
-                None => conn
-                    .query_row(
-                        "SELECT id FROM sprints WHERE status = 'active' ORDER BY seq DESC LIMIT 1",
-                        [],
-                        |row| row.get(0),
-                    )
-                    .optional()?
+                None => active(conn)?
                     .context("no active sprint; name one: `orchestron sprint burndown SPRINT`")?,
             };
             burndown(context, out, conn, &sprint)
@@ -387,13 +382,19 @@ fn print_sprint(out: &mut Output, conn: &Connection, id: &str) -> anyhow::Result
     Ok(())
 }
 
-/// Remaining estimate at the end of each day of the sprint, up to today.
-fn burndown(
+/// One day of a burndown: remaining and ideal hours at its end.
+pub(super) struct Day {
+    pub date: Date,
+    pub remaining: f64,
+    pub ideal: f64,
+}
+
+/// A sprint's estimated hours and its burndown, day by day up to today.
+pub(super) fn burndown_days(
     context: &Context,
-    out: &mut Output,
     conn: &Connection,
     sprint: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(f64, Vec<Day>)> {
     let value = get(conn, sprint)?;
     let Some(start) = value["start_date"].as_str() else {
         bail!("{sprint} has no start date yet: `orchestron sprint start {sprint}` sets it");
@@ -410,10 +411,10 @@ fn burndown(
     let last_day = today(context.now);
     let mut points = Vec::new();
     for offset in 0..days {
-        let day = start
+        let date = start
             .checked_add(offset.days())
             .context("a date out of range")?;
-        if day > last_day {
+        if date > last_day {
             break;
         }
         let remaining: f64 = items
@@ -423,14 +424,44 @@ fn burndown(
                     .as_deref()
                     .and_then(|at| at.parse::<Timestamp>().ok())
                     .map(today)
-                    .is_some_and(|completed| completed <= day);
+                    .is_some_and(|completed| completed <= date);
                 !(status == "DONE" && done_by)
             })
             .map(|(e, _, _)| e)
             .sum();
         let ideal = total * (1.0 - (offset + 1) as f64 / days as f64);
-        points.push((day, remaining, ideal));
+        points.push(Day {
+            date,
+            remaining,
+            ideal,
+        });
     }
+    Ok((total, points))
+}
+
+/// The active sprint, if there is one (the newest, should there be several).
+pub(super) fn active(conn: &Connection) -> anyhow::Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM sprints WHERE status = 'active' ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Remaining estimate at the end of each day of the sprint, up to today.
+fn burndown(
+    context: &Context,
+    out: &mut Output,
+    conn: &Connection,
+    sprint: &str,
+) -> anyhow::Result<()> {
+    let (total, days) = burndown_days(context, conn, sprint)?;
+    let points: Vec<(Date, f64, f64)> = days
+        .iter()
+        .map(|day| (day.date, day.remaining, day.ideal))
+        .collect();
     if out.json() {
         let list: Vec<Value> = points
             .iter()

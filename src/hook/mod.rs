@@ -17,12 +17,14 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use crate::config::MAX_CONTEXT_CHARS;
 use crate::context::Context;
 use crate::handoff;
 use crate::ids::SessionId;
 use crate::inbox;
 use crate::session::{self, Lifecycle, Mode, NewSession, Status};
 use crate::store::Outcome;
+use crate::style;
 
 pub use event::Event;
 use track::ToolCall;
@@ -185,7 +187,9 @@ fn session_start(
     let mut exported = Ok(());
     let limit = context.config()?.context_chars();
     let task = current_task(context, id, true);
+    let mut mode = None;
     keep_alive(context, id, true, |document, now| {
+        mode = Lifecycle::of(document).ok().map(|lifecycle| lifecycle.mode);
         // The mode line comes first; the messages get the rest of the budget.
         let messages = inbox::take_unread(document, now, limit.saturating_sub(120));
         summary = Some(start_lines(
@@ -204,7 +208,10 @@ fn session_start(
     if let Err(err) = exported {
         crate::output::warn(&format!("{err:#}"));
     }
-    let text = cap(&summary.unwrap_or_default(), limit);
+    let mut text = cap(&summary.unwrap_or_default(), limit);
+    if let Some(mode) = mode {
+        with_style(context, mode, &mut text);
+    }
     Ok(Some(json!({
         "hookSpecificOutput": {
             "hookEventName": Event::SessionStart.name(),
@@ -259,7 +266,42 @@ pub fn preview_context(context: &Context, id: &SessionId) -> anyhow::Result<Stri
     let document = context.store()?.read(id)?;
     let task = current_task(context, id, false);
     let lines = start_lines(context, &document, None, &inbox::unread(&document), task);
-    Ok(cap(&lines, context.config()?.context_chars()))
+    let mut text = cap(&lines, context.config()?.context_chars());
+    with_style(context, Lifecycle::of(&document)?.mode, &mut text);
+    Ok(text)
+}
+
+/// Append the instructions of the output style `mode` maps to, unless Claude Code already
+/// applies that style (it fixes a session's style at its start, from `outputStyle`). The
+/// style comes after the capped context and takes what is left of Claude Code's 10,000.
+fn with_style(context: &Context, mode: Mode, text: &mut String) {
+    let Ok(config) = context.config() else { return };
+    let Some(name) = config.style(mode) else {
+        return;
+    };
+    let project = context.project_root();
+    if style::active_setting(project, context.user_home())
+        .is_some_and(|active| style::applies(&active, name))
+    {
+        return;
+    }
+    let Some(body) = style::instructions(project, name) else {
+        crate::output::warn(&format!(
+            "mode {} maps to the output style `{name}`, which is neither shipped nor in \
+             .claude/output-styles/",
+            mode.as_str()
+        ));
+        return;
+    };
+    let block = format!(
+        "Output style for {} mode: {name}. Follow it in this session:\n{body}",
+        mode.as_str()
+    );
+    let room = MAX_CONTEXT_CHARS.saturating_sub(text.chars().count() + 2);
+    if !text.is_empty() {
+        text.push_str("\n\n");
+    }
+    text.push_str(&cap(&[block], room));
 }
 
 /// One status line for Claude Code's `statusLine` command: mode, session age, to-dos
@@ -307,7 +349,7 @@ pub fn status_line(context: &Context, input: &str) -> anyhow::Result<String> {
 }
 
 /// A session's age for people: `45s`, `12m`, `3h05m`, `2d04h`.
-fn age(seconds: i64) -> String {
+pub fn age(seconds: i64) -> String {
     let seconds = seconds.max(0);
     let (days, hours, minutes) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60);
     if days > 0 {
@@ -568,9 +610,13 @@ fn session_end(context: &Context, id: &SessionId, reason: &str) -> anyhow::Resul
     }
     let project = handoff["project"].as_str().unwrap_or("project");
     let key = SessionId::from_name(project);
-    context
-        .handoff_store()?
-        .transact(&key, |_| Ok((Outcome::Replace(handoff), ())))
+    context.handoff_store()?.transact(&key, |previous| {
+        let mut handoff = handoff;
+        if let Some(previous) = previous {
+            handoff::carry_plan(&previous, &mut handoff);
+        }
+        Ok((Outcome::Replace(handoff), ()))
+    })
 }
 
 /// The project's last handoff, unless this session left it.

@@ -34,13 +34,25 @@ fn plugin_manifest_names_orchestron_at_cargos_version() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, [".claude-plugin", "hooks"]);
+    assert_eq!(
+        names,
+        [
+            ".claude-plugin",
+            "bin",
+            "commands",
+            "hooks",
+            "output-styles"
+        ]
+    );
     for (link, target) in [
         (
             "plugin/.claude-plugin/plugin.json",
             ".claude-plugin/plugin.json",
         ),
         ("plugin/hooks", "hooks"),
+        ("plugin/bin", "bin"),
+        ("plugin/commands", "commands"),
+        ("plugin/output-styles", "output-styles"),
     ] {
         assert_eq!(
             root.join(link).canonicalize().unwrap(),
@@ -233,6 +245,65 @@ fn the_launcher_never_passes_on_an_exit_2() {
     assert_eq!(code, 1);
 }
 
+/// `bin/orchestron ARGS` with `path` as PATH and no other environment.
+fn plugin_bin(path: &str, extra: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bin/orchestron");
+    let home = tempfile::tempdir().unwrap();
+    let mut command = Command::new(script);
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home.path())
+        .stdin(Stdio::null());
+    for (name, value) in extra {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn the_plugins_bin_runs_the_real_binary_and_never_loops() {
+    let real = Path::new(env!("CARGO_BIN_EXE_orchestron"));
+    let repo_bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("bin");
+    // Found on PATH after the plugin's own bin/ (and a second copy of the plugin).
+    let path = format!(
+        "{}:{}:{}:/usr/bin:/bin",
+        repo_bin.display(),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("plugin/bin")
+            .display(),
+        real.parent().unwrap().display()
+    );
+    let output = plugin_bin(&path, &[], &["--version"]);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("orchestron "));
+    let output = plugin_bin(
+        "/usr/bin:/bin",
+        &[("ORCHESTRON_BIN", real.to_str().unwrap())],
+        &["--version"],
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("orchestron "));
+    // Two installed copies of the plugin and no binary anywhere: no loop, a reason, exit 0.
+    let copies = tempfile::tempdir().unwrap();
+    let mut dirs = Vec::new();
+    for copy in ["a", "b"] {
+        let bin = copies.path().join(copy).join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::copy(repo_bin.join("orchestron"), bin.join("orchestron")).unwrap();
+        dirs.push(bin.display().to_string());
+    }
+    let output = plugin_bin(
+        &format!("{}:/usr/bin:/bin", dirs.join(":")),
+        &[],
+        &["task", "next", "--json"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("not installed yet"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
 fn settings_path(env: &TestEnv) -> std::path::PathBuf {
     env.path().join(".claude/settings.json")
 }
@@ -310,6 +381,62 @@ fn init_wires_a_project_once_and_uninstall_takes_exactly_that_out() {
     );
     assert!(!backup.exists());
     assert!(!env.home().exists(), "the empty state root goes");
+}
+
+#[test]
+fn init_installs_the_slash_commands_and_styles_under_the_plugins_names() {
+    let env = TestEnv::new();
+    let report = env.run(&["init"]).ok().to_owned();
+    assert!(
+        report.contains("added 15 slash commands and output styles"),
+        "{report}"
+    );
+    let commands = env.path().join(".claude/commands/orchestron");
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("commands")).unwrap()
+    {
+        let entry = entry.unwrap();
+        let installed = std::fs::read_to_string(commands.join(entry.file_name())).unwrap();
+        assert_eq!(installed, std::fs::read_to_string(entry.path()).unwrap());
+    }
+    let style = env.path().join(".claude/output-styles/sprint_execution.md");
+    assert_eq!(
+        std::fs::read_to_string(&style).unwrap(),
+        repo_file("output-styles/sprint_execution.md")
+    );
+    let doctor = env.run(&["doctor", "--json"]).json();
+    let check = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["check"] == "commands")
+        .cloned();
+    assert_eq!(check.unwrap()["status"], "ok", "{doctor:#}");
+
+    // An outdated copy is brought up to date; doctor notices it first.
+    std::fs::write(commands.join("task.md"), "old\n").unwrap();
+    let doctor = env.run(&["doctor"]).ok().to_owned();
+    assert!(doctor.contains("1 of 15 slash commands"), "{doctor}");
+    let json = env.run(&["init", "--json"]).json();
+    assert_eq!(json["files_updated"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(
+        std::fs::read_to_string(commands.join("task.md")).unwrap(),
+        repo_file("commands/task.md")
+    );
+
+    // Uninstall takes out what is as init left it, and keeps what the user edited.
+    std::fs::write(&style, "mine\n").unwrap();
+    let report = env.run(&["uninstall"]).ok().to_owned();
+    assert!(
+        report.contains("kept .claude/output-styles/sprint_execution.md"),
+        "{report}"
+    );
+    assert_eq!(std::fs::read_to_string(&style).unwrap(), "mine\n");
+    assert!(!commands.exists(), "{report}");
+    assert!(
+        !env.path()
+            .join(".claude/output-styles/config_manager.md")
+            .exists()
+    );
 }
 
 #[test]

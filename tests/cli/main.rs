@@ -12,6 +12,7 @@ mod query;
 mod readme;
 mod session;
 mod shared;
+mod shipped;
 mod sprint;
 mod state;
 mod surface;

@@ -7,6 +7,7 @@
 
 mod harness;
 mod mock;
+mod slash;
 
 use serde_json::{Value, json};
 
@@ -348,7 +349,17 @@ fn every_installation_runs_the_hooks() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, [".claude-plugin", "hooks"], "what an install copies");
+    assert_eq!(
+        names,
+        [
+            ".claude-plugin",
+            "bin",
+            "commands",
+            "hooks",
+            "output-styles"
+        ],
+        "what an install copies"
+    );
     // The installed copy holds real files, so it validates without link warnings.
     let output = harness::output_within(
         fixture.claude_command(&["plugin", "validate", installed.to_str().unwrap()]),
@@ -361,6 +372,20 @@ fn every_installation_runs_the_hooks() {
     );
     let run = one_bash_call(&fixture, "marketplace", &[]);
     assert_hooks_ran(&fixture, &run);
+    // The installed copy's slash commands run too.
+    let scenario = json!({"steps": [{"text": "Board shown."}]});
+    let run = fixture.run(
+        "marketplace-board",
+        scenario,
+        &args("/orchestron:sprint board", &[]),
+    );
+    run.assert_ok();
+    let prompt = run.turns()[0]["body"]["messages"].to_string();
+    assert!(
+        prompt.contains("orchestron board") && prompt.contains("wip_limit"),
+        "{}",
+        run.context()
+    );
 }
 
 /// Without any orchestron binary the plugin's hooks do nothing and block nothing.

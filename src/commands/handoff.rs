@@ -1,0 +1,83 @@
+//! `orchestron handoff show|write`: the handoff a project keeps for its next session. The
+//! hooks write one at SessionEnd; `write` leaves one now, with next steps and a note that
+//! SessionEnd keeps.
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+
+use crate::cli::HandoffCommand;
+use crate::context::Context;
+use crate::handoff;
+use crate::ids::SessionId;
+use crate::output::Output;
+use crate::store::Outcome;
+
+pub(super) fn run(
+    context: &Context,
+    out: &mut Output,
+    command: HandoffCommand,
+) -> anyhow::Result<()> {
+    match command {
+        HandoffCommand::Show { project } => {
+            let project = match project {
+                Some(project) => project,
+                None => context
+                    .default_project()
+                    .context("the project root has no name; pass `--project`")?,
+            };
+            let found = context
+                .handoff_store()?
+                .try_read(&SessionId::from_name(&project))?;
+            print(
+                out,
+                found.as_ref(),
+                &format!("no handoff yet in project {project}"),
+            )
+        }
+        HandoffCommand::Write {
+            session,
+            next,
+            note,
+            dry_run,
+        } => {
+            let id = match session {
+                Some(raw) => SessionId::parse(&raw)?,
+                None => context.current_session()?,
+            };
+            if next.iter().any(|step| step.trim().is_empty()) {
+                anyhow::bail!("`--next` needs the text of a step");
+            }
+            let document = context.store()?.read(&id)?;
+            let mut written = handoff::compose(&document, context.now, "written");
+            handoff::add_plan(&mut written, &next, note.as_deref());
+            if !dry_run {
+                let project = written["project"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .or_else(|| context.default_project())
+                    .unwrap_or_else(|| "project".to_owned());
+                let stored = written.clone();
+                context
+                    .handoff_store()?
+                    .transact(&SessionId::from_name(&project), |_| {
+                        Ok((Outcome::Replace(stored), ()))
+                    })?;
+            }
+            print(out, Some(&written), "")
+        }
+    }
+}
+
+fn print(out: &mut Output, handoff: Option<&Value>, none: &str) -> anyhow::Result<()> {
+    match handoff {
+        Some(handoff) if out.json() => out.json_line(handoff)?,
+        None if out.json() => out.json_line(&json!(null))?,
+        Some(handoff) => {
+            for line in handoff::describe(handoff) {
+                out.line(&line)?;
+            }
+        }
+        None => crate::output::note(none),
+    }
+    Ok(())
+}

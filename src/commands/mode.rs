@@ -1,0 +1,101 @@
+//! `orchestron mode [MODE]`: show a session's mode and its output style, or switch both.
+
+use serde_json::{Value, json};
+
+use crate::context::Context;
+use crate::ids::SessionId;
+use crate::output::Output;
+use crate::session::{self, Lifecycle, Mode};
+use crate::{install, store, style};
+
+pub(super) fn run(
+    context: &Context,
+    out: &mut Output,
+    mode: Option<Mode>,
+    session: Option<String>,
+) -> anyhow::Result<()> {
+    let id = match session {
+        Some(raw) => SessionId::parse(&raw)?,
+        None => context.current_session()?,
+    };
+    let store = context.store()?;
+    let config = context.config()?;
+    let project = context.project_root();
+    let Some(mode) = mode else {
+        let document = store.read(&id)?;
+        let mode = Lifecycle::of(&document)?.mode;
+        let modes: Vec<Value> = Mode::NAMES
+            .iter()
+            .filter_map(|name| name.parse::<Mode>().ok())
+            .map(|mode| json!({"mode": mode.as_str(), "style": config.style(mode)}))
+            .collect();
+        let value = json!({
+            "session": id.as_str(),
+            "mode": mode.as_str(),
+            "style": config.style(mode),
+            "output_style": style::active_setting(project, context.user_home()),
+            "modes": modes,
+        });
+        if out.json() {
+            out.json_line(&value)?;
+        } else {
+            out.line(&format!(
+                "{} is in {} mode (style: {})",
+                id.as_str(),
+                mode.as_str(),
+                config.style(mode).unwrap_or("Claude Code's default")
+            ))?;
+        }
+        return Ok(());
+    };
+
+    // Everything is checked before anything is written: the session must exist and be
+    // live, and the settings file must read.
+    let name = config.style(mode);
+    let setting = name.map(|name| style::setting_for(project, name));
+    let settings = project.join(".claude").join("settings.local.json");
+    let old = super::install::read_optional(&settings)?;
+    let new = install::set_mode_in_settings(
+        old.as_deref(),
+        setting.as_deref(),
+        mode.as_str(),
+        style::is_ours,
+    )
+    .map_err(|err| err.context(format!("cannot update `{}`", settings.display())))?;
+    let now = context.now;
+    let changed = store.update(&id, |document| {
+        let changed = session::set_mode(document, now, mode, config.expiry(mode))?;
+        Ok((changed, changed))
+    })?;
+    if let Some(text) = &new {
+        std::fs::create_dir_all(project.join(".claude"))?;
+        store::write_file_atomic(&super::install::real_path(&settings), text.as_bytes())?;
+    }
+    let value = json!({
+        "session": id.as_str(),
+        "mode": mode.as_str(),
+        "changed": changed,
+        "style": name,
+        "output_style": setting,
+        "settings": settings,
+        "settings_changed": new.is_some(),
+    });
+    if out.json() {
+        out.json_line(&value)?;
+    } else {
+        out.line(&format!("{} is now in {} mode", id.as_str(), mode.as_str()))?;
+    }
+    let note = match &setting {
+        Some(setting) => format!(
+            "Claude Code applies the output style `{setting}` at the next session or after /clear; \
+             new sessions here start in {} mode",
+            mode.as_str()
+        ),
+        None => format!(
+            "{} mode has no output style; Claude Code's default applies at the next session or after /clear",
+            mode.as_str()
+        ),
+    };
+    crate::output::note(&note);
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! Output styles and session modes. Claude Code fixes a session's output style when the
+//! session starts, from `outputStyle` in its settings; Orchestron maps each mode to a style
+//! (`session.styles` in the configuration), injects the style's instructions at SessionStart
+//! when Claude Code is not already applying it, and points `outputStyle` at it when
+//! `orchestron mode` switches.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::shipped::{self, PLUGIN};
+
+/// Where a project keeps its own styles, and where `init` installs Orchestron's.
+const PROJECT_STYLES: &str = ".claude/output-styles";
+
+/// What to write as `outputStyle` for the style `name`: its bare name when the project has
+/// the file (installed by `orchestron init`, or the user's own), else the plugin's
+/// namespaced name, `orchestron:<name>`.
+pub fn setting_for(project: &Path, name: &str) -> String {
+    if project_file(project, name).is_file() || shipped::style(name).is_none() {
+        name.to_owned()
+    } else {
+        format!("{PLUGIN}:{name}")
+    }
+}
+
+/// Whether an `outputStyle` setting names one of Orchestron's styles, in either form.
+pub fn is_ours(setting: &str) -> bool {
+    let name = setting
+        .strip_prefix(PLUGIN)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .unwrap_or(setting);
+    shipped::style(name).is_some()
+}
+
+/// The instructions of the style `name`: the project's copy when there is one (it may have
+/// been edited), else the shipped text; `None` for a style nobody has.
+pub fn instructions(project: &Path, name: &str) -> Option<String> {
+    if let Ok(text) = std::fs::read_to_string(project_file(project, name)) {
+        return Some(shipped::body(&text).trim().to_owned());
+    }
+    shipped::style(name).map(|style| shipped::body(style.text).trim().to_owned())
+}
+
+/// The `outputStyle` Claude Code applies in `project`: the local settings, else the
+/// project's, else the user's (`user_home/.claude/settings.json`).
+pub fn active_setting(project: &Path, user_home: Option<&Path>) -> Option<String> {
+    let claude = project.join(".claude");
+    let mut files = vec![
+        claude.join("settings.local.json"),
+        claude.join("settings.json"),
+    ];
+    if let Some(home) = user_home {
+        files.push(home.join(".claude").join("settings.json"));
+    }
+    files.iter().find_map(|file| {
+        let text = std::fs::read_to_string(file).ok()?;
+        let value: Value = serde_json::from_str(&text).ok()?;
+        value
+            .get("outputStyle")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    })
+}
+
+/// Whether the setting `active` applies the style `name`.
+pub fn applies(active: &str, name: &str) -> bool {
+    active == name
+        || active
+            .strip_prefix(PLUGIN)
+            .and_then(|rest| rest.strip_prefix(':'))
+            == Some(name)
+}
+
+fn project_file(project: &Path, name: &str) -> std::path::PathBuf {
+    project.join(PROJECT_STYLES).join(format!("{name}.md"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_both_forms() {
+        assert!(is_ours("sprint_execution"));
+        assert!(is_ours("orchestron:leadership_chat"));
+        assert!(!is_ours("Explanatory"));
+        assert!(!is_ours("other:sprint_execution"));
+        assert!(applies("orchestron:sprint_execution", "sprint_execution"));
+        assert!(applies("sprint_execution", "sprint_execution"));
+        assert!(!applies("Explanatory", "sprint_execution"));
+        let nowhere = Path::new("/nonexistent");
+        assert_eq!(
+            setting_for(nowhere, "sprint_execution"),
+            "orchestron:sprint_execution"
+        );
+        assert_eq!(setting_for(nowhere, "my_style"), "my_style");
+        assert!(instructions(nowhere, "config_manager").is_some());
+        assert!(instructions(nowhere, "my_style").is_none());
+    }
+}
