@@ -75,12 +75,10 @@ fn expanded(fixture: &Fixture, name: &str, command: &str, extra: &[&str]) -> Str
         "a failing `!` line aborts the command before the model: {}",
         run.context()
     );
-    let first = run
-        .turns()
+    run.turns()
         .first()
         .map(|turn| turn["body"]["messages"].to_string())
-        .unwrap_or_else(|| panic!("no request reached the model: {}", run.context()));
-    first
+        .unwrap_or_else(|| panic!("no request reached the model: {}", run.context()))
 }
 
 fn assert_live_data(fixture: &Fixture, how: &str, extra: &[&str]) {
