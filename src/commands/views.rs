@@ -82,30 +82,49 @@ fn board_value(context: &Context, sprint: Option<&str>, limit: usize) -> anyhow:
         Some(raw) => Some(sprint::resolve(conn, raw)?),
         None => sprint::active(conn)?,
     };
-    let scope = match &sprint {
-        Some(_) => "id IN (SELECT item FROM sprint_items WHERE sprint = ?1)",
-        None => "kind != 'EPIC' AND ?1 IS NULL",
-    };
     let mut found = Vec::new();
     for status in COLUMNS_SHOWN {
-        let count: i64 = conn.query_row(
-            &format!("SELECT count(*) FROM items WHERE {scope} AND status = ?2"),
-            params![sprint, status],
-            |row| row.get(0),
-        )?;
         // Done work shows its latest; the rest goes by priority, then age.
         let order = if status == "DONE" {
-            "completed_at DESC, seq DESC"
+            "completed_at DESC"
         } else {
             "priority, seq"
         };
-        let cards = query_items(
-            conn,
-            &format!(
-                "SELECT {COLUMNS} FROM items WHERE {scope} AND status = ?2 ORDER BY {order} LIMIT ?3"
-            ),
-            params![sprint, status, limit as i64],
-        )?;
+        let (count, cards) = match &sprint {
+            Some(sprint) => {
+                let scope =
+                    "id IN (SELECT item FROM sprint_items WHERE sprint = ?1) AND status = ?2";
+                let count: i64 = conn.query_row(
+                    &format!("SELECT count(*) FROM items WHERE {scope}"),
+                    params![sprint, status],
+                    |row| row.get(0),
+                )?;
+                let cards = query_items(
+                    conn,
+                    &format!("SELECT {COLUMNS} FROM items WHERE {scope} ORDER BY {order} LIMIT ?3"),
+                    params![sprint, status, limit as i64],
+                )?;
+                (count, cards)
+            }
+            None => {
+                // Counted from the indexes: all of a status, less its epics.
+                let count: i64 = conn.query_row(
+                    "SELECT (SELECT count(*) FROM items WHERE status = ?1) \
+                     - (SELECT count(*) FROM items WHERE kind = 'EPIC' AND status = ?1)",
+                    [status],
+                    |row| row.get(0),
+                )?;
+                let cards = query_items(
+                    conn,
+                    &format!(
+                        "SELECT {COLUMNS} FROM items WHERE status = ?1 AND kind != 'EPIC' \
+                         ORDER BY {order} LIMIT ?2"
+                    ),
+                    params![status, limit as i64],
+                )?;
+                (count, cards)
+            }
+        };
         found.push((status, count, cards));
     }
     let mut blockers = Vec::new();
@@ -350,22 +369,14 @@ fn summary_value(context: &Context) -> anyhow::Result<Value> {
             "sprint": null, "sessions": sessions, "blockers": [], "ready": [], "decisions": []}));
     };
     let conn = db.conn();
-    let grouped = |column: &str| -> anyhow::Result<serde_json::Map<String, Value>> {
-        let mut statement = conn.prepare(&format!(
-            "SELECT {column}, count(*) FROM items GROUP BY {column} ORDER BY {column}"
-        ))?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows
-            .into_iter()
-            .map(|(key, count)| (key, json!(count)))
-            .collect())
-    };
-    let by_status = grouped("status")?;
-    let total: i64 = by_status.values().filter_map(Value::as_i64).sum();
+    let totals = counts(conn)?;
+    let mut by_status = std::collections::BTreeMap::<&str, i64>::new();
+    let mut by_kind = std::collections::BTreeMap::<&str, i64>::new();
+    for (kind, status, count) in &totals {
+        *by_status.entry(status).or_default() += count;
+        *by_kind.entry(kind).or_default() += count;
+    }
+    let total: i64 = by_status.values().sum();
     let sprint = match sprint::active(conn)? {
         Some(id) => {
             let mut value = sprint::get(conn, &id)?;
@@ -390,20 +401,15 @@ fn summary_value(context: &Context) -> anyhow::Result<Value> {
         }
         None => Value::Null,
     };
-    let blockers = query_items(
-        conn,
-        &format!(
-            "SELECT {COLUMNS} FROM items WHERE status = 'BLOCKED' OR (status NOT IN ('DONE', 'CANCELLED') \
-             AND open_deps > 0) ORDER BY priority, seq LIMIT 10"
-        ),
-        [],
-    )?
-    .iter()
-    .map(|item| {
-        Ok(json!({"id": item.id, "title": item.title, "status": item.status.as_str(),
-            "reason": item.blocked_reason, "waiting_on": waiting_on(conn, item)?}))
-    })
-    .collect::<anyhow::Result<Vec<Value>>>()?;
+    let blockers = blockers(conn, 10)?
+        .iter()
+        .map(|item| {
+            Ok(
+                json!({"id": item.id, "title": item.title, "status": item.status.as_str(),
+                "reason": item.blocked_reason, "waiting_on": waiting_on(conn, item)?}),
+            )
+        })
+        .collect::<anyhow::Result<Vec<Value>>>()?;
     let ready: Vec<Value> = query_items(
         conn,
         &format!(
@@ -430,13 +436,55 @@ fn summary_value(context: &Context) -> anyhow::Result<Value> {
         "schema_version": SCHEMA_VERSION,
         "project": project,
         "current_session": current,
-        "items": {"total": total, "by_status": by_status, "by_kind": grouped("kind")?},
+        "items": {"total": total, "by_status": by_status, "by_kind": by_kind},
         "sprint": sprint,
         "sessions": sessions,
         "blockers": blockers,
         "ready": ready,
         "decisions": decisions,
     }))
+}
+
+/// How many items there are of each kind and status, from one walk of an index.
+fn counts(conn: &Connection) -> anyhow::Result<Vec<(String, String, i64)>> {
+    let mut statement =
+        conn.prepare("SELECT kind, status, count(*) FROM items GROUP BY kind, status")?;
+    let rows = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The `limit` most urgent items that are blocked or wait for unfinished work. One query
+/// per status, each walking the status's priority index, so a big plan costs no more than
+/// a small one.
+fn blockers(conn: &Connection, limit: usize) -> anyhow::Result<Vec<Item>> {
+    let mut found = Vec::new();
+    for status in [
+        "BLOCKED",
+        "BACKLOG",
+        "TODO",
+        "IN_PROGRESS",
+        "IN_REVIEW",
+        "TESTING",
+    ] {
+        let waiting = if status == "BLOCKED" {
+            ""
+        } else {
+            "AND open_deps > 0"
+        };
+        found.extend(query_items(
+            conn,
+            &format!(
+                "SELECT {COLUMNS} FROM items INDEXED BY items_status_priority \
+                 WHERE status = ?1 {waiting} ORDER BY priority, seq LIMIT ?2"
+            ),
+            params![status, limit as i64],
+        )?);
+    }
+    found.sort_by_key(|item| (item.priority.rank(), item.status != Status::Blocked));
+    found.truncate(limit);
+    Ok(found)
 }
 
 fn render_summary(value: &Value, markdown: bool) -> String {
@@ -750,8 +798,8 @@ fn monitor_value(context: &Context, limit: usize) -> anyhow::Result<Value> {
         let today = context.now.to_string();
         let today = today.get(..10).unwrap_or_default().to_owned();
         (items_done_today, items_in_progress) = conn.query_row(
-            "SELECT COALESCE(sum(status = 'DONE' AND substr(completed_at, 1, 10) = ?1), 0), \
-             COALESCE(sum(status = 'IN_PROGRESS'), 0) FROM items",
+            "SELECT (SELECT count(*) FROM items WHERE status = 'DONE' AND completed_at >= ?1), \
+             (SELECT count(*) FROM items WHERE status = 'IN_PROGRESS')",
             [today],
             |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
         )?;

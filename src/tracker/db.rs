@@ -180,6 +180,12 @@ const MIGRATIONS: &[&str] = &[
         VALUES (new.id, new.kind, new.key, new.description, new.details);
     END;
     ",
+    // 2: indexes for the views (`board`, `summary`, `monitor`): counts by kind and status
+    // without reading rows, and the latest finished items in order.
+    "
+    CREATE INDEX items_kind_status ON items(kind, status);
+    CREATE INDEX items_completed ON items(status, completed_at);
+    ",
 ];
 
 /// The version of the schema this binary writes.

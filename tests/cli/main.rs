@@ -17,6 +17,7 @@ mod sprint;
 mod state;
 mod surface;
 mod task;
+mod views;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
