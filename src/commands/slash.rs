@@ -22,6 +22,9 @@ pub(super) fn run(
     args: Vec<String>,
 ) -> anyhow::Result<()> {
     let session = context.session_hint();
+    // The `!` lines pass the user's words as one quoted string (an apostrophe would break
+    // them unquoted); split them here, leniently.
+    let args = split_words(&args.join(" "));
     let reads = plan(command, &args, session);
     let mut results = Vec::new();
     for read in reads {
@@ -253,6 +256,41 @@ fn task_filter(words: &[&str], session: Option<&str>) -> Vec<String> {
     argv
 }
 
+/// Words as a shell splits them, with quotes that pair up honoured and any other quote kept
+/// as a letter (`don't` is one word), so that no input fails.
+fn split_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let chars: Vec<char> = text.chars().collect();
+    let mut at = 0;
+    while at < chars.len() {
+        let c = chars[at];
+        if (c == '"' || c == '\'')
+            && let Some(end) = chars[at + 1..].iter().position(|d| *d == c)
+        {
+            word.extend(&chars[at + 1..at + 1 + end]);
+            in_word = true;
+            at += end + 2;
+            continue;
+        }
+        if c.is_whitespace() {
+            if in_word {
+                words.push(std::mem::take(&mut word));
+                in_word = false;
+            }
+        } else {
+            word.push(c);
+            in_word = true;
+        }
+        at += 1;
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
 fn read(parts: &[&str]) -> Read {
     Ok(own(parts))
 }
@@ -377,6 +415,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn words_split_like_a_shell_but_never_fail() {
+        assert_eq!(
+            split_words(r#"create "Fix login" now"#),
+            ["create", "Fix login", "now"]
+        );
+        assert_eq!(
+            split_words("search don't panic"),
+            ["search", "don't", "panic"]
+        );
+        assert_eq!(split_words("  a  'b c'd "), ["a", "b cd"]);
+        assert_eq!(split_words(""), Vec::<String>::new());
+        assert_eq!(split_words("\"open"), ["\"open"]);
     }
 
     #[test]

@@ -251,6 +251,8 @@ const ARGUMENTS: &[&str] = &[
     "epic plan EPIC-zzzz",
     "epic plan \"New billing\"",
     "--claim --json",
+    "search don't panic",
+    "Let's use Postgres",
 ];
 
 /// Run every `!` line of every command with every sample, the way Claude Code does: the
