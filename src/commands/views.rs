@@ -222,36 +222,21 @@ fn card(item: &Item, waiting: &[String]) -> Value {
 }
 
 fn render_board(value: &Value, markdown: bool) -> String {
-    let mut text = String::new();
-    let heading = |text: &mut String, level: usize, line: &str| {
-        if markdown {
-            let _ = writeln!(text, "{} {line}", "#".repeat(level));
-        } else {
-            let _ = writeln!(text, "{line}");
-        }
-    };
+    let mut page = Page::new(markdown);
     match value["sprint"].as_object() {
-        Some(sprint) => heading(
-            &mut text,
-            2,
-            &format!(
-                "Board: {} ({}, {})",
-                str_of(&sprint["name"]),
-                str_of(&sprint["id"]),
-                str_of(&sprint["status"])
-            ),
-        ),
-        None => heading(&mut text, 2, "Board: all open work (no active sprint)"),
+        Some(sprint) => page.title(&format!(
+            "Board: {} ({}, {})",
+            str_of(&sprint["name"]),
+            str_of(&sprint["id"]),
+            str_of(&sprint["status"])
+        )),
+        None => page.title("Board: all open work (no active sprint)"),
     }
-    if let Some(goal) = value["sprint"]["goal"]
-        .as_str()
-        .filter(|goal| !goal.is_empty())
-    {
-        let _ = writeln!(text, "Goal: {goal}");
+    if let Some(goal) = value["sprint"]["goal"].as_str().filter(|g| !g.is_empty()) {
+        page.line(&format!("Goal: {goal}"));
     }
     if let Some(burndown) = value["burndown"].as_object() {
-        let _ = writeln!(
-            text,
+        page.line(&format!(
             "Day {} of {}: {:.1} of {:.1} h left, ideal {:.1} ({})",
             burndown["day"],
             burndown["days"],
@@ -263,7 +248,7 @@ fn render_board(value: &Value, markdown: bool) -> String {
             } else {
                 "behind"
             }
-        );
+        ));
     }
     for column in value["columns"].as_array().into_iter().flatten() {
         let count = column["count"].as_i64().unwrap_or(0);
@@ -274,13 +259,7 @@ fn render_board(value: &Value, markdown: bool) -> String {
         if column["over_limit"] == true {
             title.push_str(" over the WIP limit");
         }
-        text.push('\n');
-        heading(&mut text, 3, &title);
-        let cards = column["items"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for card in cards {
+        let cards = page.section(&title, &column["items"], None, |card| {
             let mut parts = vec![str_of(&card["priority"]).to_owned()];
             if let Some(who) = card["assignee"].as_str() {
                 parts.push(format!("@{who}"));
@@ -291,43 +270,80 @@ fn render_board(value: &Value, markdown: bool) -> String {
             if let Some(hours) = card["estimate"].as_f64() {
                 parts.push(format!("{hours}h"));
             }
-            let id = str_of(&card["id"]);
-            let title = str_of(&card["title"]);
+            let (id, title) = (str_of(&card["id"]), str_of(&card["title"]));
             if markdown {
-                let _ = writeln!(text, "- **{id}** {title} · {}", parts.join(" · "));
+                format!("**{id}** {title} · {}", parts.join(" · "))
             } else {
-                let _ = writeln!(text, "  {id}  {title}  {}", parts.join("  "));
+                format!("{id}  {title}  {}", parts.join("  "))
             }
-        }
-        let shown = cards.len() as i64;
-        if count > shown {
-            let _ = writeln!(
-                text,
-                "{}… and {} more",
-                if markdown { "- " } else { "  " },
-                count - shown
-            );
+        });
+        if count > cards as i64 {
+            page.bullet(&format!("… and {} more", count - cards as i64));
         }
     }
-    let blockers = value["blockers"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if !blockers.is_empty() {
-        text.push('\n');
-        heading(&mut text, 3, "Blockers");
-        for blocker in blockers {
-            let _ = writeln!(
-                text,
-                "{}{} {}: {}",
-                if markdown { "- " } else { "  " },
-                str_of(&blocker["id"]),
-                str_of(&blocker["title"]),
-                why_blocked(blocker)
-            );
+    if value["blockers"].as_array().is_some_and(|b| !b.is_empty()) {
+        page.section("Blockers", &value["blockers"], None, blocker_line);
+    }
+    page.text
+}
+
+/// Text for people, as markdown or plain: a title, headed sections of bulleted lines.
+struct Page {
+    text: String,
+    markdown: bool,
+}
+
+impl Page {
+    fn new(markdown: bool) -> Page {
+        Page {
+            text: String::new(),
+            markdown,
         }
     }
-    text
+
+    fn title(&mut self, line: &str) {
+        let mark = if self.markdown { "## " } else { "" };
+        let _ = writeln!(self.text, "{mark}{line}");
+    }
+
+    fn line(&mut self, line: &str) {
+        let _ = writeln!(self.text, "{line}");
+    }
+
+    fn bullet(&mut self, line: &str) {
+        let mark = if self.markdown { "- " } else { "  " };
+        let _ = writeln!(self.text, "{mark}{line}");
+    }
+
+    /// A heading, then a bullet per item of the array `items` (or the line `empty` when
+    /// there is none). Returns how many items it showed.
+    fn section(
+        &mut self,
+        heading: &str,
+        items: &Value,
+        empty: Option<&str>,
+        line: impl Fn(&Value) -> String,
+    ) -> usize {
+        let mark = if self.markdown { "### " } else { "" };
+        let _ = writeln!(self.text, "\n{mark}{heading}");
+        let items = items.as_array().map(Vec::as_slice).unwrap_or_default();
+        if let (true, Some(empty)) = (items.is_empty(), empty) {
+            self.bullet(empty);
+        }
+        for item in items {
+            self.bullet(&line(item));
+        }
+        items.len()
+    }
+}
+
+fn blocker_line(blocker: &Value) -> String {
+    format!(
+        "{} {}: {}",
+        str_of(&blocker["id"]),
+        str_of(&blocker["title"]),
+        why_blocked(blocker)
+    )
 }
 
 fn why_blocked(blocker: &Value) -> String {
@@ -488,117 +504,65 @@ fn blockers(conn: &Connection, limit: usize) -> anyhow::Result<Vec<Item>> {
 }
 
 fn render_summary(value: &Value, markdown: bool) -> String {
-    let mut text = String::new();
-    let h = |text: &mut String, line: &str| {
-        let _ = if markdown {
-            writeln!(text, "\n### {line}")
-        } else {
-            writeln!(text, "\n{line}")
-        };
-    };
-    let bullet = if markdown { "- " } else { "  " };
-    let _ = writeln!(
-        text,
-        "{}Project {}: {} items",
-        if markdown { "## " } else { "" },
+    let mut page = Page::new(markdown);
+    page.title(&format!(
+        "Project {}: {} items",
         str_of(&value["project"]),
         value["items"]["total"]
-    );
+    ));
     if let Some(by_status) = value["items"]["by_status"]
         .as_object()
         .filter(|m| !m.is_empty())
     {
         let parts: Vec<String> = Status::NAMES
             .iter()
-            .filter_map(|status| {
-                by_status
-                    .get(*status)
-                    .map(|count| format!("{status} {count}"))
-            })
+            .filter_map(|status| by_status.get(*status).map(|n| format!("{status} {n}")))
             .collect();
-        let _ = writeln!(text, "{}", parts.join(", "));
+        page.line(&parts.join(", "));
     }
-    h(&mut text, "Sprint");
-    match value["sprint"].as_object() {
-        Some(sprint) => {
-            let _ = writeln!(
-                text,
-                "{bullet}{} ({}): day {} of {}, {} of {} items done, {:.1} of {:.1} h",
-                str_of(&sprint["name"]),
-                str_of(&sprint["id"]),
-                sprint["day"],
-                sprint["duration_days"],
-                sprint["items_done"],
-                sprint["items"],
-                sprint["hours_done"].as_f64().unwrap_or(0.0),
-                sprint["hours"].as_f64().unwrap_or(0.0)
-            );
-        }
-        None => {
-            let _ = writeln!(text, "{bullet}no active sprint");
-        }
+    let sprint = match value["sprint"].as_object() {
+        Some(sprint) => json!([format!(
+            "{} ({}): day {} of {}, {} of {} items done, {:.1} of {:.1} h",
+            str_of(&sprint["name"]),
+            str_of(&sprint["id"]),
+            sprint["day"],
+            sprint["duration_days"],
+            sprint["items_done"],
+            sprint["items"],
+            sprint["hours_done"].as_f64().unwrap_or(0.0),
+            sprint["hours"].as_f64().unwrap_or(0.0)
+        )]),
+        None => json!([]),
+    };
+    page.section("Sprint", &sprint, Some("no active sprint"), |line| {
+        str_of(line).to_owned()
+    });
+    page.section(
+        "Sessions",
+        &value["sessions"],
+        Some("none live"),
+        session_line,
+    );
+    page.section("Blockers", &value["blockers"], Some("none"), blocker_line);
+    page.section(
+        "Ready next",
+        &value["ready"],
+        Some("nothing ready"),
+        |item| {
+            format!(
+                "{} {} ({})",
+                str_of(&item["id"]),
+                str_of(&item["title"]),
+                str_of(&item["priority"])
+            )
+        },
+    );
+    if value["decisions"].as_array().is_some_and(|d| !d.is_empty()) {
+        page.section("Latest decisions", &value["decisions"], None, |decision| {
+            format!("{} {}", str_of(&decision["id"]), str_of(&decision["title"]))
+        });
     }
-    h(&mut text, "Sessions");
-    let sessions = value["sessions"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if sessions.is_empty() {
-        let _ = writeln!(text, "{bullet}none live");
-    }
-    for session in sessions {
-        let _ = writeln!(text, "{bullet}{}", session_line(session));
-    }
-    h(&mut text, "Blockers");
-    let blockers = value["blockers"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if blockers.is_empty() {
-        let _ = writeln!(text, "{bullet}none");
-    }
-    for blocker in blockers {
-        let _ = writeln!(
-            text,
-            "{bullet}{} {}: {}",
-            str_of(&blocker["id"]),
-            str_of(&blocker["title"]),
-            why_blocked(blocker)
-        );
-    }
-    h(&mut text, "Ready next");
-    let ready = value["ready"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if ready.is_empty() {
-        let _ = writeln!(text, "{bullet}nothing ready");
-    }
-    for item in ready {
-        let _ = writeln!(
-            text,
-            "{bullet}{} {} ({})",
-            str_of(&item["id"]),
-            str_of(&item["title"]),
-            str_of(&item["priority"])
-        );
-    }
-    let decisions = value["decisions"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if !decisions.is_empty() {
-        h(&mut text, "Latest decisions");
-        for decision in decisions {
-            let _ = writeln!(
-                text,
-                "{bullet}{} {}",
-                str_of(&decision["id"]),
-                str_of(&decision["title"])
-            );
-        }
-    }
-    text
+    page.text
 }
 
 // ---------------------------------------------------------------------------------------
@@ -837,70 +801,44 @@ fn monitor_value(context: &Context, limit: usize) -> anyhow::Result<Value> {
 }
 
 fn render_monitor(value: &Value, markdown: bool) -> String {
-    let mut text = String::new();
-    let bullet = if markdown { "- " } else { "  " };
+    let mut page = Page::new(markdown);
     let m = &value["metrics"];
-    let _ = writeln!(
-        text,
-        "{}{} live sessions, {} agents running, {} tool calls ({} failed), {} items in progress, {} done today",
-        if markdown { "## " } else { "" },
+    page.title(&format!(
+        "{} live sessions, {} agents running, {} tool calls ({} failed), {} items in progress, {} done today",
         m["sessions_live"],
         m["agents_running"],
         m["tool_calls"],
         m["tool_failures"],
         m["items_in_progress"],
         m["items_done_today"]
+    ));
+    page.section(
+        "Sessions",
+        &value["sessions"],
+        Some("none in the last day"),
+        session_line,
     );
-    let _ = writeln!(
-        text,
-        "{}",
-        if markdown {
-            "\n### Sessions"
-        } else {
-            "\nSessions"
-        }
+    page.section(
+        "Activity",
+        &value["activity"],
+        Some("nothing yet"),
+        |event| {
+            let what = event["item"]
+                .as_str()
+                .map(|item| format!("{item} {}", event["title"].as_str().unwrap_or_default()))
+                .or_else(|| event["session"].as_str().map(|s| format!("session {s}")))
+                .unwrap_or_default();
+            format!(
+                "{} {} {}",
+                str_of(&event["at"]),
+                str_of(&event["what"]),
+                what
+            )
+            .trim_end()
+            .to_owned()
+        },
     );
-    let sessions = value["sessions"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if sessions.is_empty() {
-        let _ = writeln!(text, "{bullet}none in the last day");
-    }
-    for session in sessions {
-        let _ = writeln!(text, "{bullet}{}", session_line(session));
-    }
-    let _ = writeln!(
-        text,
-        "{}",
-        if markdown {
-            "\n### Activity"
-        } else {
-            "\nActivity"
-        }
-    );
-    let activity = value["activity"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if activity.is_empty() {
-        let _ = writeln!(text, "{bullet}nothing yet");
-    }
-    for event in activity {
-        let who = event["item"]
-            .as_str()
-            .map(|item| format!("{item} {}", event["title"].as_str().unwrap_or_default()))
-            .or_else(|| event["session"].as_str().map(|s| format!("session {s}")))
-            .unwrap_or_default();
-        let _ = writeln!(
-            text,
-            "{bullet}{} {} {}",
-            str_of(&event["at"]),
-            str_of(&event["what"]),
-            who.trim_end()
-        );
-    }
-    text
+    page.text
 }
 
 fn str_of(value: &Value) -> &str {

@@ -6,7 +6,7 @@ use std::process::Command;
 use clap::Parser as _;
 use orchestron::cli::Cli;
 
-use crate::TestEnv;
+use crate::{TestEnv, shell_words};
 
 const README: &str = include_str!("../../README.md");
 
@@ -17,53 +17,6 @@ fn shell_blocks() -> Vec<&'static str> {
         .skip(1)
         .map(|rest| rest.split("```").next().unwrap_or_default())
         .collect()
-}
-
-/// Split a shell command into words: quotes are honoured, `$VAR` and `"$VAR"` become `ID`.
-fn words(command: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = command.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                word.extend(chars.by_ref().take_while(|c| *c != '\''));
-            }
-            '"' => {
-                in_word = true;
-                let quoted: String = chars.by_ref().take_while(|c| *c != '"').collect();
-                word.push_str(if quoted.starts_with('$') {
-                    "ID"
-                } else {
-                    &quoted
-                });
-            }
-            '$' => {
-                in_word = true;
-                while chars
-                    .next_if(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .is_some()
-                {}
-                word.push_str("ID");
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
 }
 
 /// Every `orchestron …` invocation of a block: whole lines, after `&&`, or inside `$(…)`.
@@ -89,7 +42,7 @@ fn readme_invocations_parse() {
     let all: Vec<String> = shell_blocks().into_iter().flat_map(invocations).collect();
     assert!(all.len() >= 10, "the README shows the commands: {all:?}");
     for invocation in &all {
-        if let Err(err) = Cli::try_parse_from(words(invocation)) {
+        if let Err(err) = Cli::try_parse_from(shell_words(invocation)) {
             panic!("`{invocation}` does not parse:\n{err}");
         }
     }
@@ -134,7 +87,7 @@ fn readme_use_block_runs() {
 #[test]
 fn shell_words_are_split_like_a_shell() {
     assert_eq!(
-        words(r#"orchestron state get "$SESSION" '$.a[?(@.b=="c")]' --json"#),
+        shell_words(r#"orchestron state get "$SESSION" '$.a[?(@.b=="c")]' --json"#),
         [
             "orchestron",
             "state",

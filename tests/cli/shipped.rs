@@ -10,7 +10,7 @@ use orchestron::cli::Cli;
 use orchestron::shipped::{self, COMMANDS, STYLES};
 use serde_json::Value;
 
-use crate::TestEnv;
+use crate::{TestEnv, shell_words};
 
 const SESSION: &str = "5e1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
 
@@ -175,8 +175,7 @@ fn no_shipped_file_names_a_machines_paths() {
 #[test]
 fn every_orchestron_invocation_parses_against_the_cli() {
     let parse = |line: &str| -> Result<(), String> {
-        let words = shell_words(line).ok_or_else(|| format!("cannot split `{line}`"))?;
-        Cli::try_parse_from(&words)
+        Cli::try_parse_from(shell_words(line))
             .map(drop)
             .map_err(|err| format!("`{line}` does not parse:\n{err}"))
     };
@@ -261,25 +260,30 @@ fn run_every_bang_line(env: &TestEnv) {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_orchestron"))
         .parent()
         .unwrap();
-    for command in COMMANDS {
-        for line in bang_lines(shipped::body(command.text)) {
-            for arguments in ARGUMENTS {
-                let script = substitute(&line, arguments);
-                let output = bash(env, &script, bin_dir).output().unwrap();
-                let stdout = String::from_utf8_lossy(&output.stdout);
-                assert!(
-                    output.status.success(),
-                    "/orchestron:{} {arguments}: `{script}` exited {:?}\n{stdout}{}",
-                    command.name,
-                    output.status.code(),
-                    String::from_utf8_lossy(&output.stderr)
-                );
-                let value: Value = serde_json::from_str(&stdout)
-                    .unwrap_or_else(|err| panic!("`{script}`: not JSON ({err}): {stdout}"));
-                assert!(value["results"].is_array(), "{stdout}");
-            }
+    // One thread per command, as Claude Code may run several commands' lines at once.
+    std::thread::scope(|scope| {
+        for command in COMMANDS {
+            scope.spawn(move || {
+                for line in bang_lines(shipped::body(command.text)) {
+                    for arguments in ARGUMENTS {
+                        let script = substitute(&line, arguments);
+                        let output = bash(env, &script, bin_dir).output().unwrap();
+                        let stdout = String::from_utf8_lossy(&output.stdout);
+                        assert!(
+                            output.status.success(),
+                            "/orchestron:{} {arguments}: `{script}` exited {:?}\n{stdout}{}",
+                            command.name,
+                            output.status.code(),
+                            String::from_utf8_lossy(&output.stderr)
+                        );
+                        let value: Value = serde_json::from_str(&stdout)
+                            .unwrap_or_else(|err| panic!("`{script}`: not JSON ({err}): {stdout}"));
+                        assert!(value["results"].is_array(), "{stdout}");
+                    }
+                }
+            });
         }
-    }
+    });
 }
 
 /// `bash -c SCRIPT` in the test's project, with its environment and `orchestron` on PATH.
@@ -401,7 +405,7 @@ fn invocations(body: &str) -> Vec<String> {
 /// What Claude Code does to a command's text before running it: `$ARGUMENTS`, the
 /// positional arguments and the session id substituted.
 fn substitute(line: &str, arguments: &str) -> String {
-    let words = shell_words(arguments).unwrap_or_default();
+    let words = shell_words(arguments);
     let mut text = line
         .replace("$ARGUMENTS", arguments)
         .replace("${CLAUDE_SESSION_ID}", SESSION);
@@ -417,49 +421,4 @@ fn allows(tool: &str, line: &str) -> bool {
     tool.strip_prefix("Bash(")
         .and_then(|rest| rest.strip_suffix(":*)"))
         .is_some_and(|prefix| line.starts_with(prefix))
-}
-
-/// Split a line into words as a POSIX shell does for the quoting these files use.
-fn shell_words(line: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        c => word.push(c),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => word.push(chars.next()?),
-                        c => word.push(c),
-                    }
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Some(words)
 }
