@@ -135,12 +135,14 @@ pub enum Command {
     /// `.claude/settings.local.json` at the style the mode maps to
     ///
     /// Claude Code applies an output style only when a session starts (or after `/clear`);
-    /// until then SessionStart's injected context carries the style's instructions.
+    /// until then SessionStart's injected context carries the style's instructions. New
+    /// sessions in the project start in the mode switched to; without a current session,
+    /// that is all it changes.
     Mode {
         /// The new mode
         #[arg(value_parser = mode_parser())]
         mode: Option<Mode>,
-        /// The session (default: the current one)
+        /// The session (default: the current one, if any)
         #[arg(long)]
         session: Option<String>,
     },

@@ -1,4 +1,5 @@
 //! `orchestron mode [MODE]`: show a session's mode and its output style, or switch both.
+//! Without a session (run from a terminal) it shows and sets the mode new sessions start in.
 
 use serde_json::{Value, json};
 
@@ -14,23 +15,28 @@ pub(super) fn run(
     mode: Option<Mode>,
     session: Option<String>,
 ) -> anyhow::Result<()> {
-    let id = match session {
-        Some(raw) => SessionId::parse(&raw)?,
-        None => context.current_session()?,
+    let id = match session.as_deref().or(context.session_hint()) {
+        Some(raw) => Some(SessionId::parse(raw)?),
+        None => None,
     };
     let store = context.store()?;
     let config = context.config()?;
     let project = context.project_root();
     let Some(mode) = mode else {
-        let document = store.read(&id)?;
-        let mode = Lifecycle::of(&document)?.mode;
+        let mode = match &id {
+            Some(id) => Lifecycle::of(&store.read(id)?)?.mode,
+            None => match context.mode_override() {
+                Some(raw) => raw.parse()?,
+                None => config.default_mode(),
+            },
+        };
         let modes: Vec<Value> = Mode::NAMES
             .iter()
             .filter_map(|name| name.parse::<Mode>().ok())
             .map(|mode| json!({"mode": mode.as_str(), "style": config.style(mode)}))
             .collect();
         let value = json!({
-            "session": id.as_str(),
+            "session": id.as_ref().map(SessionId::as_str),
             "mode": mode.as_str(),
             "style": config.style(mode),
             "output_style": style::active_setting(project, context.user_home()),
@@ -39,9 +45,12 @@ pub(super) fn run(
         if out.json() {
             out.json_line(&value)?;
         } else {
+            let who = match &id {
+                Some(id) => format!("{} is", id.as_str()),
+                None => "new sessions here start".to_owned(),
+            };
             out.line(&format!(
-                "{} is in {} mode (style: {})",
-                id.as_str(),
+                "{who} in {} mode (style: {})",
                 mode.as_str(),
                 config.style(mode).unwrap_or("Claude Code's default")
             ))?;
@@ -63,16 +72,19 @@ pub(super) fn run(
     )
     .map_err(|err| err.context(format!("cannot update `{}`", settings.display())))?;
     let now = context.now;
-    let changed = store.update(&id, |document| {
-        let changed = session::set_mode(document, now, mode, config.expiry(mode))?;
-        Ok((changed, changed))
-    })?;
+    let changed = match &id {
+        Some(id) => store.update(id, |document| {
+            let changed = session::set_mode(document, now, mode, config.expiry(mode))?;
+            Ok((changed, changed))
+        })?,
+        None => false,
+    };
     if let Some(text) = &new {
         std::fs::create_dir_all(project.join(".claude"))?;
         store::write_file_atomic(&super::install::real_path(&settings), text.as_bytes())?;
     }
     let value = json!({
-        "session": id.as_str(),
+        "session": id.as_ref().map(SessionId::as_str),
         "mode": mode.as_str(),
         "changed": changed,
         "style": name,
@@ -83,7 +95,13 @@ pub(super) fn run(
     if out.json() {
         out.json_line(&value)?;
     } else {
-        out.line(&format!("{} is now in {} mode", id.as_str(), mode.as_str()))?;
+        match &id {
+            Some(id) => out.line(&format!("{} is now in {} mode", id.as_str(), mode.as_str()))?,
+            None => out.line(&format!(
+                "no current session: new sessions here start in {} mode",
+                mode.as_str()
+            ))?,
+        }
     }
     let note = match &setting {
         Some(setting) => format!(

@@ -303,6 +303,23 @@ fn mode_switches_the_session_and_points_the_output_style_at_it() {
     assert_eq!(settings.get("outputStyle"), None);
     assert_eq!(settings["env"]["ORCHESTRON_MODE"], "development");
 
+    // From a terminal, without a session: the mode new sessions start in.
+    env.unset("ORCHESTRON_SESSION");
+    let shown = env.run(&["mode", "--json"]).json();
+    assert_eq!(shown["session"], Value::Null);
+    assert_eq!(shown["mode"], "development");
+    let run = env.run(&["mode", "config"]);
+    assert!(
+        run.ok().contains("new sessions here start in config mode"),
+        "{run}"
+    );
+    let settings: Value = serde_json::from_str(&std::fs::read_to_string(&local).unwrap()).unwrap();
+    assert_eq!(settings["outputStyle"], "config_manager");
+    env.set("ORCHESTRON_MODE", "config");
+    assert_eq!(env.run(&["mode", "--json"]).json()["mode"], "config");
+    env.unset("ORCHESTRON_MODE");
+    env.set("ORCHESTRON_SESSION", SESSION);
+
     // Bad input changes nothing.
     let before = env.disk();
     env.run(&["mode", "party"]).fails(2);

@@ -142,6 +142,33 @@ fn slash_commands_expand_with_live_data_through_the_plugin() {
     ));
     let root = repo_root().to_str().unwrap().to_owned();
     assert_live_data(&fixture, "plugin", &["--plugin-dir", &root]);
+
+    // The plugin's styles go by `orchestron:<name>`, which `orchestron mode` writes.
+    // From a terminal, with no session: the mode new sessions start in.
+    let output = fixture.orchestron(&["mode", "sprint"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let scenario = json!({"steps": [{"text": "Board coming."}]});
+    let run = fixture.run(
+        "plugin-style",
+        scenario,
+        &args("show the board", &["--plugin-dir", &root]),
+    );
+    run.assert_ok();
+    let first = run.turns()[0]["body"].to_string();
+    assert!(
+        first.contains("# Output Style: orchestron:sprint_execution"),
+        "{}",
+        run.context()
+    );
+    assert!(
+        !first.contains("Output style for sprint mode"),
+        "{}",
+        run.context()
+    );
 }
 
 fn session_info(fixture: &Fixture, id: &str) -> Value {
