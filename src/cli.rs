@@ -135,7 +135,7 @@ pub enum Command {
     /// `.claude/settings.local.json` at the style the mode maps to
     ///
     /// Claude Code applies an output style only when a session starts (or after `/clear`);
-    /// until then SessionStart's injected context carries the style's instructions. New
+    /// until then the session follows the instructions this prints with `--json`. New
     /// sessions in the project start in the mode switched to; without a current session,
     /// that is all it changes.
     Mode {
@@ -149,16 +149,18 @@ pub enum Command {
     /// Read the project's handoff for the next session, or write one now
     #[command(subcommand)]
     Handoff(HandoffCommand),
-    /// What a slash command needs to know, for its `!` line: reads chosen by the command's
+    /// What a slash command needs to know, for its `!` block: reads chosen by the command's
     /// arguments, run in order, each reported with its output or its error
     ///
     /// Changes nothing and always exits 0, because a failing `!` line silently aborts the
-    /// whole command in Claude Code. The arguments are the slash command's own, as typed.
+    /// whole command in Claude Code. The arguments are the slash command's own, as typed,
+    /// after `--` or, when there are none, on stdin (the shipped commands pass them in a
+    /// quoted here-document, so that no quote, backtick or `$` in them reaches a shell).
     Slash {
         /// The slash command
         #[arg(value_enum)]
         command: SlashCommand,
-        /// Its arguments (after `--`)
+        /// Its arguments (after `--`; none: read them from stdin)
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },

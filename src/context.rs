@@ -76,6 +76,7 @@ pub struct Context {
     path: Option<String>,
     user_home: Option<PathBuf>,
     bin: Option<PathBuf>,
+    reads_only: bool,
 }
 
 impl Context {
@@ -136,7 +137,15 @@ impl Context {
             path: get(var::PATH),
             user_home: get(var::USER_HOME).map(PathBuf::from),
             bin: get(var::BIN).map(PathBuf::from),
+            reads_only: false,
         })
+    }
+
+    /// The context for `orchestron slash`: reads that find no tracker see an empty one,
+    /// so that gathering a slash command's data creates nothing.
+    pub fn for_reads(mut self) -> Context {
+        self.reads_only = true;
+        self
     }
 
     /// The context for `orchestron hook`: a shorter lock deadline unless one was set.
@@ -195,6 +204,9 @@ impl Context {
     /// The project tracker, opened (and created) now. Writers wait for each other up to the
     /// lock deadline.
     pub fn tracker(&self) -> anyhow::Result<crate::tracker::Db> {
+        if self.reads_only && !self.state_root().join("orchestron.db").exists() {
+            return crate::tracker::Db::empty();
+        }
         let durability = match self.durability {
             Some(durability) => durability,
             None => self.config()?.durability.unwrap_or_default(),

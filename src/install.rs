@@ -353,6 +353,44 @@ pub fn set_mode_in_settings(
     Ok(changed.then(|| top.to_text_at(0) + "\n"))
 }
 
+/// Take out what `orchestron mode` put in a settings file: an `outputStyle` of Orchestron's
+/// (`ours` tells) and `env.ORCHESTRON_MODE` (`env` too, when that emptied it). Returns the
+/// new text (empty when nothing is left), or `None` when nothing changed.
+pub fn remove_mode_from_settings(
+    text: &str,
+    ours: impl Fn(&str) -> bool,
+) -> anyhow::Result<Option<String>> {
+    let mut top = parse_settings(Some(text))?;
+    let mut changed = false;
+    if let Some(raw) = top.get("outputStyle")
+        && serde_json::from_str::<Value>(raw.get())?
+            .as_str()
+            .is_some_and(&ours)
+    {
+        top.remove("outputStyle");
+        changed = true;
+    }
+    if let Some(raw) = top.get("env") {
+        let mut env = Pairs::parse(raw, "env")?;
+        if env.get(crate::context::var::MODE).is_some() {
+            env.remove(crate::context::var::MODE);
+            if env.0.is_empty() {
+                top.remove("env");
+            } else {
+                top.set("env", env.to_raw_at(1)?);
+            }
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok(None);
+    }
+    if top.0.is_empty() {
+        return Ok(Some(String::new()));
+    }
+    Ok(Some(top.to_text_at(0) + "\n"))
+}
+
 /// Which of Orchestron's events a settings file wires, with the command each one runs.
 pub fn wired_events(settings: &Value) -> Vec<(String, String)> {
     let mut wired = Vec::new();
@@ -618,6 +656,21 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(text.contains("Explanatory"));
+        // Uninstall takes out only what `mode` put in.
+        let back = remove_mode_from_settings(&text, ours).unwrap().unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&back).unwrap(),
+            json!({"outputStyle": "Explanatory"})
+        );
+        let only_ours =
+            set_mode_in_settings(None, Some("orchestron:sprint_execution"), "sprint", ours)
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            remove_mode_from_settings(&only_ours, ours).unwrap(),
+            Some(String::new())
+        );
+        assert_eq!(remove_mode_from_settings("{\"a\": 1}", ours).unwrap(), None);
     }
 
     #[test]

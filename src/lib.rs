@@ -34,23 +34,22 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     // Claude Code reads exit 2 from a hook as "block": under `hook`, even a malformed command
     // line is an ordinary failure, reported in one line.
-    let in_hook = args
+    let first = args
         .iter()
         .skip(1)
-        .find(|arg| !arg.to_string_lossy().starts_with('-'))
-        .is_some_and(|arg| arg == "hook");
+        .find(|arg| !arg.to_string_lossy().starts_with('-'));
+    let in_hook = first.is_some_and(|arg| arg == "hook");
+    let reads_only = first.is_some_and(|arg| arg == "slash");
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) if in_hook => return error::report_hook_usage(&err),
         Err(err) => return error::report_usage(&err),
     };
     let result = context::Context::from_process(cli.global.json)
-        .map(|context| {
-            if in_hook {
-                context.for_hooks()
-            } else {
-                context
-            }
+        .map(|context| match (in_hook, reads_only) {
+            (true, _) => context.for_hooks(),
+            (_, true) => context.for_reads(),
+            _ => context,
         })
         .and_then(|context| commands::dispatch(&context, cli.command));
     match result {

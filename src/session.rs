@@ -351,6 +351,22 @@ pub fn set_mode(
     Ok(true)
 }
 
+/// Record the output style Claude Code applied when the session (re)started, from its
+/// `outputStyle` setting; `None` is its default style.
+pub fn record_output_style(document: &mut Value, setting: Option<&str>) {
+    if let Some(session) = document.get_mut("session").and_then(Value::as_object_mut) {
+        session.insert("output_style".to_owned(), json!(setting));
+    }
+}
+
+/// The output style recorded by [`record_output_style`].
+pub fn output_style(document: &Value) -> Option<String> {
+    document
+        .pointer("/session/output_style")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 /// Pause an active session with a reason. Returns false when it was already paused for the
 /// same reason.
 pub fn pause(document: &mut Value, now: Timestamp, reason: &str) -> anyhow::Result<bool> {

@@ -108,10 +108,21 @@ pub(super) fn init(
     if let Some(text) = &new_gitignore {
         store::write_file_atomic(&real_path(&project.gitignore), text.as_bytes())?;
     }
-    for (path, text, _) in &files {
+    let mut backups = Vec::new();
+    for (path, text, existed) in &files {
         let folder = path.parent().expect("files sit in folders");
         fs::create_dir_all(folder)
             .with_context(|| format!("cannot create `{}`", folder.display()))?;
+        // A copy that differs may hold the user's edits: it is kept beside, under a name
+        // Claude Code does not load.
+        if *existed {
+            let mut backup = path.clone().into_os_string();
+            backup.push(BACKUP_SUFFIX);
+            let backup = PathBuf::from(backup);
+            fs::copy(path, &backup)
+                .with_context(|| format!("cannot back up `{}`", path.display()))?;
+            backups.push(backup);
+        }
         store::write_file_atomic(&real_path(path), text.as_bytes())?;
     }
     let (updated, added): (Vec<_>, Vec<_>) = files.iter().partition(|(_, _, existed)| *existed);
@@ -128,6 +139,7 @@ pub(super) fn init(
             "gitignore": new_gitignore.is_some(),
             "files_added": added.iter().map(|(path, _, _)| path).collect::<Vec<_>>(),
             "files_updated": updated.iter().map(|(path, _, _)| path).collect::<Vec<_>>(),
+            "files_backed_up": backups,
             "state_root": project.state_root,
             "state_root_created": created_root,
         }))?;
@@ -158,6 +170,12 @@ pub(super) fn init(
                 list.len()
             ))?;
         }
+    }
+    for backup in &backups {
+        out.line(&format!(
+            "the copy it replaced: {}",
+            shown(backup, &project.dir)
+        ))?;
     }
     let root = shown(&project.state_root, &project.dir);
     if created_root {
@@ -200,17 +218,45 @@ pub(super) fn uninstall(
         .as_deref()
         .and_then(install::remove_from_gitignore);
 
+    // What `orchestron mode` left in the local settings.
+    let local = project.dir.join(".claude").join("settings.local.json");
+    let new_local = match read_optional(&local)? {
+        Some(text) => install::remove_mode_from_settings(&text, crate::style::is_ours)
+            .with_context(|| {
+                format!("cannot remove Orchestron's mode from `{}`", local.display())
+            })?,
+        None => None,
+    };
+    if new_local.as_deref().is_some_and(|text| !text.is_empty()) {
+        check_writable(&local)?;
+    }
+
     let mut removed_files = Vec::new();
     let mut kept_files = Vec::new();
+    match new_local.as_deref() {
+        Some("") => {
+            remove_file(&local)?;
+            removed_files.push(local.clone());
+        }
+        Some(text) => store::write_file_atomic(&real_path(&local), text.as_bytes())?,
+        None => {}
+    }
     for (relative, text) in install::shipped_files() {
         let path = project.dir.join(&relative);
         match read_optional(&path)? {
             Some(old) if old == text => {
                 remove_file(&path)?;
-                removed_files.push(path);
+                removed_files.push(path.clone());
             }
-            Some(_) => kept_files.push(path),
+            Some(_) => kept_files.push(path.clone()),
             None => {}
+        }
+        // A copy `init` replaced may hold the user's edits.
+        let mut backup = path.into_os_string();
+        backup.push(BACKUP_SUFFIX);
+        let backup = PathBuf::from(backup);
+        if backup.exists() {
+            kept_files.push(backup);
         }
     }
     // The folders the shipped files sat in, innermost first, when nothing else is in them.
@@ -280,10 +326,12 @@ pub(super) fn uninstall(
         out.line(&format!("removed {}", shown(file, &project.dir)))?;
     }
     for file in &kept_files {
-        out.line(&format!(
-            "kept {}: it changed since init",
-            shown(file, &project.dir)
-        ))?;
+        let why = if file.to_string_lossy().ends_with(BACKUP_SUFFIX) {
+            "the copy init replaced"
+        } else {
+            "it changed since init"
+        };
+        out.line(&format!("kept {}: {why}", shown(file, &project.dir)))?;
     }
     if kept_backup {
         out.line(&format!(

@@ -72,6 +72,11 @@ pub(super) fn run(
     )
     .map_err(|err| err.context(format!("cannot update `{}`", settings.display())))?;
     let now = context.now;
+    // Refuse an unknown or ended session before the settings change.
+    if let Some(id) = &id {
+        let mut document = store.read(id)?;
+        session::set_mode(&mut document, now, mode, config.expiry(mode))?;
+    }
     let changed = match &id {
         Some(id) => store.update(id, |document| {
             let changed = session::set_mode(document, now, mode, config.expiry(mode))?;
@@ -91,6 +96,8 @@ pub(super) fn run(
         "output_style": setting,
         "settings": settings,
         "settings_changed": new.is_some(),
+        // Claude Code applies the style from the next session: this one follows these.
+        "instructions": name.and_then(|name| style::instructions(project, name)),
     });
     if out.json() {
         out.json_line(&value)?;

@@ -1,10 +1,13 @@
-//! `orchestron slash COMMAND -- ARGS`: what a slash command's `!` line gathers before
-//! Claude sees the prompt. The arguments the user typed choose a few read-only commands;
+//! `orchestron slash COMMAND [-- ARGS]`: what a slash command's `!` block gathers before
+//! Claude sees the prompt (the arguments come on stdin when none are given). The arguments the user typed choose a few read-only commands;
 //! each runs in this process and is reported with its output or its error, and the whole
 //! always exits 0, because a failing `!` line silently aborts the slash command.
 //!
 //! Changes are never made here: the markdown tells Claude which command to run for them.
 
+use std::io::{IsTerminal as _, Read as _};
+
+use anyhow::Context as _;
 use clap::Parser as _;
 use serde_json::{Value, json};
 
@@ -22,9 +25,18 @@ pub(super) fn run(
     args: Vec<String>,
 ) -> anyhow::Result<()> {
     let session = context.session_hint();
-    // The `!` lines pass the user's words as one quoted string (an apostrophe would break
-    // them unquoted); split them here, leniently.
-    let args = split_words(&args.join(" "));
+    // The commands pass the user's words on stdin, in a quoted here-document, so that no
+    // quote, backtick or `$` in them reaches a shell; split them here, leniently.
+    let typed = if args.is_empty() && !std::io::stdin().is_terminal() {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the arguments on stdin")?;
+        text
+    } else {
+        args.join(" ")
+    };
+    let args = split_words(&typed);
     let reads = plan(command, &args, session);
     let mut results = Vec::new();
     for read in reads {

@@ -21,6 +21,9 @@ use crate::tracker::model::Status;
 
 const SCHEMA_VERSION: u32 = 1;
 
+/// The most blockers the board lists, whatever its `--limit`.
+const BLOCKERS_SHOWN: usize = 20;
+
 /// The board's columns, left to right. CANCELLED items are never shown; BACKLOG only when
 /// it holds something.
 const COLUMNS_SHOWN: [&str; 7] = [
@@ -127,19 +130,11 @@ fn board_value(context: &Context, sprint: Option<&str>, limit: usize) -> anyhow:
         };
         found.push((status, count, cards));
     }
-    let mut blockers = Vec::new();
     let mut columns_json = Vec::new();
     for (status, count, cards) in &found {
         let mut list = Vec::new();
         for item in cards {
-            let waiting = waiting_on(conn, item)?;
-            if item.status == Status::Blocked || (!waiting.is_empty() && !item.status.is_closed()) {
-                blockers.push(
-                    json!({"id": item.id, "title": item.title, "status": item.status.as_str(),
-                    "reason": item.blocked_reason, "waiting_on": waiting}),
-                );
-            }
-            list.push(card(item, &waiting));
+            list.push(card(item, &waiting_on(conn, item)?));
         }
         columns_json.push((*status, *count, list));
     }
@@ -172,6 +167,7 @@ fn board_value(context: &Context, sprint: Option<&str>, limit: usize) -> anyhow:
         }
         None => (Value::Null, Value::Null),
     };
+    let blockers = blockers_json(conn, &blockers(conn, sprint.as_deref(), BLOCKERS_SHOWN)?)?;
     Ok(
         json!({"schema_version": SCHEMA_VERSION, "sprint": sprint_json, "burndown": burndown,
         "columns": columns, "blockers": blockers}),
@@ -417,15 +413,7 @@ fn summary_value(context: &Context) -> anyhow::Result<Value> {
         }
         None => Value::Null,
     };
-    let blockers = blockers(conn, 10)?
-        .iter()
-        .map(|item| {
-            Ok(
-                json!({"id": item.id, "title": item.title, "status": item.status.as_str(),
-                "reason": item.blocked_reason, "waiting_on": waiting_on(conn, item)?}),
-            )
-        })
-        .collect::<anyhow::Result<Vec<Value>>>()?;
+    let blockers = blockers_json(conn, &blockers(conn, None, 10)?)?;
     let ready: Vec<Value> = query_items(
         conn,
         &format!(
@@ -471,10 +459,21 @@ fn counts(conn: &Connection) -> anyhow::Result<Vec<(String, String, i64)>> {
     Ok(rows)
 }
 
-/// The `limit` most urgent items that are blocked or wait for unfinished work. One query
-/// per status, each walking the status's priority index, so a big plan costs no more than
-/// a small one.
-fn blockers(conn: &Connection, limit: usize) -> anyhow::Result<Vec<Item>> {
+/// The `limit` most urgent items that are blocked or wait for unfinished work: in a sprint,
+/// or anywhere. Anywhere is one query per status, each walking the status's priority index,
+/// so a big plan costs no more than a small one.
+fn blockers(conn: &Connection, sprint: Option<&str>, limit: usize) -> anyhow::Result<Vec<Item>> {
+    if let Some(sprint) = sprint {
+        return query_items(
+            conn,
+            &format!(
+                "SELECT {COLUMNS} FROM items WHERE id IN (SELECT item FROM sprint_items WHERE sprint = ?1) \
+                 AND (status = 'BLOCKED' OR (status NOT IN ('DONE', 'CANCELLED') AND open_deps > 0)) \
+                 ORDER BY priority, seq LIMIT ?2"
+            ),
+            params![sprint, limit as i64],
+        );
+    }
     let mut found = Vec::new();
     for status in [
         "BLOCKED",
@@ -501,6 +500,19 @@ fn blockers(conn: &Connection, limit: usize) -> anyhow::Result<Vec<Item>> {
     found.sort_by_key(|item| (item.priority.rank(), item.status != Status::Blocked));
     found.truncate(limit);
     Ok(found)
+}
+
+/// Blockers as the views show them: with the reason and what each waits for.
+fn blockers_json(conn: &Connection, items: &[Item]) -> anyhow::Result<Vec<Value>> {
+    items
+        .iter()
+        .map(|item| {
+            Ok(
+                json!({"id": item.id, "title": item.title, "status": item.status.as_str(),
+                "reason": item.blocked_reason, "waiting_on": waiting_on(conn, item)?}),
+            )
+        })
+        .collect()
 }
 
 fn render_summary(value: &Value, markdown: bool) -> String {
@@ -768,7 +780,14 @@ fn monitor_value(context: &Context, limit: usize) -> anyhow::Result<Value> {
             |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
         )?;
     }
-    activity.sort_by(|a, b| str_of(&b["at"]).cmp(str_of(&a["at"])));
+    // Newest first, by time (as text `…37.8Z` would sort after `…37.883Z`).
+    activity.sort_by_key(|event| {
+        std::cmp::Reverse(
+            event["at"]
+                .as_str()
+                .and_then(|at| session::parse_time(at).ok()),
+        )
+    });
     activity.truncate(limit);
     let live = sessions
         .iter()

@@ -188,8 +188,16 @@ fn session_start(
     let limit = context.config()?.context_chars();
     let task = current_task(context, id, true);
     let mut mode = None;
+    let mut applied = None;
+    // The style Claude Code applies is fixed when the session starts; a compaction keeps it.
+    let starting = payload.source.as_deref() != Some("compact");
+    let active = style::active_setting(context.project_root(), context.user_home());
     keep_alive(context, id, true, |document, now| {
         mode = Lifecycle::of(document).ok().map(|lifecycle| lifecycle.mode);
+        if starting {
+            session::record_output_style(document, active.as_deref());
+        }
+        applied = session::output_style(document);
         // The mode line comes first; the messages get the rest of the budget.
         let messages = inbox::take_unread(document, now, limit.saturating_sub(120));
         summary = Some(start_lines(
@@ -210,7 +218,7 @@ fn session_start(
     }
     let mut text = cap(&summary.unwrap_or_default(), limit);
     if let Some(mode) = mode {
-        with_style(context, mode, &mut text);
+        with_style(context, mode, applied.as_deref(), &mut text);
     }
     Ok(Some(json!({
         "hookSpecificOutput": {
@@ -267,22 +275,31 @@ pub fn preview_context(context: &Context, id: &SessionId) -> anyhow::Result<Stri
     let task = current_task(context, id, false);
     let lines = start_lines(context, &document, None, &inbox::unread(&document), task);
     let mut text = cap(&lines, context.config()?.context_chars());
-    with_style(context, Lifecycle::of(&document)?.mode, &mut text);
+    // What Claude Code applied when the session started; for a session no hook has
+    // started, what it would apply now.
+    let applied = match document.pointer("/session/output_style") {
+        Some(_) => session::output_style(&document),
+        None => style::active_setting(context.project_root(), context.user_home()),
+    };
+    with_style(
+        context,
+        Lifecycle::of(&document)?.mode,
+        applied.as_deref(),
+        &mut text,
+    );
     Ok(text)
 }
 
-/// Append the instructions of the output style `mode` maps to, unless Claude Code already
-/// applies that style (it fixes a session's style at its start, from `outputStyle`). The
-/// style comes after the capped context and takes what is left of Claude Code's 10,000.
-fn with_style(context: &Context, mode: Mode, text: &mut String) {
+/// Append the instructions of the output style `mode` maps to, unless `applied`, the style
+/// Claude Code fixed when the session started, is that style. The style comes after the
+/// capped context and takes what is left of Claude Code's 10,000 characters.
+fn with_style(context: &Context, mode: Mode, applied: Option<&str>, text: &mut String) {
     let Ok(config) = context.config() else { return };
     let Some(name) = config.style(mode) else {
         return;
     };
     let project = context.project_root();
-    if style::active_setting(project, context.user_home())
-        .is_some_and(|active| style::applies(&active, name))
-    {
+    if applied.is_some_and(|active| style::applies(active, name)) {
         return;
     }
     let Some(body) = style::instructions(project, name) else {

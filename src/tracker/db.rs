@@ -222,6 +222,18 @@ impl Db {
         Ok(db)
     }
 
+    /// An empty tracker in memory, for reads in a project that has none yet: they see no
+    /// items, and nothing is created on disk.
+    pub fn empty() -> anyhow::Result<Db> {
+        let mut conn = Connection::open_in_memory()?;
+        let tx = conn.transaction()?;
+        for sql in MIGRATIONS {
+            tx.execute_batch(sql)?;
+        }
+        tx.commit()?;
+        Ok(Db { conn })
+    }
+
     fn prepare(&mut self, path: &Path) -> anyhow::Result<()> {
         let version: i64 = self
             .conn

@@ -293,15 +293,15 @@ fn the_plugins_bin_runs_the_real_binary_and_never_loops() {
         std::fs::copy(repo_bin.join("orchestron"), bin.join("orchestron")).unwrap();
         dirs.push(bin.display().to_string());
     }
-    let output = plugin_bin(
-        &format!("{}:/usr/bin:/bin", dirs.join(":")),
-        &[],
-        &["task", "next", "--json"],
-    );
+    let path = format!("{}:/usr/bin:/bin", dirs.join(":"));
+    let output = plugin_bin(&path, &[], &["slash", "task", "--json"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("not installed yet"), "{stderr}");
     assert!(output.stdout.is_empty());
+    // Anything but a slash command's read fails like a missing command.
+    let output = plugin_bin(&path, &[], &["task", "complete", "TASK-1"]);
+    assert_eq!(output.status.code(), Some(127));
 }
 
 fn settings_path(env: &TestEnv) -> std::path::PathBuf {
@@ -418,6 +418,13 @@ fn init_installs_the_slash_commands_and_styles_under_the_plugins_names() {
     assert!(doctor.contains("1 of 15 slash commands"), "{doctor}");
     let json = env.run(&["init", "--json"]).json();
     assert_eq!(json["files_updated"].as_array().unwrap().len(), 1, "{json}");
+    let backup = commands.join("task.md.orchestron-backup");
+    assert_eq!(
+        json["files_backed_up"][0],
+        backup.to_str().unwrap(),
+        "{json}"
+    );
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), "old\n");
     assert_eq!(
         std::fs::read_to_string(commands.join("task.md")).unwrap(),
         repo_file("commands/task.md")
@@ -431,7 +438,12 @@ fn init_installs_the_slash_commands_and_styles_under_the_plugins_names() {
         "{report}"
     );
     assert_eq!(std::fs::read_to_string(&style).unwrap(), "mine\n");
-    assert!(!commands.exists(), "{report}");
+    assert!(
+        report.contains("kept .claude/commands/orchestron/task.md.orchestron-backup"),
+        "{report}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&commands).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the backup stays: {report}");
     assert!(
         !env.path()
             .join(".claude/output-styles/config_manager.md")

@@ -185,7 +185,7 @@ fn every_orchestron_invocation_parses_against_the_cli() {
         // A `!` line runs whatever the user typed: it must parse with every sample.
         for line in bang_lines(body) {
             for arguments in ARGUMENTS {
-                if let Err(err) = parse(&substitute(&line, arguments)) {
+                if let Err(err) = parse(command_line(&substitute(&line, arguments))) {
                     panic!("{}: {err}", asset.name);
                 }
                 seen += 1;
@@ -252,6 +252,10 @@ const ARGUMENTS: &[&str] = &[
     "--claim --json",
     "search don't panic",
     "Let's use Postgres",
+    "Use 12\" monitors",
+    "create fix `ls` bug",
+    "search $HOME $(touch pwned) 'unclosed",
+    "ORCHESTRON_ARG",
 ];
 
 /// Run every `!` line of every command with every sample, the way Claude Code does: the
@@ -279,6 +283,11 @@ fn run_every_bang_line(env: &TestEnv) {
                         let value: Value = serde_json::from_str(&stdout)
                             .unwrap_or_else(|err| panic!("`{script}`: not JSON ({err}): {stdout}"));
                         assert!(value["results"].is_array(), "{stdout}");
+                        // The words arrive as typed: nothing expanded, nothing run.
+                        if arguments.contains("$HOME") {
+                            assert!(stdout.contains("$(touch"), "{stdout}");
+                            assert!(!env.path().join("pwned").exists());
+                        }
                     }
                 }
             });
@@ -307,9 +316,14 @@ fn bash(env: &TestEnv, script: &str, bin_dir: &Path) -> Command {
 fn every_bang_line_exits_0_on_an_empty_project() {
     let mut env = TestEnv::new();
     run_every_bang_line(&env);
+    assert!(
+        !env.home().exists(),
+        "gathering a command's data created the state root"
+    );
     // Inside a Claude Code session whose hooks never ran: the session does not exist.
     env.set("CLAUDE_CODE_SESSION_ID", SESSION);
     run_every_bang_line(&env);
+    assert!(!env.home().exists());
 }
 
 #[test]
@@ -374,14 +388,36 @@ fn every_bang_line_exits_0_on_a_busy_project() {
     assert_eq!(found["results"][0]["output"]["title"], "Logout");
 }
 
-/// The `!` lines of a body: the command inside `` !`…` ``.
+/// The shell scripts a body runs before the prompt is sent: `` !`…` `` lines and
+/// ```` ```! ```` blocks.
 fn bang_lines(body: &str) -> Vec<String> {
-    body.lines()
-        .filter_map(|line| {
-            let rest = line.trim_start().strip_prefix("!`")?;
-            Some(rest[..rest.find('`')?].to_owned())
-        })
-        .collect()
+    let mut found = Vec::new();
+    let mut block: Option<Vec<&str>> = None;
+    for line in body.lines() {
+        match &mut block {
+            Some(lines) if line.trim() == "```" => {
+                found.push(lines.join("\n"));
+                block = None;
+            }
+            Some(lines) => lines.push(line),
+            None if line.trim() == "```!" => block = Some(Vec::new()),
+            None => {
+                if let Some(rest) = line.trim_start().strip_prefix("!`")
+                    && let Some(end) = rest.find('`')
+                {
+                    found.push(rest[..end].to_owned());
+                }
+            }
+        }
+    }
+    assert!(block.is_none(), "an unclosed ```! block");
+    found
+}
+
+/// The command line of a script, without its here-document.
+fn command_line(script: &str) -> &str {
+    let first = script.lines().next().unwrap_or_default();
+    first.split(" <<").next().unwrap_or(first)
 }
 
 /// The `orchestron …` commands a body tells Claude to run: inline code that starts with

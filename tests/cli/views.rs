@@ -166,6 +166,11 @@ fn the_board_shows_the_active_sprint_by_status_with_limits_and_blockers() {
         .json();
     assert_eq!(column(&board, "IN_PROGRESS")["count"], 1);
     assert_eq!(column(&board, "IN_PROGRESS")["items"], json!([]));
+    assert_eq!(
+        board["blockers"].as_array().unwrap().len(),
+        2,
+        "blockers do not depend on the cards shown: {board:#}"
+    );
 }
 
 #[test]
@@ -339,6 +344,11 @@ fn mode_switches_the_session_and_points_the_output_style_at_it() {
         before,
         "an ended session's mode stays, and so do the settings"
     );
+
+    // Uninstall takes out what `mode` put in the local settings, and only that.
+    env.run(&["uninstall"]).ok();
+    let settings: Value = serde_json::from_str(&std::fs::read_to_string(&local).unwrap()).unwrap();
+    assert_eq!(settings, json!({"model": "opus"}));
 }
 
 #[test]
@@ -385,6 +395,42 @@ fn session_start_injects_the_style_of_the_sessions_mode_unless_claude_code_appli
     .unwrap();
     let context = start(&env, "33333333-3333-4333-8333-333333333333");
     assert!(!context.contains("Output style"), "{context}");
+
+    // `orchestron mode` in a running session changes the setting, but Claude Code keeps the
+    // style it started with: after a compaction the context still carries the new style.
+    std::fs::remove_file(env.path().join(".claude/settings.local.json")).unwrap();
+    let running = "66666666-6666-4666-8666-666666666666";
+    env.unset("ORCHESTRON_MODE");
+    start(&env, running);
+    let run = env.run(&["mode", "sprint", "--session", running, "--json"]);
+    let switched = run.json();
+    assert!(
+        switched["instructions"]
+            .as_str()
+            .unwrap()
+            .starts_with("# Sprint execution"),
+        "the session follows the style until Claude Code applies it: {switched:#}"
+    );
+    let compact =
+        json!({"session_id": running, "hook_event_name": "SessionStart", "source": "compact"});
+    let reply = env
+        .run_with_stdin(&["hook", "SessionStart"], &compact.to_string())
+        .json();
+    let context = reply["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap();
+    assert!(
+        context.contains("Output style for sprint mode"),
+        "{context}"
+    );
+    // A new session (Claude Code passes it the settings' `env`) starts in sprint mode with
+    // the style applied by Claude Code: not repeated.
+    env.set("ORCHESTRON_MODE", "sprint");
+    let context = start(&env, "77777777-7777-4777-8777-777777777777");
+    assert!(
+        context.contains("mode sprint") && !context.contains("Output style"),
+        "{context}"
+    );
 
     // The project maps modes to its own styles; its copy of a style wins.
     std::fs::remove_file(env.path().join(".claude/settings.local.json")).unwrap();

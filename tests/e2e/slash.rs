@@ -115,6 +115,17 @@ fn assert_live_data(fixture: &Fixture, how: &str, extra: &[&str]) {
     assert!(prompt.contains("Wire the OAuth callback"), "{prompt}");
     assert!(prompt.contains("IN_PROGRESS"), "{prompt}");
     assert!(prompt.contains("wip_limit"), "{prompt}");
+
+    // Whatever the user types reaches `orchestron slash` as typed, and the command runs:
+    // quotes, an apostrophe, a backtick and a `$` would each abort an unquoted `!` line.
+    let prompt = expanded(
+        fixture,
+        &format!("{how}-odd"),
+        r#"/orchestron:memory search it's 12" `ls` $HOME"#,
+        extra,
+    );
+    assert!(prompt.contains(r#"\"$HOME\""#), "{prompt}");
+    assert!(prompt.contains("`ls`"), "{prompt}");
 }
 
 #[test]
