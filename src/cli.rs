@@ -154,13 +154,18 @@ pub enum Command {
     ///
     /// Changes nothing and always exits 0, because a failing `!` line silently aborts the
     /// whole command in Claude Code. The arguments are the slash command's own, as typed,
-    /// after `--` or, when there are none, on stdin (the shipped commands pass them in a
-    /// quoted here-document, so that no quote, backtick or `$` in them reaches a shell).
+    /// after `--`, or with `--stdin` on stdin: the shipped commands run the command's
+    /// general reads on one `!` line and pass the user's words to a second, `--stdin`, in a
+    /// quoted here-document, so that no quote, backtick or `$` in them reaches a shell.
     Slash {
         /// The slash command
         #[arg(value_enum)]
         command: SlashCommand,
-        /// Its arguments (after `--`; none: read them from stdin)
+        /// Read the arguments from stdin, and run only the reads they add to those of the
+        /// command without arguments (none when there are no arguments)
+        #[arg(long, conflicts_with = "args")]
+        stdin: bool,
+        /// Its arguments, after `--`
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },

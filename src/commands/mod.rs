@@ -90,7 +90,11 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
         Command::Monitor { limit, format } => views::monitor(context, out, limit, format),
         Command::Mode { mode, session } => mode::run(context, out, mode, session),
         Command::Handoff(command) => handoff::run(context, out, command),
-        Command::Slash { command, args } => slash::run(context, out, command, args),
+        Command::Slash {
+            command,
+            stdin,
+            args,
+        } => slash::run(context, out, command, stdin, args),
     }
 }
 

@@ -1,11 +1,12 @@
-//! `orchestron slash COMMAND [-- ARGS]`: what a slash command's `!` block gathers before
-//! Claude sees the prompt (the arguments come on stdin when none are given). The arguments the user typed choose a few read-only commands;
+//! `orchestron slash COMMAND [--stdin | -- ARGS]`: what a slash command's `!` lines gather
+//! before Claude sees the prompt (with `--stdin`, the user's words come on stdin and only
+//! the reads they add run). The arguments the user typed choose a few read-only commands;
 //! each runs in this process and is reported with its output or its error, and the whole
 //! always exits 0, because a failing `!` line silently aborts the slash command.
 //!
 //! Changes are never made here: the markdown tells Claude which command to run for them.
 
-use std::io::{IsTerminal as _, Read as _};
+use std::io::Read as _;
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -22,22 +23,34 @@ pub(super) fn run(
     context: &Context,
     out: &mut Output,
     command: SlashCommand,
+    stdin: bool,
     args: Vec<String>,
 ) -> anyhow::Result<()> {
     let session = context.session_hint();
-    // The commands pass the user's words on stdin, in a quoted here-document, so that no
-    // quote, backtick or `$` in them reaches a shell; split them here, leniently.
-    let typed = if args.is_empty() && !std::io::stdin().is_terminal() {
-        let mut text = String::new();
+    let (args, reads) = if stdin {
+        // The user's words, from a quoted here-document so that no quote, backtick or `$`
+        // in them reaches a shell; split here, leniently. Only what they add to the
+        // command's general reads (its `!` line without arguments) runs.
+        let mut typed = String::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_string(&mut typed)
             .context("cannot read the arguments on stdin")?;
-        text
+        let words = split_words(&typed);
+        let reads = if words.is_empty() {
+            Vec::new()
+        } else {
+            let general = plan(command, &[], session);
+            plan(command, &words, session)
+                .into_iter()
+                .filter(|read| !general.contains(read))
+                .collect()
+        };
+        (words, reads)
     } else {
-        args.join(" ")
+        let words = split_words(&args.join(" "));
+        let reads = plan(command, &words, session);
+        (words, reads)
     };
-    let args = split_words(&typed);
-    let reads = plan(command, &args, session);
     let mut results = Vec::new();
     for read in reads {
         results.push(match read {

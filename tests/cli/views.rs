@@ -590,6 +590,33 @@ fn slash_reports_every_read_and_always_exits_0() {
         text.starts_with("$ orchestron board\nBoard: all open work"),
         "{text}"
     );
+    // `--stdin`: the user's words from a here-document, only the reads they add.
+    let value = env
+        .run_with_stdin(
+            &["slash", "task", "--json", "--stdin"],
+            "show it's \"odd $HOME\"\n",
+        )
+        .json();
+    assert_eq!(value["arguments"], json!(["show", "it's", "odd $HOME"]));
+    assert_eq!(value["results"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        value["results"][0]["run"],
+        "orchestron task show 'it'\\''s'"
+    );
+    let value = env
+        .run_with_stdin(&["slash", "task", "--json", "--stdin"], "next\n")
+        .json();
+    assert_eq!(
+        value["results"],
+        json!([]),
+        "`task next` is a general read already"
+    );
+    let value = env
+        .run_with_stdin(&["slash", "task", "--json", "--stdin"], "\n")
+        .json();
+    assert_eq!(value["results"], json!([]));
+    env.run(&["slash", "task", "--stdin", "--", "next"])
+        .fails(2);
     // Only the slash command's name is checked.
     env.run(&["slash", "nonsense"]).fails(2);
     // `--claim` never reaches a `!` line: nothing is taken.
