@@ -57,6 +57,18 @@ fn sprint_plan(env: &TestEnv) -> (String, Vec<String>) {
     (sprint, vec![doing, blocked, waiting, done])
 }
 
+/// Run SessionStart for `id` and return the context it injects.
+fn session_start(env: &TestEnv, id: &str, source: &str) -> String {
+    let payload = json!({"session_id": id, "hook_event_name": "SessionStart", "source": source});
+    let reply = env
+        .run_with_stdin(&["hook", "SessionStart"], &payload.to_string())
+        .json();
+    reply["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn column<'a>(board: &'a Value, status: &str) -> &'a Value {
     board["columns"]
         .as_array()
@@ -354,17 +366,7 @@ fn mode_switches_the_session_and_points_the_output_style_at_it() {
 #[test]
 fn session_start_injects_the_style_of_the_sessions_mode_unless_claude_code_applies_it() {
     let mut env = TestEnv::new();
-    let start = |env: &TestEnv, id: &str| -> String {
-        let payload =
-            json!({"session_id": id, "hook_event_name": "SessionStart", "source": "startup"});
-        let reply = env
-            .run_with_stdin(&["hook", "SessionStart"], &payload.to_string())
-            .json();
-        reply["hookSpecificOutput"]["additionalContext"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let start = |env: &TestEnv, id: &str| session_start(env, id, "startup");
     let context = start(&env, "11111111-1111-4111-8111-111111111111");
     assert!(
         !context.contains("Output style"),
@@ -411,14 +413,7 @@ fn session_start_injects_the_style_of_the_sessions_mode_unless_claude_code_appli
             .starts_with("# Sprint execution"),
         "the session follows the style until Claude Code applies it: {switched:#}"
     );
-    let compact =
-        json!({"session_id": running, "hook_event_name": "SessionStart", "source": "compact"});
-    let reply = env
-        .run_with_stdin(&["hook", "SessionStart"], &compact.to_string())
-        .json();
-    let context = reply["hookSpecificOutput"]["additionalContext"]
-        .as_str()
-        .unwrap();
+    let context = session_start(&env, running, "compact");
     assert!(
         context.contains("Output style for sprint mode"),
         "{context}"
@@ -529,13 +524,7 @@ fn a_written_handoff_reaches_the_next_session_and_survives_session_end() {
     assert_eq!(handoff["next_steps"], json!(["fix the test"]));
     assert_eq!(handoff["note"], "staging is down");
     // The next session is told.
-    let next = json!({"session_id": "66666666-6666-4666-8666-666666666666", "hook_event_name": "SessionStart", "source": "startup"});
-    let reply = env
-        .run_with_stdin(&["hook", "SessionStart"], &next.to_string())
-        .json();
-    let context = reply["hookSpecificOutput"]["additionalContext"]
-        .as_str()
-        .unwrap();
+    let context = session_start(&env, "66666666-6666-4666-8666-666666666666", "startup");
     assert!(
         context.contains("- Next steps: run the migration; fix the test."),
         "{context}"
