@@ -149,11 +149,13 @@ fn is_orchestron(command: &str) -> bool {
         .is_some_and(|name| name.starts_with("orchestron"))
 }
 
-/// Quote `word` for `sh` when it needs it (the status line is a shell command).
-fn shell_word(word: &str) -> String {
-    let plain = word
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%".contains(&b));
+/// Quote `word` for `sh` when it needs it (the status line is a shell command; `slash`
+/// shows the commands it ran).
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%".contains(&b));
     if plain {
         word.to_owned()
     } else {

@@ -26,11 +26,15 @@ pub fn setting_for(project: &Path, name: &str) -> String {
 
 /// Whether an `outputStyle` setting names one of Orchestron's styles, in either form.
 pub fn is_ours(setting: &str) -> bool {
-    let name = setting
+    shipped::style(bare(setting)).is_some()
+}
+
+/// A setting's style name without the plugin's `orchestron:` prefix.
+fn bare(setting: &str) -> &str {
+    setting
         .strip_prefix(PLUGIN)
         .and_then(|rest| rest.strip_prefix(':'))
-        .unwrap_or(setting);
-    shipped::style(name).is_some()
+        .unwrap_or(setting)
 }
 
 /// The instructions of the style `name`: the project's copy when there is one (it may have
@@ -65,11 +69,7 @@ pub fn active_setting(project: &Path, user_home: Option<&Path>) -> Option<String
 
 /// Whether the setting `active` applies the style `name`.
 pub fn applies(active: &str, name: &str) -> bool {
-    active == name
-        || active
-            .strip_prefix(PLUGIN)
-            .and_then(|rest| rest.strip_prefix(':'))
-            == Some(name)
+    bare(active) == name
 }
 
 fn project_file(project: &Path, name: &str) -> std::path::PathBuf {

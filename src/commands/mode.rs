@@ -72,22 +72,26 @@ pub(super) fn run(
     )
     .map_err(|err| err.context(format!("cannot update `{}`", settings.display())))?;
     let now = context.now;
-    // Refuse an unknown or ended session before the settings change.
-    if let Some(id) = &id {
-        let mut document = store.read(id)?;
-        session::set_mode(&mut document, now, mode, config.expiry(mode))?;
-    }
+    let write_settings = || -> anyhow::Result<()> {
+        if let Some(text) = &new {
+            std::fs::create_dir_all(project.join(".claude"))?;
+            store::write_file_atomic(&super::install::real_path(&settings), text.as_bytes())?;
+        }
+        Ok(())
+    };
+    // One transaction: the settings are written under the session's lock, once its switch
+    // is known to be allowed, and a failed write leaves the session as it was.
     let changed = match &id {
         Some(id) => store.update(id, |document| {
             let changed = session::set_mode(document, now, mode, config.expiry(mode))?;
+            write_settings()?;
             Ok((changed, changed))
         })?,
-        None => false,
+        None => {
+            write_settings()?;
+            false
+        }
     };
-    if let Some(text) = &new {
-        std::fs::create_dir_all(project.join(".claude"))?;
-        store::write_file_atomic(&super::install::real_path(&settings), text.as_bytes())?;
-    }
     let value = json!({
         "session": id.as_ref().map(SessionId::as_str),
         "mode": mode.as_str(),

@@ -85,7 +85,11 @@ pub(super) fn run(
 
 /// Run `orchestron ARGV` here, keeping what it prints and the error it ends with.
 fn run_one(context: &Context, json: bool, argv: &[String]) -> Value {
-    let shown = format!("orchestron {}", shell_words(argv));
+    let words: Vec<String> = argv
+        .iter()
+        .map(|word| crate::install::shell_word(word))
+        .collect();
+    let shown = format!("orchestron {}", words.join(" "));
     let parsed =
         Cli::try_parse_from(std::iter::once("orchestron".to_owned()).chain(argv.iter().cloned()));
     let cli = match parsed {
@@ -328,24 +332,6 @@ fn name(command: SlashCommand) -> String {
     clap::ValueEnum::to_possible_value(&command)
         .map(|value| value.get_name().to_owned())
         .unwrap_or_default()
-}
-
-/// Arguments as a person would type them: plain words bare, others in single quotes.
-fn shell_words(argv: &[String]) -> String {
-    argv.iter()
-        .map(|word| {
-            let plain = !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
-            if plain {
-                word.clone()
-            } else {
-                format!("'{}'", word.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

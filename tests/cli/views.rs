@@ -57,6 +57,10 @@ fn sprint_plan(env: &TestEnv) -> (String, Vec<String>) {
     (sprint, vec![doing, blocked, waiting, done])
 }
 
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// Run SessionStart for `id` and return the context it injects.
 fn session_start(env: &TestEnv, id: &str, source: &str) -> String {
     let payload = json!({"session_id": id, "hook_event_name": "SessionStart", "source": source});
@@ -295,7 +299,7 @@ fn mode_switches_the_session_and_points_the_output_style_at_it() {
     let switched = run.json();
     assert_eq!(switched["changed"], true);
     assert_eq!(switched["output_style"], "orchestron:sprint_execution");
-    let settings: Value = serde_json::from_str(&std::fs::read_to_string(&local).unwrap()).unwrap();
+    let settings: Value = read_json(&local);
     assert_eq!(
         settings,
         json!({"model": "opus", "outputStyle": "orchestron:sprint_execution",
@@ -312,11 +316,11 @@ fn mode_switches_the_session_and_points_the_output_style_at_it() {
     // With the styles installed in the project (`orchestron init`), the bare name.
     env.run(&["init"]).ok();
     env.run(&["mode", "leadership"]).ok();
-    let settings: Value = serde_json::from_str(&std::fs::read_to_string(&local).unwrap()).unwrap();
+    let settings: Value = read_json(&local);
     assert_eq!(settings["outputStyle"], "leadership_chat");
     // A mode without a style takes Orchestron's style away, and only Orchestron's.
     env.run(&["mode", "development"]).ok();
-    let settings: Value = serde_json::from_str(&std::fs::read_to_string(&local).unwrap()).unwrap();
+    let settings: Value = read_json(&local);
     assert_eq!(settings.get("outputStyle"), None);
     assert_eq!(settings["env"]["ORCHESTRON_MODE"], "development");
 
@@ -330,7 +334,7 @@ fn mode_switches_the_session_and_points_the_output_style_at_it() {
         run.ok().contains("new sessions here start in config mode"),
         "{run}"
     );
-    let settings: Value = serde_json::from_str(&std::fs::read_to_string(&local).unwrap()).unwrap();
+    let settings: Value = read_json(&local);
     assert_eq!(settings["outputStyle"], "config_manager");
     env.set("ORCHESTRON_MODE", "config");
     assert_eq!(env.run(&["mode", "--json"]).json()["mode"], "config");
@@ -359,7 +363,7 @@ fn mode_switches_the_session_and_points_the_output_style_at_it() {
 
     // Uninstall takes out what `mode` put in the local settings, and only that.
     env.run(&["uninstall"]).ok();
-    let settings: Value = serde_json::from_str(&std::fs::read_to_string(&local).unwrap()).unwrap();
+    let settings: Value = read_json(&local);
     assert_eq!(settings, json!({"model": "opus"}));
 }
 
