@@ -14,48 +14,48 @@ use crate::ids::{IdGenerator, SessionId};
 use crate::store::Store;
 
 /// The environment variables Orchestron reads.
-pub mod var {
+pub(crate) mod var {
     /// The state root; overrides `.orchestron/` in the project root.
-    pub const HOME: &str = "ORCHESTRON_HOME";
+    pub(crate) const HOME: &str = "ORCHESTRON_HOME";
     /// The project root as Claude Code sets it for hooks and commands.
-    pub const CLAUDE_PROJECT_DIR: &str = "CLAUDE_PROJECT_DIR";
+    pub(crate) const CLAUDE_PROJECT_DIR: &str = "CLAUDE_PROJECT_DIR";
     /// An RFC 3339 time used as "now", for reproducible tests.
-    pub const NOW: &str = "ORCHESTRON_NOW";
+    pub(crate) const NOW: &str = "ORCHESTRON_NOW";
     /// Seeds id generation, for reproducible tests.
-    pub const ID_SEED: &str = "ORCHESTRON_ID_SEED";
+    pub(crate) const ID_SEED: &str = "ORCHESTRON_ID_SEED";
     /// The session `session current` and later the hooks' own commands refer to.
-    pub const SESSION: &str = "ORCHESTRON_SESSION";
+    pub(crate) const SESSION: &str = "ORCHESTRON_SESSION";
     /// Claude Code's own session id, the fallback for `ORCHESTRON_SESSION`.
-    pub const CLAUDE_CODE_SESSION_ID: &str = "CLAUDE_CODE_SESSION_ID";
+    pub(crate) const CLAUDE_CODE_SESSION_ID: &str = "CLAUDE_CODE_SESSION_ID";
     /// How long a writer waits for a lock (`500ms`, `2s`); 10 s by default.
-    pub const LOCK_TIMEOUT: &str = "ORCHESTRON_LOCK_TIMEOUT";
+    pub(crate) const LOCK_TIMEOUT: &str = "ORCHESTRON_LOCK_TIMEOUT";
     /// `normal` (the default) or `full`: fsync every write.
-    pub const DURABILITY: &str = "ORCHESTRON_DURABILITY";
+    pub(crate) const DURABILITY: &str = "ORCHESTRON_DURABILITY";
     /// The mode of sessions the hooks create (else the project's `session.default_mode`).
-    pub const MODE: &str = "ORCHESTRON_MODE";
+    pub(crate) const MODE: &str = "ORCHESTRON_MODE";
     /// Set by Claude Code for SessionStart hooks: a file of `export` lines sourced before
     /// every later Bash tool call.
-    pub const CLAUDE_ENV_FILE: &str = "CLAUDE_ENV_FILE";
+    pub(crate) const CLAUDE_ENV_FILE: &str = "CLAUDE_ENV_FILE";
     /// The binary the plugin's hook launcher runs first; `doctor` checks it.
-    pub const BIN: &str = "ORCHESTRON_BIN";
+    pub(crate) const BIN: &str = "ORCHESTRON_BIN";
     /// Where `init` and `doctor` look for an installed `orchestron`.
-    pub const PATH: &str = "PATH";
+    pub(crate) const PATH: &str = "PATH";
     /// Where `doctor` finds the user's Claude Code settings (`~/.claude/settings.json`).
-    pub const USER_HOME: &str = "HOME";
+    pub(crate) const USER_HOME: &str = "HOME";
     /// Test only: how long a writer holds a lock after reading, to make races deterministic.
-    pub const TEST_LOCK_HOLD: &str = "ORCHESTRON_TEST_LOCK_HOLD";
+    pub(crate) const TEST_LOCK_HOLD: &str = "ORCHESTRON_TEST_LOCK_HOLD";
 }
 
 /// The default deadline for taking a lock.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The default deadline under `orchestron hook`: well inside the 10 s Claude Code gives a
 /// hook, so a held lock delays a tool call by at most this much.
-pub const HOOK_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const HOOK_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The resolved environment of one invocation.
 #[derive(Debug)]
-pub struct Context {
+pub(crate) struct Context {
     /// Print data as JSON instead of for people.
     pub json: bool,
     /// "Now" for every rule in this invocation, read once.
@@ -81,14 +81,14 @@ pub struct Context {
 
 impl Context {
     /// Resolve the context from this process's environment and working directory.
-    pub fn from_process(json: bool) -> anyhow::Result<Context> {
+    pub(crate) fn from_process(json: bool) -> anyhow::Result<Context> {
         let working_dir =
             std::env::current_dir().context("cannot read the current working directory")?;
         Context::new(json, working_dir, |name| std::env::var(name).ok())
     }
 
     /// Resolve the context from `lookup` (an environment) and a working directory.
-    pub fn new(
+    pub(crate) fn new(
         json: bool,
         working_dir: PathBuf,
         lookup: impl Fn(&str) -> Option<String>,
@@ -143,13 +143,13 @@ impl Context {
 
     /// The context for `orchestron slash`: reads that find no tracker see an empty one,
     /// so that gathering a slash command's data creates nothing.
-    pub fn for_reads(mut self) -> Context {
+    pub(crate) fn for_reads(mut self) -> Context {
         self.reads_only = true;
         self
     }
 
     /// The context for `orchestron hook`: a shorter lock deadline unless one was set.
-    pub fn for_hooks(mut self) -> Context {
+    pub(crate) fn for_hooks(mut self) -> Context {
         if !self.lock_timeout_set {
             self.lock_timeout = HOOK_LOCK_TIMEOUT;
         }
@@ -158,7 +158,7 @@ impl Context {
 
     /// The project root: `$CLAUDE_PROJECT_DIR`, else the nearest ancestor of the working
     /// directory holding `.orchestron/` or `.git`, else the working directory.
-    pub fn project_root(&self) -> &Path {
+    pub(crate) fn project_root(&self) -> &Path {
         self.project_root.get_or_init(|| {
             if let Some(dir) = &self.claude_project_dir {
                 return dir.clone();
@@ -173,14 +173,14 @@ impl Context {
 
     /// The project name used when a session is created without `--project`: the name of the
     /// project root's directory.
-    pub fn default_project(&self) -> Option<String> {
+    pub(crate) fn default_project(&self) -> Option<String> {
         self.project_root()
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
     }
 
     /// Where state lives: `$ORCHESTRON_HOME`, else `.orchestron/` in the project root.
-    pub fn state_root(&self) -> PathBuf {
+    pub(crate) fn state_root(&self) -> PathBuf {
         match &self.home {
             Some(home) => home.clone(),
             None => self.project_root().join(".orchestron"),
@@ -188,7 +188,7 @@ impl Context {
     }
 
     /// The project configuration, read on first use.
-    pub fn config(&self) -> anyhow::Result<&Config> {
+    pub(crate) fn config(&self) -> anyhow::Result<&Config> {
         if let Some(config) = self.config.get() {
             return Ok(config);
         }
@@ -197,13 +197,13 @@ impl Context {
     }
 
     /// The session store, with the lock deadline and durability of this invocation.
-    pub fn store(&self) -> anyhow::Result<Store> {
+    pub(crate) fn store(&self) -> anyhow::Result<Store> {
         self.store_in("sessions")
     }
 
     /// The project tracker, opened (and created) now. Writers wait for each other up to the
     /// lock deadline.
-    pub fn tracker(&self) -> anyhow::Result<crate::tracker::Db> {
+    pub(crate) fn tracker(&self) -> anyhow::Result<crate::tracker::Db> {
         if self.reads_only && !self.state_root().join("orchestron.db").exists() {
             return crate::tracker::Db::empty();
         }
@@ -220,7 +220,7 @@ impl Context {
 
     /// The project tracker if this project has one yet: views read an empty project
     /// without creating anything.
-    pub fn existing_tracker(&self) -> anyhow::Result<Option<crate::tracker::Db>> {
+    pub(crate) fn existing_tracker(&self) -> anyhow::Result<Option<crate::tracker::Db>> {
         if self.state_root().join("orchestron.db").exists() {
             self.tracker().map(Some)
         } else {
@@ -230,7 +230,7 @@ impl Context {
 
     /// The project new tracker items belong to: `tracker.project`, else the project root's
     /// name.
-    pub fn tracker_project(&self) -> anyhow::Result<String> {
+    pub(crate) fn tracker_project(&self) -> anyhow::Result<String> {
         if let Some(project) = &self.config()?.tracker.project {
             return Ok(project.clone());
         }
@@ -240,12 +240,12 @@ impl Context {
     }
 
     /// The session `$ORCHESTRON_SESSION` (else Claude Code's) names, if any, unparsed.
-    pub fn session_hint(&self) -> Option<&str> {
+    pub(crate) fn session_hint(&self) -> Option<&str> {
         self.current_session.as_deref()
     }
 
     /// The project handoffs, one document per project (`<root>/handoffs/<project>.json`).
-    pub fn handoff_store(&self) -> anyhow::Result<Store> {
+    pub(crate) fn handoff_store(&self) -> anyhow::Result<Store> {
         self.store_in("handoffs")
     }
 
@@ -263,22 +263,22 @@ impl Context {
     }
 
     /// `$ORCHESTRON_MODE`, unparsed: only the hooks that create a session read it.
-    pub fn mode_override(&self) -> Option<&str> {
+    pub(crate) fn mode_override(&self) -> Option<&str> {
         self.mode_override.as_deref()
     }
 
     /// `$CLAUDE_ENV_FILE`, where a SessionStart hook exports variables to later Bash calls.
-    pub fn claude_env_file(&self) -> Option<&Path> {
+    pub(crate) fn claude_env_file(&self) -> Option<&Path> {
         self.claude_env_file.as_deref()
     }
 
     /// The directory the command runs in.
-    pub fn working_dir(&self) -> &Path {
+    pub(crate) fn working_dir(&self) -> &Path {
         &self.working_dir
     }
 
     /// The state root a project at `dir` uses: `$ORCHESTRON_HOME`, else `dir/.orchestron`.
-    pub fn state_root_of(&self, dir: &Path) -> PathBuf {
+    pub(crate) fn state_root_of(&self, dir: &Path) -> PathBuf {
         match &self.home {
             Some(home) => home.clone(),
             None => dir.join(".orchestron"),
@@ -286,7 +286,7 @@ impl Context {
     }
 
     /// The first executable file called `name` in the directories of `$PATH`.
-    pub fn find_program(&self, name: &str) -> Option<PathBuf> {
+    pub(crate) fn find_program(&self, name: &str) -> Option<PathBuf> {
         use std::os::unix::fs::PermissionsExt as _;
         std::env::split_paths(self.path.as_deref()?)
             .map(|dir| dir.join(name))
@@ -297,34 +297,34 @@ impl Context {
     }
 
     /// The running binary.
-    pub fn current_binary(&self) -> anyhow::Result<PathBuf> {
+    pub(crate) fn current_binary(&self) -> anyhow::Result<PathBuf> {
         std::env::current_exe().context("cannot tell where the running binary is")
     }
 
     /// `$ORCHESTRON_BIN`.
-    pub fn bin_override(&self) -> Option<&Path> {
+    pub(crate) fn bin_override(&self) -> Option<&Path> {
         self.bin.as_deref()
     }
 
     /// The user's home directory (`$HOME`).
-    pub fn user_home(&self) -> Option<&Path> {
+    pub(crate) fn user_home(&self) -> Option<&Path> {
         self.user_home.as_deref()
     }
 
     /// 64 random bits (seeded by `ORCHESTRON_ID_SEED` in tests).
-    pub fn random_u64(&self) -> u64 {
+    pub(crate) fn random_u64(&self) -> u64 {
         self.ids.borrow_mut().next_u64()
     }
 
     /// A new session id.
-    pub fn new_id(&self) -> String {
+    pub(crate) fn new_id(&self) -> String {
         self.ids.borrow_mut().uuid_v4()
     }
 
     /// The session named by `$ORCHESTRON_SESSION`, else `$CLAUDE_CODE_SESSION_ID`.
-    pub fn current_session(&self) -> anyhow::Result<SessionId> {
+    pub(crate) fn current_session(&self) -> anyhow::Result<SessionId> {
         let raw = self.current_session.as_deref().ok_or_else(|| {
-            crate::error::hinted(
+            orchestron_core::error::hinted(
                 "there is no current session",
                 format!(
                     "set `{}` (Claude Code sets `{}` for its own commands)",

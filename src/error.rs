@@ -2,72 +2,40 @@
 //! how a failure reads on stderr; nothing else calls `std::process::exit`.
 //!
 //! The exit-code table is an API: 0 success, 1 any failure, 2 a malformed command line
-//! (unknown command or flag, missing argument, a value outside its choices).
+//! (unknown command or flag, missing argument, a value outside its choices). The core's
+//! error kinds (`orchestron_core::ErrorKind`) all exit 1; under `--json` the kind is printed,
+//! so scripts branch on it instead of on the wording.
 
 use std::io::{self, Write as _};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
+use orchestron_core::{Error, ErrorKind};
+use serde_json::json;
+
 /// The command did what it was asked.
-pub const SUCCESS: ExitCode = ExitCode::SUCCESS;
+pub(crate) const SUCCESS: ExitCode = ExitCode::SUCCESS;
 /// Something failed: bad input, a missing session, a lock timeout, an I/O error.
-pub const FAILURE: u8 = 1;
+const FAILURE: u8 = 1;
 /// The command line itself was malformed.
-pub const USAGE: u8 = 2;
+const USAGE: u8 = 2;
 
-/// Failures a caller or the reporter branches on. Everything else is an `anyhow::Error` with
-/// context naming the thing that failed.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("session `{0}` not found")]
-    SessionNotFound(String),
-    #[error("session `{0}` already exists")]
-    SessionExists(String),
-    #[error("timed out after {waited} waiting for the lock `{path}`")]
-    LockTimeout { path: PathBuf, waited: String },
-    /// A message with a suggestion of how to fix it.
-    #[error("{message}")]
-    Hinted { message: String, hint: String },
-}
-
-impl Error {
-    /// A `hint:` line for the message, when there is a fix to suggest.
-    fn hint(&self) -> Option<String> {
-        match self {
-            Error::SessionNotFound(_) => Some(
-                "`orchestron session list` shows the sessions there are; \
-                 state writes accept `--create` to create a missing session"
-                    .to_owned(),
-            ),
-            Error::SessionExists(_) => {
-                Some("pick another `--id`, or leave it out to get a new one".to_owned())
-            }
-            Error::LockTimeout { .. } => Some(
-                "another process holds the lock; set `ORCHESTRON_LOCK_TIMEOUT` \
-                 (such as `30s`) to wait longer"
-                    .to_owned(),
-            ),
-            Error::Hinted { hint, .. } => Some(hint.clone()),
-        }
-    }
-}
-
-/// Build an error with a `hint:` line.
-pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-    Error::Hinted {
-        message: message.into(),
-        hint: hint.into(),
-    }
-    .into()
-}
-
-/// Print `err` on stderr and return the exit code for it.
-pub fn report(err: &anyhow::Error) -> ExitCode {
+/// Print `err` on stderr and return the exit code for it: `error:` and `caused by:` lines and
+/// a `hint:`, or with `json` one object `{"error": {"kind", "message", "hint"}}`.
+pub(crate) fn report(err: &anyhow::Error, json: bool) -> ExitCode {
     // A closed stdout (`orchestron … | head -1`) is how pipelines end, not a failure.
     if is_broken_pipe(err) {
         return SUCCESS;
     }
+    let hint = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<Error>())
+        .and_then(|found| found.hint().map(str::to_owned));
     let mut stderr = io::stderr().lock();
+    if json {
+        let message = format!("{err:#}");
+        write_json(&mut stderr, Error::kind_of(err), &message, hint.as_deref());
+        return ExitCode::from(FAILURE);
+    }
     let mut causes = err.chain();
     if let Some(top) = causes.next() {
         let _ = writeln!(stderr, "error: {top}");
@@ -75,30 +43,37 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     for cause in causes {
         let _ = writeln!(stderr, "  caused by: {cause}");
     }
-    if let Some(hint) = err
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<Error>())
-        .and_then(Error::hint)
-    {
+    if let Some(hint) = hint {
         let _ = writeln!(stderr, "hint: {hint}");
     }
     ExitCode::from(FAILURE)
 }
 
 /// Print a command-line parse error (or the help and version text clap reports the same
-/// way) and return its exit code.
-pub fn report_usage(err: &clap::Error) -> ExitCode {
-    let _ = err.print();
-    if err.use_stderr() {
-        ExitCode::from(USAGE)
-    } else {
-        SUCCESS
+/// way) and return its exit code; under `--json`, the error as one JSON object of kind
+/// `invalid`.
+pub(crate) fn report_usage(err: &clap::Error, json: bool) -> ExitCode {
+    if !err.use_stderr() {
+        let _ = err.print();
+        return SUCCESS;
     }
+    if json {
+        let message = usage_message(err);
+        write_json(
+            &mut io::stderr().lock(),
+            ErrorKind::Invalid,
+            &message,
+            Some("`--help` shows the usage"),
+        );
+    } else {
+        let _ = err.print();
+    }
+    ExitCode::from(USAGE)
 }
 
 /// Report a failure of `orchestron hook`: one line on stderr (Claude Code shows the first
 /// line in the transcript), exit 1, which never blocks.
-pub fn report_hook(err: &anyhow::Error) -> ExitCode {
+pub(crate) fn report_hook(err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return SUCCESS;
     }
@@ -108,11 +83,18 @@ pub fn report_hook(err: &anyhow::Error) -> ExitCode {
 }
 
 /// Report a malformed `orchestron hook` command line: exit 1, not clap's 2.
-pub fn report_hook_usage(err: &clap::Error) -> ExitCode {
+pub(crate) fn report_hook_usage(err: &clap::Error) -> ExitCode {
     if !err.use_stderr() {
         let _ = err.print();
         return SUCCESS;
     }
+    let message = usage_message(err);
+    let _ = writeln!(io::stderr().lock(), "orchestron hook: {message}");
+    ExitCode::from(FAILURE)
+}
+
+/// clap's report in one line, without its usage block.
+fn usage_message(err: &clap::Error) -> String {
     let rendered = err.to_string();
     let message: Vec<&str> = rendered
         .lines()
@@ -121,9 +103,15 @@ pub fn report_hook_usage(err: &clap::Error) -> ExitCode {
         .filter(|line| !line.is_empty())
         .collect();
     let message = message.join(" ");
-    let message = message.strip_prefix("error: ").unwrap_or(&message);
-    let _ = writeln!(io::stderr().lock(), "orchestron hook: {message}");
-    ExitCode::from(FAILURE)
+    message
+        .strip_prefix("error: ")
+        .unwrap_or(&message)
+        .to_owned()
+}
+
+fn write_json(stderr: &mut impl io::Write, kind: ErrorKind, message: &str, hint: Option<&str>) {
+    let value = json!({"error": {"kind": kind.as_str(), "message": message, "hint": hint}});
+    let _ = writeln!(stderr, "{value}");
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

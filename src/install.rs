@@ -33,17 +33,17 @@ pub const EVENTS: &[&str] = &[
 ];
 
 /// Seconds Claude Code waits for one hook. A hook that times out neither blocks nor counts.
-pub const HOOK_TIMEOUT_SECS: u64 = 10;
+pub(crate) const HOOK_TIMEOUT_SECS: u64 = 10;
 
 /// The lines `init` appends to `.gitignore`; `uninstall` removes exactly these.
-pub const GITIGNORE_BLOCK: [&str; 2] = [
+pub(crate) const GITIGNORE_BLOCK: [&str; 2] = [
     "# Orchestron's state: sessions and handoffs of this machine",
     ".orchestron/",
 ];
 
 /// What an edit did, for the report.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Changes {
+pub(crate) struct Changes {
     pub added: Vec<String>,
     pub updated: Vec<String>,
     pub removed: Vec<String>,
@@ -51,7 +51,7 @@ pub struct Changes {
 }
 
 impl Changes {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty()
     }
 }
@@ -59,7 +59,7 @@ impl Changes {
 /// The files `init` installs besides the settings, relative to the project: the slash
 /// commands under `.claude/commands/orchestron/` (so they get the plugin's names,
 /// `/orchestron:<name>`), and the output styles under `.claude/output-styles/`.
-pub fn shipped_files() -> Vec<(std::path::PathBuf, &'static str)> {
+pub(crate) fn shipped_files() -> Vec<(std::path::PathBuf, &'static str)> {
     let commands = std::path::Path::new(".claude/commands").join(crate::shipped::COMMANDS_FOLDER);
     let styles = std::path::Path::new(".claude/output-styles");
     crate::shipped::COMMANDS
@@ -74,7 +74,7 @@ pub fn shipped_files() -> Vec<(std::path::PathBuf, &'static str)> {
 }
 
 /// The hook handler Orchestron installs for `event`, in exec form (no shell in between).
-pub fn handler(bin: &str, event: &str) -> Value {
+pub(crate) fn handler(bin: &str, event: &str) -> Value {
     serde_json::to_value(Handler::new(bin, event)).expect("a handler serializes")
 }
 
@@ -106,7 +106,7 @@ impl<'a> Handler<'a> {
 }
 
 /// The status line Orchestron installs.
-pub fn status_line(bin: &str) -> Value {
+pub(crate) fn status_line(bin: &str) -> Value {
     json!({"type": "command", "command": format!("{} statusline", shell_word(bin))})
 }
 
@@ -120,7 +120,7 @@ struct StatusLine {
 
 /// Whether a handler is one of Orchestron's: exec form running `…/orchestron hook EVENT`.
 /// Returns the event it handles.
-pub fn our_handler(handler: &Value) -> Option<&str> {
+pub(crate) fn our_handler(handler: &Value) -> Option<&str> {
     let command = handler.get("command")?.as_str()?;
     let args = handler.get("args")?.as_array()?;
     // Any event: a handler for an event a newer Orchestron added is Orchestron's too.
@@ -132,7 +132,7 @@ pub fn our_handler(handler: &Value) -> Option<&str> {
 }
 
 /// Whether a status line is Orchestron's (`… orchestron statusline`).
-pub fn our_status_line(status_line: &Value) -> bool {
+pub(crate) fn our_status_line(status_line: &Value) -> bool {
     status_line
         .get("command")
         .and_then(Value::as_str)
@@ -151,7 +151,7 @@ fn is_orchestron(command: &str) -> bool {
 
 /// Quote `word` for `sh` when it needs it (the status line is a shell command; `slash`
 /// shows the commands it ran).
-pub fn shell_word(word: &str) -> String {
+pub(crate) fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .bytes()
@@ -165,7 +165,10 @@ pub fn shell_word(word: &str) -> String {
 
 /// Add Orchestron's hooks and status line to the text of a settings file (`None`: no file).
 /// Returns the new text, or `None` when nothing needed to change.
-pub fn add_to_settings(text: Option<&str>, bin: &str) -> anyhow::Result<(Option<String>, Changes)> {
+pub(crate) fn add_to_settings(
+    text: Option<&str>,
+    bin: &str,
+) -> anyhow::Result<(Option<String>, Changes)> {
     let mut top = parse_settings(text)?;
     let mut changes = Changes::default();
     let mut hooks = match top.get("hooks") {
@@ -246,7 +249,7 @@ pub fn add_to_settings(text: Option<&str>, bin: &str) -> anyhow::Result<(Option<
 /// Remove Orchestron's hooks and status line from the text of a settings file. A matcher
 /// group, an event or `hooks` itself goes only when removing Orchestron's handlers emptied
 /// it. Returns the new text (empty when nothing is left), or `None` when nothing changed.
-pub fn remove_from_settings(text: &str) -> anyhow::Result<(Option<String>, Changes)> {
+pub(crate) fn remove_from_settings(text: &str) -> anyhow::Result<(Option<String>, Changes)> {
     let mut top = parse_settings(Some(text))?;
     let mut changes = Changes::default();
     if let Some(raw) = top.get("hooks") {
@@ -317,7 +320,7 @@ pub fn remove_from_settings(text: &str) -> anyhow::Result<(Option<String>, Chang
 /// `style`, or, with no style, loses a style of Orchestron's (a style of the user's stays);
 /// `env.ORCHESTRON_MODE` becomes `mode`, so the next session starts in it. `ours` tells
 /// Orchestron's style names. Returns the new text, or `None` when nothing changed.
-pub fn set_mode_in_settings(
+pub(crate) fn set_mode_in_settings(
     text: Option<&str>,
     style: Option<&str>,
     mode: &str,
@@ -358,7 +361,7 @@ pub fn set_mode_in_settings(
 /// Take out what `orchestron mode` put in a settings file: an `outputStyle` of Orchestron's
 /// (`ours` tells) and `env.ORCHESTRON_MODE` (`env` too, when that emptied it). Returns the
 /// new text (empty when nothing is left), or `None` when nothing changed.
-pub fn remove_mode_from_settings(
+pub(crate) fn remove_mode_from_settings(
     text: &str,
     ours: impl Fn(&str) -> bool,
 ) -> anyhow::Result<Option<String>> {
@@ -394,7 +397,7 @@ pub fn remove_mode_from_settings(
 }
 
 /// Which of Orchestron's events a settings file wires, with the command each one runs.
-pub fn wired_events(settings: &Value) -> Vec<(String, String)> {
+pub(crate) fn wired_events(settings: &Value) -> Vec<(String, String)> {
     let mut wired = Vec::new();
     let Some(hooks) = settings.get("hooks").and_then(Value::as_object) else {
         return wired;
@@ -416,7 +419,7 @@ pub fn wired_events(settings: &Value) -> Vec<(String, String)> {
 }
 
 /// Append `.orchestron/` to a `.gitignore` unless a line already ignores it.
-pub fn add_to_gitignore(text: Option<&str>) -> Option<String> {
+pub(crate) fn add_to_gitignore(text: Option<&str>) -> Option<String> {
     let text = text.unwrap_or_default();
     let ignored = text.lines().any(|line| {
         matches!(
@@ -439,7 +442,7 @@ pub fn add_to_gitignore(text: Option<&str>) -> Option<String> {
 }
 
 /// Remove the lines `add_to_gitignore` appended, and only those. `None`: not there.
-pub fn remove_from_gitignore(text: &str) -> Option<String> {
+pub(crate) fn remove_from_gitignore(text: &str) -> Option<String> {
     let lines: Vec<&str> = text.lines().collect();
     let at = lines
         .windows(2)

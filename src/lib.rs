@@ -1,28 +1,25 @@
-//! Orchestron gives Claude Code sessions a memory, a plan and a way to coordinate.
-//!
-//! The flow of every invocation is the same: [`cli`] parses the command line, [`context`]
-//! resolves the environment once (state root, clock, id generator, lock deadline), a module
-//! of [`commands`] does the work on the pure core ([`session`], [`docpath`]) through the
-//! locked [`store`], and [`error`] alone turns the outcome into an exit code.
+//! The command-line face of Orchestron, as a library so that its tests can check the
+//! shipped files against the real command-line surface; only that surface is public, so the
+//! compiler reports dead code everywhere else. The flow of every invocation is the same: [`cli`] parses the command line, [`context`] resolves the environment once
+//! (state root, clock, id generator, lock deadline), a module of [`commands`] calls the core
+//! (`orchestron_core`: the rules, the stores, the tracker's operations) and renders the
+//! result, and [`error`] alone turns the outcome into an exit code.
 
 pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod context;
-pub mod docpath;
-pub mod error;
-pub mod handoff;
-pub mod hook;
-pub mod ids;
-pub mod inbox;
-pub mod install;
-pub mod output;
-pub mod select;
-pub mod session;
+mod commands;
+mod context;
+mod error;
+mod hook;
+mod install;
+mod output;
 pub mod shipped;
-pub mod store;
-pub mod style;
-pub mod tracker;
+mod style;
+
+/// The hook events `init` wires, for the tests that check the shipped `hooks/hooks.json`.
+pub use install::EVENTS;
+
+// The core's modules, under the names the faces use.
+use orchestron_core::{config, docpath, handoff, ids, inbox, select, session, store, tracker};
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -40,12 +37,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         .find(|arg| !arg.to_string_lossy().starts_with('-'));
     let in_hook = first.is_some_and(|arg| arg == "hook");
     let reads_only = first.is_some_and(|arg| arg == "slash");
+    // Known before clap parses, so that a usage error is reported as JSON too. (`--` ends
+    // the options: a `--json` after it is an argument.)
+    let json = args
+        .iter()
+        .skip(1)
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg == "--json" || arg == "--json-output");
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) if in_hook => return error::report_hook_usage(&err),
-        Err(err) => return error::report_usage(&err),
+        Err(err) => return error::report_usage(&err, json),
     };
-    let result = context::Context::from_process(cli.global.json)
+    let json = cli.global.json;
+    let result = context::Context::from_process(json)
         .map(|context| match (in_hook, reads_only) {
             (true, _) => context.for_hooks(),
             (_, true) => context.for_reads(),
@@ -55,6 +60,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match result {
         Ok(()) => error::SUCCESS,
         Err(err) if in_hook => error::report_hook(&err),
-        Err(err) => error::report(&err),
+        Err(err) => error::report(&err, json),
     }
 }

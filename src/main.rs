@@ -1,5 +1,4 @@
-//! The `orchestron` binary: everything lives in the library, so that tests and later binaries
-//! share one code path.
+//! The `orchestron` binary: parse, run, exit. Everything lives in the library.
 
 fn main() -> std::process::ExitCode {
     orchestron::run(std::env::args_os())

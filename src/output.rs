@@ -7,7 +7,7 @@ use std::io::{self, BufWriter, StdoutLock, Write as _};
 use serde_json::Value;
 
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     json: bool,
     stdout: Sink,
 }
@@ -46,7 +46,7 @@ impl io::Write for Sink {
 }
 
 impl Output {
-    pub fn new(json: bool) -> Output {
+    pub(crate) fn new(json: bool) -> Output {
         Output {
             json,
             stdout: Sink::Stdout(BufWriter::with_capacity(64 * 1024, io::stdout().lock())),
@@ -54,7 +54,7 @@ impl Output {
     }
 
     /// An output that keeps what is printed, for [`Output::take`].
-    pub fn buffer(json: bool) -> Output {
+    pub(crate) fn buffer(json: bool) -> Output {
         Output {
             json,
             stdout: Sink::Buffer(Vec::new()),
@@ -62,7 +62,7 @@ impl Output {
     }
 
     /// What a buffered output holds, emptying it; nothing for stdout.
-    pub fn take(&mut self) -> Vec<u8> {
+    pub(crate) fn take(&mut self) -> Vec<u8> {
         match &mut self.stdout {
             Sink::Buffer(buffer) => std::mem::take(buffer),
             Sink::Stdout(_) => Vec::new(),
@@ -70,13 +70,13 @@ impl Output {
     }
 
     /// Whether data goes out as JSON.
-    pub fn json(&self) -> bool {
+    pub(crate) fn json(&self) -> bool {
         self.json
     }
 
     /// Print a value: compact JSON on one line with `--json`, else indented, with a bare
     /// string printed as it is so that `$(orchestron state get …)` gives the text itself.
-    pub fn value(&mut self, value: &Value) -> io::Result<()> {
+    pub(crate) fn value(&mut self, value: &Value) -> io::Result<()> {
         match value {
             Value::String(text) if !self.json => writeln!(self.stdout, "{text}"),
             _ if self.json => {
@@ -91,7 +91,7 @@ impl Output {
     }
 
     /// Print anything serializable as JSON: compact with `--json`, else indented.
-    pub fn serialize<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+    pub(crate) fn serialize<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
         if self.json {
             serde_json::to_writer(&mut self.stdout, value)?;
         } else {
@@ -101,23 +101,23 @@ impl Output {
     }
 
     /// Print a JSON value compactly on one line, whatever the mode.
-    pub fn json_line(&mut self, value: &Value) -> io::Result<()> {
+    pub(crate) fn json_line(&mut self, value: &Value) -> io::Result<()> {
         serde_json::to_writer(&mut self.stdout, value)?;
         writeln!(self.stdout)
     }
 
     /// Print bytes as they are.
-    pub fn bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.stdout.write_all(bytes)
     }
 
     /// Print a line of text.
-    pub fn line(&mut self, text: &str) -> io::Result<()> {
+    pub(crate) fn line(&mut self, text: &str) -> io::Result<()> {
         writeln!(self.stdout, "{text}")
     }
 
     /// Print rows as an aligned table under a header.
-    pub fn table(&mut self, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    pub(crate) fn table(&mut self, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
         let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
         for row in rows {
             for (width, cell) in widths.iter_mut().zip(row) {
@@ -141,19 +141,19 @@ impl Output {
 
     /// Flush, for commands that print over time (`state watch`) and at the end of every
     /// command, so that a failed write is reported rather than lost in a drop.
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.stdout.flush()
     }
 }
 
 /// Tell the user something went wrong that did not stop the command.
 #[allow(clippy::print_stderr)]
-pub fn warn(message: &str) {
+pub(crate) fn warn(message: &str) {
     eprintln!("warning: {message}");
 }
 
 /// Tell the user something worth knowing about what a command did (stderr: stdout is data).
 #[allow(clippy::print_stderr)]
-pub fn note(message: &str) {
+pub(crate) fn note(message: &str) {
     eprintln!("note: {message}");
 }

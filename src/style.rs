@@ -16,7 +16,7 @@ const PROJECT_STYLES: &str = ".claude/output-styles";
 /// What to write as `outputStyle` for the style `name`: its bare name when the project has
 /// the file (installed by `orchestron init`, or the user's own), else the plugin's
 /// namespaced name, `orchestron:<name>`.
-pub fn setting_for(project: &Path, name: &str) -> String {
+pub(crate) fn setting_for(project: &Path, name: &str) -> String {
     if project_file(project, name).is_file() || shipped::style(name).is_none() {
         name.to_owned()
     } else {
@@ -25,7 +25,7 @@ pub fn setting_for(project: &Path, name: &str) -> String {
 }
 
 /// Whether an `outputStyle` setting names one of Orchestron's styles, in either form.
-pub fn is_ours(setting: &str) -> bool {
+pub(crate) fn is_ours(setting: &str) -> bool {
     shipped::style(bare(setting)).is_some()
 }
 
@@ -39,7 +39,7 @@ fn bare(setting: &str) -> &str {
 
 /// The instructions of the style `name`: the project's copy when there is one (it may have
 /// been edited), else the shipped text; `None` for a style nobody has.
-pub fn instructions(project: &Path, name: &str) -> Option<String> {
+pub(crate) fn instructions(project: &Path, name: &str) -> Option<String> {
     if let Ok(text) = std::fs::read_to_string(project_file(project, name)) {
         return Some(shipped::body(&text).trim().to_owned());
     }
@@ -48,7 +48,7 @@ pub fn instructions(project: &Path, name: &str) -> Option<String> {
 
 /// The `outputStyle` Claude Code applies in `project`: the local settings, else the
 /// project's, else the user's (`user_home/.claude/settings.json`).
-pub fn active_setting(project: &Path, user_home: Option<&Path>) -> Option<String> {
+pub(crate) fn active_setting(project: &Path, user_home: Option<&Path>) -> Option<String> {
     let claude = project.join(".claude");
     let mut files = vec![
         claude.join("settings.local.json"),
@@ -68,7 +68,7 @@ pub fn active_setting(project: &Path, user_home: Option<&Path>) -> Option<String
 }
 
 /// Whether the setting `active` applies the style `name`.
-pub fn applies(active: &str, name: &str) -> bool {
+pub(crate) fn applies(active: &str, name: &str) -> bool {
     bare(active) == name
 }
 

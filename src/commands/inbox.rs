@@ -4,11 +4,11 @@ use serde_json::{Value, json};
 
 use crate::cli::InboxCommand;
 use crate::context::Context;
-use crate::error::Error;
 use crate::ids::SessionId;
 use crate::inbox;
 use crate::output::Output;
 use crate::session::{Lifecycle, Status};
+use orchestron_core::{Error, ErrorKind};
 
 pub(super) fn run(
     context: &Context,
@@ -27,7 +27,7 @@ pub(super) fn run(
             let mut delivered = Vec::new();
             for id in &targets {
                 if !all && !store.exists(id) {
-                    return Err(Error::SessionNotFound(id.to_string()).into());
+                    return Err(Error::session_not_found(id.as_str()).into());
                 }
                 let number = store.update(id, |document| {
                     Ok((true, inbox::add(document, context.now, &text)))
@@ -35,9 +35,7 @@ pub(super) fn run(
                 match number {
                     Ok(number) => delivered.push(json!({"session_id": id.as_str(), "id": number})),
                     // A session removed since it was listed is simply not reached.
-                    Err(err)
-                        if all && matches!(err.downcast_ref(), Some(Error::SessionNotFound(_))) => {
-                    }
+                    Err(err) if all && Error::kind_of(&err) == ErrorKind::NotFound => {}
                     Err(err) => return Err(err),
                 }
             }
@@ -73,7 +71,7 @@ pub(super) fn run(
                     if all {
                         continue;
                     }
-                    return Err(Error::SessionNotFound(id.to_string()).into());
+                    return Err(Error::session_not_found(id.as_str()).into());
                 };
                 for message in inbox::messages(&document) {
                     if unread && !message["read_at"].is_null() {

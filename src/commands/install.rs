@@ -755,7 +755,7 @@ fn hook_command(context: &Context) -> anyhow::Result<String> {
 /// Refuse to rewrite a file its owner made read-only.
 fn check_writable(path: &Path) -> anyhow::Result<()> {
     match fs::metadata(path) {
-        Ok(meta) if meta.permissions().readonly() => Err(crate::error::hinted(
+        Ok(meta) if meta.permissions().readonly() => Err(orchestron_core::error::hinted(
             format!("`{}` is read-only", path.display()),
             "make it writable (`chmod u+w`) and run this again",
         )),

@@ -230,7 +230,7 @@ pub(super) fn memory(
                     |row| row.get(0),
                 )?;
                 if exists {
-                    return Err(crate::error::hinted(
+                    return Err(orchestron_core::error::hinted(
                         format!("memory `{kind} {key}` exists already"),
                         format!("`orchestron memory update {kind} {key} --add-detail …` adds to it"),
                     ));

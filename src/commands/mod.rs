@@ -26,7 +26,7 @@ use crate::context::Context;
 use crate::output::Output;
 
 /// Run one parsed command.
-pub fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
+pub(crate) fn dispatch(context: &Context, command: Command) -> anyhow::Result<()> {
     let mut out = Output::new(context.json);
     let result = dispatch_into(context, &mut out, command);
     out.flush()?;

@@ -5,11 +5,11 @@ use serde_json::{Map, Value, json};
 use super::parse_object;
 use crate::cli::SessionCommand;
 use crate::context::Context;
-use crate::error::Error;
 use crate::ids::SessionId;
 use crate::output::{Output, warn};
 use crate::session::{self, Lifecycle, Mode, NewSession, Status};
 use crate::store::Outcome;
+use orchestron_core::{Error, ErrorKind};
 
 /// Who `session.created_by` names for sessions made from the command line.
 const CREATED_BY: &str = "orchestron";
@@ -176,7 +176,7 @@ fn create_with_new_id(context: &Context, new: &mut NewSession) -> anyhow::Result
         let id = SessionId::parse(&context.new_id())?;
         new.id = id.to_string();
         match create(context, &id, new) {
-            Err(err) if matches!(err.downcast_ref(), Some(Error::SessionExists(_))) => continue,
+            Err(err) if Error::kind_of(&err) == ErrorKind::Conflict => continue,
             other => return other.map(|()| id),
         }
     }
@@ -188,7 +188,7 @@ fn create(context: &Context, id: &SessionId, new: &NewSession) -> anyhow::Result
     let lifetime = context.config()?.expiry(new.mode);
     let document = session::new_document(new, context.now, lifetime);
     context.store()?.transact(id, |current| match current {
-        Some(_) => Err(Error::SessionExists(id.to_string()).into()),
+        Some(_) => Err(Error::session_exists(id.as_str()).into()),
         None => Ok((Outcome::Replace(document), ())),
     })
 }
@@ -216,7 +216,7 @@ fn handoff(
     session::check_hand_off_from(&store.read(from)?, context.now)?;
     let config = context.config()?;
     store.transact_pair(to, from, |target, source| {
-        let mut source = source.ok_or_else(|| Error::SessionNotFound(from.to_string()))?;
+        let mut source = source.ok_or_else(|| Error::session_not_found(from.as_str()))?;
         let created = target.is_none();
         let mut target = match target {
             Some(target) => target,

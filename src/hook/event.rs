@@ -4,7 +4,7 @@
 
 /// An event Orchestron reacts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     SessionStart,
     UserPromptSubmit,
     PreToolUse,
@@ -38,7 +38,7 @@ impl Event {
     ];
 
     /// The event named `name`, in either form; case and `-`/`_` do not matter.
-    pub fn from_name(name: &str) -> Event {
+    pub(crate) fn from_name(name: &str) -> Event {
         let folded = fold(name);
         Event::ALL
             .iter()
@@ -47,7 +47,7 @@ impl Event {
     }
 
     /// Claude Code's name for the event (`hookEventName` in replies).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         Event::ALL
             .iter()
             .find(|(event, _)| *event == self)

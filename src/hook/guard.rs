@@ -7,47 +7,12 @@
 //! `env-files` (writing a `.env` file). Evaluation is pure and reads no state, so the common
 //! case, no rule matching, costs next to nothing.
 
-use serde::Deserialize;
 use serde_json::Value;
 
-/// What a matching rule decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Decision {
-    Deny,
-    Ask,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Deny => "deny",
-            Decision::Ask => "ask",
-        }
-    }
-}
-
-/// A rule from the project configuration (`hooks.guards`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rule {
-    /// A name for messages and for switching it off.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Tool names as globs, `|`-separated: `Bash`, `Edit|Write`, `mcp__*`.
-    pub tool: String,
-    /// A glob on the command or file path; absent means every call of the tool.
-    #[serde(default)]
-    pub pattern: Option<String>,
-    pub decision: Decision,
-    pub reason: String,
-}
-
-/// The names of the rules that ship.
-pub const DEFAULT_RULES: [&str; 2] = ["rm-rf-root", "env-files"];
+pub(crate) use crate::config::{Decision, Rule};
 
 /// The first rule that matches the call, with its decision and reason.
-pub fn check(
+pub(crate) fn check(
     tool: &str,
     input: &Value,
     rules: &[Rule],
@@ -135,7 +100,7 @@ fn is_env_file(path: &str) -> bool {
 }
 
 /// Whether `text` matches the glob `pattern` as a whole: `*` any run, `?` one character.
-pub fn glob(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
     let (mut p, mut t) = (0, 0);

@@ -6,10 +6,10 @@
 //! session's tool call is denied), and every failure is an error that the caller reports
 //! with exit 1, which Claude Code treats as non-blocking.
 
-pub mod event;
-pub mod guard;
-pub mod track;
-pub mod wire;
+pub(crate) mod event;
+pub(crate) mod guard;
+pub(crate) mod track;
+pub(crate) mod wire;
 
 use std::io::Write as _;
 
@@ -26,15 +26,12 @@ use crate::session::{self, Lifecycle, Mode, NewSession, Status};
 use crate::store::Outcome;
 use crate::style;
 
-pub use event::Event;
+pub(crate) use event::Event;
 use track::ToolCall;
 use wire::Payload;
 
-/// The most characters of context SessionStart injects unless configured otherwise.
-pub const DEFAULT_CONTEXT_CHARS: usize = 2_000;
-
 /// React to `event` with the payload `input`; returns the JSON reply to print, if any.
-pub fn run(context: &Context, event: Event, input: &str) -> anyhow::Result<Option<Value>> {
+pub(crate) fn run(context: &Context, event: Event, input: &str) -> anyhow::Result<Option<Value>> {
     if event == Event::Other {
         return Ok(None);
     }
@@ -270,7 +267,7 @@ fn current_task(context: &Context, id: &SessionId, deliver: bool) -> Vec<String>
 
 /// What SessionStart would inject for the session `id` now, without delivering its inbox:
 /// for `orchestron context`, people and slash commands.
-pub fn preview_context(context: &Context, id: &SessionId) -> anyhow::Result<String> {
+pub(crate) fn preview_context(context: &Context, id: &SessionId) -> anyhow::Result<String> {
     let document = context.store()?.read(id)?;
     let task = current_task(context, id, false);
     let lines = start_lines(context, &document, None, &inbox::unread(&document), task);
@@ -323,7 +320,7 @@ fn with_style(context: &Context, mode: Mode, applied: Option<&str>, text: &mut S
 
 /// One status line for Claude Code's `statusLine` command: mode, session age, to-dos
 /// done/total and the last test result. `input` is the status-line JSON.
-pub fn status_line(context: &Context, input: &str) -> anyhow::Result<String> {
+pub(crate) fn status_line(context: &Context, input: &str) -> anyhow::Result<String> {
     let payload = Payload::parse(input)?;
     let id = SessionId::parse(&payload.session_id).context("the status line's `session_id`")?;
     let Some(document) = context.store()?.try_read(&id)? else {
@@ -366,7 +363,7 @@ pub fn status_line(context: &Context, input: &str) -> anyhow::Result<String> {
 }
 
 /// A session's age for people: `45s`, `12m`, `3h05m`, `2d04h`.
-pub fn age(seconds: i64) -> String {
+pub(crate) fn age(seconds: i64) -> String {
     let seconds = seconds.max(0);
     let (days, hours, minutes) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60);
     if days > 0 {
@@ -508,10 +505,7 @@ fn paused(context: &Context, id: &SessionId) -> anyhow::Result<Option<String>> {
     let text = match context.store()?.read_text(id) {
         Ok(text) => text,
         Err(err)
-            if matches!(
-                err.downcast_ref(),
-                Some(crate::error::Error::SessionNotFound(_))
-            ) =>
+            if orchestron_core::Error::kind_of(&err) == orchestron_core::ErrorKind::NotFound =>
         {
             return Ok(None);
         }

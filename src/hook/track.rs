@@ -13,24 +13,9 @@ use crate::session::format_time;
 /// The tools whose `file_path` (or `notebook_path`) is a file the agent changed.
 const EDITING_TOOLS: [&str; 4] = ["Edit", "Write", "MultiEdit", "NotebookEdit"];
 
-/// The commands recognised as test runs when the project configures none: a command runs
-/// tests when its words hold one of these as a run of whole words.
-pub const DEFAULT_TEST_COMMANDS: [&str; 10] = [
-    "cargo test",
-    "cargo nextest",
-    "pytest",
-    "npm test",
-    "npm run test",
-    "yarn test",
-    "pnpm test",
-    "go test",
-    "jest",
-    "vitest",
-];
-
 /// One finished tool call, as PostToolUse and PostToolUseFailure report it.
 #[derive(Debug)]
-pub struct ToolCall<'a> {
+pub(crate) struct ToolCall<'a> {
     pub name: &'a str,
     pub input: &'a Value,
     pub failed: bool,
@@ -41,7 +26,12 @@ pub struct ToolCall<'a> {
 }
 
 /// Record a finished tool call: counts, edited files, to-dos, test runs.
-pub fn record_tool(document: &mut Value, now: Timestamp, call: &ToolCall<'_>, tests: &[String]) {
+pub(crate) fn record_tool(
+    document: &mut Value,
+    now: Timestamp,
+    call: &ToolCall<'_>,
+    tests: &[String],
+) {
     let at = format_time(now);
     let tools = object_at(document, &["observability", "metrics", "tools"]);
     let counts = as_object(
@@ -125,7 +115,7 @@ pub fn record_tool(document: &mut Value, now: Timestamp, call: &ToolCall<'_>, te
 }
 
 /// Mirror a TaskCreated (`completed` false) or TaskCompleted (`completed` true) event.
-pub fn mirror_task_event(
+pub(crate) fn mirror_task_event(
     document: &mut Value,
     now: Timestamp,
     id: &str,
@@ -137,7 +127,7 @@ pub fn mirror_task_event(
 }
 
 /// Record a child agent starting or stopping.
-pub fn record_agent(
+pub(crate) fn record_agent(
     document: &mut Value,
     now: Timestamp,
     agent_id: &str,
@@ -171,7 +161,7 @@ pub fn record_agent(
 
 /// Save what compaction would forget: open to-dos, the files edited last, the last test run
 /// and any `execution.notes`, under `execution.snapshot`.
-pub fn snapshot(document: &mut Value, now: Timestamp, trigger: &str) {
+pub(crate) fn snapshot(document: &mut Value, now: Timestamp, trigger: &str) {
     let open_todos: Vec<Value> = document
         .pointer("/execution/todos/items")
         .and_then(Value::as_array)
@@ -223,7 +213,7 @@ pub fn snapshot(document: &mut Value, now: Timestamp, trigger: &str) {
 }
 
 /// The lines SessionStart injects after a compaction, from a snapshot.
-pub fn describe_snapshot(snapshot: &Value) -> Vec<String> {
+pub(crate) fn describe_snapshot(snapshot: &Value) -> Vec<String> {
     let mut lines = Vec::new();
     let files: Vec<&str> = snapshot
         .get("files")
@@ -257,7 +247,7 @@ pub fn describe_snapshot(snapshot: &Value) -> Vec<String> {
 
 /// The reason to block a Stop: the last test run failed, no edit came after it, and no Stop
 /// was blocked for it yet. Marks the run so that the block happens once.
-pub fn failing_tests_gate(document: &mut Value) -> Option<String> {
+pub(crate) fn failing_tests_gate(document: &mut Value) -> Option<String> {
     let last_edit = document
         .pointer("/execution/last_edit_at")
         .and_then(Value::as_str)
@@ -288,7 +278,7 @@ pub fn failing_tests_gate(document: &mut Value) -> Option<String> {
 
 /// Whether a shell command runs tests: some `&&`, `;` or `|` part of it holds one of
 /// `patterns` as a run of whole words (`cd app && npx jest --ci` runs `jest`).
-pub fn is_test_command(command: &str, patterns: &[String]) -> bool {
+pub(crate) fn is_test_command(command: &str, patterns: &[String]) -> bool {
     command
         .split(['&', ';', '|', '\n'])
         .map(|part| part.split_whitespace().collect::<Vec<_>>())
@@ -438,7 +428,7 @@ mod tests {
     }
 
     fn defaults() -> Vec<String> {
-        DEFAULT_TEST_COMMANDS
+        crate::config::DEFAULT_TEST_COMMANDS
             .iter()
             .map(|c| (*c).to_owned())
             .collect()

@@ -9,17 +9,11 @@ use serde_json::Value;
 
 /// One hook payload. Every field but `session_id` is optional.
 #[derive(Debug, Default, Deserialize)]
-pub struct Payload {
+pub(crate) struct Payload {
     pub session_id: String,
-    #[serde(default, deserialize_with = "lenient")]
-    pub cwd: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub hook_event_name: Option<String>,
     /// SessionStart: `startup`, `resume`, `clear`, `compact`.
     #[serde(default, deserialize_with = "lenient")]
     pub source: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub prompt: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     pub tool_name: Option<String>,
     #[serde(default)]
@@ -62,7 +56,7 @@ where
 
 impl Payload {
     /// Parse a payload; the error says what is wrong in one line.
-    pub fn parse(input: &str) -> anyhow::Result<Payload> {
+    pub(crate) fn parse(input: &str) -> anyhow::Result<Payload> {
         if input.trim().is_empty() {
             anyhow::bail!("no hook payload on stdin");
         }
@@ -78,13 +72,13 @@ mod tests {
     #[test]
     fn unknown_fields_and_wrong_types_are_ignored() {
         let payload = Payload::parse(
-            r#"{"session_id": "s", "tool_name": 5, "cwd": "/p", "later": {"x": 1},
+            r#"{"session_id": "s", "tool_name": 5, "source": "resume", "later": {"x": 1},
                 "stop_hook_active": "yes"}"#,
         )
         .unwrap();
         assert_eq!(payload.session_id, "s");
         assert_eq!(payload.tool_name, None);
-        assert_eq!(payload.cwd.as_deref(), Some("/p"));
+        assert_eq!(payload.source.as_deref(), Some("resume"));
         assert_eq!(payload.stop_hook_active, None);
     }
 

@@ -67,7 +67,7 @@ fn plugin_hooks_run_every_event_through_the_launcher_in_exec_form() {
     let hooks = repo_json("hooks/hooks.json");
     let hooks = hooks["hooks"].as_object().unwrap();
     let events: Vec<&str> = hooks.keys().map(String::as_str).collect();
-    let mut expected = orchestron::install::EVENTS.to_vec();
+    let mut expected = orchestron::EVENTS.to_vec();
     expected.sort_unstable();
     let mut sorted = events.clone();
     sorted.sort_unstable();

@@ -14,7 +14,7 @@ fn every_compliance_test_suite_case_passes() {
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let selector = case["selector"].as_str().unwrap();
-        let compiled = orchestron::docpath::compile(selector);
+        let compiled = orchestron_core::docpath::compile(selector);
         if case["invalid_selector"] == true {
             if compiled.is_ok() {
                 failures.push(format!("{name}: `{selector}` should be invalid"));
@@ -28,7 +28,7 @@ fn every_compliance_test_suite_case_passes() {
                 continue;
             }
         };
-        let matches = orchestron::docpath::query(&path, &case["document"]);
+        let matches = orchestron_core::docpath::query(&path, &case["document"]);
         let values: Vec<Value> = matches.iter().map(|(_, value)| (*value).clone()).collect();
         let paths: Vec<Value> = matches
             .iter()
@@ -105,18 +105,19 @@ fn partial_parsing_agrees_with_full_evaluation() {
     }
     let mut failures = Vec::new();
     for (query, text) in &cases {
-        let path = orchestron::docpath::compile(query).unwrap();
+        let path = orchestron_core::docpath::compile(query).unwrap();
         let document: Value = serde_json::from_str(text).unwrap();
-        let expected: Vec<(String, Value)> = orchestron::docpath::query(&path, &document)
+        let expected: Vec<(String, Value)> = orchestron_core::docpath::query(&path, &document)
             .into_iter()
             .map(|(path, value)| (path, value.clone()))
             .collect();
         let mut whole = None;
-        let selected: Vec<(String, Value)> = orchestron::select::select(query, text, &mut whole)
-            .unwrap()
-            .into_iter()
-            .map(|(path, value)| (path, value.into_owned()))
-            .collect();
+        let selected: Vec<(String, Value)> =
+            orchestron_core::select::select(query, text, &mut whole)
+                .unwrap()
+                .into_iter()
+                .map(|(path, value)| (path, value.into_owned()))
+                .collect();
         if selected != expected {
             failures.push(format!(
                 "`{query}` on {text}:\n  select {selected:?}\n  full   {expected:?}"

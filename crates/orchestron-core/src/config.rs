@@ -10,17 +10,106 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::session::Mode;
-
 /// The most characters of context a hook may inject: Claude Code saves anything longer to a
 /// file and shows the model only a preview.
 pub const MAX_CONTEXT_CHARS: usize = 10_000;
+
+/// The most characters of context SessionStart injects unless configured otherwise.
+pub const DEFAULT_CONTEXT_CHARS: usize = 2_000;
+
+/// The commands recognised as test runs when the project configures none: a command runs
+/// tests when its words hold one of these as a run of whole words.
+pub const DEFAULT_TEST_COMMANDS: [&str; 10] = [
+    "cargo test",
+    "cargo nextest",
+    "pytest",
+    "npm test",
+    "npm run test",
+    "yarn test",
+    "pnpm test",
+    "go test",
+    "jest",
+    "vitest",
+];
+
+/// What a session is for; it sets how long the session lives and which output style it uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Development,
+    Leadership,
+    Sprint,
+    Config,
+}
+
+impl Mode {
+    pub const NAMES: [&'static str; 4] = ["development", "leadership", "sprint", "config"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Development => "development",
+            Mode::Leadership => "leadership",
+            Mode::Sprint => "sprint",
+            Mode::Config => "config",
+        }
+    }
+
+    /// How long a session of this mode lives after its last heartbeat, unless the project
+    /// configuration says otherwise.
+    pub fn default_expiry(self) -> Duration {
+        let hours = match self {
+            Mode::Development => 24,
+            Mode::Leadership => 48,
+            Mode::Sprint => 168,
+            Mode::Config => 1,
+        };
+        Duration::from_secs(hours * 3600)
+    }
+}
+
+impl FromStr for Mode {
+    type Err = anyhow::Error;
+
+    fn from_str(raw: &str) -> anyhow::Result<Mode> {
+        match raw {
+            "development" => Ok(Mode::Development),
+            "leadership" => Ok(Mode::Leadership),
+            "sprint" => Ok(Mode::Sprint),
+            "config" => Ok(Mode::Config),
+            other => anyhow::bail!(
+                "unknown mode `{other}`: expected one of {}",
+                Mode::NAMES.join(", ")
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The tracker's statuses, named here so that the configuration can check its keys
+/// (`board.wip`); `tracker::model::Status` reads its names from this list.
+pub const STATUS_NAMES: [&str; 8] = [
+    "BACKLOG",
+    "TODO",
+    "IN_PROGRESS",
+    "IN_REVIEW",
+    "TESTING",
+    "DONE",
+    "BLOCKED",
+    "CANCELLED",
+];
 
 /// How hard a write tries to survive power loss, like SQLite's `synchronous`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -104,7 +193,7 @@ pub struct HooksConfig {
     pub context_chars: Option<usize>,
     /// The project's guard rules for PreToolUse.
     #[serde(default)]
-    pub guards: Vec<crate::hook::guard::Rule>,
+    pub guards: Vec<Rule>,
     /// Guard rules switched off by name (`rm-rf-root`, `env-files`, a project rule's name),
     /// or `*` for all.
     #[serde(default)]
@@ -112,6 +201,39 @@ pub struct HooksConfig {
     /// Block a Stop once when the last test run after the last edit failed.
     #[serde(default)]
     pub test_before_stop: bool,
+}
+
+/// What a matching rule decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Deny,
+    Ask,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Deny => "deny",
+            Decision::Ask => "ask",
+        }
+    }
+}
+
+/// A rule from the project configuration (`hooks.guards`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// A name for messages and for switching it off.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Tool names as globs, `|`-separated: `Bash`, `Edit|Write`, `mcp__*`.
+    pub tool: String,
+    /// A glob on the command or file path; absent means every call of the tool.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    pub decision: Decision,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -164,9 +286,16 @@ impl Config {
             })?;
         }
         for status in config.board.wip.keys() {
-            status
-                .parse::<crate::tracker::model::Status>()
-                .with_context(|| format!("invalid `board.wip.{status}` in `{}`", path.display()))?;
+            STATUS_NAMES
+                .contains(&status.as_str())
+                .then_some(())
+                .with_context(|| {
+                    format!(
+                        "invalid `board.wip.{status}` in `{}`: not one of {}",
+                        path.display(),
+                        STATUS_NAMES.join(", ")
+                    )
+                })?;
         }
         if let Some(chars) = config.hooks.context_chars {
             anyhow::ensure!(
@@ -213,7 +342,7 @@ impl Config {
     pub fn test_commands(&self) -> Vec<String> {
         match &self.hooks.test_commands {
             Some(commands) => commands.clone(),
-            None => crate::hook::track::DEFAULT_TEST_COMMANDS
+            None => DEFAULT_TEST_COMMANDS
                 .iter()
                 .map(|command| (*command).to_owned())
                 .collect(),
@@ -222,9 +351,7 @@ impl Config {
 
     /// The most characters SessionStart injects.
     pub fn context_chars(&self) -> usize {
-        self.hooks
-            .context_chars
-            .unwrap_or(crate::hook::DEFAULT_CONTEXT_CHARS)
+        self.hooks.context_chars.unwrap_or(DEFAULT_CONTEXT_CHARS)
     }
 
     /// How long a session of `mode` lives after its last heartbeat.

@@ -21,62 +21,7 @@ pub const SCHEMA_VERSION: u64 = 1;
 /// How many events a document keeps; older ones survive only in `event_counts`.
 pub const MAX_EVENTS: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    #[default]
-    Development,
-    Leadership,
-    Sprint,
-    Config,
-}
-
-impl Mode {
-    pub const NAMES: [&'static str; 4] = ["development", "leadership", "sprint", "config"];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Development => "development",
-            Mode::Leadership => "leadership",
-            Mode::Sprint => "sprint",
-            Mode::Config => "config",
-        }
-    }
-
-    /// How long a session of this mode lives after its last heartbeat, unless the project
-    /// configuration says otherwise.
-    pub fn default_expiry(self) -> Duration {
-        let hours = match self {
-            Mode::Development => 24,
-            Mode::Leadership => 48,
-            Mode::Sprint => 168,
-            Mode::Config => 1,
-        };
-        Duration::from_secs(hours * 3600)
-    }
-}
-
-impl FromStr for Mode {
-    type Err = anyhow::Error;
-
-    fn from_str(raw: &str) -> anyhow::Result<Mode> {
-        match raw {
-            "development" => Ok(Mode::Development),
-            "leadership" => Ok(Mode::Leadership),
-            "sprint" => Ok(Mode::Sprint),
-            "config" => Ok(Mode::Config),
-            other => anyhow::bail!(
-                "unknown mode `{other}`: expected one of {}",
-                Mode::NAMES.join(", ")
-            ),
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::config::Mode;
 
 /// A session's status. `Expired` is never stored: an active or paused session whose expiry
 /// has passed is expired, whether or not anyone ran a cleanup.

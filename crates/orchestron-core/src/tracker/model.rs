@@ -61,16 +61,7 @@ impl Status {
         Status::Blocked,
         Status::Cancelled,
     ];
-    pub const NAMES: [&'static str; 8] = [
-        "BACKLOG",
-        "TODO",
-        "IN_PROGRESS",
-        "IN_REVIEW",
-        "TESTING",
-        "DONE",
-        "BLOCKED",
-        "CANCELLED",
-    ];
+    pub const NAMES: [&'static str; 8] = crate::config::STATUS_NAMES;
 
     pub fn as_str(self) -> &'static str {
         Status::NAMES[self as usize]

@@ -88,7 +88,7 @@ impl Store {
     }
 
     /// The text of a document, without locking or parsing it; a missing one is
-    /// [`Error::SessionNotFound`]. For queries that parse only what they need.
+    /// a not-found [`Error`]. For queries that parse only what they need.
     pub fn read_text(&self, id: &SessionId) -> anyhow::Result<String> {
         let path = self.document_path(id);
         match fs::read(&path) {
@@ -96,16 +96,16 @@ impl Store {
                 format!("`{}` is not valid JSON: it is not UTF-8", path.display())
             }),
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                Err(Error::SessionNotFound(id.to_string()).into())
+                Err(Error::session_not_found(id.as_str()).into())
             }
             Err(err) => Err(err).with_context(|| format!("cannot read `{}`", path.display())),
         }
     }
 
-    /// Read a document without locking; a missing one is [`Error::SessionNotFound`].
+    /// Read a document without locking; a missing one is a not-found [`Error`].
     pub fn read(&self, id: &SessionId) -> anyhow::Result<Value> {
         self.try_read(id)?
-            .ok_or_else(|| Error::SessionNotFound(id.to_string()).into())
+            .ok_or_else(|| Error::session_not_found(id.as_str()).into())
     }
 
     /// The ids of all documents, sorted. Files that are not documents are ignored.
@@ -148,7 +148,7 @@ impl Store {
         Ok(result)
     }
 
-    /// Change an existing document; a missing one is [`Error::SessionNotFound`] and nothing is
+    /// Change an existing document; a missing one is a not-found [`Error`] and nothing is
     /// created. `change` returns whether it changed the value, and its result.
     pub fn update<T>(
         &self,
@@ -156,10 +156,10 @@ impl Store {
         change: impl FnOnce(&mut Value) -> anyhow::Result<(bool, T)>,
     ) -> anyhow::Result<T> {
         if !self.exists(id) {
-            return Err(Error::SessionNotFound(id.to_string()).into());
+            return Err(Error::session_not_found(id.as_str()).into());
         }
         self.transact(id, |current| {
-            let mut document = current.ok_or_else(|| Error::SessionNotFound(id.to_string()))?;
+            let mut document = current.ok_or_else(|| Error::session_not_found(id.as_str()))?;
             let (changed, result) = change(&mut document)?;
             Ok((outcome_of(changed, document), result))
         })
@@ -302,11 +302,7 @@ impl Store {
             }
             let waited = started.elapsed();
             if waited >= self.lock_timeout {
-                return Err(Error::LockTimeout {
-                    path,
-                    waited: format_duration(self.lock_timeout),
-                }
-                .into());
+                return Err(Error::lock_timeout(&path, &format_duration(self.lock_timeout)).into());
             }
             std::thread::sleep(pause.min(self.lock_timeout - waited));
             pause = (pause * 2).min(Duration::from_millis(2));

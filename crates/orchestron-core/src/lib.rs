@@ -1,0 +1,26 @@
+//! The core of Orchestron: the rules and the stores under every face (the command line and
+//! its hooks today; an MCP server, a worker supervisor and a dashboard next).
+//!
+//! It has no command line, prints nothing, reads no environment variable and never exits the
+//! process: a face resolves its environment, calls an operation here with a typed request,
+//! and renders the typed result or maps the [`error::ErrorKind`] its own way.
+//!
+//! - [`config`]: the project configuration and every default (a leaf);
+//! - [`error`]: typed errors (invalid, not found, conflict, busy, internal) with hints;
+//! - [`ids`], [`session`], [`handoff`], [`inbox`]: sessions as pure rules over documents;
+//! - [`docpath`], [`select`]: dot paths and JSONPath over documents;
+//! - [`store`]: locked, atomic JSON documents on disk;
+//! - [`tracker`]: the project's work items in SQLite, and the operations on them.
+
+pub mod config;
+pub mod docpath;
+pub mod error;
+pub mod handoff;
+pub mod ids;
+pub mod inbox;
+pub mod select;
+pub mod session;
+pub mod store;
+pub mod tracker;
+
+pub use error::{Error, ErrorKind, Result};
