@@ -7,6 +7,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand};
 
 use crate::session::{Mode, Status};
+use crate::tracker::model::{Kind, Priority, Status as ItemStatus};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -513,6 +514,15 @@ pub enum InboxCommand {
     },
 }
 
+/// A tracker name (kind, status, priority) in any case, `in-progress` too; a value outside the
+/// choices is a usage error (exit 2), like every other choice on the command line.
+fn tracker_name<T>(raw: &str) -> Result<T, String>
+where
+    T: std::str::FromStr<Err = anyhow::Error>,
+{
+    raw.parse::<T>().map_err(|err| err.to_string())
+}
+
 /// Item kinds, statuses and priorities are accepted in any case (`in-progress` too).
 #[derive(Debug, Subcommand)]
 pub enum TaskCommand {
@@ -521,15 +531,15 @@ pub enum TaskCommand {
         /// The title
         title: String,
         /// EPIC, STORY, TASK (default), SUBTASK or TODO
-        #[arg(long = "type", value_name = "KIND", default_value = "TASK")]
-        kind: String,
+        #[arg(long = "type", value_name = "KIND", default_value = "TASK", value_parser = tracker_name::<Kind>)]
+        kind: Kind,
         /// The item it belongs under (of a larger kind)
         #[arg(long)]
         parent: Option<String>,
         /// CRITICAL, HIGH, MEDIUM (default) or LOW
-        #[arg(long, default_value = "MEDIUM")]
-        priority: String,
-        /// Estimated hours
+        #[arg(long, default_value = "MEDIUM", value_parser = tracker_name::<Priority>)]
+        priority: Priority,
+        /// Estimated hours (0 to 100000)
         #[arg(long, allow_negative_numbers = true)]
         estimate: Option<f64>,
         /// Who works on it
@@ -542,15 +552,15 @@ pub enum TaskCommand {
         #[arg(long)]
         description: Option<String>,
         /// The starting status (default TODO; BACKLOG parks it)
-        #[arg(long, default_value = "TODO")]
-        status: String,
+        #[arg(long, default_value = "TODO", value_parser = tracker_name::<ItemStatus>)]
+        status: ItemStatus,
     },
-    /// List items, most urgent first
+    /// List open items, most urgent first (`--all` includes DONE and CANCELLED)
     List {
-        #[arg(long)]
-        status: Option<String>,
-        #[arg(long = "type", value_name = "KIND")]
-        kind: Option<String>,
+        #[arg(long, value_parser = tracker_name::<ItemStatus>)]
+        status: Option<ItemStatus>,
+        #[arg(long = "type", value_name = "KIND", value_parser = tracker_name::<Kind>)]
+        kind: Option<Kind>,
         #[arg(long)]
         assignee: Option<String>,
         #[arg(long)]
@@ -562,17 +572,21 @@ pub enum TaskCommand {
         sprint: Option<String>,
         /// At most this many
         #[arg(long)]
-        limit: Option<usize>,
+        limit: Option<u64>,
+        /// Include DONE and CANCELLED items
+        #[arg(long)]
+        all: bool,
     },
     /// Show one item with its dependencies, checkpoints and children
     Show { id: String },
     /// Change an item's fields or status
     Update {
         id: String,
-        #[arg(long)]
-        status: Option<String>,
-        #[arg(long)]
-        priority: Option<String>,
+        #[arg(long, value_parser = tracker_name::<ItemStatus>)]
+        status: Option<ItemStatus>,
+        #[arg(long, value_parser = tracker_name::<Priority>)]
+        priority: Option<Priority>,
+        /// Who works on it (`none` for nobody)
         #[arg(long)]
         assignee: Option<String>,
         #[arg(long, allow_negative_numbers = true)]
@@ -581,10 +595,11 @@ pub enum TaskCommand {
         title: Option<String>,
         #[arg(long)]
         notes: Option<String>,
-        /// Why it is blocked (with `--status BLOCKED`)
+        /// Why it is blocked (with `--status BLOCKED`, or alone to change the reason of a
+        /// BLOCKED item)
         #[arg(long)]
         reason: Option<String>,
-        /// Allow a move the lifecycle does not
+        /// Allow a move the lifecycle or a review gate does not (recorded in the history)
         #[arg(long)]
         force: bool,
     },
@@ -594,13 +609,18 @@ pub enum TaskCommand {
         #[arg(long)]
         percent: u8,
     },
-    /// Add a checkpoint, or mark one done
+    /// Add a checkpoint, or mark one done by its text or its number
+    ///
+    /// `task checkpoint ID TEXT` adds one; `task checkpoint ID TEXT --done` marks it done
+    /// (added done if missing); `task checkpoint ID --done N` marks the N-th done (from 1, as
+    /// `task show` numbers them).
     Checkpoint {
         id: String,
-        text: String,
-        /// Mark the checkpoint with this text done (added done if missing)
-        #[arg(long)]
-        done: bool,
+        /// The checkpoint's text
+        text: Option<String>,
+        /// Mark it done: the one with TEXT, or number N
+        #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "0")]
+        done: Option<usize>,
     },
     /// Move an item to IN_PROGRESS, linking it to the current session
     Start {
@@ -608,9 +628,10 @@ pub enum TaskCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Finish an item: DONE, or IN_REVIEW/TESTING when the project requires them
+    /// Finish an item: DONE, or on to review or testing when the project requires them
     Complete {
         id: String,
+        /// Straight to DONE, past any gate (recorded in the history)
         #[arg(long)]
         force: bool,
     },
@@ -627,19 +648,22 @@ pub enum TaskCommand {
     /// Everything a reviewer needs: checkpoints, notes, clarifications, feedback, history,
     /// and the files and test results of the sessions that worked on it (changes nothing)
     Review { id: String },
-    /// Approve an item in review: to TESTING when the project requires testing, else DONE
+    /// Pass a gate: IN_REVIEW on to TESTING when the project requires testing, else DONE;
+    /// TESTING to DONE
     Approve {
         id: String,
         /// A remark recorded with the approval
         #[arg(long)]
         comment: Option<String>,
     },
-    /// Give an item to someone
+    /// Give an item to someone (`--to none` releases it, like `task release`)
     Assign {
         id: String,
         #[arg(long)]
         to: String,
     },
+    /// Undo a claim: back to TODO with no assignee and no session
+    Release { id: String },
     /// Make an item wait for another
     Depend {
         id: String,
@@ -647,10 +671,10 @@ pub enum TaskCommand {
         #[arg(long)]
         on: String,
     },
-    /// Items whose dependencies are all DONE, most urgent first
+    /// Items ready to work on (TODO, dependencies DONE, no open children), most urgent first
     Ready {
         #[arg(long)]
-        limit: Option<usize>,
+        limit: Option<u64>,
     },
     /// The single best item to work on next
     Next {
@@ -667,11 +691,14 @@ pub enum TaskCommand {
     Tree { id: String },
     /// Everything that happened to an item
     History { id: String },
-    /// Cancel an item (`--purge` deletes it and its history)
+    /// Cancel an item and its open descendants (`--purge` deletes it and its history)
     Delete {
         id: String,
         #[arg(long)]
         purge: bool,
+        /// Refuse while the item has open descendants, instead of cancelling them
+        #[arg(long, conflicts_with = "purge")]
+        keep_children: bool,
     },
 }
 

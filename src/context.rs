@@ -66,6 +66,7 @@ pub(crate) struct Context {
     project_root: OnceCell<PathBuf>,
     config: OnceCell<Config>,
     ids: RefCell<IdGenerator>,
+    id_seed: Option<String>,
     lock_timeout: Duration,
     lock_timeout_set: bool,
     durability: Option<Durability>,
@@ -77,6 +78,7 @@ pub(crate) struct Context {
     user_home: Option<PathBuf>,
     bin: Option<PathBuf>,
     reads_only: bool,
+    core: OnceCell<orchestron_core::Context>,
 }
 
 impl Context {
@@ -100,8 +102,9 @@ impl Context {
                 .with_context(|| format!("`{}={raw}` is not an RFC 3339 time", var::NOW))?,
             None => Timestamp::now(),
         };
-        let ids = match get(var::ID_SEED) {
-            Some(seed) => IdGenerator::seeded(&seed),
+        let id_seed = get(var::ID_SEED);
+        let ids = match &id_seed {
+            Some(seed) => IdGenerator::seeded(seed),
             None => IdGenerator::random(),
         };
         let lock_timeout_set = get(var::LOCK_TIMEOUT).is_some();
@@ -127,6 +130,7 @@ impl Context {
             project_root: OnceCell::new(),
             config: OnceCell::new(),
             ids: RefCell::new(ids),
+            id_seed,
             lock_timeout,
             lock_timeout_set,
             durability,
@@ -138,6 +142,7 @@ impl Context {
             user_home: get(var::USER_HOME).map(PathBuf::from),
             bin: get(var::BIN).map(PathBuf::from),
             reads_only: false,
+            core: OnceCell::new(),
         })
     }
 
@@ -196,33 +201,51 @@ impl Context {
         Ok(self.config.get_or_init(|| config))
     }
 
+    /// The core's context for this invocation: the state root, the configuration, the
+    /// acting session, "now" (fixed for the whole command) and the id generator's seed.
+    pub(crate) fn core(&self) -> anyhow::Result<&orchestron_core::Context> {
+        if let Some(core) = self.core.get() {
+            return Ok(core);
+        }
+        let settings = orchestron_core::Settings {
+            state_root: self.state_root(),
+            config: self.config()?.clone(),
+            default_project: self
+                .default_project()
+                .unwrap_or_else(|| "project".to_owned()),
+            actor: self.current_session.clone(),
+            lock_timeout: self.lock_timeout,
+            durability: self.durability,
+            test_lock_hold: self.test_lock_hold,
+            clock: orchestron_core::Clock::Fixed(self.now),
+            id_seed: self.id_seed.clone(),
+        };
+        Ok(self
+            .core
+            .get_or_init(|| orchestron_core::Context::new(settings)))
+    }
+
     /// The session store, with the lock deadline and durability of this invocation.
     pub(crate) fn store(&self) -> anyhow::Result<Store> {
         self.store_in("sessions")
     }
 
-    /// The project tracker, opened (and created) now. Writers wait for each other up to the
-    /// lock deadline.
+    /// The project tracker, opened (and created) now; under `slash`, opened for reads only
+    /// (read-only, or empty in memory). Writers wait for each other up to the lock deadline.
     pub(crate) fn tracker(&self) -> anyhow::Result<crate::tracker::Db> {
-        if self.reads_only && !self.state_root().join("orchestron.db").exists() {
-            return crate::tracker::Db::empty();
+        let core = self.core()?;
+        if self.reads_only {
+            return Ok(core.tracker_for_reads()?);
         }
-        let durability = match self.durability {
-            Some(durability) => durability,
-            None => self.config()?.durability.unwrap_or_default(),
-        };
-        crate::tracker::Db::open(
-            &self.state_root().join("orchestron.db"),
-            self.lock_timeout,
-            durability == Durability::Full,
-        )
+        Ok(core.tracker()?)
     }
 
-    /// The project tracker if this project has one yet: views read an empty project
-    /// without creating anything.
+    /// The project tracker for reads: read-only if this project has one yet, else `None`, so
+    /// views read an empty project without creating anything.
     pub(crate) fn existing_tracker(&self) -> anyhow::Result<Option<crate::tracker::Db>> {
-        if self.state_root().join("orchestron.db").exists() {
-            self.tracker().map(Some)
+        let core = self.core()?;
+        if core.tracker_path().exists() {
+            Ok(Some(core.tracker_for_reads()?))
         } else {
             Ok(None)
         }

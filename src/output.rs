@@ -111,21 +111,31 @@ impl Output {
         self.stdout.write_all(bytes)
     }
 
-    /// Print a line of text.
+    /// Print a line of text for people. Control characters other than newlines and tabs
+    /// (an escape sequence or a carriage return in a title) are shown escaped, never sent
+    /// to the terminal.
     pub(crate) fn line(&mut self, text: &str) -> io::Result<()> {
-        writeln!(self.stdout, "{text}")
+        writeln!(self.stdout, "{}", printable(text))
     }
 
     /// Print rows as an aligned table under a header.
     pub(crate) fn table(&mut self, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|cell| printable(cell).into_owned())
+                    .collect()
+            })
+            .collect();
         let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-        for row in rows {
+        for row in &rows {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
             }
         }
         let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
-        for row in std::iter::once(&header).chain(rows) {
+        for row in std::iter::once(&header).chain(&rows) {
             let mut line = String::new();
             for (index, (cell, width)) in row.iter().zip(&widths).enumerate() {
                 if index + 1 == row.len() {
@@ -134,7 +144,7 @@ impl Output {
                     line.push_str(&format!("{cell:<width$}  "));
                 }
             }
-            writeln!(self.stdout, "{}", line.trim_end())?;
+            writeln!(self.stdout, "{}", printable(line.trim_end()))?;
         }
         Ok(())
     }
@@ -144,6 +154,24 @@ impl Output {
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.stdout.flush()
     }
+}
+
+/// `text` with every control character but newline and tab written as `\u{…}`, so that
+/// stored text (a title, a note) cannot move the cursor, recolour or rewrite the terminal.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut clean = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            clean.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            clean.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(clean)
 }
 
 /// Tell the user something went wrong that did not stop the command.

@@ -36,7 +36,7 @@ pub(super) fn decide(
     let now = format_time(context.now);
     let project = context.tracker_project()?;
     let session = context.session_hint().map(str::to_owned);
-    let id = db.write(|tx| {
+    let id = db.write(|tx| -> anyhow::Result<_> {
         let item = decision.task.as_deref().map(|raw| items::resolve(tx, raw)).transpose()?;
         let seq: i64 = tx.query_row("SELECT COALESCE(max(seq), 0) + 1 FROM decisions", [], |row| row.get(0))?;
         let id = items::fresh_id(tx, "decisions", "DEC", seq, || context.random_u64())?;
@@ -179,14 +179,14 @@ fn get_decision(conn: &Connection, id: &str) -> anyhow::Result<Value> {
 }
 
 fn resolve_decision(conn: &Connection, raw: &str) -> anyhow::Result<String> {
-    items::resolve_prefixed(
+    Ok(items::resolve_prefixed(
         conn,
         "decisions",
         "DEC",
         "decision",
         "orchestron decision list",
         raw,
-    )
+    )?)
 }
 
 pub(super) fn memory(
@@ -223,7 +223,7 @@ pub(super) fn memory(
             check_confidence(confidence)?;
             let project = context.tracker_project()?;
             let mut db = context.tracker()?;
-            db.write(|tx| {
+            db.write(|tx| -> anyhow::Result<_> {
                 let exists: bool = tx.query_row(
                     "SELECT EXISTS (SELECT 1 FROM memory WHERE kind = ?1 AND key = ?2)",
                     params![kind, key],
@@ -258,7 +258,7 @@ pub(super) fn memory(
         } => {
             check_confidence(confidence)?;
             let mut db = context.tracker()?;
-            db.write(|tx| {
+            db.write(|tx| -> anyhow::Result<_> {
                 let details: Option<String> = tx
                     .query_row("SELECT details FROM memory WHERE kind = ?1 AND key = ?2", params![kind, key], |row| row.get(0))
                     .optional()?;

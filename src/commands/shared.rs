@@ -67,14 +67,14 @@ pub(super) fn run(
         SharedCommand::GetConfig { project } => {
             check_name("project", &project)?;
             let mut db = context.tracker()?;
-            let value = db.write(|tx| config(tx, &project, &now))?;
+            let value = db.write(|tx| -> anyhow::Result<_> { config(tx, &project, &now) })?;
             out.json_line(&with_version(value))?;
         }
         SharedCommand::SetConfig { project, data } => {
             check_name("project", &project)?;
             let data = super::parse_object(&data, "--data")?;
             let mut db = context.tracker()?;
-            let value = db.write(|tx| {
+            let value = db.write(|tx| -> anyhow::Result<_> {
                 let mut current = config(tx, &project, &now)?;
                 for (key, value) in data {
                     current[key] = value;
@@ -101,7 +101,7 @@ pub(super) fn run(
             check_name("epic id", &epic)?;
             let data = object(data.as_deref(), "--data")?;
             let mut db = context.tracker()?;
-            let id = db.write(|tx| {
+            let id = db.write(|tx| -> anyhow::Result<_> {
                 let existing = find_item(tx, &project, &epic)?;
                 let id = match existing {
                     Some(id) => id,
@@ -203,7 +203,7 @@ pub(super) fn run(
             check_name("name", &name)?;
             let data = object(data.as_deref(), "--data")?;
             let mut db = context.tracker()?;
-            let id = db.write(|tx| {
+            let id = db.write(|tx| -> anyhow::Result<_> {
                 if find_sprint(tx, &project, &sprint)?.is_some() {
                     bail!("sprint `{sprint}` exists already in project `{project}`; `shared update-sprint` changes it");
                 }
@@ -240,7 +240,7 @@ pub(super) fn run(
         } => {
             let data = object(data.as_deref(), "--data")?;
             let mut db = context.tracker()?;
-            let id = db.write(|tx| {
+            let id = db.write(|tx| -> anyhow::Result<_> {
                 let id = find_sprint(tx, &project, &sprint)?
                     .with_context(|| format!("sprint `{sprint}` not found in project `{project}`"))?;
                 if let Some(name) = &name {
@@ -325,7 +325,7 @@ pub(super) fn run(
             };
             let config = object(config.as_deref(), "--config")?.map_or(json!({}), Value::Object);
             let mut db = context.tracker()?;
-            db.write(|tx| {
+            db.write(|tx| -> anyhow::Result<_> {
                 tx.execute(
                     "INSERT INTO tools (name, type, version, description, path, dependencies, config, registered_at, updated_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) ON CONFLICT(name) DO UPDATE SET type = excluded.type, \

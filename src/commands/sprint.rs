@@ -20,14 +20,14 @@ pub(super) const COLUMNS: &str = "id, name, goal, status, project, start_date, d
 /// A sprint's id from what a person typed: exact, case-insensitive, or a unique prefix of
 /// the id or its suffix.
 pub(super) fn resolve(conn: &Connection, raw: &str) -> anyhow::Result<String> {
-    items::resolve_prefixed(
+    Ok(items::resolve_prefixed(
         conn,
         "sprints",
         "SPRINT",
         "sprint",
         "orchestron sprint list",
         raw,
-    )
+    )?)
 }
 
 pub(super) fn sprint_json(row: &rusqlite::Row<'_>) -> rusqlite::Result<Value> {
@@ -142,7 +142,7 @@ pub(super) fn run(
                 v2_key: None,
                 epic: None,
             };
-            let id = db.write(|tx| insert(tx, context, &new))?;
+            let id = db.write(|tx| -> anyhow::Result<_> { insert(tx, context, &new) })?;
             if out.json() {
                 print_sprint(out, db.conn(), &id)
             } else {
@@ -152,7 +152,7 @@ pub(super) fn run(
         }
         SprintCommand::Add { sprint, ids } => {
             let mut db = context.tracker()?;
-            let sprint = db.write(|tx| {
+            let sprint = db.write(|tx| -> anyhow::Result<_> {
                 let sprint = resolve(tx, &sprint)?;
                 for raw in &ids {
                     let id = items::resolve(tx, raw)?;
@@ -170,7 +170,7 @@ pub(super) fn run(
         }
         SprintCommand::Remove { sprint, ids } => {
             let mut db = context.tracker()?;
-            let sprint = db.write(|tx| {
+            let sprint = db.write(|tx| -> anyhow::Result<_> {
                 let sprint = resolve(tx, &sprint)?;
                 for raw in &ids {
                     let id = items::resolve(tx, raw)?;
@@ -197,7 +197,7 @@ pub(super) fn run(
         SprintCommand::Start { sprint } => {
             let mut db = context.tracker()?;
             let day = today(context.now).to_string();
-            let sprint = db.write(|tx| {
+            let sprint = db.write(|tx| -> anyhow::Result<_> {
                 let sprint = resolve(tx, &sprint)?;
                 let status: String = tx.query_row("SELECT status FROM sprints WHERE id = ?1", [&sprint], |row| row.get(0))?;
                 if status != "planned" {
@@ -213,7 +213,7 @@ pub(super) fn run(
         }
         SprintCommand::Complete { sprint } => {
             let mut db = context.tracker()?;
-            let sprint = db.write(|tx| {
+            let sprint = db.write(|tx| -> anyhow::Result<_> {
                 let sprint = resolve(tx, &sprint)?;
                 let status: String = tx.query_row(
                     "SELECT status FROM sprints WHERE id = ?1",
@@ -327,7 +327,7 @@ pub(super) fn run(
 
 fn print_sprint(out: &mut Output, conn: &Connection, id: &str) -> anyhow::Result<()> {
     let mut value = get(conn, id)?;
-    let found = super::task::query_items(
+    let found = crate::tracker::tasks::query_items(
         conn,
         &format!(
             "SELECT {} FROM items WHERE id IN (SELECT item FROM sprint_items WHERE sprint = ?1) ORDER BY priority, seq",
@@ -501,7 +501,7 @@ pub(super) fn timer(
     let mut db = context.tracker()?;
     match command {
         TimerCommand::Start { id } => {
-            let id = db.write(|tx| {
+            let id = db.write(|tx| -> anyhow::Result<_> {
                 let id = items::resolve(tx, &id)?;
                 let running: bool = tx.query_row(
                     "SELECT EXISTS (SELECT 1 FROM time_entries WHERE item = ?1 AND stopped_at IS NULL)",
@@ -524,7 +524,7 @@ pub(super) fn timer(
             )
         }
         TimerCommand::Stop { id } => {
-            let (id, hours) = db.write(|tx| {
+            let (id, hours) = db.write(|tx| -> anyhow::Result<_> {
                 let id = items::resolve(tx, &id)?;
                 let running: Option<(i64, String)> = tx
                     .query_row(
@@ -556,7 +556,7 @@ pub(super) fn timer(
             if !(hours.is_finite() && hours > 0.0 && hours <= 24.0 * 31.0) {
                 bail!("`--hours` must be more than 0 (and at most a month), not {hours}");
             }
-            let id = db.write(|tx| {
+            let id = db.write(|tx| -> anyhow::Result<_> {
                 let id = items::resolve(tx, &id)?;
                 tx.execute(
                     "INSERT INTO time_entries (item, started_at, stopped_at, hours, note, session) VALUES (?1, ?2, ?2, ?3, ?4, ?5)",

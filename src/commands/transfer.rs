@@ -186,7 +186,7 @@ pub(super) fn import(context: &Context, out: &mut Output, file: &Path) -> anyhow
         lines.push(value);
     }
     let mut db = context.tracker()?;
-    let counts = db.write(|tx| {
+    let counts = db.write(|tx| -> anyhow::Result<_> {
         let mut counts = Counts::default();
         for value in &lines {
             apply(tx, value, &mut counts)?;

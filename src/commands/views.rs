@@ -11,13 +11,13 @@ use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 use super::sprint;
-use super::task::query_items;
 use crate::cli::Format;
 use crate::context::Context;
 use crate::output::Output;
 use crate::session::{self, Lifecycle};
 use crate::tracker::items::{self, COLUMNS, Item};
 use crate::tracker::model::Status;
+use crate::tracker::tasks::{BLOCKED, query_items};
 
 const SCHEMA_VERSION: u32 = 1;
 
@@ -464,15 +464,14 @@ fn counts(conn: &Connection) -> anyhow::Result<Vec<(String, String, i64)>> {
 /// so a big plan costs no more than a small one.
 fn blockers(conn: &Connection, sprint: Option<&str>, limit: usize) -> anyhow::Result<Vec<Item>> {
     if let Some(sprint) = sprint {
-        return query_items(
+        return Ok(query_items(
             conn,
             &format!(
                 "SELECT {COLUMNS} FROM items WHERE id IN (SELECT item FROM sprint_items WHERE sprint = ?1) \
-                 AND (status = 'BLOCKED' OR (status NOT IN ('DONE', 'CANCELLED') AND open_deps > 0)) \
-                 ORDER BY priority, seq LIMIT ?2"
+                 AND ({BLOCKED}) ORDER BY priority, seq LIMIT ?2"
             ),
             params![sprint, limit as i64],
-        );
+        )?);
     }
     let mut found = Vec::new();
     for status in [

@@ -253,11 +253,12 @@ fn current_task(context: &Context, id: &SessionId, deliver: bool) -> Vec<String>
         return Vec::new();
     }
     let lines = context.tracker().and_then(|mut db| {
-        if deliver {
+        let lines = if deliver {
             db.write(|tx| crate::tracker::items::current_task_lines(tx, id.as_str(), true))
         } else {
             crate::tracker::items::current_task_lines(db.conn(), id.as_str(), false)
-        }
+        };
+        Ok(lines?)
     });
     lines.unwrap_or_else(|err| {
         crate::output::warn(&format!("the current task is left out: {err:#}"));

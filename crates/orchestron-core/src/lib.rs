@@ -13,6 +13,7 @@
 //! - [`tracker`]: the project's work items in SQLite, and the operations on them.
 
 pub mod config;
+pub mod context;
 pub mod docpath;
 pub mod error;
 pub mod handoff;
@@ -23,4 +24,5 @@ pub mod session;
 pub mod store;
 pub mod tracker;
 
+pub use context::{Clock, Context, Settings};
 pub use error::{Error, ErrorKind, Result};

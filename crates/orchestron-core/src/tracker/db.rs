@@ -4,8 +4,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::error::{Error, Result};
 
 /// The schema, one step per release that changed it. Never edit a step that has shipped:
 /// append a new one. `PRAGMA user_version` counts the steps applied.
@@ -191,92 +193,158 @@ const MIGRATIONS: &[&str] = &[
 /// The version of the schema this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The tracker's file name in the state root.
+pub const FILE_NAME: &str = "orchestron.db";
+
 /// An open tracker database.
 #[derive(Debug)]
 pub struct Db {
     conn: Connection,
 }
 
+/// What `doctor` learns about a tracker file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// No tracker yet: the first write creates it.
+    Missing,
+    /// Opens, passes SQLite's quick check, and has this schema version.
+    Ok { schema: i64 },
+    /// Written by a newer Orchestron.
+    Newer { schema: i64 },
+    /// Damaged: zero bytes, not a database, or failing the quick check; the message says how.
+    Damaged(String),
+}
+
 impl Db {
-    /// Open (and on first use create and migrate) the database at `path`. Refuses a database
-    /// written by a newer Orchestron.
+    /// Open the database at `path` for writing, creating it on first use. Refuses a database
+    /// written by a newer Orchestron, and a damaged one (such as a zero-byte file) rather
+    /// than treating it as empty.
+    ///
+    /// A new tracker is built whole in a temporary file (WAL set, every migration applied)
+    /// and linked into place, so no process ever sees a half-made one, and parallel first
+    /// writers never race on the migrations: one link wins and the others use it.
     /// `fsync_every_commit` is `durability: full`; otherwise WAL's `synchronous=NORMAL`: a
     /// crash never corrupts the database, a power cut may lose the last commits.
-    pub fn open(path: &Path, busy: Duration, fsync_every_commit: bool) -> anyhow::Result<Db> {
-        if let Some(dir) = path.parent() {
-            crate::store::create_private_dir(dir)?;
+    pub fn open(path: &Path, busy: Duration, fsync_every_commit: bool) -> Result<Db> {
+        if !path.exists() {
+            create(path, busy)?;
         }
+        check_not_empty(path)?;
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .with_context(|| format!("cannot open `{}`", path.display()))?;
         conn.busy_timeout(busy)?;
         let synchronous = if fsync_every_commit { "FULL" } else { "NORMAL" };
         conn.pragma_update(None, "synchronous", synchronous)?;
         let mut db = Db { conn };
-        db.prepare(path)
-            .with_context(|| format!("cannot open the tracker `{}`", path.display()))?;
+        db.prepare(path)?;
         Ok(db)
+    }
+
+    /// Open the database at `path` for reads only: read-only when it exists, else an empty
+    /// tracker in memory, so a read never creates a file. A database that needs a migration
+    /// is read through an upgraded copy in memory rather than changed.
+    pub fn open_for_reads(path: &Path, busy: Duration) -> Result<Db> {
+        if !path.exists() {
+            return Db::empty();
+        }
+        check_not_empty(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open `{}`", path.display()))?;
+        conn.busy_timeout(busy)?;
+        let version = schema_version(&conn, path)?;
+        if version < SCHEMA_VERSION {
+            // An older tracker: the first write migrates it; a read upgrades a copy.
+            let mut copy = Connection::open_in_memory()?;
+            rusqlite::backup::Backup::new(&conn, &mut copy)?.run_to_completion(
+                1024,
+                Duration::ZERO,
+                None,
+            )?;
+            let mut db = Db { conn: copy };
+            db.migrate(version)?;
+            return Ok(db);
+        }
+        Ok(Db { conn })
     }
 
     /// An empty tracker in memory, for reads in a project that has none yet: they see no
     /// items, and nothing is created on disk.
-    pub fn empty() -> anyhow::Result<Db> {
-        let mut conn = Connection::open_in_memory()?;
-        let tx = conn.transaction()?;
-        for sql in MIGRATIONS {
-            tx.execute_batch(sql)?;
-        }
-        tx.commit()?;
-        Ok(Db { conn })
+    pub fn empty() -> Result<Db> {
+        let mut db = Db {
+            conn: Connection::open_in_memory()?,
+        };
+        db.migrate(0)?;
+        Ok(db)
     }
 
-    fn prepare(&mut self, path: &Path) -> anyhow::Result<()> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    /// How the tracker at `path` is, for `doctor`; changes nothing.
+    pub fn health(path: &Path) -> Health {
+        if !path.exists() {
+            return Health::Missing;
+        }
+        if let Err(err) = check_not_empty(path) {
+            return Health::Damaged(err.message().to_owned());
+        }
+        let opened = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        );
+        let conn = match opened {
+            Ok(conn) => conn,
+            Err(err) => return Health::Damaged(format!("it cannot be opened: {err}")),
+        };
+        let version: i64 = match conn.query_row("PRAGMA user_version", [], |row| row.get(0)) {
+            Ok(version) => version,
+            Err(err) => return Health::Damaged(format!("it is not a tracker database: {err}")),
+        };
         if version > SCHEMA_VERSION {
-            bail!(
-                "`{}` has schema version {version}, newer than this orchestron understands \
-                 ({SCHEMA_VERSION}); upgrade orchestron",
-                path.display()
-            );
+            return Health::Newer { schema: version };
         }
-        if version == SCHEMA_VERSION {
-            self.conn.pragma_update(None, "foreign_keys", true)?;
-            return Ok(());
+        let check: rusqlite::Result<String> =
+            conn.query_row("PRAGMA quick_check", [], |row| row.get(0));
+        match check {
+            Ok(verdict) if verdict == "ok" => Health::Ok { schema: version },
+            Ok(verdict) => Health::Damaged(format!("SQLite's quick check failed: {verdict}")),
+            Err(err) => Health::Damaged(format!("SQLite's quick check failed: {err}")),
         }
-        // WAL is a property of the file: set once, at creation. The busy timeout covers a
-        // concurrent first open.
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            bail!("the tracker needs WAL mode, but SQLite kept `{mode}`");
-        }
+    }
+
+    fn prepare(&mut self, path: &Path) -> Result<()> {
+        let version = schema_version(&self.conn, path)?;
         self.conn.pragma_update(None, "foreign_keys", true)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-        for (step, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql)
-                .with_context(|| format!("migration {} failed", step + 1))?;
+        if version < SCHEMA_VERSION {
+            // An older tracker: the steps it lacks, in one IMMEDIATE transaction that waits
+            // for the busy timeout like any write.
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            apply(&tx, version)?;
+            tx.commit()?;
         }
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        Ok(())
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        apply(&tx, from)?;
         tx.commit()?;
+        self.conn.pragma_update(None, "foreign_keys", true)?;
         Ok(())
     }
 
     /// Run `change` in one `BEGIN IMMEDIATE` transaction: committed when it returns `Ok`,
     /// rolled back otherwise.
-    pub fn write<T>(
+    pub fn write<T, E: From<rusqlite::Error>>(
         &mut self,
-        change: impl FnOnce(&Transaction<'_>) -> anyhow::Result<T>,
-    ) -> anyhow::Result<T> {
+        change: impl FnOnce(&Transaction<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -289,4 +357,102 @@ impl Db {
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Apply the migrations after `from` and record the version.
+fn apply(tx: &Transaction<'_>, from: i64) -> Result<()> {
+    for (step, sql) in MIGRATIONS.iter().enumerate().skip(from.max(0) as usize) {
+        tx.execute_batch(sql)
+            .with_context(|| format!("migration {} failed", step + 1))?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
+/// The schema version of an open database, refusing a newer one.
+fn schema_version(conn: &Connection, path: &Path) -> Result<i64> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(|err| damaged(path, &format!("it is not a tracker database ({err})")))?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::conflict(format!(
+            "`{}` has schema version {version}, newer than this orchestron understands \
+             ({SCHEMA_VERSION})",
+            path.display()
+        ))
+        .with_hint("upgrade orchestron"));
+    }
+    Ok(version)
+}
+
+/// A zero-byte tracker is damage (a tracker is linked into place whole), never an empty one.
+fn check_not_empty(path: &Path) -> Result<()> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    if meta.len() == 0 {
+        return Err(damaged(path, "it is empty (zero bytes)"));
+    }
+    Ok(())
+}
+
+fn damaged(path: &Path, how: &str) -> Error {
+    Error::internal(format!(
+        "the tracker `{}` is damaged: {how}",
+        path.display()
+    ))
+    .with_hint(format!(
+        "restore it from a backup, or move it aside to start an empty tracker \
+             (`orchestron import` loads an export); `orchestron doctor` checks it"
+    ))
+}
+
+/// Build a new tracker at `path`: in a temporary file beside it, then linked into place.
+fn create(path: &Path, busy: Duration) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    crate::store::create_private_dir(dir)?;
+    let temp = dir.join(format!(
+        ".{FILE_NAME}.{}.{}.tmp",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos())
+    ));
+    let built = (|| -> Result<()> {
+        let mut conn = Connection::open_with_flags(
+            &temp,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_NOFOLLOW,
+        )
+        .with_context(|| format!("cannot create `{}`", temp.display()))?;
+        conn.busy_timeout(busy)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::internal(format!(
+                "the tracker needs WAL mode, but SQLite kept `{mode}`"
+            )));
+        }
+        let tx = conn.transaction()?;
+        apply(&tx, 0)?;
+        tx.commit()?;
+        conn.close().map_err(|(_, err)| err)?;
+        Ok(())
+    })();
+    let linked = built.and_then(|()| match std::fs::hard_link(&temp, path) {
+        Ok(()) => Ok(()),
+        // Another process made it first: use theirs.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(anyhow::Error::new(err)
+            .context(format!("cannot create `{}`", path.display()))
+            .into()),
+    });
+    for leftover in [
+        temp.clone(),
+        temp.with_extension("tmp-wal"),
+        temp.with_extension("tmp-shm"),
+    ] {
+        let _ = std::fs::remove_file(leftover);
+    }
+    linked
 }

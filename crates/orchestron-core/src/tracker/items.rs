@@ -1,16 +1,17 @@
 //! Work items in the database: ids, creation, lookup, changes with their history, and the
 //! dependency graph (cycle checks, what is ready, what is blocked).
 
-use anyhow::{Context as _, bail};
 use rusqlite::{Connection, OptionalExtension as _, Row, params};
 use serde_json::{Value, json};
 
 use super::model::{Kind, Priority, Status};
+use crate::error::{Error, Result};
 
-/// One work item as stored.
-#[derive(Debug, Clone)]
+/// One work item as stored. Serialized as the CLI prints it (`type` is the kind).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Item {
     pub id: String,
+    #[serde(rename = "type")]
     pub kind: Kind,
     pub parent: Option<String>,
     pub title: String,
@@ -126,7 +127,7 @@ pub fn fresh_id(
     prefix: &str,
     seq: i64,
     mut random: impl FnMut() -> u64,
-) -> anyhow::Result<String> {
+) -> Result<String> {
     let mut taken = conn.prepare_cached(&format!(
         "SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"
     ))?;
@@ -147,12 +148,19 @@ pub fn fresh_id(
     }
 }
 
-/// Resolve what a person typed to one id: exact, case-insensitive, or a unique prefix of an
-/// id or of its suffix (`7f3` for `TASK-7f3a`).
-pub fn resolve(conn: &Connection, raw: &str) -> anyhow::Result<String> {
+/// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Resolve what a person typed to one id: exact, case-insensitive, a unique prefix of an id
+/// or of its suffix (`7f3` for `TASK-7f3a`), or a kind alone (`TASK`) when there is one.
+pub fn resolve(conn: &Connection, raw: &str) -> Result<String> {
     let raw = raw.trim();
     if raw.is_empty() {
-        bail!("an item id must not be empty");
+        return Err(Error::invalid("an item id must not be empty"));
     }
     let normalized = match raw.split_once('-') {
         Some((kind, suffix)) => format!(
@@ -170,12 +178,11 @@ pub fn resolve(conn: &Connection, raw: &str) -> anyhow::Result<String> {
     if let Some(id) = exact {
         return Ok(id);
     }
-    let escaped = normalized
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = escape_like(&normalized);
     let pattern = if raw.contains('-') {
         format!("{escaped}%")
+    } else if Kind::NAMES.contains(&raw.to_ascii_uppercase().as_str()) {
+        format!("{}-%", raw.to_ascii_uppercase())
     } else {
         format!("%-{escaped}%")
     };
@@ -185,16 +192,15 @@ pub fn resolve(conn: &Connection, raw: &str) -> anyhow::Result<String> {
         .query_map([&pattern], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     match matches.as_slice() {
-        [] => Err(crate::error::hinted(
-            format!("item `{raw}` not found"),
-            "`orchestron task list` shows the items there are",
-        )),
+        [] => Err(Error::not_found(format!("item `{raw}` not found"))
+            .with_hint("`orchestron task list --all` shows the items there are")),
         [one] => Ok(one.clone()),
-        many => bail!(
-            "`{raw}` matches several items: {}{}; type more of the id",
+        many => Err(Error::conflict(format!(
+            "`{raw}` is ambiguous: it matches several items: {}{}",
             many.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
             if many.len() > 5 { ", …" } else { "" }
-        ),
+        ))
+        .with_hint("type more of the id")),
     }
 }
 
@@ -208,8 +214,11 @@ pub fn resolve_prefixed(
     what: &str,
     list_command: &str,
     raw: &str,
-) -> anyhow::Result<String> {
+) -> Result<String> {
     let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(Error::invalid(format!("a {what} id must not be empty")));
+    }
     let normalized = match raw.split_once('-') {
         Some((kind, suffix)) => format!(
             "{}-{}",
@@ -219,36 +228,38 @@ pub fn resolve_prefixed(
         None => format!("{prefix}-{}", raw.to_ascii_lowercase()),
     };
     let mut statement = conn.prepare_cached(&format!(
-        "SELECT id FROM {table} WHERE id = ?1 OR id LIKE ?1 || '%' ORDER BY id LIMIT 3"
+        "SELECT id FROM {table} WHERE id = ?1 OR id LIKE ?2 ESCAPE '\\' ORDER BY id LIMIT 3"
     ))?;
+    let pattern = format!("{}%", escape_like(&normalized));
     let found: Vec<String> = statement
-        .query_map([&normalized], |row| row.get(0))?
+        .query_map([&normalized, &pattern], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     if found.contains(&normalized) {
         return Ok(normalized);
     }
     match found.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(crate::error::hinted(
-            format!("{what} `{raw}` not found"),
-            format!("`{list_command}` shows the ones there are"),
-        )),
-        _ => bail!("`{raw}` matches several {what}s; type more of the id"),
+        [] => Err(Error::not_found(format!("{what} `{raw}` not found"))
+            .with_hint(format!("`{list_command}` shows the ones there are"))),
+        _ => Err(
+            Error::conflict(format!("`{raw}` is ambiguous: it matches several {what}s"))
+                .with_hint("type more of the id"),
+        ),
     }
 }
 
 /// Load one item by its exact id.
-pub fn get(conn: &Connection, id: &str) -> anyhow::Result<Item> {
+pub fn get(conn: &Connection, id: &str) -> Result<Item> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM items WHERE id = ?1"),
         [id],
         Item::from_row,
     )
     .optional()?
-    .with_context(|| format!("item `{id}` not found"))
+    .ok_or_else(|| Error::not_found(format!("item `{id}` not found")))
 }
 
-pub fn labels(conn: &Connection, id: &str) -> anyhow::Result<Vec<String>> {
+pub fn labels(conn: &Connection, id: &str) -> Result<Vec<String>> {
     let mut statement =
         conn.prepare_cached("SELECT label FROM labels WHERE item = ?1 ORDER BY label")?;
     let labels = statement
@@ -258,7 +269,7 @@ pub fn labels(conn: &Connection, id: &str) -> anyhow::Result<Vec<String>> {
 }
 
 /// The ids an item depends on.
-pub fn dependencies(conn: &Connection, id: &str) -> anyhow::Result<Vec<(String, Status)>> {
+pub fn dependencies(conn: &Connection, id: &str) -> Result<Vec<(String, Status)>> {
     let mut statement = conn.prepare_cached(
         "SELECT d.depends_on, i.status FROM deps d JOIN items i ON i.id = d.depends_on \
          WHERE d.item = ?1 ORDER BY d.depends_on",
@@ -269,7 +280,14 @@ pub fn dependencies(conn: &Connection, id: &str) -> anyhow::Result<Vec<(String, 
         })?
         .collect::<Result<Vec<_>, _>>()?;
     rows.into_iter()
-        .map(|(id, status)| Ok((id, status.parse()?)))
+        .map(|(id, status)| {
+            Ok((
+                id,
+                status
+                    .parse()
+                    .map_err(|err: anyhow::Error| Error::internal(err.to_string()))?,
+            ))
+        })
         .collect()
 }
 
@@ -281,7 +299,7 @@ pub fn record(
     what: &str,
     detail: Value,
     session: Option<&str>,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let detail = if detail.is_null() {
         None
     } else {
@@ -305,11 +323,7 @@ pub fn record(
 /// other end is a cycle; the first search to run out has found a set that can move past the
 /// other end (below `id`, or above `on`) by renumbering only its own items, between two
 /// neighbouring numbers. So the work is about twice the smaller side, not the whole span.
-pub fn add_dependency(
-    conn: &Connection,
-    id: &str,
-    on: &str,
-) -> anyhow::Result<Result<bool, Vec<String>>> {
+pub fn add_dependency(conn: &Connection, id: &str, on: &str) -> Result<Result<bool, Vec<String>>> {
     use std::collections::HashMap;
     let exists: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM deps WHERE item = ?1 AND depends_on = ?2)")?
@@ -317,7 +331,7 @@ pub fn add_dependency(
     if exists {
         return Ok(Ok(false));
     }
-    let topo = |item: &str| -> anyhow::Result<f64> {
+    let topo = |item: &str| -> Result<f64> {
         Ok(conn
             .prepare_cached("SELECT topo FROM items WHERE id = ?1")?
             .query_row([item], |row| row.get(0))?)
@@ -434,12 +448,7 @@ pub fn add_dependency(
 
 /// Keep `open_deps` (how many of an item's dependencies are not DONE) true when `item`
 /// moves from `from` to `to`.
-pub fn status_changed(
-    conn: &Connection,
-    item: &str,
-    from: Status,
-    to: Status,
-) -> anyhow::Result<()> {
+pub fn status_changed(conn: &Connection, item: &str, from: Status, to: Status) -> Result<()> {
     let delta = match (from == Status::Done, to == Status::Done) {
         (false, true) => -1,
         (true, false) => 1,
@@ -454,7 +463,7 @@ pub fn status_changed(
 }
 
 /// Count every item's unfinished dependencies afresh (after an import).
-pub fn recount_open_deps(conn: &Connection) -> anyhow::Result<()> {
+pub fn recount_open_deps(conn: &Connection) -> Result<()> {
     conn.execute(
         "UPDATE items SET open_deps = (SELECT count(*) FROM deps d JOIN items x ON x.id = d.depends_on \
          WHERE d.item = items.id AND x.status != 'DONE')",
@@ -470,7 +479,7 @@ pub fn current_task_lines(
     conn: &Connection,
     session: &str,
     mark_seen: bool,
-) -> anyhow::Result<Vec<String>> {
+) -> Result<Vec<String>> {
     let found: Option<Item> = conn
         .query_row(
             &format!(
@@ -523,7 +532,7 @@ pub fn current_task_lines(
 }
 
 /// Number every item 1, 2, 3, … in its current order.
-fn renumber_all(conn: &Connection) -> anyhow::Result<()> {
+fn renumber_all(conn: &Connection) -> Result<()> {
     let ids: Vec<String> = {
         let mut statement = conn.prepare("SELECT id FROM items ORDER BY topo, seq")?;
         statement
@@ -575,7 +584,7 @@ mod tests {
         )
         .unwrap();
         let n = 40;
-        db.write(|tx| {
+        db.write(|tx| -> Result<()> {
             for i in 0..n {
                 // Numbered in reverse, so that many edges go against the first order.
                 tx.execute(

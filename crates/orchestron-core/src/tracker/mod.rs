@@ -1,9 +1,11 @@
 //! The project tracker: work items in SQLite (`<root>/orchestron.db`) as a dependency DAG
 //! with a lifecycle. `model` holds the pure rules, `db` the connection and migrations,
-//! `items` the queries. Opened lazily: only commands that need it open the database.
+//! `items` the queries shared by the operations, and `tasks` the operations on items.
+//! Opened lazily: only operations that need it open the database, and reads never create it.
 
 pub mod db;
 pub mod items;
 pub mod model;
+pub mod tasks;
 
 pub use db::Db;

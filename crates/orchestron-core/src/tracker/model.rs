@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use anyhow::bail;
 
+use crate::error::Error;
+
 /// What an item is, from the largest to the smallest. A child's kind is always below its
 /// parent's; it may skip levels (a TASK directly under an EPIC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,7 +80,7 @@ impl Status {
 pub struct Workflow {
     /// IN_PROGRESS must pass IN_REVIEW before DONE.
     pub require_review: bool,
-    /// `task approve` sends IN_REVIEW to TESTING rather than DONE.
+    /// Work must pass TESTING before DONE: `task approve` sends IN_REVIEW to TESTING.
     pub require_testing: bool,
 }
 
@@ -94,43 +96,216 @@ pub fn next_statuses(from: Status, workflow: Workflow) -> Vec<Status> {
         Blocked => vec![Todo, InProgress, InReview, Testing, Cancelled],
         Done | Cancelled => vec![],
     };
-    if workflow.require_review && from == InProgress {
+    // The gates: work cannot jump over a stage the project requires.
+    if workflow.require_review && matches!(from, InProgress | Blocked) {
+        next.retain(|s| !matches!(s, Done | Testing));
+    }
+    if workflow.require_testing && matches!(from, InProgress | InReview | Blocked) {
         next.retain(|s| *s != Done);
     }
     next
 }
 
-/// Check a move, naming the legal ones when it is refused.
-pub fn check_transition(from: Status, to: Status, workflow: Workflow) -> anyhow::Result<()> {
-    if from == to {
-        return Ok(());
-    }
-    let next = next_statuses(from, workflow);
-    if next.contains(&to) {
-        return Ok(());
-    }
-    let legal = if next.is_empty() {
-        "none: it is closed".to_owned()
-    } else {
-        next.iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    bail!(
-        "cannot move from {} to {}; from {} it can move to: {legal} (`--force` overrides)",
-        from.as_str(),
-        to.as_str(),
-        from.as_str()
-    )
+/// What asks for a move. Only `Approve` passes a review or testing gate; `Force` (a person's
+/// `--force`, recorded in the history) passes anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `task update --status`, and the V2 `shared` commands.
+    Update,
+    /// `task start`, `task next --claim`.
+    Start,
+    /// `task complete`.
+    Complete,
+    /// `task approve`.
+    Approve,
+    /// `task release`, `task assign --to none`.
+    Release,
+    /// `task delete`, and the cancelling of a cancelled parent's open children.
+    Cancel,
+    /// A person's `--force`.
+    Force,
 }
 
-/// Where `task complete` takes an item: DONE, except IN_PROGRESS goes to IN_REVIEW when the
-/// project requires review. (A testing stage is `task approve`'s business.)
+/// What happens to an item's blocked reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    Keep,
+    Set(String),
+    Clear,
+}
+
+/// What a move does to an item's fields besides its status: the side effects of leaving one
+/// status and entering another, defined here once for every path that changes a status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effects {
+    /// Whether anything changes at all (a move to the same status usually does not).
+    pub changed: bool,
+    /// Entering IN_PROGRESS stamps `started_at` when it is not set yet.
+    pub stamp_started: bool,
+    /// Entering DONE stamps `completed_at`; leaving DONE clears it.
+    pub completed: Option<bool>,
+    /// Entering DONE sets progress to 100.
+    pub progress_full: bool,
+    pub reason: Reason,
+    /// Returning to TODO or BACKLOG from work releases the claim: no assignee, no session.
+    pub release: bool,
+    /// How the `open_deps` count of the items waiting for this one changes: -1 entering
+    /// DONE, +1 leaving it.
+    pub dependents_open_delta: i64,
+}
+
+impl Effects {
+    fn none() -> Effects {
+        Effects {
+            changed: false,
+            stamp_started: false,
+            completed: None,
+            progress_full: false,
+            reason: Reason::Keep,
+            release: false,
+            dependents_open_delta: 0,
+        }
+    }
+}
+
+/// Where on the way to DONE a status is, for the gates: work, review, testing, done.
+fn stage(status: Status) -> Option<u8> {
+    match status {
+        Status::InProgress | Status::Blocked => Some(0),
+        Status::InReview => Some(1),
+        Status::Testing => Some(2),
+        Status::Done => Some(3),
+        _ => None,
+    }
+}
+
+/// Check a move of `id` from `from` to `to` and say what it does. Refused moves name the
+/// legal ones; gates name the command that passes them.
+///
+/// `reason` is the blocked reason given with the move: entering BLOCKED stores it, and on an
+/// item already BLOCKED a new reason replaces the old one (a change in itself).
+pub fn plan_move(
+    id: &str,
+    from: Status,
+    to: Status,
+    via: Via,
+    workflow: Workflow,
+    reason: Option<&str>,
+) -> Result<Effects, Error> {
+    let mut effects = Effects::none();
+    if from == to {
+        if to == Status::Blocked
+            && let Some(reason) = reason
+        {
+            effects.changed = true;
+            effects.reason = Reason::Set(reason.to_owned());
+        }
+        return Ok(effects);
+    }
+    if via != Via::Force {
+        let next = next_statuses(from, workflow);
+        if !next.contains(&to) {
+            let legal = if next.is_empty() {
+                "none: it is closed".to_owned()
+            } else {
+                next.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(Error::conflict(format!(
+                "cannot move {id} from {from} to {to}; from {from} it can move to: {legal}"
+            ))
+            .with_hint("a person can override the lifecycle with `--force`, which is recorded"));
+        }
+        check_gates(id, from, to, via, workflow)?;
+    }
+    effects.changed = true;
+    effects.stamp_started = to == Status::InProgress;
+    if to == Status::Done {
+        effects.completed = Some(true);
+        effects.progress_full = true;
+        effects.dependents_open_delta = -1;
+    } else if from == Status::Done {
+        effects.completed = Some(false);
+        effects.dependents_open_delta = 1;
+    }
+    effects.reason = match (from, to) {
+        (_, Status::Blocked) => reason.map_or(Reason::Clear, |r| Reason::Set(r.to_owned())),
+        (Status::Blocked, _) => Reason::Clear,
+        _ => Reason::Keep,
+    };
+    effects.release = matches!(to, Status::Todo | Status::Backlog)
+        && !matches!(from, Status::Todo | Status::Backlog);
+    Ok(effects)
+}
+
+/// The review and testing gates: a move may not skip a stage the project requires, and only
+/// `approve` moves an item on from a stage that is a gate.
+fn check_gates(
+    id: &str,
+    from: Status,
+    to: Status,
+    via: Via,
+    workflow: Workflow,
+) -> Result<(), Error> {
+    let (Some(start), Some(end)) = (stage(from), stage(to)) else {
+        return Ok(());
+    };
+    if end <= start {
+        return Ok(());
+    }
+    let required = |stage: u8| match stage {
+        1 => workflow.require_review,
+        2 => workflow.require_testing,
+        _ => false,
+    };
+    let gate_name = |stage: u8| if stage == 1 { "review" } else { "testing" };
+    if let Some(skipped) = (start + 1..end).find(|s| required(*s)) {
+        let stage_status = if skipped == 1 {
+            Status::InReview
+        } else {
+            Status::Testing
+        };
+        return Err(Error::conflict(format!(
+            "cannot move {id} from {from} to {to}: the project requires {} ({stage_status}) first",
+            gate_name(skipped)
+        ))
+        .with_hint(format!(
+            "`orchestron task complete {id}` sends work on to its next stage; a person can \
+             override with `--force`, which is recorded"
+        )));
+    }
+    if required(start) && via != Via::Approve {
+        return Err(Error::conflict(format!(
+            "cannot move {id} from {from} to {to}: it waits for {}, which only an approval passes",
+            gate_name(start)
+        ))
+        .with_hint(format!(
+            "`orchestron task approve {id}` passes it; a person can override with `--force`, \
+             which is recorded"
+        )));
+    }
+    Ok(())
+}
+
+/// Where `task complete` takes an item: from work to the first stage the project requires
+/// (review, then testing), else DONE. From a gate it is refused: only `approve` passes one.
 pub fn completion_target(from: Status, workflow: Workflow) -> Status {
     match from {
         Status::InProgress if workflow.require_review => Status::InReview,
+        Status::InProgress if workflow.require_testing => Status::Testing,
         _ => Status::Done,
+    }
+}
+
+/// Where `task approve` takes an item: IN_REVIEW on to TESTING when the project requires
+/// testing, else DONE; TESTING to DONE.
+pub fn approval_target(from: Status, workflow: Workflow) -> Option<Status> {
+    match from {
+        Status::InReview if workflow.require_testing => Some(Status::Testing),
+        Status::InReview | Status::Testing => Some(Status::Done),
+        _ => None,
     }
 }
 
@@ -194,6 +369,12 @@ macro_rules! parse_by_name {
                             $type::NAMES.join(", ")
                         )
                     })
+            }
+        }
+
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
 

@@ -1,0 +1,157 @@
+//! What every operation needs from the face that calls it, resolved by that face: where the
+//! state lives, the configuration, who is acting, how to tell the time and how to make ids.
+//! The core reads no environment variable itself.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::config::{Config, Durability};
+use crate::error::Result;
+use crate::ids::IdGenerator;
+use crate::store::Store;
+use crate::tracker::Db;
+use crate::tracker::model::Workflow;
+
+/// Where "now" comes from. A short-lived face (one command) may freeze it; a long-running one
+/// (a server, a supervisor) uses the system clock, asked once per operation.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    Fixed(Timestamp),
+}
+
+impl Clock {
+    pub fn now(self) -> Timestamp {
+        match self {
+            Clock::System => Timestamp::now(),
+            Clock::Fixed(now) => now,
+        }
+    }
+}
+
+/// What a face resolves before it calls the core.
+#[derive(Debug)]
+pub struct Settings {
+    /// The state root: sessions, handoffs, the tracker and `config.json` live under it.
+    pub state_root: PathBuf,
+    /// The project's configuration (`<state root>/config.json`, already read).
+    pub config: Config,
+    /// The project name new tracker items get when `tracker.project` is not set.
+    pub default_project: String,
+    /// The session acting, if any: recorded in history, the default claimant.
+    pub actor: Option<String>,
+    /// How long a writer waits for a lock or for the database.
+    pub lock_timeout: Duration,
+    /// Overrides the configuration's durability.
+    pub durability: Option<Durability>,
+    /// Test only: how long a writer holds a lock after reading.
+    pub test_lock_hold: Option<Duration>,
+    pub clock: Clock,
+    /// Seeds id generation (tests); `None` is random.
+    pub id_seed: Option<String>,
+}
+
+/// The resolved environment of the core's operations.
+#[derive(Debug)]
+pub struct Context {
+    settings: Settings,
+    ids: RefCell<IdGenerator>,
+}
+
+impl Context {
+    pub fn new(settings: Settings) -> Context {
+        let ids = match &settings.id_seed {
+            Some(seed) => IdGenerator::seeded(seed),
+            None => IdGenerator::random(),
+        };
+        Context {
+            settings,
+            ids: RefCell::new(ids),
+        }
+    }
+
+    /// "Now", asked afresh: one operation asks once and uses that time throughout.
+    pub fn now(&self) -> Timestamp {
+        self.settings.clock.now()
+    }
+
+    pub fn state_root(&self) -> &Path {
+        &self.settings.state_root
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.settings.config
+    }
+
+    /// The session acting, if any.
+    pub fn actor(&self) -> Option<&str> {
+        self.settings.actor.as_deref()
+    }
+
+    /// The project new tracker items belong to: `tracker.project`, else the default.
+    pub fn project(&self) -> &str {
+        self.settings
+            .config
+            .tracker
+            .project
+            .as_deref()
+            .unwrap_or(&self.settings.default_project)
+    }
+
+    /// What the project asks of finished work.
+    pub fn workflow(&self) -> Workflow {
+        Workflow {
+            require_review: self.settings.config.tracker.require_review,
+            require_testing: self.settings.config.tracker.require_testing,
+        }
+    }
+
+    pub fn durability(&self) -> Durability {
+        self.settings
+            .durability
+            .or(self.settings.config.durability)
+            .unwrap_or_default()
+    }
+
+    pub fn lock_timeout(&self) -> Duration {
+        self.settings.lock_timeout
+    }
+
+    /// 64 random bits (seeded in tests).
+    pub fn random_u64(&self) -> u64 {
+        self.ids.borrow_mut().next_u64()
+    }
+
+    /// The documents in a folder of the state root (`sessions`, `handoffs`).
+    pub fn store(&self, folder: &str) -> Store {
+        Store::new(
+            self.state_root().join(folder),
+            self.settings.lock_timeout,
+            self.durability(),
+            self.settings.test_lock_hold,
+        )
+    }
+
+    /// The tracker database's path.
+    pub fn tracker_path(&self) -> PathBuf {
+        self.state_root().join(crate::tracker::db::FILE_NAME)
+    }
+
+    /// The tracker, for an operation that writes: created (whole, atomically) on first use.
+    pub fn tracker(&self) -> Result<Db> {
+        Db::open(
+            &self.tracker_path(),
+            self.settings.lock_timeout,
+            self.durability() == Durability::Full,
+        )
+    }
+
+    /// The tracker, for an operation that only reads: opened read-only, or an empty one in
+    /// memory when the project has none. Nothing is created on disk.
+    pub fn tracker_for_reads(&self) -> Result<Db> {
+        Db::open_for_reads(&self.tracker_path(), self.lock_timeout())
+    }
+}

@@ -1,0 +1,1306 @@
+//! The operations on work items: each checks its request before touching anything, then
+//! runs in one transaction (reads open the tracker read-only, or an empty one in memory),
+//! and returns a typed result that every face renders its own way.
+//!
+//! Every status change goes through [`apply_move`], which applies [`model::plan_move`]: the
+//! one definition of the lifecycle, its gates and its side effects.
+
+use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::items::{self, COLUMNS, Item};
+use super::model::{self, Kind, Priority, Reason, Status, Via, Workflow};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::session::format_time;
+
+/// The most hours an estimate may hold: ten working years, far beyond any real item, and
+/// small enough that no sum of them overflows.
+pub const MAX_ESTIMATE_HOURS: f64 = 100_000.0;
+
+/// The most items a list returns in one call.
+pub const MAX_LIMIT: u64 = 1_000_000;
+
+/// An item with its labels: what lists and single-item replies carry.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemView {
+    #[serde(flatten)]
+    pub item: Item,
+    pub labels: Vec<String>,
+}
+
+/// One of an item's dependencies.
+#[derive(Debug, Clone, Serialize)]
+pub struct DependencyRef {
+    pub id: String,
+    pub status: Status,
+}
+
+/// One of an item's checkpoints (its acceptance list), numbered from 1 in order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checkpoint {
+    pub number: usize,
+    pub text: String,
+    pub done: bool,
+    pub at: String,
+    pub done_at: Option<String>,
+}
+
+/// An item with everything `task show` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemDetail {
+    #[serde(flatten)]
+    pub view: ItemView,
+    pub depends_on: Vec<DependencyRef>,
+    pub checkpoints: Vec<Checkpoint>,
+    pub children: Vec<String>,
+}
+
+/// A clarification or a piece of feedback.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comment {
+    pub kind: String,
+    pub text: String,
+    pub at: String,
+    pub by: Option<String>,
+}
+
+/// One entry of an item's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub at: String,
+    pub what: String,
+    /// The detail as recorded (JSON), or null.
+    pub detail: Value,
+    pub session: Option<String>,
+}
+
+/// An item that cannot go ahead, and why: its own reason, and what it waits for.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockedItem {
+    pub id: String,
+    pub title: String,
+    pub status: Status,
+    pub blocked_reason: Option<String>,
+    /// Unfinished dependencies, as `ID (STATUS)`.
+    pub waiting_on: Vec<String>,
+}
+
+/// An item and its descendants.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeNode {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    pub status: Status,
+    pub title: String,
+    pub depends_on: Vec<DependencyRef>,
+    pub children: Vec<TreeNode>,
+}
+
+/// What `task delete` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deleted {
+    pub id: String,
+    pub purged: bool,
+    /// Open descendants cancelled with it, in order.
+    pub cancelled_children: Vec<String>,
+}
+
+/// A new item.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub kind: Kind,
+    pub title: String,
+    pub description: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub estimate: Option<f64>,
+    pub assignee: Option<String>,
+    pub labels: Vec<String>,
+    /// The parent, as typed (id or prefix).
+    pub parent: Option<String>,
+}
+
+/// Which items `list` returns.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<Status>,
+    pub kind: Option<Kind>,
+    pub assignee: Option<String>,
+    pub parent: Option<String>,
+    pub label: Option<String>,
+    pub sprint: Option<String>,
+    pub limit: Option<u64>,
+    /// Include DONE and CANCELLED items (a status filter includes its own status anyway).
+    pub all: bool,
+}
+
+/// Changes to an item's fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub assignee: Option<String>,
+    pub estimate: Option<f64>,
+    pub title: Option<String>,
+    pub notes: Option<String>,
+    /// Why it is blocked: with a move to BLOCKED, or on its own for a BLOCKED item.
+    pub reason: Option<String>,
+    /// A person overrides the lifecycle; recorded in the history.
+    pub force: bool,
+}
+
+/// What `checkpoint` does.
+#[derive(Debug, Clone)]
+pub enum CheckpointChange {
+    /// Add a checkpoint (nothing when one with the text exists).
+    Add(String),
+    /// Mark the checkpoint with this text done, adding it done when missing.
+    DoneText(String),
+    /// Mark checkpoint number N (from 1) done.
+    DoneNumber(usize),
+}
+
+/// Refuse empty text.
+pub fn check_text(what: &str, text: &str) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(Error::invalid(format!("the {what} must not be empty")));
+    }
+    if text.len() > 100_000 {
+        return Err(Error::invalid(format!(
+            "the {what} is {} bytes long; at most 100000",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
+/// An estimate is a number of hours from 0 to [`MAX_ESTIMATE_HOURS`].
+pub fn check_estimate(estimate: Option<f64>) -> Result<()> {
+    if let Some(hours) = estimate
+        && !(hours.is_finite() && (0.0..=MAX_ESTIMATE_HOURS).contains(&hours))
+    {
+        return Err(Error::invalid(format!(
+            "`--estimate` must be a number of hours from 0 to {MAX_ESTIMATE_HOURS}, not {hours}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_limit(limit: Option<u64>) -> Result<()> {
+    if let Some(limit) = limit
+        && limit > MAX_LIMIT
+    {
+        return Err(Error::invalid(format!(
+            "`--limit` must be at most {MAX_LIMIT}, not {limit}"
+        )));
+    }
+    Ok(())
+}
+
+/// Create an item.
+pub fn create(cx: &Context, new: &NewItem) -> Result<ItemView> {
+    if !matches!(new.status, Status::Backlog | Status::Todo) {
+        return Err(Error::invalid(format!(
+            "a new item starts in TODO or BACKLOG, not {}",
+            new.status
+        )));
+    }
+    check_text("title", &new.title)?;
+    check_estimate(new.estimate)?;
+    for label in &new.labels {
+        check_text("label", label)?;
+    }
+    if let Some(assignee) = &new.assignee {
+        check_text("assignee", assignee)?;
+    }
+    let now = format_time(cx.now());
+    let mut db = cx.tracker()?;
+    let id = db.write(|tx| {
+        let parent = new
+            .parent
+            .as_deref()
+            .map(|raw| items::resolve(tx, raw))
+            .transpose()?;
+        insert(tx, cx, new, parent.as_deref(), &now)
+    })?;
+    view(db.conn(), &id)
+}
+
+/// Add a TODO under `parent`, or under the acting session's started item.
+pub fn add_todo(cx: &Context, text: &str, parent: Option<&str>) -> Result<ItemView> {
+    check_text("text", text)?;
+    let actor = cx.actor();
+    if parent.is_none() && actor.is_none() {
+        return Err(Error::invalid(
+            "`todo` needs `--parent ID`, or a current session with a started task",
+        ));
+    }
+    let now = format_time(cx.now());
+    let mut db = cx.tracker()?;
+    let id = db.write(|tx| {
+        let parent = match (parent, actor) {
+            (Some(raw), _) => items::resolve(tx, raw)?,
+            (None, Some(session)) => tx
+                .query_row(
+                    "SELECT id FROM items WHERE session = ?1 AND status = 'IN_PROGRESS' \
+                     AND kind != 'TODO' ORDER BY updated_at DESC LIMIT 1",
+                    [session],
+                    |row| row.get::<_, String>(0),
+                )
+                .optional()?
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "session {session} has no started task; pass `--parent ID`"
+                    ))
+                })?,
+            (None, None) => unreachable!("checked above"),
+        };
+        let new = NewItem {
+            kind: Kind::Todo,
+            title: text.to_owned(),
+            description: String::new(),
+            status: Status::Todo,
+            priority: Priority::Medium,
+            estimate: None,
+            assignee: None,
+            labels: Vec::new(),
+            parent: None,
+        };
+        insert(tx, cx, &new, Some(&parent), &now)
+    })?;
+    view(db.conn(), &id)
+}
+
+/// Items matching `filter`, most urgent first: open ones unless `all` or a status asks.
+pub fn list(cx: &Context, filter: &ListFilter) -> Result<Vec<ItemView>> {
+    check_limit(filter.limit)?;
+    let db = cx.tracker_for_reads()?;
+    let conn = db.conn();
+    let parent = filter
+        .parent
+        .as_deref()
+        .map(|raw| items::resolve(conn, raw))
+        .transpose()?;
+    let sprint = filter
+        .sprint
+        .as_deref()
+        .map(|raw| resolve_sprint(conn, raw))
+        .transpose()?;
+    let mut sql = format!("SELECT {COLUMNS} FROM items WHERE 1=1");
+    let mut values: Vec<String> = Vec::new();
+    let mut bind = |clause: &str, value: String| {
+        values.push(value);
+        sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
+    };
+    match filter.status {
+        Some(status) => bind(" AND status = ?", status.as_str().to_owned()),
+        None if !filter.all => bind(" AND status NOT IN (?, 'CANCELLED')", "DONE".to_owned()),
+        None => {}
+    }
+    if let Some(kind) = filter.kind {
+        bind(" AND kind = ?", kind.as_str().to_owned());
+    }
+    if let Some(assignee) = &filter.assignee {
+        bind(" AND assignee = ?", assignee.clone());
+    }
+    if let Some(parent) = parent {
+        bind(" AND parent = ?", parent);
+    }
+    if let Some(label) = &filter.label {
+        bind(
+            " AND id IN (SELECT item FROM labels WHERE label = ?)",
+            label.clone(),
+        );
+    }
+    if let Some(sprint) = sprint {
+        bind(
+            " AND id IN (SELECT item FROM sprint_items WHERE sprint = ?)",
+            sprint,
+        );
+    }
+    sql.push_str(" ORDER BY priority, seq");
+    if let Some(limit) = filter.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    let found = query_items(conn, &sql, rusqlite::params_from_iter(values.iter()))?;
+    with_labels(conn, found)
+}
+
+/// One item with its dependencies, checkpoints and children.
+pub fn show(cx: &Context, raw: &str) -> Result<ItemDetail> {
+    let db = cx.tracker_for_reads()?;
+    let conn = db.conn();
+    let id = items::resolve(conn, raw)?;
+    let mut statement = conn.prepare("SELECT id FROM items WHERE parent = ?1 ORDER BY seq")?;
+    let children: Vec<String> = statement
+        .query_map([&id], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ItemDetail {
+        view: view(conn, &id)?,
+        depends_on: dependency_refs(conn, &id)?,
+        checkpoints: checkpoints(conn, &id)?,
+        children,
+    })
+}
+
+/// Change an item's fields and, through the lifecycle, its status.
+pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
+    check_estimate(changes.estimate)?;
+    if let Some(title) = &changes.title {
+        check_text("title", title)?;
+    }
+    if let Some(reason) = &changes.reason {
+        check_text("reason", reason)?;
+    }
+    if changes.reason.is_some() && changes.status.is_some_and(|s| s != Status::Blocked) {
+        return Err(Error::invalid(
+            "`--reason` goes with `--status BLOCKED`, or alone on a BLOCKED item",
+        ));
+    }
+    let assignee = changes
+        .assignee
+        .as_deref()
+        .map(assignee_value)
+        .transpose()?;
+    let now = format_time(cx.now());
+    let workflow = cx.workflow();
+    let actor = cx.actor();
+    let mut db = cx.tracker()?;
+    let id = db.write(|tx| -> Result<String> {
+        let id = items::resolve(tx, raw)?;
+        let item = items::get(tx, &id)?;
+        let mut recorded = Vec::new();
+        match (changes.status, &changes.reason) {
+            (Some(to), reason) => {
+                let via = if changes.force {
+                    Via::Force
+                } else {
+                    Via::Update
+                };
+                apply_move(tx, &item, to, via, workflow, reason.as_deref(), &now, actor)?;
+            }
+            (None, Some(reason)) => {
+                if item.status != Status::Blocked {
+                    return Err(Error::conflict(format!(
+                        "{id} is {}, not BLOCKED: a reason goes with `--status BLOCKED`",
+                        item.status
+                    )));
+                }
+                apply_move(
+                    tx,
+                    &item,
+                    Status::Blocked,
+                    Via::Update,
+                    workflow,
+                    Some(reason),
+                    &now,
+                    actor,
+                )?;
+            }
+            (None, None) => {}
+        }
+        if let Some(priority) = changes.priority {
+            tx.execute(
+                "UPDATE items SET priority = ?2 WHERE id = ?1",
+                params![id, priority.rank()],
+            )?;
+            recorded.push(json!({"priority": priority.as_str()}));
+        }
+        if let Some(assignee) = &assignee {
+            set_column(tx, &id, "assignee", assignee.as_deref(), &now)?;
+            recorded.push(json!({"assignee": assignee}));
+        }
+        if let Some(estimate) = changes.estimate {
+            tx.execute(
+                "UPDATE items SET estimate = ?2 WHERE id = ?1",
+                params![id, estimate],
+            )?;
+            recorded.push(json!({"estimate": estimate}));
+        }
+        if let Some(title) = &changes.title {
+            set_column(tx, &id, "title", Some(title), &now)?;
+            recorded.push(json!({"title": title}));
+        }
+        if let Some(notes) = &changes.notes {
+            set_column(tx, &id, "notes", Some(notes), &now)?;
+            recorded.push(json!({"notes": notes}));
+        }
+        if !recorded.is_empty() {
+            touch(tx, &id, &now)?;
+            items::record(tx, &id, &now, "updated", Value::Array(recorded), actor)?;
+        }
+        Ok(id)
+    })?;
+    view(db.conn(), &id)
+}
+
+/// Set how far along an item is.
+pub fn set_progress(cx: &Context, raw: &str, percent: u8) -> Result<ItemView> {
+    if percent > 100 {
+        return Err(Error::invalid(format!(
+            "`--percent` must be 0 to 100, not {percent}"
+        )));
+    }
+    let now = format_time(cx.now());
+    let actor = cx.actor();
+    let mut db = cx.tracker()?;
+    let id = db.write(|tx| -> Result<String> {
+        let id = items::resolve(tx, raw)?;
+        tx.execute(
+            "UPDATE items SET progress = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, percent, now],
+        )?;
+        items::record(tx, &id, &now, "progress", json!(percent), actor)?;
+        Ok(id)
+    })?;
+    view(db.conn(), &id)
+}
+
+/// Add a checkpoint, or mark one done by its text or its number.
+pub fn checkpoint(cx: &Context, raw: &str, change: &CheckpointChange) -> Result<ItemView> {
+    match change {
+        CheckpointChange::Add(text) | CheckpointChange::DoneText(text) => {
+            check_text("checkpoint", text)?;
+        }
+        CheckpointChange::DoneNumber(0) => {
+            return Err(Error::invalid("checkpoints are numbered from 1"));
+        }
+        CheckpointChange::DoneNumber(_) => {}
+    }
+    let now = format_time(cx.now());
+    let actor = cx.actor();
+    let mut db = cx.tracker()?;
+    let id = db.write(|tx| -> Result<String> {
+        let id = items::resolve(tx, raw)?;
+        let (text, done) = match change {
+            CheckpointChange::Add(text) | CheckpointChange::DoneText(text) => {
+                let done = matches!(change, CheckpointChange::DoneText(_));
+                let existing: Option<i64> = tx
+                    .query_row(
+                        "SELECT id FROM checkpoints WHERE item = ?1 AND text = ?2 ORDER BY id LIMIT 1",
+                        params![id, text],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                match existing {
+                    Some(row) if done => mark_done(tx, row, &now)?,
+                    Some(_) => {}
+                    None => {
+                        tx.execute(
+                            "INSERT INTO checkpoints (item, text, done, at, done_at) \
+                             VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![id, text, done, now, done.then_some(&now)],
+                        )?;
+                    }
+                }
+                (text.clone(), done)
+            }
+            CheckpointChange::DoneNumber(number) => {
+                let rows: Vec<(i64, String)> = tx
+                    .prepare("SELECT id, text FROM checkpoints WHERE item = ?1 ORDER BY id")?
+                    .query_map([&id], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                let Some((row, text)) = rows.get(number - 1) else {
+                    return Err(Error::not_found(format!(
+                        "{id} has {} checkpoints; there is no number {number}",
+                        rows.len()
+                    ))
+                    .with_hint(format!("`orchestron task show {id}` lists them")));
+                };
+                mark_done(tx, *row, &now)?;
+                (text.clone(), true)
+            }
+        };
+        touch(tx, &id, &now)?;
+        items::record(tx, &id, &now, "checkpoint", json!({"text": text, "done": done}), actor)?;
+        Ok(id)
+    })?;
+    view(db.conn(), &id)
+}
+
+fn mark_done(tx: &Transaction<'_>, row: i64, now: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE checkpoints SET done = 1, done_at = ?2 WHERE id = ?1 AND done = 0",
+        params![row, now],
+    )?;
+    Ok(())
+}
+
+/// Move an item to IN_PROGRESS and link it to the acting session.
+pub fn start(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
+    let now = format_time(cx.now());
+    let workflow = cx.workflow();
+    let actor = cx.actor();
+    let mut db = cx.tracker()?;
+    let id = db.write(|tx| -> Result<String> {
+        let id = items::resolve(tx, raw)?;
+        let item = items::get(tx, &id)?;
+        let via = if force { Via::Force } else { Via::Start };
+        apply_move(
+            tx,
+            &item,
+            Status::InProgress,
+            via,
+            workflow,
+            None,
+            &now,
+            actor,
+        )?;
+        if let Some(session) = actor {
+            tx.execute(
+                "UPDATE items SET session = ?2 WHERE id = ?1",
+                params![id, session],
+            )?;
+        }
+        Ok(id)
+    })?;
+    view(db.conn(), &id)
+}
+
+/// Finish work: on to the first stage the project requires (review, testing), else DONE.
+/// An item at a gate is refused: only `approve` passes it, or a person's `force` (DONE).
+pub fn complete(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
+    let now = format_time(cx.now());
+    let workflow = cx.workflow();
+    let actor = cx.actor();
+    let mut db = cx.tracker()?;
+    let id = db.write(|tx| -> Result<String> {
+        let id = items::resolve(tx, raw)?;
+        let item = items::get(tx, &id)?;
+        if force {
+            apply_move(tx, &item, Status::Done, Via::Force, workflow, None, &now, actor)?;
+            return Ok(id);
+        }
+        if !matches!(
+            item.status,
+            Status::InProgress | Status::InReview | Status::Testing
+        ) {
+            return Err(Error::conflict(format!(
+                "cannot complete {id}: it is {}; only IN_PROGRESS, IN_REVIEW or TESTING items complete",
+                item.status
+            ))
+            .with_hint("a person can override with `--force`, which is recorded"));
+        }
+        let to = model::completion_target(item.status, workflow);
+        apply_move(tx, &item, to, Via::Complete, workflow, None, &now, actor)?;
+        Ok(id)
+    })?;
+    view(db.conn(), &id)
+}
+
+/// Pass a gate: IN_REVIEW on to TESTING (when required) or DONE; TESTING to DONE.
+pub fn approve(cx: &Context, raw: &str, remark: Option<&str>) -> Result<ItemView> {
+    if let Some(remark) = remark {
+        check_text("comment", remark)?;
+    }
+    let now = format_time(cx.now());
+    let workflow = cx.workflow();
+    let actor = cx.actor();
+    let mut db = cx.tracker()?;
+    let id = db.write(|tx| -> Result<String> {
+        let id = items::resolve(tx, raw)?;
+        let item = items::get(tx, &id)?;
+        let Some(to) = model::approval_target(item.status, workflow) else {
+            return Err(Error::conflict(format!(
+                "cannot approve {id}: it is {}, not IN_REVIEW or TESTING",
+                item.status
+            )));
+        };
+        apply_move(tx, &item, to, Via::Approve, workflow, None, &now, actor)?;
+        if let Some(remark) = remark {
+            tx.execute(
+                "INSERT INTO comments (item, kind, text, at, by) VALUES (?1, 'feedback', ?2, ?3, ?4)",
+                params![id, remark, now, actor],
+            )?;
+        }
+        items::record(
+            tx,
+            &id,
+            &now,
+            "approved",
+            json!({"to": to.as_str(), "comment": remark}),
+            actor,
+        )?;
+        Ok(id)
+    })?;
+    view(db.conn(), &id)
+}
+
+/// Add a note to an item's history.
+pub fn log(cx: &Context, raw: &str, text: &str) -> Result<ItemView> {
+    check_text("text", text)?;
+    let now = format_time(cx.now());
+    let actor = cx.actor();
+    let mut db = cx.tracker()?;
+    let id = db.write(|tx| -> Result<String> {
+        let id = items::resolve(tx, raw)?;
+        touch(tx, &id, &now)?;
+        items::record(tx, &id, &now, "log", json!(text), actor)?;
+        Ok(id)
+    })?;
+    view(db.conn(), &id)
+}
+
+/// The two kinds of comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentKind {
+    Clarification,
+    Feedback,
+}
+
+impl CommentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommentKind::Clarification => "clarification",
+            CommentKind::Feedback => "feedback",
+        }
+    }
+}
+
+/// Add a clarification or feedback to an item.
+pub fn comment(cx: &Context, raw: &str, kind: CommentKind, text: &str) -> Result<ItemView> {
+    check_text("text", text)?;
+    let now = format_time(cx.now());
+    let actor = cx.actor();
+    let mut db = cx.tracker()?;
+    let id = db.write(|tx| -> Result<String> {
+        let id = items::resolve(tx, raw)?;
+        tx.execute(
+            "INSERT INTO comments (item, kind, text, at, by) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, kind.as_str(), text, now, actor],
+        )?;
+        touch(tx, &id, &now)?;
+        items::record(tx, &id, &now, kind.as_str(), json!(text), actor)?;
+        Ok(id)
+    })?;
+    view(db.conn(), &id)
+}
+
+/// An item's comments of one kind (or all), oldest first.
+pub fn comments(cx: &Context, raw: &str, kind: Option<CommentKind>) -> Result<Vec<Comment>> {
+    let db = cx.tracker_for_reads()?;
+    let id = items::resolve(db.conn(), raw)?;
+    comments_of(db.conn(), &id, kind)
+}
+
+pub(crate) fn comments_of(
+    conn: &Connection,
+    id: &str,
+    kind: Option<CommentKind>,
+) -> Result<Vec<Comment>> {
+    let mut statement = conn.prepare(
+        "SELECT kind, text, at, by FROM comments WHERE item = ?1 AND (?2 IS NULL OR kind = ?2) \
+         ORDER BY id",
+    )?;
+    let rows = statement
+        .query_map(params![id, kind.map(CommentKind::as_str)], |row| {
+            Ok(Comment {
+                kind: row.get(0)?,
+                text: row.get(1)?,
+                at: row.get(2)?,
+                by: row.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Give an item to someone; `none` (or an empty name) releases it like [`release`].
+pub fn assign(cx: &Context, raw: &str, to: &str) -> Result<ItemView> {
+    match assignee_value(to)? {
+        None => release(cx, raw),
+        Some(to) => {
+            let now = format_time(cx.now());
+            let actor = cx.actor();
+            let mut db = cx.tracker()?;
+            let id = db.write(|tx| -> Result<String> {
+                let id = items::resolve(tx, raw)?;
+                set_column(tx, &id, "assignee", Some(&to), &now)?;
+                items::record(tx, &id, &now, "assigned", json!(to), actor)?;
+                Ok(id)
+            })?;
+            view(db.conn(), &id)
+        }
+    }
+}
+
+/// Undo a claim: the item returns to TODO with no assignee and no session.
+pub fn release(cx: &Context, raw: &str) -> Result<ItemView> {
+    let now = format_time(cx.now());
+    let workflow = cx.workflow();
+    let actor = cx.actor();
+    let mut db = cx.tracker()?;
+    let id = db.write(|tx| -> Result<String> {
+        let id = items::resolve(tx, raw)?;
+        let item = items::get(tx, &id)?;
+        if item.status.is_closed() {
+            return Err(Error::conflict(format!(
+                "cannot release {id}: it is {}",
+                item.status
+            )));
+        }
+        if item.status != Status::Todo {
+            apply_move(
+                tx,
+                &item,
+                Status::Todo,
+                Via::Release,
+                workflow,
+                None,
+                &now,
+                actor,
+            )?;
+        }
+        tx.execute(
+            "UPDATE items SET assignee = NULL, session = NULL, updated_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        items::record(
+            tx,
+            &id,
+            &now,
+            "released",
+            json!({"from": item.status.as_str(), "assignee": item.assignee}),
+            actor,
+        )?;
+        Ok(id)
+    })?;
+    view(db.conn(), &id)
+}
+
+/// An assignee as typed: a name, or `none`/empty for nobody.
+fn assignee_value(raw: &str) -> Result<Option<String>> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    check_text("assignee", raw)?;
+    Ok(Some(raw.to_owned()))
+}
+
+/// Make `raw` wait for `on`. Returns both ids.
+pub fn depend(cx: &Context, raw: &str, on: &str) -> Result<(String, String)> {
+    let now = format_time(cx.now());
+    let actor = cx.actor();
+    let mut db = cx.tracker()?;
+    db.write(|tx| -> Result<(String, String)> {
+        let id = items::resolve(tx, raw)?;
+        let on = items::resolve(tx, on)?;
+        if id == on {
+            return Err(Error::invalid(format!("{id} cannot depend on itself")));
+        }
+        let added = match items::add_dependency(tx, &id, &on)? {
+            Ok(added) => added,
+            Err(cycle) => {
+                return Err(Error::conflict(format!(
+                    "refused: that would make a cycle, each waiting for the next: {}",
+                    cycle.join(" → ")
+                )));
+            }
+        };
+        if added {
+            touch(tx, &id, &now)?;
+            items::record(tx, &id, &now, "depends", json!(on), actor)?;
+        }
+        Ok((id, on))
+    })
+}
+
+/// The condition of "ready", the one definition: TODO, every dependency DONE, and no open
+/// child (a parent is finished through its children, not picked itself).
+pub const READY: &str = "status = 'TODO' AND open_deps = 0 AND NOT EXISTS \
+    (SELECT 1 FROM items c WHERE c.parent = items.id AND c.status NOT IN ('DONE', 'CANCELLED'))";
+
+/// The condition of "blocked", the one definition: BLOCKED, or open and waiting for an
+/// unfinished dependency.
+pub const BLOCKED: &str =
+    "status = 'BLOCKED' OR (status NOT IN ('DONE', 'CANCELLED') AND open_deps > 0)";
+
+/// Items ready to work on, most urgent first.
+pub fn ready(cx: &Context, limit: Option<u64>) -> Result<Vec<ItemView>> {
+    check_limit(limit)?;
+    let db = cx.tracker_for_reads()?;
+    let conn = db.conn();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM items WHERE {READY} ORDER BY priority, seq LIMIT {}",
+        limit.map_or(-1, |l| l as i64)
+    );
+    let found = query_items(conn, &sql, [])?;
+    with_labels(conn, found)
+}
+
+/// The single best ready item for `assignee` (or anyone); with `claim`, taken for them
+/// (else the acting session) in the same transaction: assigned and started.
+pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<ItemView>> {
+    let who = match (assignee, claim) {
+        (Some(who), _) => Some(who.to_owned()),
+        (None, true) => Some(cx.actor().map(str::to_owned).ok_or_else(|| {
+            Error::invalid(
+                "`--claim` needs `--assignee`, or a current session (`ORCHESTRON_SESSION`)",
+            )
+        })?),
+        (None, false) => None,
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM items WHERE {READY} AND (assignee IS NULL OR assignee = ?1) \
+         ORDER BY priority, seq LIMIT 1"
+    );
+    let pick = |conn: &Connection| -> Result<Option<Item>> {
+        Ok(query_items(conn, &sql, params![who])?.into_iter().next())
+    };
+    if !claim {
+        let db = cx.tracker_for_reads()?;
+        let found = pick(db.conn())?;
+        return found.map(|item| view(db.conn(), &item.id)).transpose();
+    }
+    let now = format_time(cx.now());
+    let actor = cx.actor();
+    let workflow = cx.workflow();
+    let mut db = cx.tracker()?;
+    let found = db.write(|tx| -> Result<Option<String>> {
+        let Some(item) = pick(tx)? else {
+            return Ok(None);
+        };
+        apply_move(
+            tx,
+            &item,
+            Status::InProgress,
+            Via::Start,
+            workflow,
+            None,
+            &now,
+            actor,
+        )?;
+        tx.execute(
+            "UPDATE items SET assignee = ?2, session = COALESCE(?3, session) WHERE id = ?1",
+            params![item.id, who, actor],
+        )?;
+        items::record(
+            tx,
+            &item.id,
+            &now,
+            "claimed",
+            json!({"by": who, "from": item.status.as_str()}),
+            actor,
+        )?;
+        Ok(Some(item.id))
+    })?;
+    found.map(|id| view(db.conn(), &id)).transpose()
+}
+
+/// Items that cannot go ahead, most urgent first, each with its own reason and what it
+/// waits for.
+pub fn blocked(cx: &Context) -> Result<Vec<BlockedItem>> {
+    let db = cx.tracker_for_reads()?;
+    let conn = db.conn();
+    blocked_items(conn, None)
+}
+
+/// The blocked items (at most `limit`), for `blocked` and the views.
+pub fn blocked_items(conn: &Connection, limit: Option<usize>) -> Result<Vec<BlockedItem>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM items WHERE {BLOCKED} ORDER BY priority, seq LIMIT {}",
+        limit.map_or(-1, |l| l as i64)
+    );
+    let found = query_items(conn, &sql, [])?;
+    found
+        .into_iter()
+        .map(|item| {
+            let waiting_on = items::dependencies(conn, &item.id)?
+                .into_iter()
+                .filter(|(_, status)| *status != Status::Done)
+                .map(|(id, status)| format!("{id} ({status})"))
+                .collect();
+            Ok(BlockedItem {
+                id: item.id,
+                title: item.title,
+                status: item.status,
+                blocked_reason: item.blocked_reason,
+                waiting_on,
+            })
+        })
+        .collect()
+}
+
+impl BlockedItem {
+    /// Why, in one phrase: the item's own reason first, then what it waits for.
+    pub fn why(&self) -> String {
+        let mut parts: Vec<String> = self.blocked_reason.iter().cloned().collect();
+        parts.extend(self.waiting_on.iter().cloned());
+        parts.join("; ")
+    }
+}
+
+/// An item and its descendants, each with its dependencies.
+pub fn tree(cx: &Context, raw: &str) -> Result<TreeNode> {
+    let db = cx.tracker_for_reads()?;
+    let conn = db.conn();
+    let id = items::resolve(conn, raw)?;
+    let root = items::get(conn, &id)?;
+    let mut seen = Vec::new();
+    tree_of(conn, &root, &mut seen)
+}
+
+fn tree_of(conn: &Connection, item: &Item, seen: &mut Vec<String>) -> Result<TreeNode> {
+    seen.push(item.id.clone());
+    let children = query_items(
+        conn,
+        &format!("SELECT {COLUMNS} FROM items WHERE parent = ?1 ORDER BY seq"),
+        [&item.id],
+    )?;
+    let mut nodes = Vec::new();
+    for child in children {
+        if !seen.contains(&child.id) {
+            nodes.push(tree_of(conn, &child, seen)?);
+        }
+    }
+    Ok(TreeNode {
+        id: item.id.clone(),
+        kind: item.kind,
+        status: item.status,
+        title: item.title.clone(),
+        depends_on: dependency_refs(conn, &item.id)?,
+        children: nodes,
+    })
+}
+
+/// Everything that happened to an item, oldest first.
+pub fn history(cx: &Context, raw: &str) -> Result<Vec<Event>> {
+    let db = cx.tracker_for_reads()?;
+    let conn = db.conn();
+    let id = items::resolve(conn, raw)?;
+    history_of(conn, &id)
+}
+
+pub(crate) fn history_of(conn: &Connection, id: &str) -> Result<Vec<Event>> {
+    let mut statement =
+        conn.prepare("SELECT at, what, detail, session FROM events WHERE item = ?1 ORDER BY id")?;
+    let events = statement
+        .query_map([id], |row| {
+            let detail: Option<String> = row.get(2)?;
+            Ok(Event {
+                at: row.get(0)?,
+                what: row.get(1)?,
+                detail: detail
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str(d).ok())
+                    .unwrap_or(Value::Null),
+                session: row.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(events)
+}
+
+/// Cancel an item and its open descendants (or, with `keep_children`, refuse while any
+/// remain open); with `purge`, delete it and its history instead (it must have no children).
+pub fn delete(cx: &Context, raw: &str, purge: bool, keep_children: bool) -> Result<Deleted> {
+    let now = format_time(cx.now());
+    let workflow = cx.workflow();
+    let actor = cx.actor();
+    let mut db = cx.tracker()?;
+    db.write(|tx| -> Result<Deleted> {
+        let id = items::resolve(tx, raw)?;
+        let item = items::get(tx, &id)?;
+        if purge {
+            let children: i64 = tx.query_row(
+                "SELECT count(*) FROM items WHERE parent = ?1",
+                [&id],
+                |row| row.get(0),
+            )?;
+            if children > 0 {
+                return Err(Error::conflict(format!(
+                    "{id} has {children} children; delete or move them first"
+                )));
+            }
+            items::status_changed(tx, &id, item.status, Status::Done)?;
+            tx.execute("DELETE FROM events WHERE item = ?1", [&id])?;
+            tx.execute("DELETE FROM items WHERE id = ?1", [&id])?;
+            return Ok(Deleted {
+                id,
+                purged: true,
+                cancelled_children: Vec::new(),
+            });
+        }
+        let open = open_descendants(tx, &id)?;
+        if keep_children && !open.is_empty() {
+            return Err(Error::conflict(format!(
+                "{id} has {} open descendants: {}",
+                open.len(),
+                open.iter()
+                    .map(|i| i.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .with_hint(
+                "finish or move them first, or leave out `--keep-children` to cancel them too",
+            ));
+        }
+        apply_move(
+            tx,
+            &item,
+            Status::Cancelled,
+            Via::Cancel,
+            workflow,
+            None,
+            &now,
+            actor,
+        )?;
+        let mut cancelled = Vec::new();
+        for child in open {
+            apply_move(
+                tx,
+                &child,
+                Status::Cancelled,
+                Via::Force,
+                workflow,
+                None,
+                &now,
+                actor,
+            )?;
+            items::record(tx, &child.id, &now, "cancelled-with", json!(id), actor)?;
+            cancelled.push(child.id);
+        }
+        Ok(Deleted {
+            id,
+            purged: false,
+            cancelled_children: cancelled,
+        })
+    })
+}
+
+/// The open (not DONE, not CANCELLED) descendants of an item, parents before children.
+fn open_descendants(conn: &Connection, id: &str) -> Result<Vec<Item>> {
+    let sql = format!(
+        "WITH RECURSIVE below(id) AS (SELECT id FROM items WHERE parent = ?1 \
+         UNION SELECT i.id FROM items i JOIN below b ON i.parent = b.id) \
+         SELECT {COLUMNS} FROM items WHERE id IN (SELECT id FROM below) \
+         AND status NOT IN ('DONE', 'CANCELLED') ORDER BY seq"
+    );
+    query_items(conn, &sql, [id])
+}
+
+/// Move an item to `to` through the lifecycle ([`model::plan_move`]) and apply every side
+/// effect: times, progress, the blocked reason, a released claim, the dependents'
+/// `open_deps`; the move is recorded in the history, marked `forced` when a person forced
+/// it. Returns whether anything changed.
+#[allow(clippy::too_many_arguments)]
+pub fn apply_move(
+    tx: &Transaction<'_>,
+    item: &Item,
+    to: Status,
+    via: Via,
+    workflow: Workflow,
+    reason: Option<&str>,
+    now: &str,
+    actor: Option<&str>,
+) -> Result<bool> {
+    let effects = model::plan_move(&item.id, item.status, to, via, workflow, reason)?;
+    if !effects.changed {
+        return Ok(false);
+    }
+    let reason_value = match &effects.reason {
+        Reason::Keep => item.blocked_reason.clone(),
+        Reason::Set(reason) => Some(reason.clone()),
+        Reason::Clear => None,
+    };
+    tx.execute(
+        "UPDATE items SET status = ?2, updated_at = ?3, blocked_reason = ?4, \
+         started_at = CASE WHEN ?5 THEN COALESCE(started_at, ?3) ELSE started_at END, \
+         completed_at = CASE ?6 WHEN 1 THEN ?3 WHEN 0 THEN NULL ELSE completed_at END, \
+         progress = CASE WHEN ?7 THEN 100 ELSE progress END, \
+         assignee = CASE WHEN ?8 THEN NULL ELSE assignee END, \
+         session = CASE WHEN ?8 THEN NULL ELSE session END WHERE id = ?1",
+        params![
+            item.id,
+            to.as_str(),
+            now,
+            reason_value,
+            effects.stamp_started,
+            effects.completed,
+            effects.progress_full,
+            effects.release,
+        ],
+    )?;
+    if effects.dependents_open_delta != 0 {
+        items::status_changed(tx, &item.id, item.status, to)?;
+    }
+    let forced = via == Via::Force;
+    if item.status == to {
+        items::record(tx, &item.id, now, "blocked-reason", json!(reason), actor)?;
+    } else {
+        items::record(
+            tx,
+            &item.id,
+            now,
+            "status",
+            json!({"from": item.status.as_str(), "to": to.as_str(), "forced": forced, "reason": reason}),
+            actor,
+        )?;
+    }
+    Ok(true)
+}
+
+/// Insert a new item under `parent` (checked: it exists and its kind is larger), last in
+/// the topological order (it depends on nothing yet), with its labels and a history entry.
+pub(crate) fn insert(
+    tx: &Transaction<'_>,
+    cx: &Context,
+    new: &NewItem,
+    parent: Option<&str>,
+    now: &str,
+) -> Result<String> {
+    if let Some(parent) = parent {
+        let parent_item = items::get(tx, parent)?;
+        if !new.kind.fits_under(parent_item.kind) {
+            return Err(Error::invalid(format!(
+                "a {} cannot sit under {parent}, a {}: a child's kind must be smaller than its parent's",
+                new.kind, parent_item.kind
+            )));
+        }
+    }
+    // The sequence number counts the items ever made: an index lookup, where count(*) would
+    // read the whole table.
+    let (seq, topo): (i64, f64) = tx.query_row(
+        "SELECT (SELECT COALESCE(max(seq), 0) + 1 FROM items), \
+                (SELECT COALESCE(max(topo), 0) + 1 FROM items)",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    let id = items::fresh_id(tx, "items", new.kind.as_str(), seq, || cx.random_u64())?;
+    tx.execute(
+        "INSERT INTO items (id, kind, parent, title, description, status, priority, estimate, \
+         assignee, project, created_at, updated_at, seq, topo) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
+        params![
+            id,
+            new.kind.as_str(),
+            parent,
+            new.title,
+            new.description,
+            new.status.as_str(),
+            new.priority.rank(),
+            new.estimate,
+            new.assignee,
+            cx.project(),
+            now,
+            seq,
+            topo
+        ],
+    )?;
+    for label in &new.labels {
+        tx.execute(
+            "INSERT OR IGNORE INTO labels (item, label) VALUES (?1, ?2)",
+            params![id, label],
+        )?;
+    }
+    items::record(
+        tx,
+        &id,
+        now,
+        "created",
+        json!({"type": new.kind.as_str(), "title": new.title}),
+        cx.actor(),
+    )?;
+    Ok(id)
+}
+
+/// A sprint's id from what a person typed.
+pub fn resolve_sprint(conn: &Connection, raw: &str) -> Result<String> {
+    Ok(items::resolve_prefixed(
+        conn,
+        "sprints",
+        "SPRINT",
+        "sprint",
+        "orchestron sprint list",
+        raw,
+    )?)
+}
+
+/// One item with its labels.
+pub fn view(conn: &Connection, id: &str) -> Result<ItemView> {
+    Ok(ItemView {
+        item: items::get(conn, id)?,
+        labels: items::labels(conn, id)?,
+    })
+}
+
+fn with_labels(conn: &Connection, found: Vec<Item>) -> Result<Vec<ItemView>> {
+    found
+        .into_iter()
+        .map(|item| {
+            let labels = items::labels(conn, &item.id)?;
+            Ok(ItemView { item, labels })
+        })
+        .collect()
+}
+
+fn dependency_refs(conn: &Connection, id: &str) -> Result<Vec<DependencyRef>> {
+    Ok(items::dependencies(conn, id)?
+        .into_iter()
+        .map(|(id, status)| DependencyRef { id, status })
+        .collect())
+}
+
+fn checkpoints(conn: &Connection, id: &str) -> Result<Vec<Checkpoint>> {
+    let mut statement = conn
+        .prepare("SELECT text, done, at, done_at FROM checkpoints WHERE item = ?1 ORDER BY id")?;
+    let rows = statement
+        .query_map([id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, bool>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Option<String>>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (text, done, at, done_at))| Checkpoint {
+            number: i + 1,
+            text,
+            done,
+            at,
+            done_at,
+        })
+        .collect())
+}
+
+pub fn query_items(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Item>> {
+    let mut statement = conn.prepare(sql)?;
+    let found = statement
+        .query_map(params, Item::from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(found)
+}
+
+fn set_column(
+    tx: &Transaction<'_>,
+    id: &str,
+    column: &str,
+    value: Option<&str>,
+    now: &str,
+) -> Result<()> {
+    tx.execute(
+        &format!("UPDATE items SET {column} = ?2, updated_at = ?3 WHERE id = ?1"),
+        params![id, value, now],
+    )?;
+    Ok(())
+}
+
+fn touch(tx: &Transaction<'_>, id: &str, now: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE items SET updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
