@@ -240,6 +240,17 @@ impl Context {
         Ok(core.tracker()?)
     }
 
+    /// The project tracker for a command that only reads: never creates it.
+    pub(crate) fn tracker_for_reads(&self) -> anyhow::Result<crate::tracker::Db> {
+        Ok(self.core()?.tracker_for_reads()?)
+    }
+
+    /// The project tracker for a command that changes records that must exist: an empty one
+    /// in memory when the project has none, so the command fails without creating it.
+    pub(crate) fn tracker_to_change(&self) -> anyhow::Result<crate::tracker::Db> {
+        Ok(self.core()?.tracker_to_change()?)
+    }
+
     /// The project tracker for reads: read-only if this project has one yet, else `None`, so
     /// views read an empty project without creating anything.
     pub(crate) fn existing_tracker(&self) -> anyhow::Result<Option<crate::tracker::Db>> {

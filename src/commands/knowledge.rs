@@ -77,7 +77,7 @@ pub(super) fn decision(
     out: &mut Output,
     command: DecisionCommand,
 ) -> anyhow::Result<()> {
-    let db = context.tracker()?;
+    let db = context.tracker_for_reads()?;
     let conn = db.conn();
     match command {
         DecisionCommand::List => {
@@ -246,7 +246,7 @@ pub(super) fn memory(
             print_memory(out, db.conn(), &kind, &key)
         }
         MemoryCommand::Get { kind, key } => {
-            let db = context.tracker()?;
+            let db = context.tracker_for_reads()?;
             print_memory(out, db.conn(), &kind, &key)
         }
         MemoryCommand::Update {
@@ -257,7 +257,7 @@ pub(super) fn memory(
             description,
         } => {
             check_confidence(confidence)?;
-            let mut db = context.tracker()?;
+            let mut db = context.tracker_to_change()?;
             db.write(|tx| -> anyhow::Result<_> {
                 let details: Option<String> = tx
                     .query_row("SELECT details FROM memory WHERE kind = ?1 AND key = ?2", params![kind, key], |row| row.get(0))
@@ -278,7 +278,7 @@ pub(super) fn memory(
             print_memory(out, db.conn(), &kind, &key)
         }
         MemoryCommand::List { kind } => {
-            let db = context.tracker()?;
+            let db = context.tracker_for_reads()?;
             let mut statement = db.conn().prepare(&format!(
                 "SELECT {MEMORY_COLUMNS} FROM memory WHERE ?1 IS NULL OR kind = ?1 ORDER BY kind, key"
             ))?;
@@ -289,7 +289,7 @@ pub(super) fn memory(
         }
         MemoryCommand::Search { text } => {
             check_name("search text", &text)?;
-            let db = context.tracker()?;
+            let db = context.tracker_for_reads()?;
             // Each word must appear (as a prefix); quoting keeps FTS5 syntax out of people's way.
             let query: Vec<String> = text
                 .split_whitespace()

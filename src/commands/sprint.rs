@@ -151,7 +151,7 @@ pub(super) fn run(
             }
         }
         SprintCommand::Add { sprint, ids } => {
-            let mut db = context.tracker()?;
+            let mut db = context.tracker_to_change()?;
             let sprint = db.write(|tx| -> anyhow::Result<_> {
                 let sprint = resolve(tx, &sprint)?;
                 for raw in &ids {
@@ -169,7 +169,7 @@ pub(super) fn run(
             print_sprint(out, db.conn(), &sprint)
         }
         SprintCommand::Remove { sprint, ids } => {
-            let mut db = context.tracker()?;
+            let mut db = context.tracker_to_change()?;
             let sprint = db.write(|tx| -> anyhow::Result<_> {
                 let sprint = resolve(tx, &sprint)?;
                 for raw in &ids {
@@ -195,7 +195,7 @@ pub(super) fn run(
             print_sprint(out, db.conn(), &sprint)
         }
         SprintCommand::Start { sprint } => {
-            let mut db = context.tracker()?;
+            let mut db = context.tracker_to_change()?;
             let day = today(context.now).to_string();
             let sprint = db.write(|tx| -> anyhow::Result<_> {
                 let sprint = resolve(tx, &sprint)?;
@@ -212,7 +212,7 @@ pub(super) fn run(
             print_sprint(out, db.conn(), &sprint)
         }
         SprintCommand::Complete { sprint } => {
-            let mut db = context.tracker()?;
+            let mut db = context.tracker_to_change()?;
             let sprint = db.write(|tx| -> anyhow::Result<_> {
                 let sprint = resolve(tx, &sprint)?;
                 let status: String = tx.query_row(
@@ -232,7 +232,7 @@ pub(super) fn run(
             print_sprint(out, db.conn(), &sprint)
         }
         SprintCommand::List => {
-            let db = context.tracker()?;
+            let db = context.tracker_for_reads()?;
             let conn = db.conn();
             let mut statement =
                 conn.prepare(&format!("SELECT {COLUMNS} FROM sprints ORDER BY seq DESC"))?;
@@ -260,12 +260,12 @@ pub(super) fn run(
             Ok(())
         }
         SprintCommand::Show { sprint } => {
-            let db = context.tracker()?;
+            let db = context.tracker_for_reads()?;
             let sprint = resolve(db.conn(), &sprint)?;
             print_sprint(out, db.conn(), &sprint)
         }
         SprintCommand::Burndown { sprint } => {
-            let db = context.tracker()?;
+            let db = context.tracker_for_reads()?;
             let conn = db.conn();
             let sprint = match sprint {
                 Some(raw) => resolve(conn, &raw)?,
@@ -275,7 +275,7 @@ pub(super) fn run(
             burndown(context, out, conn, &sprint)
         }
         SprintCommand::Velocity { last } => {
-            let db = context.tracker()?;
+            let db = context.tracker_for_reads()?;
             let conn = db.conn();
             let mut statement = conn.prepare(
                 "SELECT s.id, s.name, s.completed_at, \
@@ -498,7 +498,7 @@ pub(super) fn timer(
 ) -> anyhow::Result<()> {
     let now = format_time(context.now);
     let session = context.session_hint().map(str::to_owned);
-    let mut db = context.tracker()?;
+    let mut db = context.tracker_to_change()?;
     match command {
         TimerCommand::Start { id } => {
             let id = db.write(|tx| -> anyhow::Result<_> {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::sprint;
 use crate::cli::Format;
 use crate::context::Context;
-use crate::output::Output;
+use crate::output::{Output, printable};
 use crate::session::{self, Lifecycle};
 use crate::tracker::items::{self, COLUMNS, Item};
 use crate::tracker::model::Status;
@@ -48,8 +48,8 @@ fn print(
 ) -> anyhow::Result<()> {
     match format_of(out, format) {
         Format::Json => out.json_line(value)?,
-        Format::Markdown => out.bytes(render(value, true).as_bytes())?,
-        Format::Text => out.bytes(render(value, false).as_bytes())?,
+        Format::Markdown => out.bytes(printable(&render(value, true)).as_bytes())?,
+        Format::Text => out.bytes(printable(&render(value, false)).as_bytes())?,
     }
     Ok(())
 }

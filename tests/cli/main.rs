@@ -8,6 +8,7 @@ mod hook;
 mod install;
 mod jsonpath_cts;
 mod knowledge;
+mod lifecycle;
 mod query;
 mod readme;
 mod session;
@@ -204,13 +205,42 @@ impl TestEnv {
         let before = self.disk();
         let run = self.run(args);
         run.fails(code);
-        assert_eq!(
-            self.disk(),
-            before,
-            "`{}` changed files although it failed",
+        let after = self.disk();
+        let changed: Vec<&PathBuf> = before
+            .keys()
+            .chain(after.keys())
+            .filter(|path| before.get(*path) != after.get(*path))
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "`{}` changed files although it failed: {changed:?}",
             args.join(" ")
         );
         run.stderr
+    }
+}
+
+/// Wait for a child with a deadline: a regression that hangs fails the test instead of the
+/// whole suite. Its stdout and stderr must be piped.
+pub fn wait_with_timeout(mut child: std::process::Child, limit: std::time::Duration) -> Output {
+    let started = std::time::Instant::now();
+    loop {
+        if child
+            .try_wait()
+            .expect("the child can be waited for")
+            .is_some()
+        {
+            return child.wait_with_output().expect("the child's output");
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("the child's output");
+            panic!(
+                "a child ran longer than {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 

@@ -131,8 +131,9 @@ fn bad_input_is_refused_and_changes_nothing() {
     let task = create(&env, &["A"]);
     let before = env.disk();
     for (args, code) in [
-        (vec!["task", "create", "x", "--type", "saga"], 1),
-        (vec!["task", "create", "x", "--priority", "urgent"], 1),
+        // A value outside its choices is a usage error, as for every other choice.
+        (vec!["task", "create", "x", "--type", "saga"], 2),
+        (vec!["task", "create", "x", "--priority", "urgent"], 2),
         (vec!["task", "create", "x", "--estimate", "-2"], 1),
         (vec!["task", "create", "   "], 1),
         (vec!["task", "create", "x", "--status", "DONE"], 1),
@@ -745,14 +746,13 @@ fn every_tracker_command_refuses_bad_input_and_changes_nothing() {
     let before = env.disk();
     let cases: Vec<(Vec<&str>, i32)> = vec![
         (vec!["task", "show", "TASK-none"], 1),
-        (vec!["task", "update", &a, "--priority", "urgent"], 1),
+        (vec!["task", "update", &a, "--priority", "urgent"], 2),
         (vec!["task", "update", &a, "--title", ""], 1),
         (vec!["task", "update", &a, "--estimate", "NaN"], 1),
         (vec!["task", "progress", &a, "--percent", "-1"], 2),
         (vec!["task", "checkpoint", &a, ""], 1),
         (vec!["task", "complete", &a], 1),
         (vec!["task", "log", &a, " "], 1),
-        (vec!["task", "assign", &a, "--to", ""], 1),
         (vec!["task", "clarify", "TASK-none", "x"], 1),
         (vec!["task", "feedback", &a, ""], 1),
         (vec!["task", "review", "TASK-none"], 1),
@@ -761,7 +761,13 @@ fn every_tracker_command_refuses_bad_input_and_changes_nothing() {
         (vec!["task", "tree", "TASK-none"], 1),
         (vec!["task", "history", "TASK-none"], 1),
         (vec!["task", "delete", "TASK-none"], 1),
-        (vec!["task", "list", "--status", "SOMEDAY"], 1),
+        (vec!["task", "list", "--status", "SOMEDAY"], 2),
+        (vec!["task", "list", "--limit", "18446744073709551615"], 1),
+        (vec!["task", "checkpoint", &a, "--done", "9"], 1),
+        (vec!["task", "checkpoint", &a], 1),
+        (vec!["task", "update", &a, "--reason", "not blocked"], 1),
+        (vec!["task", "release", "TASK-none"], 1),
+        (vec!["task", "create", "x", "--estimate", "1e308"], 1),
         (vec!["task", "next", "--claim"], 1),
         (vec!["todo", "x"], 1),
         (vec!["todo", "x", "--parent", "TASK-none"], 1),
@@ -790,9 +796,20 @@ fn every_tracker_command_refuses_bad_input_and_changes_nothing() {
         (vec!["export", "--format", "csv"], 1),
         (vec!["import", "/nonexistent/file.jsonl"], 1),
     ];
-    for (args, code) in cases {
-        let stderr = env.refuses(&args, code);
+    for (args, code) in &cases {
+        let stderr = env.refuses(args, *code);
         assert!(!stderr.trim().is_empty(), "{args:?} says nothing");
-        assert_eq!(env.disk(), before, "{args:?} changed something");
+        assert!(env.disk() == before, "{args:?} changed something");
     }
+    // The same on a fresh project: no command creates a database, or anything else, to
+    // refuse its input.
+    let fresh = TestEnv::new();
+    for (args, code) in cases
+        .iter()
+        .filter(|(args, _)| !["shared"].contains(&args[0]))
+    {
+        let stderr = fresh.refuses(args, *code);
+        assert!(!stderr.trim().is_empty(), "{args:?} says nothing");
+    }
+    assert!(!fresh.home().join("orchestron.db").exists());
 }

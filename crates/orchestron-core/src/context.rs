@@ -149,6 +149,17 @@ impl Context {
         )
     }
 
+    /// The tracker, for an operation that changes records that must exist already (an item,
+    /// a sprint): the real one when the project has one, else an empty one in memory, where
+    /// the operation finds nothing to change and fails, so it creates no file.
+    pub fn tracker_to_change(&self) -> Result<Db> {
+        if self.tracker_path().exists() {
+            self.tracker()
+        } else {
+            Db::empty()
+        }
+    }
+
     /// The tracker, for an operation that only reads: opened read-only, or an empty one in
     /// memory when the project has none. Nothing is created on disk.
     pub fn tracker_for_reads(&self) -> Result<Db> {

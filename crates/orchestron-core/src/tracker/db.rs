@@ -243,7 +243,7 @@ impl Db {
         Ok(db)
     }
 
-    /// Open the database at `path` for reads only: read-only when it exists, else an empty
+    /// Open the database at `path` for reads only: `query_only` when it exists, else an empty
     /// tracker in memory, so a read never creates a file. A database that needs a migration
     /// is read through an upgraded copy in memory rather than changed.
     pub fn open_for_reads(path: &Path, busy: Duration) -> Result<Db> {
@@ -251,12 +251,16 @@ impl Db {
             return Db::empty();
         }
         check_not_empty(path)?;
+        // Opened for writing but never written (`query_only`): a read-only connection could
+        // not remove the WAL file it found missing, and would leave `-wal` and `-shm` files
+        // behind. Without `CREATE`, nothing is created if the file vanished meanwhile.
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .with_context(|| format!("cannot open `{}`", path.display()))?;
         conn.busy_timeout(busy)?;
+        conn.pragma_update(None, "query_only", true)?;
         let version = schema_version(&conn, path)?;
         if version < SCHEMA_VERSION {
             // An older tracker: the first write migrates it; a read upgrades a copy.
@@ -400,10 +404,11 @@ fn damaged(path: &Path, how: &str) -> Error {
         "the tracker `{}` is damaged: {how}",
         path.display()
     ))
-    .with_hint(format!(
+    .with_hint(
         "restore it from a backup, or move it aside to start an empty tracker \
              (`orchestron import` loads an export); `orchestron doctor` checks it"
-    ))
+            .to_string(),
+    )
 }
 
 /// Build a new tracker at `path`: in a temporary file beside it, then linked into place.

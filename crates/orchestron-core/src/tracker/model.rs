@@ -102,6 +102,10 @@ pub fn next_statuses(from: Status, workflow: Workflow) -> Vec<Status> {
     }
     if workflow.require_testing && matches!(from, InProgress | InReview | Blocked) {
         next.retain(|s| *s != Done);
+        // Testing without review: finished work goes straight to testing.
+        if from == InProgress && !workflow.require_review {
+            next.insert(1, Testing);
+        }
     }
     next
 }
@@ -412,3 +416,178 @@ impl Priority {
 parse_by_name!(Kind, "kind");
 parse_by_name!(Status, "status");
 parse_by_name!(Priority, "priority");
+
+/// Whether an item is ready to work on, the rule `tasks::READY` states in SQL: TODO, every
+/// dependency DONE, and no open child.
+pub fn is_ready(status: Status, open_deps: i64, open_children: i64) -> bool {
+    status == Status::Todo && open_deps == 0 && open_children == 0
+}
+
+/// Whether an item cannot go ahead, the rule `tasks::BLOCKED` states in SQL: BLOCKED, or
+/// open and waiting for an unfinished dependency.
+pub fn is_blocked(status: Status, open_deps: i64) -> bool {
+    status == Status::Blocked || (!status.is_closed() && open_deps > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NONE: Workflow = Workflow {
+        require_review: false,
+        require_testing: false,
+    };
+
+    /// Every pair of statuses without gates: allowed ones with their side effects, refused
+    /// ones naming the legal moves.
+    #[test]
+    fn every_pair_of_statuses_is_allowed_with_its_effects_or_refused_with_the_legal_moves() {
+        use Status::*;
+        // The table as people read it: from → the statuses it may move to.
+        let legal: [(Status, &[Status]); 8] = [
+            (Backlog, &[Todo, Cancelled]),
+            (Todo, &[InProgress, Blocked, Backlog, Cancelled]),
+            (InProgress, &[InReview, Done, Blocked, Todo, Cancelled]),
+            (InReview, &[Testing, Done, InProgress, Blocked, Cancelled]),
+            (Testing, &[Done, InProgress, Blocked, Cancelled]),
+            (Blocked, &[Todo, InProgress, InReview, Testing, Cancelled]),
+            (Done, &[]),
+            (Cancelled, &[]),
+        ];
+        for (from, allowed) in legal {
+            assert_eq!(next_statuses(from, NONE), allowed, "{from}");
+            for to in Status::ALL {
+                let result = plan_move("X-1", from, to, Via::Update, NONE, Some("why"));
+                if from == to {
+                    let effects = result.unwrap();
+                    // Only a new blocked reason changes an item that stays where it is.
+                    assert_eq!(effects.changed, to == Blocked, "{from} → {to}");
+                    continue;
+                }
+                if !allowed.contains(&to) {
+                    let err = result.unwrap_err();
+                    assert_eq!(err.kind(), crate::ErrorKind::Conflict);
+                    let listed = if allowed.is_empty() {
+                        "none: it is closed".to_owned()
+                    } else {
+                        allowed
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    assert!(
+                        err.message()
+                            .ends_with(&format!("it can move to: {listed}")),
+                        "{from} → {to}: {}",
+                        err.message()
+                    );
+                    // A person's force passes anything.
+                    assert!(plan_move("X-1", from, to, Via::Force, NONE, None).is_ok());
+                    continue;
+                }
+                let effects = result.unwrap_or_else(|err| panic!("{from} → {to}: {err}"));
+                assert!(effects.changed);
+                assert_eq!(effects.stamp_started, to == InProgress, "{from} → {to}");
+                assert_eq!(effects.progress_full, to == Done, "{from} → {to}");
+                assert_eq!(
+                    effects.completed,
+                    match (from, to) {
+                        (_, Done) => Some(true),
+                        (Done, _) => Some(false),
+                        _ => None,
+                    },
+                    "{from} → {to}"
+                );
+                assert_eq!(
+                    effects.dependents_open_delta,
+                    if to == Done { -1 } else { 0 },
+                    "{from} → {to}"
+                );
+                assert_eq!(
+                    effects.reason,
+                    match (from, to) {
+                        (_, Blocked) => Reason::Set("why".to_owned()),
+                        (Blocked, _) => Reason::Clear,
+                        _ => Reason::Keep,
+                    },
+                    "{from} → {to}"
+                );
+                assert_eq!(
+                    effects.release,
+                    matches!(to, Todo | Backlog) && !matches!(from, Todo | Backlog),
+                    "{from} → {to}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn gates_pass_only_through_approval_or_force() {
+        use Status::*;
+        let both = Workflow {
+            require_review: true,
+            require_testing: true,
+        };
+        let review = Workflow {
+            require_review: true,
+            require_testing: false,
+        };
+        let testing = Workflow {
+            require_review: false,
+            require_testing: true,
+        };
+        let refused =
+            |from, to, via, workflow| plan_move("X-1", from, to, via, workflow, None).is_err();
+        for workflow in [both, review] {
+            assert!(refused(InProgress, Done, Via::Update, workflow));
+            assert!(refused(InProgress, Testing, Via::Update, workflow));
+            assert!(refused(InReview, Done, Via::Update, workflow));
+            assert!(refused(InReview, Done, Via::Complete, workflow));
+            assert!(refused(InReview, Testing, Via::Update, workflow));
+            assert!(!refused(InProgress, InReview, Via::Complete, workflow));
+            assert!(
+                !refused(InReview, InProgress, Via::Update, workflow),
+                "rejection"
+            );
+            assert!(!refused(InReview, Done, Via::Force, workflow));
+        }
+        assert!(!refused(InReview, Testing, Via::Approve, both));
+        assert!(
+            refused(InReview, Done, Via::Approve, both),
+            "testing comes first"
+        );
+        assert!(!refused(Testing, Done, Via::Approve, both));
+        assert!(refused(Testing, Done, Via::Update, both));
+        assert!(!refused(InReview, Done, Via::Approve, review));
+        assert!(!refused(InProgress, Testing, Via::Complete, testing));
+        assert!(refused(InProgress, Done, Via::Update, testing));
+        assert!(refused(Testing, Done, Via::Complete, testing));
+        assert!(!refused(Testing, Done, Via::Approve, testing));
+        assert_eq!(completion_target(InProgress, both), InReview);
+        assert_eq!(completion_target(InProgress, testing), Testing);
+        assert_eq!(completion_target(InProgress, NONE), Done);
+        assert_eq!(approval_target(InReview, both), Some(Testing));
+        assert_eq!(approval_target(InReview, review), Some(Done));
+        assert_eq!(approval_target(Testing, both), Some(Done));
+        assert_eq!(approval_target(InProgress, both), None);
+    }
+
+    #[test]
+    fn ready_and_blocked() {
+        use Status::*;
+        assert!(is_ready(Todo, 0, 0));
+        assert!(!is_ready(Todo, 1, 0), "waits for a dependency");
+        assert!(!is_ready(Todo, 0, 1), "a parent of open work");
+        for status in [
+            Backlog, InProgress, InReview, Testing, Done, Blocked, Cancelled,
+        ] {
+            assert!(!is_ready(status, 0, 0), "{status}");
+        }
+        assert!(is_blocked(Blocked, 0));
+        assert!(is_blocked(InProgress, 2));
+        assert!(!is_blocked(Done, 2), "finished work is not blocked");
+        assert!(!is_blocked(Cancelled, 1));
+        assert!(!is_blocked(Todo, 0));
+    }
+}

@@ -217,7 +217,11 @@ pub fn create(cx: &Context, new: &NewItem) -> Result<ItemView> {
         check_text("assignee", assignee)?;
     }
     let now = format_time(cx.now());
-    let mut db = cx.tracker()?;
+    let mut db = if new.parent.is_some() {
+        cx.tracker_to_change()?
+    } else {
+        cx.tracker()?
+    };
     let id = db.write(|tx| {
         let parent = new
             .parent
@@ -239,7 +243,7 @@ pub fn add_todo(cx: &Context, text: &str, parent: Option<&str>) -> Result<ItemVi
         ));
     }
     let now = format_time(cx.now());
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     let id = db.write(|tx| {
         let parent = match (parent, actor) {
             (Some(raw), _) => items::resolve(tx, raw)?,
@@ -368,7 +372,7 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
     let now = format_time(cx.now());
     let workflow = cx.workflow();
     let actor = cx.actor();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     let id = db.write(|tx| -> Result<String> {
         let id = items::resolve(tx, raw)?;
         let item = items::get(tx, &id)?;
@@ -446,7 +450,7 @@ pub fn set_progress(cx: &Context, raw: &str, percent: u8) -> Result<ItemView> {
     }
     let now = format_time(cx.now());
     let actor = cx.actor();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     let id = db.write(|tx| -> Result<String> {
         let id = items::resolve(tx, raw)?;
         tx.execute(
@@ -472,19 +476,33 @@ pub fn checkpoint(cx: &Context, raw: &str, change: &CheckpointChange) -> Result<
     }
     let now = format_time(cx.now());
     let actor = cx.actor();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     let id = db.write(|tx| -> Result<String> {
         let id = items::resolve(tx, raw)?;
         let (text, done) = match change {
             CheckpointChange::Add(text) | CheckpointChange::DoneText(text) => {
                 let done = matches!(change, CheckpointChange::DoneText(_));
-                let existing: Option<i64> = tx
+                let mut existing: Option<i64> = tx
                     .query_row(
                         "SELECT id FROM checkpoints WHERE item = ?1 AND text = ?2 ORDER BY id LIMIT 1",
                         params![id, text],
                         |row| row.get(0),
                     )
                     .optional()?;
+                // `checkpoint ID 2 --done` names the second one, unless one is called "2".
+                if existing.is_none()
+                    && done
+                    && let Ok(number) = text.trim().parse::<usize>()
+                    && number >= 1
+                {
+                    existing = tx
+                        .query_row(
+                            "SELECT id FROM checkpoints WHERE item = ?1 ORDER BY id LIMIT 1 OFFSET ?2",
+                            params![id, number as i64 - 1],
+                            |row| row.get(0),
+                        )
+                        .optional()?;
+                }
                 match existing {
                     Some(row) if done => mark_done(tx, row, &now)?,
                     Some(_) => {}
@@ -534,7 +552,7 @@ pub fn start(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
     let now = format_time(cx.now());
     let workflow = cx.workflow();
     let actor = cx.actor();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     let id = db.write(|tx| -> Result<String> {
         let id = items::resolve(tx, raw)?;
         let item = items::get(tx, &id)?;
@@ -566,7 +584,7 @@ pub fn complete(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
     let now = format_time(cx.now());
     let workflow = cx.workflow();
     let actor = cx.actor();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     let id = db.write(|tx| -> Result<String> {
         let id = items::resolve(tx, raw)?;
         let item = items::get(tx, &id)?;
@@ -584,6 +602,21 @@ pub fn complete(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
             ))
             .with_hint("a person can override with `--force`, which is recorded"));
         }
+        let gate = match item.status {
+            Status::InReview if workflow.require_review => Some("review"),
+            Status::Testing if workflow.require_testing => Some("testing"),
+            _ => None,
+        };
+        if let Some(gate) = gate {
+            return Err(Error::conflict(format!(
+                "cannot complete {id}: it is {} and waits for {gate}, which only an approval passes",
+                item.status
+            ))
+            .with_hint(format!(
+                "`orchestron task approve {id}` passes it; a person can override with \
+                 `--force`, which is recorded"
+            )));
+        }
         let to = model::completion_target(item.status, workflow);
         apply_move(tx, &item, to, Via::Complete, workflow, None, &now, actor)?;
         Ok(id)
@@ -599,7 +632,7 @@ pub fn approve(cx: &Context, raw: &str, remark: Option<&str>) -> Result<ItemView
     let now = format_time(cx.now());
     let workflow = cx.workflow();
     let actor = cx.actor();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     let id = db.write(|tx| -> Result<String> {
         let id = items::resolve(tx, raw)?;
         let item = items::get(tx, &id)?;
@@ -634,7 +667,7 @@ pub fn log(cx: &Context, raw: &str, text: &str) -> Result<ItemView> {
     check_text("text", text)?;
     let now = format_time(cx.now());
     let actor = cx.actor();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     let id = db.write(|tx| -> Result<String> {
         let id = items::resolve(tx, raw)?;
         touch(tx, &id, &now)?;
@@ -665,7 +698,7 @@ pub fn comment(cx: &Context, raw: &str, kind: CommentKind, text: &str) -> Result
     check_text("text", text)?;
     let now = format_time(cx.now());
     let actor = cx.actor();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     let id = db.write(|tx| -> Result<String> {
         let id = items::resolve(tx, raw)?;
         tx.execute(
@@ -715,7 +748,7 @@ pub fn assign(cx: &Context, raw: &str, to: &str) -> Result<ItemView> {
         Some(to) => {
             let now = format_time(cx.now());
             let actor = cx.actor();
-            let mut db = cx.tracker()?;
+            let mut db = cx.tracker_to_change()?;
             let id = db.write(|tx| -> Result<String> {
                 let id = items::resolve(tx, raw)?;
                 set_column(tx, &id, "assignee", Some(&to), &now)?;
@@ -732,7 +765,7 @@ pub fn release(cx: &Context, raw: &str) -> Result<ItemView> {
     let now = format_time(cx.now());
     let workflow = cx.workflow();
     let actor = cx.actor();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     let id = db.write(|tx| -> Result<String> {
         let id = items::resolve(tx, raw)?;
         let item = items::get(tx, &id)?;
@@ -741,6 +774,10 @@ pub fn release(cx: &Context, raw: &str) -> Result<ItemView> {
                 "cannot release {id}: it is {}",
                 item.status
             )));
+        }
+        if item.status == Status::Todo && item.assignee.is_none() && item.session.is_none() {
+            // Nothing is claimed: nothing changes.
+            return Ok(id);
         }
         if item.status != Status::Todo {
             apply_move(
@@ -785,7 +822,7 @@ fn assignee_value(raw: &str) -> Result<Option<String>> {
 pub fn depend(cx: &Context, raw: &str, on: &str) -> Result<(String, String)> {
     let now = format_time(cx.now());
     let actor = cx.actor();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     db.write(|tx| -> Result<(String, String)> {
         let id = items::resolve(tx, raw)?;
         let on = items::resolve(tx, on)?;
@@ -859,7 +896,7 @@ pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<
     let now = format_time(cx.now());
     let actor = cx.actor();
     let workflow = cx.workflow();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     let found = db.write(|tx| -> Result<Option<String>> {
         let Some(item) = pick(tx)? else {
             return Ok(None);
@@ -1001,7 +1038,7 @@ pub fn delete(cx: &Context, raw: &str, purge: bool, keep_children: bool) -> Resu
     let now = format_time(cx.now());
     let workflow = cx.workflow();
     let actor = cx.actor();
-    let mut db = cx.tracker()?;
+    let mut db = cx.tracker_to_change()?;
     db.write(|tx| -> Result<Deleted> {
         let id = items::resolve(tx, raw)?;
         let item = items::get(tx, &id)?;
@@ -1210,14 +1247,14 @@ pub(crate) fn insert(
 
 /// A sprint's id from what a person typed.
 pub fn resolve_sprint(conn: &Connection, raw: &str) -> Result<String> {
-    Ok(items::resolve_prefixed(
+    items::resolve_prefixed(
         conn,
         "sprints",
         "SPRINT",
         "sprint",
         "orchestron sprint list",
         raw,
-    )?)
+    )
 }
 
 /// One item with its labels.
@@ -1303,4 +1340,69 @@ fn touch(tx: &Transaction<'_>, id: &str, now: &str) -> Result<()> {
         params![id, now],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracker::Db;
+
+    /// The SQL conditions `READY` and `BLOCKED` agree with the pure rules on every status,
+    /// with and without unfinished dependencies and open children.
+    #[test]
+    fn the_sql_conditions_agree_with_the_pure_rules() {
+        let mut db = Db::empty().unwrap();
+        let mut cases = Vec::new();
+        db.write(|tx| -> Result<()> {
+            let mut seq = 0;
+            for status in Status::ALL {
+                for open_deps in [0, 1] {
+                    for open_child in [false, true] {
+                        seq += 1;
+                        let id = format!("TASK-{seq}");
+                        tx.execute(
+                            "INSERT INTO items (id, kind, title, status, priority, project, \
+                             created_at, updated_at, seq, topo, open_deps) \
+                             VALUES (?1, 'TASK', 't', ?2, 2, 'p', 'x', 'x', ?3, ?3, ?4)",
+                            params![id, status.as_str(), seq, open_deps],
+                        )?;
+                        if open_child {
+                            seq += 1;
+                            tx.execute(
+                                "INSERT INTO items (id, kind, parent, title, status, priority, \
+                                 project, created_at, updated_at, seq, topo) VALUES \
+                                 (?1, 'SUBTASK', ?2, 't', 'IN_PROGRESS', 2, 'p', 'x', 'x', ?3, ?3)",
+                                params![format!("SUBTASK-{seq}"), id, seq],
+                            )?;
+                        }
+                        cases.push((id, status, open_deps, i64::from(open_child)));
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        let matching = |condition: &str| -> Vec<String> {
+            let sql = format!("SELECT id FROM items WHERE kind = 'TASK' AND ({condition})");
+            let mut statement = db.conn().prepare(&sql).unwrap();
+            statement
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let (ready, blocked) = (matching(READY), matching(BLOCKED));
+        for (id, status, open_deps, open_children) in cases {
+            assert_eq!(
+                ready.contains(&id),
+                model::is_ready(status, open_deps, open_children),
+                "ready: {status} deps {open_deps} children {open_children}"
+            );
+            assert_eq!(
+                blocked.contains(&id),
+                model::is_blocked(status, open_deps),
+                "blocked: {status} deps {open_deps}"
+            );
+        }
+    }
 }
