@@ -714,6 +714,7 @@ fn state_root(context: &Context, project: &Project) -> Vec<(&'static str, Status
         Ok(_) => found.push(("config", Status::Ok, "config.json reads".to_owned())),
         Err(err) => found.push(("config", Status::Fail, format!("{err:#}"))),
     }
+    found.push(tracker_check(&root.join(crate::tracker::db::FILE_NAME)));
     if root.starts_with(&project.dir) && project.dir.join(".git").exists() {
         let ignored = fs::read_to_string(&project.gitignore).is_ok_and(|text| {
             text.lines().any(|line| {
@@ -733,6 +734,46 @@ fn state_root(context: &Context, project: &Project) -> Vec<(&'static str, Status
     }
     let _ = context;
     found
+}
+
+/// The tracker: opened read-only and put through SQLite's quick check, changing nothing. A
+/// zero-byte, damaged or newer-format database fails, with the fix.
+fn tracker_check(path: &Path) -> (&'static str, Status, String) {
+    use crate::tracker::db::{Db, Health, SCHEMA_VERSION};
+    let shown = path.display();
+    match Db::health(path) {
+        Health::Missing => (
+            "tracker",
+            Status::Ok,
+            "no tracker yet: the first `orchestron task create` makes one".to_owned(),
+        ),
+        Health::Ok { schema } if schema < SCHEMA_VERSION => (
+            "tracker",
+            Status::Ok,
+            format!(
+                "{shown} passes the quick check (schema {schema}; the next write upgrades it to {SCHEMA_VERSION})"
+            ),
+        ),
+        Health::Ok { schema } => (
+            "tracker",
+            Status::Ok,
+            format!("{shown} passes the quick check (schema {schema})"),
+        ),
+        Health::Newer { schema } => (
+            "tracker",
+            Status::Fail,
+            format!(
+                "{shown} has schema {schema}, newer than this orchestron ({SCHEMA_VERSION}): upgrade orchestron"
+            ),
+        ),
+        Health::Damaged(how) => (
+            "tracker",
+            Status::Fail,
+            format!(
+                "{how}: restore {shown} from a backup, or move it aside to start an empty tracker (`orchestron import` loads an export)"
+            ),
+        ),
+    }
 }
 
 /// What the hooks should run: `orchestron` when the one on `PATH` is this binary, else

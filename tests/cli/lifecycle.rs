@@ -357,3 +357,63 @@ fn errors_under_json_are_one_object_with_their_kind() {
         assert!(error["error"].get("hint").is_some(), "{stderr}");
     }
 }
+
+#[test]
+fn doctor_checks_the_tracker_and_names_the_fix() {
+    let env = TestEnv::new();
+    env.run(&["init"]).ok();
+    let check = |env: &TestEnv| -> Value {
+        let run = env.run(&["doctor", "--json"]);
+        let report: Value = serde_json::from_str(&run.stdout).expect("doctor prints JSON");
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|check| check["check"] == "tracker")
+            .cloned()
+            .unwrap_or_else(|| panic!("no tracker check: {report}"))
+    };
+    assert_eq!(check(&env)["status"], "ok");
+    assert!(
+        !env.home().join("orchestron.db").exists(),
+        "doctor created the tracker"
+    );
+    create(&env, &["x"]);
+    let before = env.disk();
+    assert_eq!(check(&env)["status"], "ok");
+    assert!(env.disk() == before, "doctor changed the tracker");
+    let db = env.home().join("orchestron.db");
+    let cases: [(&str, Vec<u8>); 2] = [
+        ("empty (zero bytes)", Vec::new()),
+        (
+            "not a tracker database",
+            b"this is not a database, not at all, no".repeat(200),
+        ),
+    ];
+    for (words, bytes) in cases {
+        std::fs::write(&db, &bytes).unwrap();
+        let found = check(&env);
+        assert_eq!(found["status"], "fail", "{found}");
+        let detail = found["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(words) && detail.contains("backup"),
+            "{detail}"
+        );
+        env.refuses(&["doctor"], 1);
+    }
+    std::fs::remove_file(&db).unwrap();
+    create(&env, &["y"]);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let found = check(&env);
+    assert_eq!(found["status"], "fail", "{found}");
+    assert!(
+        found["detail"]
+            .as_str()
+            .unwrap()
+            .contains("upgrade orchestron"),
+        "{found}"
+    );
+}

@@ -295,10 +295,12 @@ impl Db {
         if let Err(err) = check_not_empty(path) {
             return Health::Damaged(err.message().to_owned());
         }
+        // As for reads: opened for writing but `query_only`, so no WAL file is left behind.
         let opened = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        );
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|conn| conn.pragma_update(None, "query_only", true).map(|()| conn));
         let conn = match opened {
             Ok(conn) => conn,
             Err(err) => return Health::Damaged(format!("it cannot be opened: {err}")),
