@@ -251,12 +251,18 @@ impl Db {
             return Db::empty();
         }
         check_not_empty(path)?;
+        // Not `SQLITE_OPEN_READ_ONLY`: a read-only connection to a WAL database leaves its
+        // `-wal` and `-shm` files behind, and a read must change nothing on disk. Opened for
+        // writing (never creating) but with `query_only`, the last connection to close
+        // removes them as SQLite always does; a file the process may not write is still
+        // opened read-only.
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .with_context(|| format!("cannot open `{}`", path.display()))?;
         conn.busy_timeout(busy)?;
+        conn.pragma_update(None, "query_only", true)?;
         let version = schema_version(&conn, path)?;
         if version < SCHEMA_VERSION {
             // An older tracker: the first write migrates it; a read upgrades a copy.
