@@ -17,6 +17,7 @@ mod sprint;
 mod state;
 mod surface;
 mod task;
+mod transfer;
 mod views;
 
 use std::collections::BTreeMap;
