@@ -406,10 +406,10 @@ fn damaged(path: &Path, how: &str) -> Error {
         "the tracker `{}` is damaged: {how}",
         path.display()
     ))
-    .with_hint(format!(
+    .with_hint(
         "restore it from a backup, or move it aside to start an empty tracker \
-             (`orchestron import` loads an export); `orchestron doctor` checks it"
-    ))
+         (`orchestron import` loads an export); `orchestron doctor` checks it",
+    )
 }
 
 /// Build a new tracker at `path`: in a temporary file beside it, then linked into place.

@@ -1210,14 +1210,14 @@ pub(crate) fn insert(
 
 /// A sprint's id from what a person typed.
 pub fn resolve_sprint(conn: &Connection, raw: &str) -> Result<String> {
-    Ok(items::resolve_prefixed(
+    items::resolve_prefixed(
         conn,
         "sprints",
         "SPRINT",
         "sprint",
         "orchestron sprint list",
         raw,
-    )?)
+    )
 }
 
 /// One item with its labels.
