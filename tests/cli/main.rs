@@ -18,6 +18,7 @@ mod sprint;
 mod state;
 mod surface;
 mod task;
+mod transfer;
 mod views;
 
 use std::collections::BTreeMap;

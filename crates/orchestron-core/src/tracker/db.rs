@@ -251,9 +251,11 @@ impl Db {
             return Db::empty();
         }
         check_not_empty(path)?;
-        // Opened for writing but never written (`query_only`): a read-only connection could
-        // not remove the WAL file it found missing, and would leave `-wal` and `-shm` files
-        // behind. Without `CREATE`, nothing is created if the file vanished meanwhile.
+        // Not `SQLITE_OPEN_READ_ONLY`: a read-only connection to a WAL database leaves its
+        // `-wal` and `-shm` files behind, and a read must change nothing on disk. Opened for
+        // writing (never creating) but with `query_only`, the last connection to close
+        // removes them as SQLite always does; a file the process may not write is still
+        // opened read-only.
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -408,8 +410,7 @@ fn damaged(path: &Path, how: &str) -> Error {
     ))
     .with_hint(
         "restore it from a backup, or move it aside to start an empty tracker \
-             (`orchestron import` loads an export); `orchestron doctor` checks it"
-            .to_string(),
+         (`orchestron import` loads an export); `orchestron doctor` checks it",
     )
 }
 
