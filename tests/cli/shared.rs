@@ -7,9 +7,21 @@ use crate::TestEnv;
 #[test]
 fn config_is_created_on_first_read_and_updated_shallowly() {
     let env = TestEnv::new();
+    // V2's document, exactly; a second read returns the same one.
     let config = env.run(&["shared", "get-config", "myapp"]).json();
-    assert_eq!(config["project_id"], "myapp");
-    assert_eq!(config["settings"]["default_sprint_length"], 14);
+    assert_eq!(
+        config,
+        json!({
+            "project_id": "myapp",
+            "created_at": crate::NOW,
+            "settings": {},
+            "team": {},
+            "environments": {},
+            "metadata": {},
+            "schema_version": 1,
+        })
+    );
+    assert_eq!(env.run(&["shared", "get-config", "myapp"]).json(), config);
     let updated = env
         .run(&[
             "shared",
@@ -56,11 +68,12 @@ fn epics_and_sprints_are_the_trackers_own() {
             r#"{"owner": "ana"}"#,
         ])
         .json();
-    assert_eq!(epic["epic_id"], "user-auth");
+    assert_eq!(epic["id"], "user-auth");
     assert_eq!(epic["status"], "in_progress");
     assert_eq!(epic["priority"], 1);
-    assert_eq!(epic["data"], json!({"owner": "ana"}));
-    let id = epic["id"].as_str().unwrap().to_owned();
+    // `--data` keys join the record, as in V2.
+    assert_eq!(epic["owner"], "ana");
+    let id = epic["tracker_id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("EPIC-"));
     // The same epic in the tracker, with the lifecycle's words.
     let item = env.run(&["task", "show", &id, "--json"]).json();
@@ -124,14 +137,11 @@ fn epics_and_sprints_are_the_trackers_own() {
         ])
         .json();
     assert_eq!(
-        (sprint["sprint_id"].as_str(), sprint["status"].as_str()),
+        (sprint["id"].as_str(), sprint["status"].as_str()),
         (Some("sprint-1"), Some("planned"))
     );
     assert_eq!(sprint["epic_id"], "user-auth");
-    env.refuses(
-        &["shared", "create-sprint", "myapp", "sprint-1", "again"],
-        1,
-    );
+    assert_eq!(sprint["goals"], json!(["OAuth2"]));
     env.refuses(
         &[
             "shared",
@@ -143,6 +153,29 @@ fn epics_and_sprints_are_the_trackers_own() {
             "nope",
         ],
         1,
+    );
+    // Creating it again replaces the record, as V2 did (the issue's change: it was refused).
+    let again = env
+        .run(&[
+            "shared",
+            "create-sprint",
+            "myapp",
+            "sprint-1",
+            "Authentication Sprint",
+            "--epic-id",
+            "user-auth",
+            "--data",
+            r#"{"goals": ["OAuth2"]}"#,
+        ])
+        .json();
+    assert_eq!(again["tracker_id"], sprint["tracker_id"]);
+    assert_eq!(
+        env.run(&["shared", "list-sprints", "myapp"])
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
     );
     let updated = env
         .run(&[
@@ -163,11 +196,11 @@ fn epics_and_sprints_are_the_trackers_own() {
         (Some("active"), Some("Auth"))
     );
     assert_eq!(
-        updated["data"],
-        json!({"goals": ["OAuth2"], "velocity": 18})
+        (&updated["goals"], &updated["velocity"]),
+        (&json!(["OAuth2"]), &json!(18))
     );
     // It is the tracker's sprint: `sprint show` knows it.
-    let tracker_id = updated["id"].as_str().unwrap();
+    let tracker_id = updated["tracker_id"].as_str().unwrap();
     assert_eq!(
         env.run(&["sprint", "show", tracker_id, "--json"]).json()["status"],
         "active"
@@ -211,7 +244,7 @@ fn sprints_made_by_sprint_create_show_up_in_the_default_project() {
         .to_owned();
     let list = env.run(&["shared", "list-sprints", "shop"]).json();
     assert_eq!(list[0]["id"], id.as_str());
-    assert_eq!(list[0]["sprint_id"], id.as_str());
+    assert_eq!(list[0]["tracker_id"], id.as_str());
 }
 
 #[test]
@@ -317,7 +350,7 @@ fn epics_keep_their_v2_id_through_export_and_import() {
         .run(&["shared", "get-epic", "myapp", "user-auth"])
         .json();
     assert_eq!(
-        (epic["priority"].as_i64(), epic["data"]["owner"].as_str()),
+        (epic["priority"].as_i64(), epic["owner"].as_str()),
         (Some(2), Some("ana"))
     );
 }
