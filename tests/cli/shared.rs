@@ -354,3 +354,420 @@ fn epics_keep_their_v2_id_through_export_and_import() {
         (Some(2), Some("ana"))
     );
 }
+
+/// The tracker item behind a V2 epic.
+fn tracker_item(env: &TestEnv, epic: &serde_json::Value) -> serde_json::Value {
+    let id = epic["tracker_id"].as_str().expect("a tracker id");
+    env.run(&["task", "show", id, "--json"]).json()
+}
+
+#[test]
+fn shared_completed_gave_done_with_progress_0() {
+    let env = TestEnv::new();
+    let epic = env
+        .run(&[
+            "shared",
+            "update-epic",
+            "myapp",
+            "auth",
+            "--status",
+            "in_progress",
+        ])
+        .json();
+    let done = env
+        .run(&[
+            "shared",
+            "update-epic",
+            "myapp",
+            "auth",
+            "--status",
+            "completed",
+        ])
+        .json();
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["completed_at"], crate::NOW);
+    let item = tracker_item(&env, &epic);
+    assert_eq!(
+        (item["status"].as_str(), item["progress"].as_i64()),
+        (Some("DONE"), Some(100))
+    );
+    assert_eq!(item["completed_at"], crate::NOW);
+    // The move is in the item's history, as every status change is.
+    let history = env
+        .run(&[
+            "task",
+            "history",
+            epic["tracker_id"].as_str().unwrap(),
+            "--json",
+        ])
+        .json();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|event| event["what"] == "status" && event["detail"]["to"] == "DONE"),
+        "{history}"
+    );
+    // Leaving completed clears `completed_at`.
+    let reopened = env
+        .run(&[
+            "shared",
+            "update-epic",
+            "myapp",
+            "auth",
+            "--status",
+            "in_progress",
+        ])
+        .json();
+    assert_eq!(reopened["completed_at"], json!(null));
+    assert_eq!(tracker_item(&env, &epic)["completed_at"], json!(null));
+}
+
+#[test]
+fn shared_in_progress_kept_a_blocked_epics_reason() {
+    let env = TestEnv::new();
+    let epic = env
+        .run(&[
+            "shared",
+            "update-epic",
+            "myapp",
+            "auth",
+            "--status",
+            "in_progress",
+        ])
+        .json();
+    let id = epic["tracker_id"].as_str().unwrap();
+    env.run(&[
+        "task",
+        "update",
+        id,
+        "--status",
+        "BLOCKED",
+        "--reason",
+        "waiting for the vendor",
+    ])
+    .ok();
+    let blocked = env.run(&["shared", "get-epic", "myapp", "auth"]).json();
+    assert_eq!(blocked["status"], "blocked");
+    env.run(&[
+        "shared",
+        "update-epic",
+        "myapp",
+        "auth",
+        "--status",
+        "in_progress",
+    ])
+    .ok();
+    let item = tracker_item(&env, &epic);
+    assert_eq!(item["status"], "IN_PROGRESS");
+    assert_eq!(item["blocked_reason"], json!(null));
+}
+
+#[test]
+fn a_stored_data_column_that_does_not_parse_was_replaced_by_an_empty_object() {
+    let env = TestEnv::new();
+    env.run(&[
+        "shared",
+        "update-epic",
+        "myapp",
+        "auth",
+        "--data",
+        r#"{"owner": "ana"}"#,
+    ])
+    .ok();
+    env.run(&["shared", "create-sprint", "myapp", "s1", "Sprint"])
+        .ok();
+    env.run(&["shared", "get-config", "myapp"]).ok();
+    let db = rusqlite::Connection::open(env.home().join("orchestron.db")).unwrap();
+    db.execute(
+        "UPDATE items SET data = '{\"owner\": ' WHERE v2_key = 'auth'",
+        [],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE sprints SET data = 'not json' WHERE v2_key = 's1'",
+        [],
+    )
+    .unwrap();
+    db.execute("UPDATE configs SET data = '[1' WHERE project = 'myapp'", [])
+        .unwrap();
+    drop(db);
+    let stored = |table: &str, key: &str| -> String {
+        let db = rusqlite::Connection::open(env.home().join("orchestron.db")).unwrap();
+        let sql = match table {
+            "configs" => "SELECT data FROM configs WHERE project = ?1".to_owned(),
+            _ => format!("SELECT data FROM {table} WHERE v2_key = ?1"),
+        };
+        db.query_row(&sql, [key], |row| row.get(0)).unwrap()
+    };
+    for (args, names) in [
+        (vec!["shared", "get-epic", "myapp", "auth"], "epic `auth`"),
+        (vec!["shared", "list-epics", "myapp"], "epic `auth`"),
+        (
+            vec!["shared", "update-epic", "myapp", "auth", "--title", "T"],
+            "epic `auth`",
+        ),
+        (
+            vec![
+                "shared",
+                "update-epic",
+                "myapp",
+                "auth",
+                "--data",
+                r#"{"a": 1}"#,
+            ],
+            "epic `auth`",
+        ),
+        (vec!["shared", "get-sprint", "myapp", "s1"], "sprint `s1`"),
+        (
+            vec![
+                "shared",
+                "update-sprint",
+                "myapp",
+                "s1",
+                "--data",
+                r#"{"a": 1}"#,
+            ],
+            "sprint `s1`",
+        ),
+        (
+            vec!["shared", "create-sprint", "myapp", "s1", "Replaced"],
+            "sprint `s1`",
+        ),
+        (vec!["shared", "get-config", "myapp"], "project `myapp`"),
+        (
+            vec!["shared", "set-config", "myapp", "--data", r#"{"a": 1}"#],
+            "project `myapp`",
+        ),
+    ] {
+        let run = env.run(&args);
+        let stderr = run.fails(1);
+        assert!(
+            stderr.contains(names) && stderr.contains("does not parse"),
+            "`{}`: {stderr}",
+            args.join(" ")
+        );
+    }
+    let json = env.run(&["--json", "shared", "get-epic", "myapp", "auth"]);
+    let error: serde_json::Value = serde_json::from_str(json.fails(1)).unwrap();
+    assert_eq!(error["error"]["kind"], "internal");
+    // Nothing was written over what was stored.
+    assert_eq!(stored("items", "auth"), "{\"owner\": ");
+    assert_eq!(stored("sprints", "s1"), "not json");
+    assert_eq!(stored("configs", "myapp"), "[1");
+}
+
+#[test]
+fn bad_shared_input_in_a_fresh_project_creates_no_database() {
+    let env = TestEnv::new();
+    for args in [
+        &["shared", "set-config", "myapp", "--data", "{"][..],
+        &["shared", "set-config", "myapp", "--data", "[1]"],
+        &["shared", "set-config", " ", "--data", "{}"],
+        &["shared", "get-config", ""],
+        &["shared", "update-epic", "myapp", "e", "--data", "{"],
+        &[
+            "shared",
+            "update-epic",
+            "myapp",
+            "e",
+            "--data",
+            r#"{"tags": "x"}"#,
+        ],
+        &[
+            "shared",
+            "update-epic",
+            "myapp",
+            "e",
+            "--data",
+            r#"{"priority": 9}"#,
+        ],
+        &[
+            "shared",
+            "update-epic",
+            "myapp",
+            "e",
+            "--data",
+            r#"{"status": "done"}"#,
+        ],
+        &[
+            "shared",
+            "update-epic",
+            "myapp",
+            "e",
+            "--data",
+            r#"{"id": "other"}"#,
+        ],
+        &["shared", "update-epic", "myapp", "e", "--title", " "],
+        &["shared", "update-epic", "myapp", " "],
+        &[
+            "shared",
+            "create-sprint",
+            "myapp",
+            "s",
+            "S",
+            "--data",
+            "[1]",
+        ],
+        &[
+            "shared",
+            "create-sprint",
+            "myapp",
+            "s",
+            "S",
+            "--data",
+            r#"{"start_date": "not-a-date"}"#,
+        ],
+        &[
+            "shared",
+            "create-sprint",
+            "myapp",
+            "s",
+            "S",
+            "--data",
+            r#"{"start_date": "2024-01-29", "end_date": "2024-01-15"}"#,
+        ],
+        &[
+            "shared",
+            "create-sprint",
+            "myapp",
+            "s",
+            "S",
+            "--data",
+            r#"{"status": "done"}"#,
+        ],
+        &[
+            "shared",
+            "create-sprint",
+            "myapp",
+            "s",
+            "S",
+            "--data",
+            r#"{"goals": [1]}"#,
+        ],
+        &[
+            "shared",
+            "create-sprint",
+            "myapp",
+            "s",
+            "S",
+            "--data",
+            r#"{"capacity": -1}"#,
+        ],
+        &["shared", "create-sprint", "myapp", "s", " "],
+        &["shared", "update-sprint", "myapp", "s", "--data", "{"],
+        &[
+            "shared",
+            "register-tool",
+            "--name",
+            "t",
+            "--type",
+            "agent",
+            "--dependencies",
+            "{",
+        ],
+        &[
+            "shared",
+            "register-tool",
+            "--name",
+            "t",
+            "--type",
+            "agent",
+            "--dependencies",
+            "[1]",
+        ],
+        &[
+            "shared",
+            "register-tool",
+            "--name",
+            "t",
+            "--type",
+            "agent",
+            "--config",
+            "[]",
+        ],
+        &["shared", "register-tool", "--name", " ", "--type", "agent"],
+    ] {
+        env.refuses(args, 1);
+    }
+    assert!(!env.home().join("orchestron.db").exists());
+    // Reads of a project that has nothing create nothing either.
+    for args in [
+        &["shared", "list-epics", "myapp"][..],
+        &["shared", "list-sprints", "myapp"],
+        &["shared", "list-tools"],
+    ] {
+        let before = env.disk();
+        assert_eq!(env.run(args).json(), json!([]));
+        assert_eq!(env.disk(), before);
+    }
+    env.refuses(&["shared", "get-epic", "myapp", "e"], 1);
+    env.refuses(&["shared", "get-sprint", "myapp", "s"], 1);
+    env.refuses(&["shared", "get-tool", "t"], 1);
+}
+
+#[test]
+fn shared_lists_are_in_v2_order_and_records_have_v2_defaults() {
+    let env = TestEnv::new();
+    for (epic, priority) in [("low", "4"), ("first-urgent", "1"), ("second-urgent", "1")] {
+        env.run(&[
+            "shared",
+            "update-epic",
+            "myapp",
+            epic,
+            "--priority",
+            priority,
+        ])
+        .ok();
+    }
+    let untitled = env.run(&["shared", "update-epic", "myapp", "plain"]).json();
+    assert_eq!(untitled["title"], "Epic plain");
+    assert_eq!(
+        (
+            untitled["priority"].as_i64(),
+            untitled["description"].as_str()
+        ),
+        (Some(3), Some(""))
+    );
+    let ids = |list: serde_json::Value, key: &str| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|record| record[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(env.run(&["shared", "list-epics", "myapp"]).json(), "id"),
+        ["first-urgent", "second-urgent", "plain", "low"]
+    );
+    for (sprint, now) in [
+        ("old", "2026-01-01T00:00:00Z"),
+        ("new", "2026-01-03T00:00:00Z"),
+        ("middle", "2026-01-02T00:00:00Z"),
+    ] {
+        let run = env
+            .command(&["shared", "create-sprint", "myapp", sprint, sprint])
+            .env("ORCHESTRON_NOW", now)
+            .output()
+            .unwrap();
+        assert!(run.status.success());
+    }
+    assert_eq!(
+        ids(env.run(&["shared", "list-sprints", "myapp"]).json(), "id"),
+        ["new", "middle", "old"]
+    );
+    for (name, kind) in [
+        ("zeta", "agent"),
+        ("beta", "hook"),
+        ("alpha", "hook"),
+        ("mid", "agent"),
+    ] {
+        env.run(&["shared", "register-tool", "--name", name, "--type", kind])
+            .ok();
+    }
+    let tools = env.run(&["shared", "list-tools"]).json();
+    assert_eq!(ids(tools.clone(), "name"), ["mid", "zeta", "alpha", "beta"]);
+    assert_eq!(tools[0]["version"], "1.0.0");
+    assert_eq!(tools[0]["description"], "");
+}

@@ -368,6 +368,15 @@ fn check_sprint_data(data: &Map<String, Value>) -> Result<()> {
             _ => {}
         }
     }
+    // Both dates given: the sprint's length follows from them, so it is checked here.
+    if let (Some(start), Some(end)) = (data.get("start_date"), data.get("end_date"))
+        && let (Some(start), Some(end)) = (
+            parse_date(start, "start_date")?,
+            parse_date(end, "end_date")?,
+        )
+    {
+        duration_of(start, end)?;
+    }
     Ok(())
 }
 
