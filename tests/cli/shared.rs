@@ -771,3 +771,317 @@ fn shared_lists_are_in_v2_order_and_records_have_v2_defaults() {
     assert_eq!(tools[0]["version"], "1.0.0");
     assert_eq!(tools[0]["description"], "");
 }
+
+/// The V2 user guide (`docs/USER_GUIDE.md` of V2): its setup steps 1-4 and its shared-state
+/// command reference, with `orchestron` in place of `uv run .claude/scripts/…py`.
+#[test]
+fn v2_user_guide_runs_unchanged() {
+    let env = TestEnv::new();
+    // 1. Initialize your first session.
+    let session = env
+        .run(&[
+            "session",
+            "create",
+            "--mode",
+            "development",
+            "--project",
+            "myapp",
+            "--metadata",
+            r#"{"team": "engineering", "priority": "high"}"#,
+        ])
+        .ok()
+        .trim()
+        .to_owned();
+    // 2. Verify state management.
+    assert!(
+        env.run(&["session", "list", "--active"])
+            .ok()
+            .contains(&session)
+    );
+    let state = env.run(&["state", "get", &session, "session"]).json();
+    assert_eq!(state["mode"], "development");
+    // 3. Configure project settings.
+    let settings = json!({
+        "default_sprint_length": 14,
+        "velocity_target": 20,
+        "team_capacity": 5
+    });
+    let team = json!({
+        "leads": ["engineering-lead", "product-manager"],
+        "members": ["engineering-fullstack", "engineering-ux", "qa-analyst"]
+    });
+    let data = json!({"settings": settings, "team": team}).to_string();
+    env.run(&["shared", "set-config", "myapp", "--data", &data])
+        .ok();
+    let config = env.run(&["shared", "get-config", "myapp"]).json();
+    assert_eq!(
+        (&config["project_id"], &config["settings"], &config["team"]),
+        (&json!("myapp"), &settings, &team)
+    );
+    assert_eq!(
+        (&config["environments"], &config["metadata"]),
+        (&json!({}), &json!({}))
+    );
+    assert_eq!(config["created_at"], crate::NOW);
+    // 4. Create your first epic and sprint.
+    env.run(&[
+        "shared",
+        "update-epic",
+        "myapp",
+        "user-auth",
+        "--title",
+        "User Authentication System",
+        "--description",
+        "Complete OAuth2 authentication with social login",
+        "--priority",
+        "1",
+    ])
+    .ok();
+    env.run(&[
+        "shared",
+        "create-sprint",
+        "myapp",
+        "sprint-1",
+        "Authentication Sprint",
+        "--epic-id",
+        "user-auth",
+        "--data",
+        r#"{
+    "start_date": "2024-01-15",
+    "end_date": "2024-01-29",
+    "goals": ["OAuth2 integration", "Social login", "User management"]
+  }"#,
+    ])
+    .ok();
+
+    // The shared-state command reference.
+    let epic = env
+        .run(&[
+            "shared",
+            "update-epic",
+            "myapp",
+            "user-auth",
+            "--status",
+            "in_progress",
+        ])
+        .json();
+    let keys = |record: &serde_json::Value| -> Vec<String> {
+        let mut keys: Vec<String> = record.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    for key in [
+        "id",
+        "title",
+        "description",
+        "status",
+        "priority",
+        "completed_at",
+        "tags",
+        "metadata",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(keys(&epic).contains(&key.to_owned()), "{key} in {epic}");
+    }
+    assert_eq!(
+        json!({
+            "id": epic["id"],
+            "title": epic["title"],
+            "description": epic["description"],
+            "status": epic["status"],
+            "priority": epic["priority"],
+            "completed_at": epic["completed_at"],
+            "tags": epic["tags"],
+            "metadata": epic["metadata"],
+            "created_at": epic["created_at"],
+            "updated_at": epic["updated_at"],
+        }),
+        json!({
+            "id": "user-auth",
+            "title": "User Authentication System",
+            "description": "Complete OAuth2 authentication with social login",
+            "status": "in_progress",
+            "priority": 1,
+            "completed_at": null,
+            "tags": [],
+            "metadata": {},
+            "created_at": crate::NOW,
+            "updated_at": crate::NOW,
+        })
+    );
+    let listed = env
+        .run(&["shared", "list-epics", "myapp", "--status", "in_progress"])
+        .json();
+    assert_eq!(listed, json!([without_version(epic)]));
+
+    let sprints = env
+        .run(&["shared", "list-sprints", "myapp", "--status", "planned"])
+        .json();
+    let sprint = &sprints[0];
+    assert_eq!(sprints.as_array().unwrap().len(), 1);
+    assert_eq!(
+        json!({
+            "id": sprint["id"],
+            "name": sprint["name"],
+            "epic_id": sprint["epic_id"],
+            "status": sprint["status"],
+            "start_date": sprint["start_date"],
+            "end_date": sprint["end_date"],
+            "goals": sprint["goals"],
+            "tasks": sprint["tasks"],
+            "metadata": sprint["metadata"],
+            "capacity": sprint["capacity"],
+            "created_at": sprint["created_at"],
+            "updated_at": sprint["updated_at"],
+        }),
+        json!({
+            "id": "sprint-1",
+            "name": "Authentication Sprint",
+            "epic_id": "user-auth",
+            "status": "planned",
+            "start_date": "2024-01-15",
+            "end_date": "2024-01-29",
+            "goals": ["OAuth2 integration", "Social login", "User management"],
+            "tasks": [],
+            "metadata": {},
+            "capacity": null,
+            "created_at": crate::NOW,
+            "updated_at": crate::NOW,
+        })
+    );
+    // The tracker's sprint has the same dates: a 14-day sprint from the 15th.
+    let tracker_sprint = env
+        .run(&[
+            "sprint",
+            "show",
+            sprint["tracker_id"].as_str().unwrap(),
+            "--json",
+        ])
+        .json();
+    assert_eq!(
+        (
+            tracker_sprint["start_date"].as_str(),
+            tracker_sprint["duration_days"].as_i64()
+        ),
+        (Some("2024-01-15"), Some(14))
+    );
+    // `tasks` lists the sprint's tracker items.
+    let task = env
+        .run(&["task", "create", "OAuth2 provider", "--json"])
+        .json();
+    let task_id = task["id"].as_str().unwrap();
+    env.run(&[
+        "sprint",
+        "add",
+        sprint["tracker_id"].as_str().unwrap(),
+        task_id,
+    ])
+    .ok();
+    assert_eq!(
+        env.run(&["shared", "get-sprint", "myapp", "sprint-1"])
+            .json()["tasks"],
+        json!([task_id])
+    );
+
+    // Sprint planning: a sprint with capacity and a velocity target (kept as given).
+    let second = env
+        .command(&[
+            "shared",
+            "create-sprint",
+            "myapp",
+            "sprint-2",
+            "Feature Development Sprint",
+            "--data",
+            r#"{
+    "goals": ["Complete user dashboard", "API optimization", "Testing automation"],
+    "capacity": 40,
+    "velocity_target": 25
+  }"#,
+        ])
+        .env("ORCHESTRON_NOW", "2026-01-02T00:00:00Z")
+        .output()
+        .unwrap();
+    assert!(second.status.success());
+    let sprints = env.run(&["shared", "list-sprints", "myapp"]).json();
+    assert_eq!(sprints[0]["id"], "sprint-2", "newest first");
+    assert_eq!(
+        (&sprints[0]["capacity"], &sprints[0]["velocity_target"]),
+        (&json!(40), &json!(25))
+    );
+    assert_eq!(sprints[0]["epic_id"], json!(null));
+
+    // Tool registration.
+    let tool = env
+        .run(&[
+            "shared",
+            "register-tool",
+            "--name",
+            "security-scanner",
+            "--type",
+            "agent",
+            "--description",
+            "Automated security vulnerability scanning",
+            "--dependencies",
+            r#"["bandit", "safety", "semgrep"]"#,
+            "--config",
+            r#"{"scan_level": "strict", "fail_on": "medium"}"#,
+        ])
+        .json();
+    assert_eq!(tool["version"], "1.0.0");
+    let tools = env.run(&["shared", "list-tools", "--type", "agent"]).json();
+    assert_eq!(tools.as_array().unwrap().len(), 1);
+    assert_eq!(tools[0]["name"], "security-scanner");
+    let got = env.run(&["shared", "get-tool", "security-scanner"]).json();
+    assert_eq!(
+        json!({
+            "name": got["name"],
+            "type": got["type"],
+            "version": got["version"],
+            "description": got["description"],
+            "path": got["path"],
+            "dependencies": got["dependencies"],
+            "config": got["config"],
+            "registered_at": got["registered_at"],
+            "updated_at": got["updated_at"],
+        }),
+        json!({
+            "name": "security-scanner",
+            "type": "agent",
+            "version": "1.0.0",
+            "description": "Automated security vulnerability scanning",
+            "path": null,
+            "dependencies": ["bandit", "safety", "semgrep"],
+            "config": {"scan_level": "strict", "fail_on": "medium"},
+            "registered_at": crate::NOW,
+            "updated_at": crate::NOW,
+        })
+    );
+
+    // Completing the epic, as the command reference shows.
+    let done = env
+        .run(&[
+            "shared",
+            "update-epic",
+            "myapp",
+            "user-auth",
+            "--status",
+            "completed",
+        ])
+        .json();
+    assert_eq!(
+        (done["status"].as_str(), done["completed_at"].as_str()),
+        (Some("completed"), Some(crate::NOW))
+    );
+    assert_eq!(
+        env.run(&["shared", "list-epics", "myapp", "--status", "completed"])
+            .json(),
+        json!([without_version(done)])
+    );
+}
+
+/// A single record as a list shows it: without the version of its shape.
+fn without_version(mut record: serde_json::Value) -> serde_json::Value {
+    record.as_object_mut().unwrap().remove("schema_version");
+    record
+}
