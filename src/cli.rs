@@ -813,15 +813,9 @@ pub enum TimerCommand {
     },
 }
 
-const V2_EPIC_STATUSES: [&str; 5] = [
-    "planned",
-    "in_progress",
-    "completed",
-    "blocked",
-    "cancelled",
-];
-const V2_SPRINT_STATUSES: [&str; 4] = ["planned", "active", "completed", "cancelled"];
-const V2_TOOL_TYPES: [&str; 5] = ["agent", "command", "hook", "workflow", "library"];
+const V2_EPIC_STATUSES: [&str; 5] = orchestron_core::tracker::shared::EpicStatus::NAMES;
+const V2_SPRINT_STATUSES: [&str; 4] = orchestron_core::tracker::shared::SPRINT_STATUSES;
+const V2_TOOL_TYPES: [&str; 5] = orchestron_core::tracker::shared::TOOL_TYPES;
 
 #[derive(Debug, Subcommand)]
 pub enum SharedCommand {

@@ -114,7 +114,7 @@ pub fn next_statuses(from: Status, workflow: Workflow) -> Vec<Status> {
 /// `--force`, recorded in the history) passes anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
-    /// `task update --status`, and the V2 `shared` commands.
+    /// `task update --status`.
     Update,
     /// `task start`, `task next --claim`.
     Start,
@@ -126,7 +126,7 @@ pub enum Via {
     Release,
     /// `task delete`, and the cancelling of a cancelled parent's open children.
     Cancel,
-    /// A person's `--force`.
+    /// A person's `--force`, and the V2 `shared` commands (V2 had no lifecycle).
     Force,
 }
 
