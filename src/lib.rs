@@ -1,9 +1,10 @@
 //! The command-line face of Orchestron, as a library so that its tests can check the
 //! shipped files against the real command-line surface; only that surface is public, so the
-//! compiler reports dead code everywhere else. The flow of every invocation is the same: [`cli`] parses the command line, [`context`] resolves the environment once
-//! (state root, clock, id generator, lock deadline), a module of [`commands`] calls the core
+//! compiler reports dead code everywhere else. The flow of every invocation is the same:
+//! [`cli`] parses the command line, `context` resolves the environment once (state root,
+//! clock, id generator, lock deadline), a module of `commands` calls the core
 //! (`orchestron_core`: the rules, the stores, the tracker's operations) and renders the
-//! result, and [`error`] alone turns the outcome into an exit code.
+//! result, and `error` alone turns the outcome into an exit code.
 
 pub mod cli;
 mod commands;
