@@ -42,8 +42,12 @@ pub(crate) mod var {
     pub(crate) const PATH: &str = "PATH";
     /// Where `doctor` finds the user's Claude Code settings (`~/.claude/settings.json`).
     pub(crate) const USER_HOME: &str = "HOME";
-    /// Test only: how long a writer holds a lock after reading, to make races deterministic.
+    /// Test only: how long a writer holds a lock after reading (`400ms`), or `until:PATH`
+    /// (until that file exists), to make races deterministic.
     pub(crate) const TEST_LOCK_HOLD: &str = "ORCHESTRON_TEST_LOCK_HOLD";
+    /// Test only: a file a writer creates when it finds a lock held, so a race test can
+    /// prove it waited.
+    pub(crate) const TEST_LOCK_WAITING: &str = "ORCHESTRON_TEST_LOCK_WAITING";
 }
 
 /// The default deadline for taking a lock.
@@ -70,7 +74,7 @@ pub(crate) struct Context {
     lock_timeout: Duration,
     lock_timeout_set: bool,
     durability: Option<Durability>,
-    test_lock_hold: Option<Duration>,
+    test_locks: crate::store::TestLocks,
     current_session: Option<String>,
     mode_override: Option<String>,
     claude_env_file: Option<PathBuf>,
@@ -117,10 +121,17 @@ impl Context {
             .map(|raw| Durability::parse(&raw))
             .transpose()
             .with_context(|| format!("invalid `{}`", var::DURABILITY))?;
-        let test_lock_hold = get(var::TEST_LOCK_HOLD)
-            .map(|raw| config::parse_duration(&raw))
+        let hold = get(var::TEST_LOCK_HOLD)
+            .map(|raw| match raw.strip_prefix("until:") {
+                Some(gate) => Ok(crate::store::TestHold::Until(PathBuf::from(gate))),
+                None => config::parse_duration(&raw).map(crate::store::TestHold::For),
+            })
             .transpose()
             .with_context(|| format!("invalid `{}`", var::TEST_LOCK_HOLD))?;
+        let test_locks = crate::store::TestLocks {
+            hold,
+            waiting: get(var::TEST_LOCK_WAITING).map(PathBuf::from),
+        };
         Ok(Context {
             json,
             now,
@@ -134,7 +145,7 @@ impl Context {
             lock_timeout,
             lock_timeout_set,
             durability,
-            test_lock_hold,
+            test_locks,
             current_session: get(var::SESSION).or_else(|| get(var::CLAUDE_CODE_SESSION_ID)),
             mode_override: get(var::MODE),
             claude_env_file: get(var::CLAUDE_ENV_FILE).map(PathBuf::from),
@@ -216,7 +227,7 @@ impl Context {
             actor: self.current_session.clone(),
             lock_timeout: self.lock_timeout,
             durability: self.durability,
-            test_lock_hold: self.test_lock_hold,
+            test_locks: self.test_locks.clone(),
             clock: orchestron_core::Clock::Fixed(self.now),
             id_seed: self.id_seed.clone(),
         };
@@ -292,7 +303,7 @@ impl Context {
             self.state_root().join(folder),
             self.lock_timeout,
             durability,
-            self.test_lock_hold,
+            self.test_locks.clone(),
         ))
     }
 

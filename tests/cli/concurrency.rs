@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::TimedChild as _;
 use crate::{Run, TestEnv};
 
 fn spawn(env: &TestEnv, args: &[&str], hold: Option<&str>) -> Child {
@@ -24,12 +25,45 @@ fn spawn(env: &TestEnv, args: &[&str], hold: Option<&str>) -> Child {
 }
 
 fn finish(child: Child) -> Run {
-    let output = child.wait_with_output().unwrap();
+    let output = child.timed_wait_with_output().unwrap();
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// A waiter that leaves a marker file when it finds a lock held.
+fn spawn_waiter(env: &TestEnv, args: &[&str], marker: &Path) -> Child {
+    let mut command = env.command(args);
+    command.env("ORCHESTRON_TEST_LOCK_WAITING", marker);
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Make a race certain rather than likely: `holder` (spawned with `ORCHESTRON_TEST_LOCK_HOLD
+/// =until:GATE`) holds the lock at `lock`; `waiter` starts, and only once it has said that it
+/// found that lock held does the gate open. Returns both runs, holder first.
+fn race(env: &TestEnv, holder: &[&str], lock: &Path, waiter: &[&str]) -> (Run, Run) {
+    let gate = env.path().join("gate");
+    let marker = env.path().join("waiting");
+    let hold = format!("until:{}", gate.display());
+    let holder = spawn(env, holder, Some(&hold));
+    wait_until_locked(lock);
+    let waiter = spawn_waiter(env, waiter, &marker);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !marker.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the second process never waited for the lock"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    File::create(&gate).unwrap();
+    (finish(holder), finish(waiter))
 }
 
 /// Wait until another process holds the lock at `path`.
@@ -91,13 +125,16 @@ fn parallel_merges_and_heartbeats_lose_nothing() {
 fn a_write_racing_a_handoff_from_its_source_is_not_lost() {
     let env = TestEnv::new();
     env.session("from");
-    // The handoff takes the locks, reads both documents, then holds the locks for 400 ms.
-    let handoff = spawn(&env, &["session", "handoff", "from", "to"], Some("400ms"));
-    wait_until_locked(&env.sessions().join("from.lock"));
-    // This write arrives while the handoff holds what it read; it must land on top of it.
-    let write = spawn(&env, &["state", "set", "from", "late", "1"], None);
-    finish(handoff).ok();
-    finish(write).ok();
+    // The handoff takes the locks and reads both documents; the write arrives while it holds
+    // what it read (proven: it reports waiting), and must land on top of it.
+    let (handoff, write) = race(
+        &env,
+        &["session", "handoff", "from", "to"],
+        &env.sessions().join("from.lock"),
+        &["state", "set", "from", "late", "1"],
+    );
+    handoff.ok();
+    write.ok();
     let from = env.document("from");
     assert_eq!(from["late"], "1", "the racing write was lost");
     assert_eq!(
@@ -114,7 +151,7 @@ fn a_write_racing_a_handoff_from_its_source_is_not_lost() {
 fn a_handoff_racing_a_write_to_its_source_sees_it() {
     let env = TestEnv::new();
     env.session("from");
-    let write = spawn(
+    let (write, handoff) = race(
         &env,
         &[
             "state",
@@ -124,12 +161,11 @@ fn a_handoff_racing_a_write_to_its_source_sees_it() {
             "--data",
             r#"{"early": 1}"#,
         ],
-        Some("300ms"),
+        &env.sessions().join("from.lock"),
+        &["session", "handoff", "from", "to"],
     );
-    wait_until_locked(&env.sessions().join("from.lock"));
-    let handoff = spawn(&env, &["session", "handoff", "from", "to"], None);
-    finish(write).ok();
-    finish(handoff).ok();
+    write.ok();
+    handoff.ok();
     assert_eq!(env.document("from")["execution"]["context"]["early"], 1);
     assert_eq!(
         env.document("to")["execution"]["inherited_context"]["context"]["early"],
@@ -143,9 +179,14 @@ fn crossing_handoffs_do_not_deadlock() {
     env.session("a");
     env.session("b");
     env.set("ORCHESTRON_LOCK_TIMEOUT", "5s");
-    let one = spawn(&env, &["session", "handoff", "a", "b"], Some("200ms"));
-    let two = spawn(&env, &["session", "handoff", "b", "a"], Some("200ms"));
-    let runs = [finish(one), finish(two)];
+    // The second handoff starts while the first holds both locks, and is seen waiting.
+    let (one, two) = race(
+        &env,
+        &["session", "handoff", "a", "b"],
+        &env.sessions().join("a.lock"),
+        &["session", "handoff", "b", "a"],
+    );
+    let runs = [one, two];
     // Locks are taken in id order, so one runs after the other: the first succeeds and the
     // second finds its target completed. Neither times out.
     let codes: Vec<i32> = runs.iter().map(|run| run.code).collect();
@@ -182,7 +223,7 @@ fn sixteen_writers_times_twenty_merges_all_land() {
         })
         .collect();
     for mut child in children {
-        assert!(child.wait().unwrap().success());
+        assert!(child.timed_wait().unwrap().success());
     }
     let doc = env.document("s");
     let total: usize = (0..16)

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::TestEnv;
+use crate::TimedChild as _;
 
 /// A small deterministic generator, so that a failure can be replayed.
 #[derive(Debug)]
@@ -52,7 +53,7 @@ fn killed_writers_never_tear_or_invent_values() {
             if random.next(3) != 0 {
                 let _ = child.kill(); // SIGKILL
             }
-            let status = child.wait().unwrap();
+            let status = child.timed_wait().unwrap();
             if status.success() {
                 acknowledged.insert(key);
             } else {

@@ -5,6 +5,7 @@ use std::process::Stdio;
 
 use serde_json::{Value, json};
 
+use crate::TimedChild as _;
 use crate::{Run, TestEnv};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hook-payloads");
@@ -168,7 +169,7 @@ fn session_start_creates_once_and_exports_the_session() {
         .map(|_| spawn_hook(&env, "SessionStart", &payload("SessionStart", "twice")))
         .collect();
     for child in children {
-        let output = child.wait_with_output().unwrap();
+        let output = child.timed_wait_with_output().unwrap();
         assert!(output.status.success(), "{output:?}");
     }
     let doc = env.document("twice");
@@ -282,7 +283,7 @@ fn twenty_parallel_post_tool_uses_count_exactly() {
         .map(|_| spawn_hook(&env, "PostToolUse", &input))
         .collect();
     for child in children {
-        let output = child.wait_with_output().unwrap();
+        let output = child.timed_wait_with_output().unwrap();
         assert!(output.status.success(), "{output:?}");
     }
     let doc = env.document("busy");

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 
 use crate::TestEnv;
+use crate::{Timed as _, TimedChild as _};
 
 fn repo_file(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
@@ -124,7 +125,7 @@ fn launcher_with_path(
         }
         _ => {}
     }
-    let output = child.wait_with_output().unwrap();
+    let output = child.timed_wait_with_output().unwrap();
     (
         output.status.code().unwrap(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -259,7 +260,7 @@ fn plugin_bin(path: &str, extra: &[(&str, &str)], args: &[&str]) -> std::process
     for (name, value) in extra {
         command.env(name, value);
     }
-    command.output().unwrap()
+    command.timed_output().unwrap()
 }
 
 #[test]

@@ -136,7 +136,7 @@ impl TestEnv {
 
     /// Run the binary and capture what it did.
     pub fn run(&self, args: &[&str]) -> Run {
-        let output = self.command(args).output().expect("the binary runs");
+        let output = self.command(args).timed_output().expect("the binary runs");
         run_of(output)
     }
 
@@ -162,7 +162,7 @@ impl TestEnv {
             }
             _ => {}
         }
-        run_of(child.wait_with_output().expect("the binary runs"))
+        run_of(wait_with_timeout(child, CHILD_LIMIT))
     }
 
     /// Create a session with `id` and return it.
@@ -221,27 +221,66 @@ impl TestEnv {
     }
 }
 
-/// Wait for a child with a deadline: a regression that hangs fails the test instead of the
-/// whole suite. Its stdout and stderr must be piped.
-pub fn wait_with_timeout(mut child: std::process::Child, limit: std::time::Duration) -> Output {
-    let started = std::time::Instant::now();
-    loop {
-        if child
-            .try_wait()
-            .expect("the child can be waited for")
-            .is_some()
-        {
-            return child.wait_with_output().expect("the child's output");
+/// How long any child process of a test may run: a regression that hangs fails its test
+/// instead of hanging the suite.
+pub const CHILD_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Wait for a child's output with a deadline. The pipes are read while waiting (on a thread),
+/// so a child that prints more than a pipe holds never looks hung.
+pub fn wait_with_timeout(child: std::process::Child, limit: std::time::Duration) -> Output {
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(limit) {
+        Ok(output) => output.expect("the child's output"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("a child process ran longer than {limit:?}");
         }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let output = child.wait_with_output().expect("the child's output");
-            panic!(
-                "a child ran longer than {limit:?}; stderr: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+    }
+}
+
+/// `output()`, `wait_with_output()` and `wait()` with [`CHILD_LIMIT`].
+pub trait Timed {
+    fn timed_output(&mut self) -> std::io::Result<Output>;
+}
+
+impl Timed for Command {
+    fn timed_output(&mut self) -> std::io::Result<Output> {
+        let child = self
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        Ok(wait_with_timeout(child, CHILD_LIMIT))
+    }
+}
+
+/// The same for a child already running.
+pub trait TimedChild {
+    fn timed_wait_with_output(self) -> std::io::Result<Output>;
+    fn timed_wait(&mut self) -> std::io::Result<std::process::ExitStatus>;
+}
+
+impl TimedChild for std::process::Child {
+    fn timed_wait_with_output(self) -> std::io::Result<Output> {
+        Ok(wait_with_timeout(self, CHILD_LIMIT))
+    }
+
+    fn timed_wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Ok(status);
+            }
+            if started.elapsed() > CHILD_LIMIT {
+                let _ = self.kill();
+                panic!("a child process ran longer than {CHILD_LIMIT:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 

@@ -6,6 +6,7 @@ use std::process::Command;
 use clap::Parser as _;
 use orchestron::cli::Cli;
 
+use crate::Timed as _;
 use crate::{TestEnv, shell_words};
 
 const README: &str = include_str!("../../README.md");
@@ -71,7 +72,7 @@ fn readme_use_block_runs() {
         .env("ORCHESTRON_NOW", crate::NOW)
         .env("ORCHESTRON_ID_SEED", "readme")
         .current_dir(env.path())
-        .output()
+        .timed_output()
         .expect("bash runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);

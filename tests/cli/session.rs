@@ -4,6 +4,7 @@ use std::os::unix::fs::PermissionsExt as _;
 
 use serde_json::json;
 
+use crate::Timed as _;
 use crate::{NOW, TestEnv};
 
 const LATER: &str = "2026-01-01T06:00:00Z";
@@ -610,7 +611,7 @@ fn state_root_resolution() {
     std::fs::create_dir_all(project.join(".git")).unwrap();
     std::fs::create_dir_all(&nested).unwrap();
     let mut command = env.command(&["session", "create", "--id", "g"]);
-    let output = command.current_dir(&nested).output().unwrap();
+    let output = command.current_dir(&nested).timed_output().unwrap();
     assert!(output.status.success());
     assert_eq!(output.stdout, b"g\n");
     assert!(

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::TestEnv;
+use crate::Timed as _;
 
 #[test]
 fn config_is_created_on_first_read_and_updated_shallowly() {
@@ -279,7 +280,7 @@ fn tools_register_once_and_keep_their_first_registration_time() {
             "2",
         ])
         .env("ORCHESTRON_NOW", "2026-02-01T00:00:00Z")
-        .output()
+        .timed_output()
         .unwrap();
     let later: serde_json::Value = serde_json::from_slice(&later.stdout).unwrap();
     assert_eq!(later["registered_at"], first["registered_at"]);
@@ -749,7 +750,7 @@ fn shared_lists_are_in_v2_order_and_records_have_v2_defaults() {
         let run = env
             .command(&["shared", "create-sprint", "myapp", sprint, sprint])
             .env("ORCHESTRON_NOW", now)
-            .output()
+            .timed_output()
             .unwrap();
         assert!(run.status.success());
     }
@@ -1000,7 +1001,7 @@ fn v2_user_guide_runs_unchanged() {
   }"#,
         ])
         .env("ORCHESTRON_NOW", "2026-01-02T00:00:00Z")
-        .output()
+        .timed_output()
         .unwrap();
     assert!(second.status.success());
     let sprints = env.run(&["shared", "list-sprints", "myapp"]).json();

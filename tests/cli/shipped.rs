@@ -10,6 +10,7 @@ use orchestron::cli::Cli;
 use orchestron::shipped::{self, COMMANDS, STYLES};
 use serde_json::Value;
 
+use crate::Timed as _;
 use crate::{TestEnv, shell_words};
 
 const SESSION: &str = "5e1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
@@ -271,7 +272,7 @@ fn run_every_bang_line(env: &TestEnv) {
                 for line in bang_lines(shipped::body(command.text)) {
                     for arguments in ARGUMENTS {
                         let script = substitute(&line, arguments);
-                        let output = bash(env, &script, bin_dir).output().unwrap();
+                        let output = bash(env, &script, bin_dir).timed_output().unwrap();
                         let stdout = String::from_utf8_lossy(&output.stdout);
                         assert!(
                             output.status.success(),

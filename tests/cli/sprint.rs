@@ -3,12 +3,13 @@
 use serde_json::json;
 
 use crate::TestEnv;
+use crate::Timed as _;
 
 fn run_at(env: &TestEnv, now: &str, args: &[&str]) -> String {
     let output = env
         .command(args)
         .env("ORCHESTRON_NOW", now)
-        .output()
+        .timed_output()
         .unwrap();
     assert!(
         output.status.success(),

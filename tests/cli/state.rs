@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::TestEnv;
+use crate::TimedChild as _;
 
 const LATER: &str = "2026-01-01T06:00:00Z";
 
@@ -597,7 +598,7 @@ fn watch_prints_the_value_whenever_it_changes() {
     env.run(&["state", "delete", "s", "k"]).ok();
     assert_eq!(lines.next().unwrap().unwrap(), "null");
     child.kill().unwrap();
-    child.wait().unwrap();
+    child.timed_wait().unwrap();
     env.refuses(&["state", "watch", "s", "k", "--interval", "often"], 1);
 }
 

@@ -6,6 +6,7 @@ use std::process::Stdio;
 use clap::CommandFactory as _;
 
 use crate::TestEnv;
+use crate::{Timed as _, TimedChild as _};
 
 #[test]
 fn the_cli_definition_is_consistent() {
@@ -81,7 +82,7 @@ fn a_closed_pipe_is_not_a_failure() {
         .unwrap()
         .write_all(big.as_bytes())
         .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = child.timed_wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -102,7 +103,7 @@ fn completions_into_a_closed_pipe_is_not_a_failure() {
             .command(&["completions", shell])
             .stdout(writer)
             .stderr(Stdio::piped())
-            .output()
+            .timed_output()
             .unwrap();
         assert_eq!(
             output.status.code(),

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::TestEnv;
+use crate::TimedChild as _;
 
 fn create(env: &TestEnv, args: &[&str]) -> String {
     let mut all = vec!["task", "create"];
@@ -323,7 +324,7 @@ fn parallel_agents_never_claim_the_same_item() {
         .collect();
     let mut claimed = Vec::new();
     for child in children {
-        let output = child.wait_with_output().unwrap();
+        let output = child.timed_wait_with_output().unwrap();
         assert!(
             output.status.success(),
             "{}",
@@ -362,7 +363,7 @@ fn parallel_creates_and_updates_lose_nothing() {
         })
         .collect();
     for child in children {
-        let output = child.wait_with_output().unwrap();
+        let output = child.timed_wait_with_output().unwrap();
         assert!(
             output.status.success(),
             "{}",
@@ -481,11 +482,13 @@ fn commands_that_do_not_need_the_tracker_never_open_it() {
     env.run_with_stdin(
         &["hook", "PostToolUse"],
         r#"{"session_id": "s1", "tool_name": "Bash", "tool_input": {"command": "ls"}}"#,
-    );
+    )
+    .ok();
     env.run_with_stdin(
         &["hook", "SessionStart"],
         r#"{"session_id": "s1", "source": "resume"}"#,
-    );
+    )
+    .ok();
     env.run(&["context", "s1"]).ok();
     assert!(!env.home().join("orchestron.db").exists());
 }
@@ -523,15 +526,18 @@ fn clarify_feedback_review_and_approve() {
     env.run_with_stdin(
         &["hook", "SessionStart"],
         &json!({"session_id": session, "source": "startup"}).to_string(),
-    );
+    )
+    .ok();
     env.run_with_stdin(
         &["hook", "PostToolUse"],
         &json!({"session_id": session, "tool_name": "Write", "tool_input": {"file_path": "/p/login.rs"}}).to_string(),
-    );
+    )
+    .ok();
     env.run_with_stdin(
         &["hook", "PostToolUse"],
         &json!({"session_id": session, "tool_name": "Bash", "tool_input": {"command": "cargo test"}}).to_string(),
-    );
+    )
+    .ok();
     env.set("ORCHESTRON_SESSION", session);
     env.run(&["task", "start", &id]).ok();
     let stderr = env.refuses(&["task", "approve", &id], 1);

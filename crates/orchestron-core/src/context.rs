@@ -47,8 +47,8 @@ pub struct Settings {
     pub lock_timeout: Duration,
     /// Overrides the configuration's durability.
     pub durability: Option<Durability>,
-    /// Test only: how long a writer holds a lock after reading.
-    pub test_lock_hold: Option<Duration>,
+    /// Test only: how a writer holds a lock after reading, and where a waiter says it waits.
+    pub test_locks: crate::store::TestLocks,
     pub clock: Clock,
     /// Seeds id generation (tests); `None` is random.
     pub id_seed: Option<String>,
@@ -131,7 +131,7 @@ impl Context {
             self.state_root().join(folder),
             self.settings.lock_timeout,
             self.durability(),
-            self.settings.test_lock_hold,
+            self.settings.test_locks.clone(),
         )
     }
 

@@ -41,7 +41,7 @@ pub struct Store {
     dir: PathBuf,
     lock_timeout: Duration,
     durability: Durability,
-    test_lock_hold: Option<Duration>,
+    test_locks: TestLocks,
 }
 
 impl Store {
@@ -49,13 +49,13 @@ impl Store {
         dir: PathBuf,
         lock_timeout: Duration,
         durability: Durability,
-        test_lock_hold: Option<Duration>,
+        test_locks: TestLocks,
     ) -> Store {
         Store {
             dir,
             lock_timeout,
             durability,
-            test_lock_hold,
+            test_locks,
         }
     }
 
@@ -295,7 +295,12 @@ impl Store {
                     }
                     continue;
                 }
-                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::WouldBlock) => {
+                    if let Some(marker) = &self.test_locks.waiting {
+                        // Tell the test this writer found the lock held (best effort).
+                        let _ = File::create(marker);
+                    }
+                }
                 Err(fs::TryLockError::Error(err)) => {
                     return Err(err).with_context(|| format!("cannot lock `{}`", path.display()));
                 }
@@ -310,10 +315,37 @@ impl Store {
     }
 
     fn hold_for_tests(&self) {
-        if let Some(hold) = self.test_lock_hold {
-            std::thread::sleep(hold);
+        match &self.test_locks.hold {
+            None => {}
+            Some(TestHold::For(hold)) => std::thread::sleep(*hold),
+            Some(TestHold::Until(gate)) => {
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while !gate.exists() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
         }
     }
+}
+
+/// Test only (`ORCHESTRON_TEST_LOCK_HOLD`): how a writer holds its lock after reading, so
+/// that a test can make a race happen rather than hope for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestHold {
+    /// For this long.
+    For(Duration),
+    /// Until this file exists (a gate the test opens once it has seen the other process
+    /// waiting), at most 30 s.
+    Until(PathBuf),
+}
+
+/// Test-only knobs of the lock, both inert when unset: a holder that holds (`hold`), and a
+/// waiter that leaves a marker file when it finds the lock held (`waiting`), so that a race
+/// test can prove the race happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestLocks {
+    pub hold: Option<TestHold>,
+    pub waiting: Option<PathBuf>,
 }
 
 /// Holds a lock until dropped: closing the file releases the `flock`.
