@@ -361,11 +361,6 @@ impl Context {
         self.ids.borrow_mut().next_u64()
     }
 
-    /// A new session id.
-    pub(crate) fn new_id(&self) -> String {
-        self.ids.borrow_mut().uuid_v4()
-    }
-
     /// The session named by `$ORCHESTRON_SESSION`, else `$CLAUDE_CODE_SESSION_ID`.
     pub(crate) fn current_session(&self) -> anyhow::Result<SessionId> {
         let raw = self.current_session.as_deref().ok_or_else(|| {

@@ -125,6 +125,11 @@ impl Context {
         self.ids.borrow_mut().next_u64()
     }
 
+    /// A new UUID v4 (seeded in tests), for a session id.
+    pub fn new_uuid(&self) -> String {
+        self.ids.borrow_mut().uuid_v4()
+    }
+
     /// The documents in a folder of the state root (`sessions`, `handoffs`).
     pub fn store(&self, folder: &str) -> Store {
         Store::new(

@@ -7,7 +7,8 @@
 //!
 //! - [`config`]: the project configuration and every default (a leaf);
 //! - [`error`]: typed errors (invalid, not found, conflict, busy, internal) with hints;
-//! - [`ids`], [`session`], [`handoff`], [`inbox`]: sessions as pure rules over documents;
+//! - [`ids`], [`session`], [`handoff`], [`inbox`]: sessions as pure rules over documents,
+//!   and [`sessions`]: the operations on them, one locked transaction each;
 //! - [`docpath`], [`select`]: dot paths and JSONPath over documents;
 //! - [`store`]: locked, atomic JSON documents on disk;
 //! - [`tracker`]: the project's work items in SQLite, and the operations on them.
@@ -21,6 +22,7 @@ pub mod ids;
 pub mod inbox;
 pub mod select;
 pub mod session;
+pub mod sessions;
 pub mod store;
 pub mod tracker;
 
