@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use serde_json::{Map, Number, Value, json};
+use serde_json::{Number, Value, json};
 
 use super::{parse_json, parse_object};
 use crate::cli::{StateCommand, WriteArgs};
@@ -14,7 +14,7 @@ use crate::docpath::{Applied, DocPath, Edit, Found};
 use crate::ids::SessionId;
 use crate::output::{Output, warn};
 use crate::select::{self, Selected};
-use crate::session::{self, Mode, NewSession};
+use crate::session;
 use crate::store::Outcome;
 
 pub(super) fn run(
@@ -143,8 +143,7 @@ fn value_argument(raw: String, json_value: bool) -> anyhow::Result<Value> {
     }
 }
 
-/// Apply `edit` at `path` in session `id` under its lock. A change bumps
-/// `session.lifecycle.last_activity`; no change writes nothing.
+/// Apply `edit` at `path` in session `id` (created with `--create`), in the core.
 fn edit(
     context: &Context,
     id: &str,
@@ -154,36 +153,17 @@ fn edit(
 ) -> anyhow::Result<Applied> {
     let id = SessionId::parse(id)?;
     let path = DocPath::parse(path)?;
-    let store = context.store()?;
-    let change = |document: &mut Value| {
-        let applied = path.apply(document, edit)?;
-        anyhow::ensure!(
-            document.is_object(),
-            "the root of a session document must stay a JSON object"
-        );
-        if applied.changed {
-            session::touch(document, context.now);
-        }
-        Ok((applied.changed, applied))
-    };
-    if write.create {
-        let lifetime = context.config()?.expiry(Mode::Development);
-        let new = NewSession {
-            id: id.to_string(),
-            mode: Mode::Development,
-            project: context.default_project(),
-            parent_session: None,
-            metadata: Map::new(),
-            created_by: "orchestron".to_owned(),
-        };
-        store.update_or_create(
-            &id,
-            || session::new_document(&new, context.now, lifetime),
-            change,
-        )
-    } else {
-        store.update(&id, change)
-    }
+    let project = context
+        .default_project()
+        .unwrap_or_else(|| "project".to_owned());
+    let create = write.create.then_some(project.as_str());
+    Ok(orchestron_core::sessions::edit_state(
+        context.core()?,
+        &id,
+        &path,
+        edit,
+        create,
+    )?)
 }
 
 fn report_write(out: &mut Output, applied: &Applied) -> anyhow::Result<()> {

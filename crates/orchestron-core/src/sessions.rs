@@ -6,6 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::context::Context;
+use crate::docpath::{Applied, DocPath, Edit};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::SessionId;
 use crate::session::{self, Lifecycle, Mode, NewSession, Status};
@@ -239,4 +240,47 @@ pub fn info(cx: &Context, id: &SessionId) -> Result<Value> {
         document["session"]["lifecycle"]["status"] = json!(Status::Expired.as_str());
     }
     Ok(document)
+}
+
+/// Apply `edit` at `path` in session `id`'s state under its lock. A change bumps
+/// `session.lifecycle.last_activity`; no change writes nothing. With `create`, a missing
+/// session is created first (mode development, in the project named), in the same
+/// transaction.
+pub fn edit_state(
+    cx: &Context,
+    id: &SessionId,
+    path: &DocPath,
+    edit: Edit<'_>,
+    create: Option<&str>,
+) -> Result<Applied> {
+    let now = cx.now();
+    let store = cx.store(FOLDER);
+    let change = |document: &mut Value| {
+        let applied = path.apply(document, edit)?;
+        if !document.is_object() {
+            return Err(
+                Error::invalid("the root of a session document must stay a JSON object").into(),
+            );
+        }
+        if applied.changed {
+            session::touch(document, now);
+        }
+        Ok((applied.changed, applied))
+    };
+    let applied = match create {
+        Some(project) => {
+            let new = NewSession {
+                id: id.to_string(),
+                mode: Mode::Development,
+                project: Some(project.to_owned()),
+                parent_session: None,
+                metadata: Map::new(),
+                created_by: "orchestron".to_owned(),
+            };
+            let lifetime = cx.config().expiry(Mode::Development);
+            store.update_or_create(id, || session::new_document(&new, now, lifetime), change)?
+        }
+        None => store.update(id, change)?,
+    };
+    Ok(applied)
 }
