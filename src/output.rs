@@ -100,6 +100,25 @@ impl Output {
         writeln!(self.stdout)
     }
 
+    /// Print JSONPath matches: their values, or with `with_paths` each with its normalized
+    /// path (`{"path", "value"}`).
+    pub(crate) fn matches(
+        &mut self,
+        matches: &crate::select::Selected<'_>,
+        with_paths: bool,
+    ) -> io::Result<()> {
+        if with_paths {
+            let located: Vec<Value> = matches
+                .iter()
+                .map(|(path, value)| serde_json::json!({"path": path, "value": value}))
+                .collect();
+            self.serialize(&located)
+        } else {
+            let values: Vec<&Value> = matches.iter().map(|(_, value)| value.as_ref()).collect();
+            self.serialize(&values)
+        }
+    }
+
     /// Print a JSON value compactly on one line, whatever the mode.
     pub(crate) fn json_line(&mut self, value: &Value) -> io::Result<()> {
         serde_json::to_writer(&mut self.stdout, value)?;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::context::Context;
 use crate::install::{self, Changes, EVENTS};
 use crate::output::Output;
-use crate::store;
+use crate::store::{self, read_optional, real_path};
 
 /// Where init keeps a copy of the settings file as it was before init changed it.
 const BACKUP_SUFFIX: &str = ".orchestron-backup";
@@ -804,16 +804,6 @@ fn check_writable(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Where a write must go so that a symbolic link stays a link: its target.
-pub(super) fn real_path(path: &Path) -> PathBuf {
-    let is_link = fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink());
-    if is_link {
-        fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-    } else {
-        path.to_path_buf()
-    }
-}
-
 /// Give `to` the permissions of `from` (a backup of a 0600 file stays 0600).
 fn copy_permissions(from: &Path, to: &Path) -> anyhow::Result<()> {
     let permissions = fs::metadata(from)
@@ -825,14 +815,6 @@ fn copy_permissions(from: &Path, to: &Path) -> anyhow::Result<()> {
 
 fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-}
-
-pub(super) fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err).with_context(|| format!("cannot read `{}`", path.display())),
-    }
 }
 
 fn remove_file(path: &Path) -> anyhow::Result<()> {

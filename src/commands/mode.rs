@@ -63,7 +63,7 @@ pub(super) fn run(
     let name = config.style(mode);
     let setting = name.map(|name| style::setting_for(project, name));
     let settings = project.join(".claude").join("settings.local.json");
-    let old = super::install::read_optional(&settings)?;
+    let old = store::read_optional(&settings)?;
     let new = install::set_mode_in_settings(
         old.as_deref(),
         setting.as_deref(),
@@ -75,7 +75,7 @@ pub(super) fn run(
     let write_settings = || -> anyhow::Result<()> {
         if let Some(text) = &new {
             std::fs::create_dir_all(project.join(".claude"))?;
-            store::write_file_atomic(&super::install::real_path(&settings), text.as_bytes())?;
+            store::write_file_atomic(&store::real_path(&settings), text.as_bytes())?;
         }
         Ok(())
     };

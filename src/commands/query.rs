@@ -28,7 +28,7 @@ pub(super) fn run(out: &mut Output, args: QueryArgs) -> anyhow::Result<()> {
     let mut whole = None;
     let matches = select::select(&args.jsonpath, &text, &mut whole)
         .with_context(|| format!("{source} is not valid JSON"))?;
-    super::state::print_matches(out, &matches, args.paths)?;
+    out.matches(&matches, args.paths)?;
     super::release(matches);
     super::release(whole);
     Ok(())

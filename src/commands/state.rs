@@ -226,29 +226,12 @@ impl Lookup<'_> {
 fn print_found(out: &mut Output, found: &Lookup<'_>, with_paths: bool) -> anyhow::Result<()> {
     match found {
         Lookup::One(value) => out.value(value.unwrap_or(&Value::Null))?,
-        Lookup::Many(matches) => print_matches(out, matches, with_paths)?,
+        Lookup::Many(matches) => out.matches(matches, with_paths)?,
     }
     Ok(())
 }
 
 /// Print the matches of a JSONPath as a JSON array, of values or of `{path, value}`.
-pub(super) fn print_matches(
-    out: &mut Output,
-    matches: &Selected<'_>,
-    with_paths: bool,
-) -> std::io::Result<()> {
-    if with_paths {
-        let located: Vec<Value> = matches
-            .iter()
-            .map(|(path, value)| json!({"path": path, "value": value}))
-            .collect();
-        out.serialize(&located)
-    } else {
-        let values: Vec<&Value> = matches.iter().map(|(_, value)| value.as_ref()).collect();
-        out.serialize(&values)
-    }
-}
-
 fn cleanup_expired(context: &Context, out: &mut Output, dry_run: bool) -> anyhow::Result<()> {
     let store = context.store()?;
     let now = context.now;
