@@ -464,18 +464,8 @@ fn review(context: &Context, out: &mut Output, raw: &str) -> anyhow::Result<()> 
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        let last = &session["tests"]["last"];
-        let tests = match last["passed"].as_bool() {
-            Some(true) => format!(
-                "last test passed: {}",
-                last["command"].as_str().unwrap_or("?")
-            ),
-            Some(false) => format!(
-                "last test FAILED: {}",
-                last["command"].as_str().unwrap_or("?")
-            ),
-            None => "no test run".to_owned(),
-        };
+        let tests = crate::session::describe_test_run(&session["tests"]["last"])
+            .map_or_else(|| "no test run".to_owned(), |run| format!("last {run}"));
         out.line(&format!(
             "session {}: {} files; {tests}",
             session["session"].as_str().unwrap_or("?"),

@@ -352,13 +352,11 @@ pub(crate) fn status_line(context: &Context, input: &str) -> anyhow::Result<Stri
             .unwrap_or(0);
         parts.push(format!("to-dos {done}/{total}"));
     }
-    match document
-        .pointer("/execution/tests/last/passed")
-        .and_then(Value::as_bool)
+    if let Some(verdict) = document
+        .pointer("/execution/tests/last")
+        .and_then(session::test_verdict)
     {
-        Some(true) => parts.push("tests passed".to_owned()),
-        Some(false) => parts.push("tests FAILED".to_owned()),
-        None => {}
+        parts.push(format!("tests {verdict}"));
     }
     Ok(format!("orchestron: {}", parts.join(" | ")))
 }
@@ -414,14 +412,11 @@ fn start_context(document: &Value, source: Option<&str>) -> Vec<String> {
     {
         lines.extend(track::describe_snapshot(snapshot));
     }
-    if let Some(last) = document.pointer("/execution/tests/last") {
-        let passed = last.get("passed").and_then(Value::as_bool);
-        let command = last.get("command").and_then(Value::as_str).unwrap_or("?");
-        match passed {
-            Some(true) => lines.push(format!("Last test run passed: `{command}`.")),
-            Some(false) => lines.push(format!("Last test run FAILED: `{command}`.")),
-            None => {}
-        }
+    if let Some(run) = document
+        .pointer("/execution/tests/last")
+        .and_then(session::describe_test_run)
+    {
+        lines.push(format!("Last {run}."));
     }
     lines
 }

@@ -552,7 +552,10 @@ fn clarify_feedback_review_and_approve() {
     assert_eq!(review["sessions"][0]["files"], json!(["/p/login.rs"]));
     assert_eq!(review["sessions"][0]["tests"]["last"]["passed"], true);
     let text = env.run(&["task", "review", &id]).ok().to_owned();
-    assert!(text.contains("last test passed: cargo test"), "{text}");
+    assert!(
+        text.contains("last test run passed: `cargo test`"),
+        "{text}"
+    );
 
     env.run(&["task", "approve", &id, "--comment", "ship it"])
         .ok();

@@ -121,13 +121,13 @@ pub fn describe(handoff: &Value) -> Vec<String> {
         lines.push(format!("- Next steps: {}.", next_steps.join("; ")));
     }
     if let Some(last) = handoff.get("last_test").filter(|last| last.is_object()) {
-        let command = last.get("command").and_then(Value::as_str).unwrap_or("?");
-        let verdict = match last.get("passed").and_then(Value::as_bool) {
-            Some(true) => "passed",
-            Some(false) => "FAILED",
-            None => "unknown",
-        };
-        lines.push(format!("- Last test run {verdict}: `{command}`."));
+        match crate::session::describe_test_run(last) {
+            Some(run) => lines.push(format!("- Last {run}.")),
+            None => {
+                let command = last.get("command").and_then(Value::as_str).unwrap_or("?");
+                lines.push(format!("- Last test run unknown: `{command}`."));
+            }
+        }
     }
     let done = list("done");
     if !done.is_empty() {

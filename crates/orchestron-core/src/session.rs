@@ -471,6 +471,23 @@ pub fn push_event(document: &mut Value, now: Timestamp, kind: &str, data: Value)
     }
 }
 
+/// The verdict of a stored test run (`execution.tests.last`, a handoff's `last_test`):
+/// `passed`, `FAILED`, or `None` when it says neither. The one definition every view uses.
+pub fn test_verdict(last: &Value) -> Option<&'static str> {
+    match last.get("passed").and_then(Value::as_bool) {
+        Some(true) => Some("passed"),
+        Some(false) => Some("FAILED"),
+        None => None,
+    }
+}
+
+/// A stored test run in one phrase: ``test run passed: `cargo test` ``.
+pub fn describe_test_run(last: &Value) -> Option<String> {
+    let verdict = test_verdict(last)?;
+    let command = last.get("command").and_then(Value::as_str).unwrap_or("?");
+    Some(format!("test run {verdict}: `{command}`"))
+}
+
 /// An RFC 3339 UTC timestamp to the millisecond, such as `2026-11-22T10:00:00.123Z`.
 pub fn format_time(time: Timestamp) -> String {
     time.round(jiff::Unit::Millisecond)
@@ -553,6 +570,22 @@ fn set(document: &mut Value, keys: &[&str], value: Value) -> anyhow::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_test_run_is_described_one_way() {
+        let passed = json!({"command": "cargo test", "passed": true});
+        let failed = json!({"command": "pytest -x", "passed": false});
+        assert_eq!(
+            describe_test_run(&passed).as_deref(),
+            Some("test run passed: `cargo test`")
+        );
+        assert_eq!(
+            describe_test_run(&failed).as_deref(),
+            Some("test run FAILED: `pytest -x`")
+        );
+        assert_eq!(test_verdict(&json!({"command": "x"})), None);
+        assert_eq!(describe_test_run(&json!(null)), None);
+    }
 
     fn now() -> Timestamp {
         "2026-01-01T00:00:00Z".parse().unwrap()
