@@ -425,15 +425,14 @@ pub fn add_dependency(conn: &Connection, id: &str, on: &str) -> Result<Result<bo
             .map(|(item, (number, _))| (number, item))
             .collect();
         members.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let step = (gap.1 - gap.0) / (members.len() as f64 + 1.0);
-        if step < 1e-9 * gap.1.abs().max(1.0) {
+        let Some(numbers) = spread_between(members.len(), gap) else {
             // Out of room between two numbers: number everything afresh, then try again.
             renumber_all(conn)?;
             return add_dependency(conn, id, on);
-        }
+        };
         let mut renumber = conn.prepare_cached("UPDATE items SET topo = ?2 WHERE id = ?1")?;
-        for (k, (_, item)) in members.iter().enumerate() {
-            renumber.execute(params![item, gap.0 + step * (k as f64 + 1.0)])?;
+        for ((_, item), number) in members.iter().zip(numbers) {
+            renumber.execute(params![item, number])?;
         }
     }
     conn.prepare_cached("INSERT INTO deps (item, depends_on) VALUES (?1, ?2)")?
@@ -444,6 +443,18 @@ pub fn add_dependency(conn: &Connection, id: &str, on: &str) -> Result<Result<bo
     )?
     .execute(params![id, on])?;
     Ok(Ok(true))
+}
+
+/// `count` numbers spread evenly strictly between the two ends of `gap`, in order: the new
+/// topological numbers of a set of items moved past the other end of a new dependency.
+/// `None` when the gap has no room left for distinct numbers (then everything is numbered
+/// afresh). Pure: the topological numbering's one rule about numbers.
+pub fn spread_between(count: usize, gap: (f64, f64)) -> Option<Vec<f64>> {
+    let step = (gap.1 - gap.0) / (count as f64 + 1.0);
+    if step.is_nan() || step < 1e-9 * gap.1.abs().max(1.0) {
+        return None;
+    }
+    Some((1..=count).map(|k| gap.0 + step * k as f64).collect())
 }
 
 /// Keep `open_deps` (how many of an item's dependencies are not DONE) true when `item`
@@ -566,6 +577,21 @@ mod tests {
             }
         }
         false
+    }
+
+    #[test]
+    fn numbers_spread_strictly_inside_their_gap_or_not_at_all() {
+        assert_eq!(spread_between(3, (1.0, 2.0)), Some(vec![1.25, 1.5, 1.75]));
+        assert_eq!(spread_between(1, (4.0, 5.0)), Some(vec![4.5]));
+        assert_eq!(spread_between(0, (4.0, 5.0)), Some(vec![]));
+        // No room left between two neighbours: the caller numbers everything afresh.
+        assert_eq!(spread_between(2, (1.0, 1.0 + 1e-12)), None);
+        assert_eq!(spread_between(1, (3.0, 3.0)), None);
+        for count in [1, 7, 100] {
+            let numbers = spread_between(count, (10.0, 11.0)).unwrap();
+            assert!(numbers.windows(2).all(|pair| pair[0] < pair[1]));
+            assert!(numbers.iter().all(|n| *n > 10.0 && *n < 11.0));
+        }
     }
 
     #[test]

@@ -202,20 +202,7 @@ fn check_limit(limit: Option<u64>) -> Result<()> {
 
 /// Create an item.
 pub fn create(cx: &Context, new: &NewItem) -> Result<ItemView> {
-    if !matches!(new.status, Status::Backlog | Status::Todo) {
-        return Err(Error::invalid(format!(
-            "a new item starts in TODO or BACKLOG, not {}",
-            new.status
-        )));
-    }
-    check_text("title", &new.title)?;
-    check_estimate(new.estimate)?;
-    for label in &new.labels {
-        check_text("label", label)?;
-    }
-    if let Some(assignee) = &new.assignee {
-        check_text("assignee", assignee)?;
-    }
+    check_new_item(new, None)?;
     let now = format_time(cx.now());
     let mut db = if new.parent.is_some() {
         cx.tracker_to_change()?
@@ -231,6 +218,35 @@ pub fn create(cx: &Context, new: &NewItem) -> Result<ItemView> {
         insert(tx, cx, new, parent.as_deref(), &now)
     })?;
     view(db.conn(), &id)
+}
+
+/// The rules of a new item, in one place: it starts in TODO or BACKLOG, has a title, an
+/// estimate from 0 to [`MAX_ESTIMATE_HOURS`], no empty label or assignee, and under a parent
+/// (`parent`: its id and kind) a kind smaller than the parent's. Pure.
+pub fn check_new_item(new: &NewItem, parent: Option<(&str, Kind)>) -> Result<()> {
+    if !matches!(new.status, Status::Backlog | Status::Todo) {
+        return Err(Error::invalid(format!(
+            "a new item starts in TODO or BACKLOG, not {}",
+            new.status
+        )));
+    }
+    check_text("title", &new.title)?;
+    check_estimate(new.estimate)?;
+    for label in &new.labels {
+        check_text("label", label)?;
+    }
+    if let Some(assignee) = &new.assignee {
+        check_text("assignee", assignee)?;
+    }
+    if let Some((parent, parent_kind)) = parent
+        && !new.kind.fits_under(parent_kind)
+    {
+        return Err(Error::invalid(format!(
+            "a {} cannot sit under {parent}, a {parent_kind}: a child's kind must be smaller than its parent's",
+            new.kind
+        )));
+    }
+    Ok(())
 }
 
 /// Add a TODO under `parent`, or under the acting session's started item.
@@ -1181,7 +1197,8 @@ pub fn apply_move(
     Ok(true)
 }
 
-/// Insert a new item under `parent` (checked: it exists and its kind is larger), last in
+/// Insert a new item under `parent` (checked by [`check_new_item`]: it exists and its kind
+/// is larger), last in
 /// the topological order (it depends on nothing yet), with its labels and a history entry.
 pub(crate) fn insert(
     tx: &Transaction<'_>,
@@ -1190,15 +1207,8 @@ pub(crate) fn insert(
     parent: Option<&str>,
     now: &str,
 ) -> Result<String> {
-    if let Some(parent) = parent {
-        let parent_item = items::get(tx, parent)?;
-        if !new.kind.fits_under(parent_item.kind) {
-            return Err(Error::invalid(format!(
-                "a {} cannot sit under {parent}, a {}: a child's kind must be smaller than its parent's",
-                new.kind, parent_item.kind
-            )));
-        }
-    }
+    let parent_kind = parent.map(|parent| items::get(tx, parent)).transpose()?;
+    check_new_item(new, parent.zip(parent_kind.map(|item| item.kind)))?;
     // The sequence number counts the items ever made: an index lookup, where count(*) would
     // read the whole table.
     let (seq, topo): (i64, f64) = tx.query_row(
@@ -1346,6 +1356,62 @@ fn touch(tx: &Transaction<'_>, id: &str, now: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::tracker::Db;
+
+    fn new_item(kind: Kind) -> NewItem {
+        NewItem {
+            kind,
+            title: "t".to_owned(),
+            description: String::new(),
+            status: Status::Todo,
+            priority: Priority::Medium,
+            estimate: Some(2.0),
+            assignee: None,
+            labels: vec!["api".to_owned()],
+            parent: None,
+        }
+    }
+
+    #[test]
+    fn a_new_item_is_checked_in_one_place() {
+        assert!(check_new_item(&new_item(Kind::Task), None).is_ok());
+        assert!(check_new_item(&new_item(Kind::Task), Some(("EPIC-1", Kind::Epic))).is_ok());
+        assert!(check_new_item(&new_item(Kind::Task), Some(("TASK-1", Kind::Task))).is_err());
+        assert!(check_new_item(&new_item(Kind::Epic), Some(("STORY-1", Kind::Story))).is_err());
+        let refused = [
+            NewItem {
+                status: Status::Done,
+                ..new_item(Kind::Task)
+            },
+            NewItem {
+                title: "  ".to_owned(),
+                ..new_item(Kind::Task)
+            },
+            NewItem {
+                estimate: Some(-1.0),
+                ..new_item(Kind::Task)
+            },
+            NewItem {
+                estimate: Some(f64::NAN),
+                ..new_item(Kind::Task)
+            },
+            NewItem {
+                estimate: Some(MAX_ESTIMATE_HOURS + 1.0),
+                ..new_item(Kind::Task)
+            },
+            NewItem {
+                labels: vec![String::new()],
+                ..new_item(Kind::Task)
+            },
+            NewItem {
+                assignee: Some(" ".to_owned()),
+                ..new_item(Kind::Task)
+            },
+        ];
+        for new in refused {
+            let err = check_new_item(&new, None).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Invalid, "{new:?}");
+        }
+    }
 
     /// The SQL conditions `READY` and `BLOCKED` agree with the pure rules on every status,
     /// with and without unfinished dependencies and open children.
