@@ -255,12 +255,26 @@ pub fn end_date(start: Date, duration_days: i64) -> Option<Date> {
 
 /// The sum of some estimates, in hours: `0.0` (never `-0.0`) for none, and each estimate
 /// taken within 0 to [`MAX_ESTIMATE_HOURS`], so that no sum of them is infinite even when a
-/// tracker from before that cap holds a larger one.
+/// tracker from before that cap holds a larger one. The sum is compensated
+/// (Kahan-Babuška-Neumaier), as SQLite's `sum()` is, so that ten estimates of `0.1` make
+/// `1.0` here as they do in the views' SQL.
 pub fn total_hours(estimates: impl IntoIterator<Item = f64>) -> f64 {
-    estimates.into_iter().fold(0.0, |sum, hours| {
-        let hours = if hours.is_nan() { 0.0 } else { hours };
-        sum + hours.clamp(0.0, MAX_ESTIMATE_HOURS)
-    })
+    let (mut sum, mut compensation) = (0.0_f64, 0.0_f64);
+    for hours in estimates {
+        let hours = if hours.is_nan() {
+            0.0
+        } else {
+            hours.clamp(0.0, MAX_ESTIMATE_HOURS)
+        };
+        let next = sum + hours;
+        compensation += if sum.abs() >= hours.abs() {
+            (sum - next) + hours
+        } else {
+            (hours - next) + sum
+        };
+        sum = next;
+    }
+    sum + compensation
 }
 
 /// A sprint's estimated hours and its burndown: for each day from `start`, for
@@ -1033,6 +1047,7 @@ mod tests {
         assert!(total_hours([]).is_sign_positive());
         assert!(total_hours([-0.0]).is_sign_positive());
         assert_eq!(total_hours([1.5, 2.5]), 4.0);
+        assert_eq!(total_hours([0.1; 10]), 1.0);
         // Estimates from a tracker older than the cap count as the cap.
         let huge = total_hours([1e308, 1e308, f64::INFINITY]);
         assert_eq!(huge, 3.0 * MAX_ESTIMATE_HOURS);
