@@ -10,14 +10,14 @@ use jiff::Timestamp;
 use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
-use super::sprint;
 use crate::cli::Format;
 use crate::context::Context;
 use crate::output::{Output, printable};
 use crate::session::{self, Lifecycle};
 use crate::tracker::items::{self, COLUMNS, Item};
 use crate::tracker::model::Status;
-use crate::tracker::tasks::{BLOCKED, query_items};
+use crate::tracker::sprints;
+use crate::tracker::tasks::{self, BLOCKED, query_items};
 
 const SCHEMA_VERSION: u32 = 1;
 
@@ -82,8 +82,8 @@ fn board_value(context: &Context, sprint: Option<&str>, limit: usize) -> anyhow:
     };
     let conn = db.conn();
     let sprint = match sprint {
-        Some(raw) => Some(sprint::resolve(conn, raw)?),
-        None => sprint::active(conn)?,
+        Some(raw) => Some(tasks::resolve_sprint(conn, raw)?),
+        None => sprints::active(conn)?,
     };
     let mut found = Vec::new();
     for status in COLUMNS_SHOWN {
@@ -145,10 +145,10 @@ fn board_value(context: &Context, sprint: Option<&str>, limit: usize) -> anyhow:
         .collect::<anyhow::Result<Vec<Value>>>()?;
     let (sprint_json, burndown) = match &sprint {
         Some(id) => {
-            let value = sprint::get(conn, id)?;
-            let burndown = sprint::burndown_days(context, conn, id)
+            let value = serde_json::to_value(sprints::get(conn, id)?)?;
+            let burndown = sprints::burndown_of(conn, id, sprints::day_of(context.now))
                 .ok()
-                .map(|(total, days)| {
+                .map(|sprints::Burndown { total, days, .. }| {
                     let last = days.last();
                     json!({
                         "total": total,
@@ -389,9 +389,9 @@ fn summary_value(context: &Context) -> anyhow::Result<Value> {
         *by_kind.entry(kind).or_default() += count;
     }
     let total: i64 = by_status.values().sum();
-    let sprint = match sprint::active(conn)? {
+    let sprint = match sprints::active(conn)? {
         Some(id) => {
-            let mut value = sprint::get(conn, &id)?;
+            let mut value = serde_json::to_value(sprints::get(conn, &id)?)?;
             let (items, done, hours, hours_done): (i64, i64, f64, f64) = conn.query_row(
                 "SELECT count(*), COALESCE(sum(i.status = 'DONE'), 0), COALESCE(sum(COALESCE(i.estimate, 0)), 0), \
                  COALESCE(sum(CASE WHEN i.status = 'DONE' THEN COALESCE(i.estimate, 0) ELSE 0 END), 0) \
@@ -399,7 +399,8 @@ fn summary_value(context: &Context) -> anyhow::Result<Value> {
                 [&id],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )?;
-            let day = sprint::burndown_days(context, conn, &id).map_or(0, |(_, days)| days.len());
+            let day = sprints::burndown_of(conn, &id, sprints::day_of(context.now))
+                .map_or(0, |burndown| burndown.days.len());
             for (key, field) in [
                 ("items", json!(items)),
                 ("items_done", json!(done)),
