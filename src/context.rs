@@ -32,7 +32,7 @@ pub(crate) mod var {
     /// `normal` (the default) or `full`: fsync every write.
     pub(crate) const DURABILITY: &str = "ORCHESTRON_DURABILITY";
     /// The mode of sessions the hooks create (else the project's `session.default_mode`).
-    pub(crate) const MODE: &str = "ORCHESTRON_MODE";
+    pub(crate) const MODE: &str = crate::install::MODE_VARIABLE;
     /// Set by Claude Code for SessionStart hooks: a file of `export` lines sourced before
     /// every later Bash tool call.
     pub(crate) const CLAUDE_ENV_FILE: &str = "CLAUDE_ENV_FILE";

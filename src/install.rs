@@ -316,6 +316,10 @@ pub(crate) fn remove_from_settings(text: &str) -> anyhow::Result<(Option<String>
     Ok((Some(top.to_text_at(0) + "\n"), changes))
 }
 
+/// The variable `env` in the settings sets for every session, naming the mode new sessions
+/// start in (`context::var::MODE` reads it).
+pub(crate) const MODE_VARIABLE: &str = "ORCHESTRON_MODE";
+
 /// Point a settings file (`.claude/settings.local.json`) at a mode: `outputStyle` becomes
 /// `style`, or, with no style, loses a style of Orchestron's (a style of the user's stays);
 /// `env.ORCHESTRON_MODE` becomes `mode`, so the next session starts in it. `ours` tells
@@ -350,8 +354,8 @@ pub(crate) fn set_mode_in_settings(
         None => Pairs::default(),
     };
     let wanted = serde_json::to_string(mode)?;
-    if env.get(crate::context::var::MODE).map(RawValue::get) != Some(wanted.as_str()) {
-        env.set(crate::context::var::MODE, RawValue::from_string(wanted)?);
+    if env.get(MODE_VARIABLE).map(RawValue::get) != Some(wanted.as_str()) {
+        env.set(MODE_VARIABLE, RawValue::from_string(wanted)?);
         top.set("env", env.to_raw_at(1)?);
         changed = true;
     }
@@ -377,8 +381,8 @@ pub(crate) fn remove_mode_from_settings(
     }
     if let Some(raw) = top.get("env") {
         let mut env = Pairs::parse(raw, "env")?;
-        if env.get(crate::context::var::MODE).is_some() {
-            env.remove(crate::context::var::MODE);
+        if env.get(MODE_VARIABLE).is_some() {
+            env.remove(MODE_VARIABLE);
             if env.0.is_empty() {
                 top.remove("env");
             } else {
