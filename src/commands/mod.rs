@@ -52,7 +52,7 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
         } => knowledge::decide(
             context,
             out,
-            knowledge::Decision {
+            crate::tracker::knowledge::NewDecision {
                 title,
                 rationale,
                 alternatives,

@@ -8,6 +8,7 @@
 
 pub mod db;
 pub mod items;
+pub mod knowledge;
 pub mod model;
 pub mod shared;
 pub mod sprints;
