@@ -1,9 +1,9 @@
 //! The project tracker: work items in SQLite (`<root>/orchestron.db`) as a dependency DAG
 //! with a lifecycle. `model` holds the pure rules, `db` the connection and migrations,
 //! `items` the queries shared by the operations, `tasks` the operations on items, `sprints`
-//! sprints (burndown, velocity) and the time spent on items, `transfer` the export and import
-//! of the whole tracker, and `shared` the V2 shared-state operations (configurations, epics,
-//! sprints, tools).
+//! sprints (burndown, velocity) and the time spent on items, `knowledge` the decisions and
+//! memory entries, `transfer` the export and import of the whole tracker, and `shared` the
+//! V2 shared-state operations (configurations, epics, sprints, tools).
 //! Opened lazily: only operations that need it open the database, and reads never create it.
 
 pub mod db;
