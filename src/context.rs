@@ -2,7 +2,7 @@
 //! what time it is, how ids are made, how long to wait for a lock. Commands never read
 //! `std::env` themselves, and every environment variable Orchestron reads is named here.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 
 use crate::config::{self, Config, Durability};
-use crate::ids::{IdGenerator, SessionId};
+use crate::ids::SessionId;
 use crate::store::Store;
 
 /// The environment variables Orchestron reads.
@@ -69,7 +69,6 @@ pub(crate) struct Context {
     working_dir: PathBuf,
     project_root: OnceCell<PathBuf>,
     config: OnceCell<Config>,
-    ids: RefCell<IdGenerator>,
     id_seed: Option<String>,
     lock_timeout: Duration,
     lock_timeout_set: bool,
@@ -107,10 +106,6 @@ impl Context {
             None => Timestamp::now(),
         };
         let id_seed = get(var::ID_SEED);
-        let ids = match &id_seed {
-            Some(seed) => IdGenerator::seeded(seed),
-            None => IdGenerator::random(),
-        };
         let lock_timeout_set = get(var::LOCK_TIMEOUT).is_some();
         let lock_timeout = match get(var::LOCK_TIMEOUT) {
             Some(raw) => config::parse_duration(&raw)
@@ -140,7 +135,6 @@ impl Context {
             working_dir,
             project_root: OnceCell::new(),
             config: OnceCell::new(),
-            ids: RefCell::new(ids),
             id_seed,
             lock_timeout,
             lock_timeout_set,
@@ -251,17 +245,6 @@ impl Context {
         Ok(core.tracker()?)
     }
 
-    /// The project tracker for a command that only reads: never creates it.
-    pub(crate) fn tracker_for_reads(&self) -> anyhow::Result<crate::tracker::Db> {
-        Ok(self.core()?.tracker_for_reads()?)
-    }
-
-    /// The project tracker for a command that changes records that must exist: an empty one
-    /// in memory when the project has none, so the command fails without creating it.
-    pub(crate) fn tracker_to_change(&self) -> anyhow::Result<crate::tracker::Db> {
-        Ok(self.core()?.tracker_to_change()?)
-    }
-
     /// The project tracker for reads: read-only if this project has one yet, else `None`, so
     /// views read an empty project without creating anything.
     pub(crate) fn existing_tracker(&self) -> anyhow::Result<Option<crate::tracker::Db>> {
@@ -354,11 +337,6 @@ impl Context {
     /// The user's home directory (`$HOME`).
     pub(crate) fn user_home(&self) -> Option<&Path> {
         self.user_home.as_deref()
-    }
-
-    /// 64 random bits (seeded by `ORCHESTRON_ID_SEED` in tests).
-    pub(crate) fn random_u64(&self) -> u64 {
-        self.ids.borrow_mut().next_u64()
     }
 
     /// The session named by `$ORCHESTRON_SESSION`, else `$CLAUDE_CODE_SESSION_ID`.
