@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand};
 
-use crate::session::{Mode, Status};
-use crate::tracker::model::{Kind, Priority, Status as ItemStatus};
+use orchestron_core::session::{Mode, Status};
+use orchestron_core::tracker::model::{Kind, Priority, Status as ItemStatus};
 
 #[derive(Debug, Parser)]
 #[command(

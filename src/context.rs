@@ -9,9 +9,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use jiff::Timestamp;
 
-use crate::config::{self, Config, Durability};
-use crate::ids::SessionId;
-use crate::store::Store;
+use orchestron_core::config::{self, Config, Durability};
+use orchestron_core::ids::SessionId;
+use orchestron_core::store::Store;
 
 /// The environment variables Orchestron reads.
 pub(crate) mod var {
@@ -73,7 +73,7 @@ pub(crate) struct Context {
     lock_timeout: Duration,
     lock_timeout_set: bool,
     durability: Option<Durability>,
-    test_locks: crate::store::TestLocks,
+    test_locks: orchestron_core::store::TestLocks,
     current_session: Option<String>,
     mode_override: Option<String>,
     claude_env_file: Option<PathBuf>,
@@ -118,12 +118,12 @@ impl Context {
             .with_context(|| format!("invalid `{}`", var::DURABILITY))?;
         let hold = get(var::TEST_LOCK_HOLD)
             .map(|raw| match raw.strip_prefix("until:") {
-                Some(gate) => Ok(crate::store::TestHold::Until(PathBuf::from(gate))),
-                None => config::parse_duration(&raw).map(crate::store::TestHold::For),
+                Some(gate) => Ok(orchestron_core::store::TestHold::Until(PathBuf::from(gate))),
+                None => config::parse_duration(&raw).map(orchestron_core::store::TestHold::For),
             })
             .transpose()
             .with_context(|| format!("invalid `{}`", var::TEST_LOCK_HOLD))?;
-        let test_locks = crate::store::TestLocks {
+        let test_locks = orchestron_core::store::TestLocks {
             hold,
             waiting: get(var::TEST_LOCK_WAITING).map(PathBuf::from),
         };
@@ -237,7 +237,7 @@ impl Context {
 
     /// The project tracker, opened (and created) now; under `slash`, opened for reads only
     /// (read-only, or empty in memory). Writers wait for each other up to the lock deadline.
-    pub(crate) fn tracker(&self) -> anyhow::Result<crate::tracker::Db> {
+    pub(crate) fn tracker(&self) -> anyhow::Result<orchestron_core::tracker::Db> {
         let core = self.core()?;
         if self.reads_only {
             return Ok(core.tracker_for_reads()?);
@@ -247,7 +247,7 @@ impl Context {
 
     /// The project tracker for reads: read-only if this project has one yet, else `None`, so
     /// views read an empty project without creating anything.
-    pub(crate) fn existing_tracker(&self) -> anyhow::Result<Option<crate::tracker::Db>> {
+    pub(crate) fn existing_tracker(&self) -> anyhow::Result<Option<orchestron_core::tracker::Db>> {
         let core = self.core()?;
         if core.tracker_path().exists() {
             Ok(Some(core.tracker_for_reads()?))

@@ -19,9 +19,6 @@ mod style;
 /// The hook events `init` wires, for the tests that check the shipped `hooks/hooks.json`.
 pub use install::EVENTS;
 
-// The core's modules, under the names the faces use.
-use orchestron_core::{config, docpath, handoff, ids, inbox, select, session, store, tracker};
-
 use std::ffi::OsString;
 use std::process::ExitCode;
 

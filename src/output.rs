@@ -104,7 +104,7 @@ impl Output {
     /// path (`{"path", "value"}`).
     pub(crate) fn matches(
         &mut self,
-        matches: &crate::select::Selected<'_>,
+        matches: &orchestron_core::select::Selected<'_>,
         with_paths: bool,
     ) -> io::Result<()> {
         if with_paths {

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use crate::cli::HandoffCommand;
 use crate::context::Context;
-use crate::handoff;
-use crate::ids::SessionId;
 use crate::output::Output;
-use crate::store::Outcome;
+use orchestron_core::handoff;
+use orchestron_core::ids::SessionId;
+use orchestron_core::store::Outcome;
 
 pub(super) fn run(
     context: &Context,

@@ -47,7 +47,7 @@ pub(super) fn context(
     id: Option<String>,
 ) -> anyhow::Result<()> {
     let id = match id {
-        Some(raw) => crate::ids::SessionId::parse(&raw)?,
+        Some(raw) => orchestron_core::ids::SessionId::parse(&raw)?,
         None => context.current_session()?,
     };
     let text = hook::preview_context(context, &id)?;

@@ -4,10 +4,10 @@ use serde_json::{Value, json};
 
 use crate::cli::InboxCommand;
 use crate::context::Context;
-use crate::ids::SessionId;
-use crate::inbox;
 use crate::output::Output;
-use crate::session::{Lifecycle, Status};
+use orchestron_core::ids::SessionId;
+use orchestron_core::inbox;
+use orchestron_core::session::{Lifecycle, Status};
 use orchestron_core::{Error, ErrorKind};
 
 pub(super) fn run(

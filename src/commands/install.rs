@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::context::Context;
 use crate::install::{self, Changes, EVENTS};
 use crate::output::Output;
-use crate::store::{self, read_optional, real_path};
+use orchestron_core::store::{self, read_optional, real_path};
 
 /// Where init keeps a copy of the settings file as it was before init changed it.
 const BACKUP_SUFFIX: &str = ".orchestron-backup";
@@ -710,11 +710,13 @@ fn state_root(context: &Context, project: &Project) -> Vec<(&'static str, Status
             format!("{shown_root} has mode {mode:o}: others can change sessions; `chmod 700 {shown_root}`"),
         ));
     }
-    match crate::config::Config::load(&root.join("config.json")) {
+    match orchestron_core::config::Config::load(&root.join("config.json")) {
         Ok(_) => found.push(("config", Status::Ok, "config.json reads".to_owned())),
         Err(err) => found.push(("config", Status::Fail, format!("{err:#}"))),
     }
-    found.push(tracker_check(&root.join(crate::tracker::db::FILE_NAME)));
+    found.push(tracker_check(
+        &root.join(orchestron_core::tracker::db::FILE_NAME),
+    ));
     if root.starts_with(&project.dir) && project.dir.join(".git").exists() {
         let ignored = fs::read_to_string(&project.gitignore).is_ok_and(|text| {
             text.lines().any(|line| {
@@ -739,7 +741,7 @@ fn state_root(context: &Context, project: &Project) -> Vec<(&'static str, Status
 /// The tracker: opened read-only and put through SQLite's quick check, changing nothing. A
 /// zero-byte, damaged or newer-format database fails, with the fix.
 fn tracker_check(path: &Path) -> (&'static str, Status, String) {
-    use crate::tracker::db::{Db, Health, SCHEMA_VERSION};
+    use orchestron_core::tracker::db::{Db, Health, SCHEMA_VERSION};
     let shown = path.display();
     match Db::health(path) {
         Health::Missing => (

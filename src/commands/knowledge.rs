@@ -7,7 +7,9 @@ use serde_json::json;
 use crate::cli::{DecisionCommand, MemoryCommand};
 use crate::context::Context;
 use crate::output::Output;
-use crate::tracker::knowledge::{self, Decision, Memory, MemoryChange, NewDecision, NewMemory};
+use orchestron_core::tracker::knowledge::{
+    self, Decision, Memory, MemoryChange, NewDecision, NewMemory,
+};
 
 /// The version of the JSON shape of single records.
 const SCHEMA_VERSION: u32 = 1;

@@ -52,7 +52,7 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
         } => knowledge::decide(
             context,
             out,
-            crate::tracker::knowledge::NewDecision {
+            orchestron_core::tracker::knowledge::NewDecision {
                 title,
                 rationale,
                 alternatives,
@@ -110,7 +110,7 @@ fn parse_object(raw: &str, option: &str) -> anyhow::Result<Map<String, Value>> {
         Value::Object(map) => Ok(map),
         other => anyhow::bail!(
             "`{option}` must be a JSON object such as `{{\"key\": \"value\"}}`, not {}",
-            crate::docpath::display_kind(&other)
+            orchestron_core::docpath::display_kind(&other)
         ),
     }
 }

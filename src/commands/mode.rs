@@ -4,10 +4,11 @@
 use serde_json::{Value, json};
 
 use crate::context::Context;
-use crate::ids::SessionId;
 use crate::output::Output;
-use crate::session::{self, Lifecycle, Mode};
-use crate::{install, store, style};
+use crate::{install, style};
+use orchestron_core::ids::SessionId;
+use orchestron_core::session::{self, Lifecycle, Mode};
+use orchestron_core::store;
 
 pub(super) fn run(
     context: &Context,

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use crate::cli::QueryArgs;
 use crate::output::Output;
-use crate::{docpath, select};
+use orchestron_core::{docpath, select};
 
 pub(super) fn run(out: &mut Output, args: QueryArgs) -> anyhow::Result<()> {
     docpath::compile(&args.jsonpath)?;

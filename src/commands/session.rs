@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use super::parse_object;
 use crate::cli::SessionCommand;
 use crate::context::Context;
-use crate::ids::SessionId;
 use crate::output::{Output, warn};
-use crate::session::{self, Status};
+use orchestron_core::ids::SessionId;
+use orchestron_core::session::{self, Status};
 
 /// Who `session.created_by` names for sessions made from the command line.
 const CREATED_BY: &str = "orchestron";

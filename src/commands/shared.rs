@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::cli::SharedCommand;
 use crate::context::Context;
 use crate::output::Output;
-use crate::tracker::shared::{self, EpicChange, EpicStatus, NewTool, SprintChange};
+use orchestron_core::tracker::shared::{self, EpicChange, EpicStatus, NewTool, SprintChange};
 
 /// The version of the JSON shape of single records.
 const SCHEMA_VERSION: u32 = 1;

@@ -272,7 +272,7 @@ fn task_filter(words: &[&str], session: Option<&str>) -> Vec<String> {
     let mut argv = own(&["task", "list"]);
     for word in words {
         let upper = word.to_ascii_uppercase().replace('-', "_");
-        if crate::tracker::model::Status::NAMES.contains(&upper.as_str()) {
+        if orchestron_core::tracker::model::Status::NAMES.contains(&upper.as_str()) {
             argv.extend(own(&["--status", &upper]));
         } else if *word == "mine"
             && let Some(session) = session

@@ -7,7 +7,9 @@ use serde_json::json;
 use crate::cli::{SprintCommand, TimerCommand};
 use crate::context::Context;
 use crate::output::Output;
-use crate::tracker::sprints::{self, Burndown, DatedSprint, NewSprint, SprintDetail, Velocity};
+use orchestron_core::tracker::sprints::{
+    self, Burndown, DatedSprint, NewSprint, SprintDetail, Velocity,
+};
 
 /// The version of the JSON shape of single objects.
 const SCHEMA_VERSION: u32 = 1;

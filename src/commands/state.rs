@@ -8,14 +8,14 @@ use serde_json::{Number, Value, json};
 
 use super::{parse_json, parse_object};
 use crate::cli::{StateCommand, WriteArgs};
-use crate::config;
 use crate::context::Context;
-use crate::docpath::{Applied, DocPath, Edit, Found};
-use crate::ids::SessionId;
 use crate::output::{Output, warn};
-use crate::select::{self, Selected};
-use crate::session;
-use crate::store::Outcome;
+use orchestron_core::config;
+use orchestron_core::docpath::{Applied, DocPath, Edit, Found};
+use orchestron_core::ids::SessionId;
+use orchestron_core::select::{self, Selected};
+use orchestron_core::session;
+use orchestron_core::store::Outcome;
 
 pub(super) fn run(
     context: &Context,

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use crate::cli::TaskCommand;
 use crate::context::Context;
 use crate::output::Output;
-use crate::tracker::model::Status;
-use crate::tracker::tasks::{
+use orchestron_core::tracker::model::Status;
+use orchestron_core::tracker::tasks::{
     self, Changes, CheckpointChange, CommentKind, ItemDetail, ItemView, ListFilter, NewItem,
     TreeNode,
 };
@@ -410,7 +410,7 @@ fn review(context: &Context, out: &mut Output, raw: &str) -> anyhow::Result<()> 
     let store = context.store()?;
     let mut worked = Vec::new();
     for session in &sessions {
-        let Ok(session_id) = crate::ids::SessionId::parse(session) else {
+        let Ok(session_id) = orchestron_core::ids::SessionId::parse(session) else {
             continue;
         };
         let Some(document) = store.try_read(&session_id)? else {
@@ -464,7 +464,7 @@ fn review(context: &Context, out: &mut Output, raw: &str) -> anyhow::Result<()> 
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        let tests = crate::session::describe_test_run(&session["tests"]["last"])
+        let tests = orchestron_core::session::describe_test_run(&session["tests"]["last"])
             .map_or_else(|| "no test run".to_owned(), |run| format!("last {run}"));
         out.line(&format!(
             "session {}: {} files; {tests}",

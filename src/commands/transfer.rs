@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::context::Context;
 use crate::output::Output;
-use crate::tracker::transfer;
+use orchestron_core::tracker::transfer;
 
 /// The version of the JSON shape of the import summary.
 const SCHEMA_VERSION: u32 = 1;

@@ -13,11 +13,11 @@ use serde_json::{Value, json};
 use crate::cli::Format;
 use crate::context::Context;
 use crate::output::{Output, printable};
-use crate::session::{self, Lifecycle};
-use crate::tracker::items::{self, COLUMNS, Item};
-use crate::tracker::model::Status;
-use crate::tracker::sprints;
-use crate::tracker::tasks::{self, BLOCKED, query_items};
+use orchestron_core::session::{self, Lifecycle};
+use orchestron_core::tracker::items::{self, COLUMNS, Item};
+use orchestron_core::tracker::model::Status;
+use orchestron_core::tracker::sprints;
+use orchestron_core::tracker::tasks::{self, BLOCKED, query_items};
 
 const SCHEMA_VERSION: u32 = 1;
 
@@ -735,7 +735,7 @@ fn monitor_value(context: &Context, limit: usize) -> anyhow::Result<Value> {
     for session in &sessions {
         let Some(id) = session["id"]
             .as_str()
-            .and_then(|id| crate::ids::SessionId::parse(id).ok())
+            .and_then(|id| orchestron_core::ids::SessionId::parse(id).ok())
         else {
             continue;
         };

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-pub(crate) use crate::config::{Decision, Rule};
+pub(crate) use orchestron_core::config::{Decision, Rule};
 
 /// The first rule that matches the call, with its decision and reason.
 pub(crate) fn check(

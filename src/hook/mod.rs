@@ -17,14 +17,14 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::config::MAX_CONTEXT_CHARS;
 use crate::context::Context;
-use crate::handoff;
-use crate::ids::SessionId;
-use crate::inbox;
-use crate::session::{self, Lifecycle, Mode, NewSession, Status};
-use crate::store::Outcome;
 use crate::style;
+use orchestron_core::config::MAX_CONTEXT_CHARS;
+use orchestron_core::handoff;
+use orchestron_core::ids::SessionId;
+use orchestron_core::inbox;
+use orchestron_core::session::{self, Lifecycle, Mode, NewSession, Status};
+use orchestron_core::store::Outcome;
 
 pub(crate) use event::Event;
 use track::ToolCall;
@@ -41,7 +41,7 @@ pub(crate) fn run(context: &Context, event: Event, input: &str) -> anyhow::Resul
         Event::SessionStart => session_start(context, &id, &payload),
         Event::UserPromptSubmit => {
             let mut messages = Vec::new();
-            let limit = crate::config::MAX_CONTEXT_CHARS;
+            let limit = orchestron_core::config::MAX_CONTEXT_CHARS;
             keep_alive(context, &id, false, |document, now| {
                 messages = inbox::take_unread(document, now, limit);
             })?;
@@ -254,9 +254,11 @@ fn current_task(context: &Context, id: &SessionId, deliver: bool) -> Vec<String>
     }
     let lines = context.tracker().and_then(|mut db| {
         let lines = if deliver {
-            db.write(|tx| crate::tracker::items::current_task_lines(tx, id.as_str(), true))
+            db.write(|tx| {
+                orchestron_core::tracker::items::current_task_lines(tx, id.as_str(), true)
+            })
         } else {
-            crate::tracker::items::current_task_lines(db.conn(), id.as_str(), false)
+            orchestron_core::tracker::items::current_task_lines(db.conn(), id.as_str(), false)
         };
         Ok(lines?)
     });

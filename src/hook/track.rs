@@ -8,7 +8,7 @@
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use crate::session::format_time;
+use orchestron_core::session::format_time;
 
 /// The tools whose `file_path` (or `notebook_path`) is a file the agent changed.
 const EDITING_TOOLS: [&str; 4] = ["Edit", "Write", "MultiEdit", "NotebookEdit"];
@@ -197,7 +197,7 @@ pub(crate) fn snapshot(document: &mut Value, now: Timestamp, trigger: &str) {
         .cloned()
         .unwrap_or(Value::Null);
     // The last messages people left: the model read them, and compaction would forget them.
-    let messages = crate::inbox::messages(document);
+    let messages = orchestron_core::inbox::messages(document);
     let inbox: Vec<&str> = messages
         .iter()
         .rev()
@@ -251,7 +251,7 @@ pub(crate) fn failing_tests_gate(document: &mut Value) -> Option<String> {
     let last_edit = document
         .pointer("/execution/last_edit_at")
         .and_then(Value::as_str)
-        .and_then(|at| crate::session::parse_time(at).ok());
+        .and_then(|at| orchestron_core::session::parse_time(at).ok());
     let last = document
         .pointer_mut("/execution/tests/last")
         .filter(|last| last.is_object())?;
@@ -260,7 +260,7 @@ pub(crate) fn failing_tests_gate(document: &mut Value) -> Option<String> {
     let ran_at = last
         .get("at")
         .and_then(Value::as_str)
-        .and_then(|at| crate::session::parse_time(at).ok())?;
+        .and_then(|at| orchestron_core::session::parse_time(at).ok())?;
     let after_last_edit = last_edit.is_none_or(|edit| ran_at >= edit);
     if !failed || already || !after_last_edit {
         return None;
@@ -428,7 +428,7 @@ mod tests {
     }
 
     fn defaults() -> Vec<String> {
-        crate::config::DEFAULT_TEST_COMMANDS
+        orchestron_core::config::DEFAULT_TEST_COMMANDS
             .iter()
             .map(|c| (*c).to_owned())
             .collect()
