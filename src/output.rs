@@ -12,35 +12,44 @@ pub(crate) struct Output {
     stdout: Sink,
 }
 
-/// Where printed data goes: stdout, or a buffer when one command gathers the output of
+/// Where printed data goes: stdout, or a capture when one command gathers the output of
 /// others (`orchestron slash`).
 #[derive(Debug)]
 enum Sink {
     /// Buffered: Rust's stdout flushes at every newline, which costs a `write` per line of
     /// pretty-printed JSON.
     Stdout(BufWriter<StdoutLock<'static>>),
-    Buffer(Vec<u8>),
+    /// Text as bytes, and under `--json` the values themselves, never printed and parsed
+    /// back.
+    Capture { text: Vec<u8>, values: Vec<Value> },
+}
+
+/// What a capturing output gathered.
+#[derive(Debug, Default)]
+pub(crate) struct Captured {
+    pub(crate) text: String,
+    pub(crate) values: Vec<Value>,
 }
 
 impl io::Write for Sink {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         match self {
             Sink::Stdout(out) => out.write(bytes),
-            Sink::Buffer(buffer) => buffer.write(bytes),
+            Sink::Capture { text, .. } => text.write(bytes),
         }
     }
 
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.write_all(bytes),
-            Sink::Buffer(buffer) => buffer.write_all(bytes),
+            Sink::Capture { text, .. } => text.write_all(bytes),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.flush(),
-            Sink::Buffer(_) => Ok(()),
+            Sink::Capture { .. } => Ok(()),
         }
     }
 }
@@ -53,19 +62,37 @@ impl Output {
         }
     }
 
-    /// An output that keeps what is printed, for [`Output::take`].
-    pub(crate) fn buffer(json: bool) -> Output {
+    /// An output that keeps what is printed, for [`Output::take`]: text as text, and with
+    /// `json` the JSON values as values.
+    pub(crate) fn capture(json: bool) -> Output {
         Output {
             json,
-            stdout: Sink::Buffer(Vec::new()),
+            stdout: Sink::Capture {
+                text: Vec::new(),
+                values: Vec::new(),
+            },
         }
     }
 
-    /// What a buffered output holds, emptying it; nothing for stdout.
-    pub(crate) fn take(&mut self) -> Vec<u8> {
+    /// What a capturing output holds, emptying it; nothing for stdout.
+    pub(crate) fn take(&mut self) -> Captured {
         match &mut self.stdout {
-            Sink::Buffer(buffer) => std::mem::take(buffer),
-            Sink::Stdout(_) => Vec::new(),
+            Sink::Capture { text, values } => Captured {
+                text: String::from_utf8_lossy(&std::mem::take(text)).into_owned(),
+                values: std::mem::take(values),
+            },
+            Sink::Stdout(_) => Captured::default(),
+        }
+    }
+
+    /// Keep a JSON value as it is, when capturing under `--json`; `false` otherwise.
+    fn captured(&mut self, value: impl FnOnce() -> io::Result<Value>) -> io::Result<bool> {
+        match &mut self.stdout {
+            Sink::Capture { values, .. } if self.json => {
+                values.push(value()?);
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     }
 
@@ -77,6 +104,9 @@ impl Output {
     /// Print a value: compact JSON on one line with `--json`, else indented, with a bare
     /// string printed as it is so that `$(orchestron state get …)` gives the text itself.
     pub(crate) fn value(&mut self, value: &Value) -> io::Result<()> {
+        if self.captured(|| Ok(value.clone()))? {
+            return Ok(());
+        }
         match value {
             Value::String(text) if !self.json => writeln!(self.stdout, "{text}"),
             _ if self.json => {
@@ -92,6 +122,9 @@ impl Output {
 
     /// Print anything serializable as JSON: compact with `--json`, else indented.
     pub(crate) fn serialize<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        if self.captured(|| serde_json::to_value(value).map_err(io::Error::other))? {
+            return Ok(());
+        }
         if self.json {
             serde_json::to_writer(&mut self.stdout, value)?;
         } else {
@@ -121,6 +154,9 @@ impl Output {
 
     /// Print a JSON value compactly on one line, whatever the mode.
     pub(crate) fn json_line(&mut self, value: &Value) -> io::Result<()> {
+        if self.captured(|| Ok(value.clone()))? {
+            return Ok(());
+        }
         serde_json::to_writer(&mut self.stdout, value)?;
         writeln!(self.stdout)
     }

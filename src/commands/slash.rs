@@ -1,23 +1,42 @@
 //! `orchestron slash COMMAND [--stdin | -- ARGS]`: what a slash command's `!` lines gather
 //! before Claude sees the prompt (with `--stdin`, the user's words come on stdin and only
 //! the reads they add run). The arguments the user typed choose a few read-only commands;
-//! each runs in this process and is reported with its output or its error, and the whole
-//! always exits 0, because a failing `!` line silently aborts the slash command.
+//! each is built here as a typed command (never a command line parsed back), runs in this
+//! process with its output captured (JSON as values, never printed and parsed back), and is
+//! reported with its output or its error. The whole always exits 0, because a failing `!`
+//! line silently aborts the slash command.
 //!
 //! Changes are never made here: the markdown tells Claude which command to run for them.
 
 use std::io::Read as _;
 
 use anyhow::Context as _;
-use clap::Parser as _;
 use serde_json::{Value, json};
 
-use crate::cli::{Cli, SlashCommand};
+use crate::cli::{
+    Command, DecisionCommand, Format, HandoffCommand, InboxCommand, MemoryCommand, SessionCommand,
+    SlashCommand, SprintCommand, StateCommand, TaskCommand,
+};
 use crate::context::Context;
 use crate::output::Output;
+use orchestron_core::tracker::model::{Kind, Status};
 
-/// One read: the arguments of an `orchestron` command, or why it cannot run.
-type Read = Result<Vec<String>, String>;
+/// One read: a read-only command with the words that show it (`task show TASK-1`), or why
+/// it cannot run.
+type Read = Result<Planned, String>;
+
+/// A typed command and how it is shown.
+#[derive(Debug)]
+struct Planned {
+    words: Vec<String>,
+    command: Command,
+}
+
+impl PartialEq for Planned {
+    fn eq(&self, other: &Planned) -> bool {
+        self.words == other.words
+    }
+}
 
 pub(super) fn run(
     context: &Context,
@@ -54,7 +73,7 @@ pub(super) fn run(
     let mut results = Vec::new();
     for read in reads {
         results.push(match read {
-            Ok(argv) => run_one(context, out.json(), &argv),
+            Ok(planned) => run_one(context, out.json(), planned),
             Err(reason) => json!({"run": null, "error": reason}),
         });
     }
@@ -83,33 +102,28 @@ pub(super) fn run(
     Ok(())
 }
 
-/// Run `orchestron ARGV` here, keeping what it prints and the error it ends with.
-fn run_one(context: &Context, json: bool, argv: &[String]) -> Value {
-    let words: Vec<String> = argv
+/// Run one planned read here, keeping what it printed and the error it ended with.
+fn run_one(context: &Context, json: bool, planned: Planned) -> Value {
+    let words: Vec<String> = planned
+        .words
         .iter()
         .map(|word| crate::install::shell_word(word))
         .collect();
     let shown = format!("orchestron {}", words.join(" "));
-    let parsed =
-        Cli::try_parse_from(std::iter::once("orchestron".to_owned()).chain(argv.iter().cloned()));
-    let cli = match parsed {
-        Ok(cli) => cli,
-        Err(err) => {
-            let message = err.to_string();
-            let first = message.lines().next().unwrap_or_default();
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            return json!({"run": shown, "error": first});
+    let mut capture = Output::capture(json);
+    let result = super::dispatch_into(context, &mut capture, planned.command);
+    let captured = capture.take();
+    let output = match captured.values.len() {
+        _ if !json => {
+            if captured.text.trim().is_empty() {
+                Value::Null
+            } else {
+                Value::String(captured.text)
+            }
         }
-    };
-    let mut buffer = Output::buffer(json);
-    let result = super::dispatch_into(context, &mut buffer, cli.command);
-    let printed = String::from_utf8_lossy(&buffer.take()).into_owned();
-    let output = if printed.trim().is_empty() {
-        Value::Null
-    } else if json {
-        serde_json::from_str(printed.trim()).unwrap_or(Value::String(printed))
-    } else {
-        Value::String(printed)
+        0 => Value::Null,
+        1 => captured.values.into_iter().next().unwrap_or_default(),
+        _ => Value::Array(captured.values),
     };
     match result {
         Ok(()) => json!({"run": shown, "output": output}),
@@ -128,161 +142,405 @@ fn plan(command: SlashCommand, args: &[String], session: Option<&str>) -> Vec<Re
             .copied()
             .filter(|word| !word.starts_with('-'))
     };
-    let with_session = |parts: &[&str], after: &[&str]| -> Read {
-        let session = session.ok_or_else(|| {
-            "there is no current session: the hooks are not wired here, or this runs outside Claude Code".to_owned()
-        })?;
-        Ok(own(parts)
-            .into_iter()
-            .chain([session.to_owned()])
-            .chain(own(after))
-            .collect())
-    };
     match command {
         SlashCommand::Orchestrate => {
-            let mut reads = vec![read(&["summary"])];
+            let mut reads = vec![summary()];
             if session.is_some() {
-                reads.push(read(&["context"]));
+                reads.push(context_read());
             }
             match (
                 first.as_deref(),
                 arg(0).map(str::to_ascii_lowercase).as_deref(),
                 arg(1),
             ) {
-                (Some("sprint"), Some("start"), Some(sprint)) => {
-                    reads.push(read(&["sprint", "show", sprint]))
-                }
-                (Some("sprint"), Some("start"), None) => reads.push(read(&["sprint", "list"])),
-                (Some("sprint"), _, _) => reads.push(read(&["board"])),
+                (Some("sprint"), Some("start"), Some(sprint)) => reads.push(sprint_show(sprint)),
+                (Some("sprint"), Some("start"), None) => reads.push(sprint_list()),
+                (Some("sprint"), _, _) => reads.push(board(None)),
                 (Some("task"), Some("delegate"), Some(id)) => {
-                    reads.push(read(&["task", "show", id]));
-                    reads.push(read(&["monitor", "--limit", "5"]));
+                    reads.push(task_show(id));
+                    reads.push(monitor(Some(5)));
                 }
                 (Some("task"), _, _) => {
-                    reads.push(read(&["task", "ready", "--limit", "10"]));
-                    reads.push(read(&["monitor", "--limit", "5"]));
+                    reads.push(task_ready(Some(10)));
+                    reads.push(monitor(Some(5)));
                 }
-                (Some("epic"), Some("plan"), Some(id)) => reads.push(read(&["task", "tree", id])),
-                (Some("epic"), _, _) => reads.push(read(&["task", "list", "--type", "EPIC"])),
+                (Some("epic"), Some("plan"), Some(id)) => reads.push(task_tree(id)),
+                (Some("epic"), _, _) => reads.push(task_list(&["--type", "EPIC"], session)),
                 _ => {}
             }
             reads
         }
         SlashCommand::State => match first.as_deref() {
-            Some("get") => vec![with_session(&["state", "get"], &[arg(0).unwrap_or("")])],
-            Some("set" | "merge" | "delete" | "append" | "increment") => {
-                vec![with_session(&["state", "get"], &[arg(0).unwrap_or("")])]
+            Some("get" | "set" | "merge" | "delete" | "append" | "increment") => {
+                vec![state_get(session, arg(0).unwrap_or(""))]
             }
-            Some("tasks") => vec![Ok(task_filter(rest, session))],
-            Some("sessions") => vec![read(&["session", "list", "--active"])],
-            _ => vec![read(&["summary"]), read(&["context"])],
+            Some("tasks") => vec![task_list(rest, session)],
+            Some("sessions") => vec![active_sessions()],
+            _ => vec![summary(), context_read()],
         },
         SlashCommand::Task => match first.as_deref() {
             None => vec![
-                read(&["task", "next"]),
-                read(&["task", "list", "--status", "IN_PROGRESS"]),
-                read(&["task", "blocked"]),
+                task_next(None),
+                task_list(&["--status", "IN_PROGRESS"], session),
+                task_blocked(),
             ],
             Some("next") => {
-                let mut argv = own(&["task", "next"]);
-                if let Some(at) = rest.iter().position(|word| *word == "--assignee")
-                    && let Some(who) = rest.get(at + 1)
-                {
-                    argv.extend(own(&["--assignee", who]));
-                }
-                vec![Ok(argv)]
+                let who = rest
+                    .iter()
+                    .position(|word| *word == "--assignee")
+                    .and_then(|at| rest.get(at + 1).copied());
+                vec![task_next(who)]
             }
-            Some("list") => vec![Ok(task_filter(rest, session))],
-            Some("ready") => vec![read(&["task", "ready"])],
-            Some("blocked") => vec![read(&["task", "blocked"])],
+            Some("list") => vec![task_list(rest, session)],
+            Some("ready") => vec![task_ready(None)],
+            Some("blocked") => vec![task_blocked()],
             Some("create" | "new" | "add") => vec![
-                read(&["task", "list", "--type", "EPIC"]),
-                read(&["task", "list", "--type", "STORY", "--limit", "20"]),
+                task_list(&["--type", "EPIC"], session),
+                task_list(&["--type", "STORY", "--limit", "20"], session),
             ],
             Some(verb) => match arg(0) {
                 Some(id) => {
-                    let mut reads = vec![read(&["task", "show", id])];
+                    let mut reads = vec![task_show(id)];
+                    let by_id = |verb: &str, command: TaskCommand| {
+                        planned(&["task", verb, id], Command::Task(command))
+                    };
+                    let owned = id.to_owned();
                     match verb {
-                        "clarify" | "clarifications" => {
-                            reads.push(read(&["task", "clarifications", id]))
+                        "clarify" | "clarifications" => reads.push(by_id(
+                            "clarifications",
+                            TaskCommand::Clarifications { id: owned },
+                        )),
+                        "tree" => reads.push(task_tree(id)),
+                        "history" => {
+                            reads.push(by_id("history", TaskCommand::History { id: owned }))
                         }
-                        "tree" => reads.push(read(&["task", "tree", id])),
-                        "history" => reads.push(read(&["task", "history", id])),
-                        "review" => reads.push(read(&["task", "review", id])),
+                        "review" => reads.push(by_id("review", TaskCommand::Review { id: owned })),
                         _ => {}
                     }
                     reads
                 }
-                None => vec![read(&["task", "list", "--limit", "20"])],
+                None => vec![task_list(&["--limit", "20"], session)],
             },
         },
         SlashCommand::Sprint => match first.as_deref() {
-            Some("burndown") => vec![Ok(own(&["sprint", "burndown"])
-                .into_iter()
-                .chain(arg(0).map(str::to_owned))
-                .collect())],
-            Some("velocity") => vec![read(&["sprint", "velocity"])],
-            Some("list") => vec![read(&["sprint", "list"])],
-            Some("show") if arg(0).is_some() => {
-                vec![read(&["sprint", "show", arg(0).unwrap_or_default()])]
+            Some("burndown") => {
+                let mut shown = vec!["sprint", "burndown"];
+                shown.extend(arg(0));
+                vec![planned(
+                    &shown,
+                    Command::Sprint(SprintCommand::Burndown {
+                        sprint: arg(0).map(str::to_owned),
+                    }),
+                )]
             }
+            Some("velocity") => vec![planned(
+                &["sprint", "velocity"],
+                Command::Sprint(SprintCommand::Velocity { last: None }),
+            )],
+            Some("list") => vec![sprint_list()],
+            Some("show") if arg(0).is_some() => vec![sprint_show(arg(0).unwrap_or_default())],
             Some("start" | "complete" | "add" | "remove" | "create" | "plan") => {
-                vec![
-                    read(&["sprint", "list"]),
-                    read(&["task", "ready", "--limit", "20"]),
-                ]
+                vec![sprint_list(), task_ready(Some(20))]
             }
-            Some("board") if arg(0).is_some() => {
-                vec![read(&["board", "--sprint", arg(0).unwrap_or_default()])]
+            Some("board") if arg(0).is_some() => vec![board(arg(0))],
+            _ => vec![board(None)],
+        },
+        SlashCommand::Handoff => {
+            let show = planned(
+                &["handoff", "show"],
+                Command::Handoff(HandoffCommand::Show { project: None }),
+            );
+            match first.as_deref() {
+                Some("write" | "leave" | "save") => vec![
+                    planned(
+                        &["handoff", "write", "--dry-run"],
+                        Command::Handoff(HandoffCommand::Write {
+                            session: None,
+                            next: Vec::new(),
+                            note: None,
+                            dry_run: true,
+                        }),
+                    ),
+                    show,
+                ],
+                _ => vec![show],
             }
-            _ => vec![read(&["board"])],
-        },
-        SlashCommand::Handoff => match first.as_deref() {
-            Some("write" | "leave" | "save") => vec![
-                read(&["handoff", "write", "--dry-run"]),
-                read(&["handoff", "show"]),
-            ],
-            _ => vec![read(&["handoff", "show"])],
-        },
-        SlashCommand::Monitor => vec![read(&["monitor"])],
-        SlashCommand::Mode => vec![read(&["mode"])],
-        SlashCommand::Decide => vec![read(&["decision", "list"])],
-        SlashCommand::Memory => match first.as_deref() {
-            None | Some("list") => match arg(0) {
-                Some(kind) => vec![read(&["memory", "list", "--kind", kind])],
-                None => vec![read(&["memory", "list"])],
+        }
+        SlashCommand::Monitor => vec![monitor(None)],
+        SlashCommand::Mode => vec![planned(
+            &["mode"],
+            Command::Mode {
+                mode: None,
+                session: None,
             },
-            Some("get" | "add" | "update") if arg(0).is_some() && arg(1).is_some() => {
-                vec![read(&["memory", "get", rest[0], rest[1]])]
+        )],
+        SlashCommand::Decide => vec![planned(
+            &["decision", "list"],
+            Command::Decision(DecisionCommand::List),
+        )],
+        SlashCommand::Memory => match first.as_deref() {
+            None | Some("list") => {
+                let mut shown = vec!["memory", "list"];
+                if let Some(kind) = arg(0) {
+                    shown.extend(["--kind", kind]);
+                }
+                vec![planned(
+                    &shown,
+                    Command::Memory(MemoryCommand::List {
+                        kind: arg(0).map(str::to_owned),
+                    }),
+                )]
             }
-            Some("search") => vec![read(&["memory", "search", &rest.join(" ")])],
-            Some(_) => vec![read(&["memory", "search", &words.join(" ")])],
+            Some("get" | "add" | "update") if arg(0).is_some() && arg(1).is_some() => {
+                let (kind, key) = (rest[0], rest[1]);
+                vec![planned(
+                    &["memory", "get", kind, key],
+                    Command::Memory(MemoryCommand::Get {
+                        kind: kind.to_owned(),
+                        key: key.to_owned(),
+                    }),
+                )]
+            }
+            Some("search") => vec![memory_search(&rest.join(" "))],
+            Some(_) => vec![memory_search(&words.join(" "))],
         },
         SlashCommand::Inbox => match first.as_deref() {
-            Some("add" | "send" | "tell") => vec![read(&["session", "list", "--active"])],
-            _ => vec![read(&["inbox", "list"])],
+            Some("add" | "send" | "tell") => vec![active_sessions()],
+            _ => vec![planned(
+                &["inbox", "list"],
+                Command::Inbox(InboxCommand::List {
+                    session: None,
+                    all: false,
+                    unread: false,
+                }),
+            )],
         },
-        SlashCommand::Doctor => vec![read(&["doctor"])],
+        SlashCommand::Doctor => vec![planned(&["doctor"], Command::Doctor { dir: None })],
     }
 }
 
+fn planned(words: &[&str], command: Command) -> Read {
+    Ok(Planned {
+        words: own(words),
+        command,
+    })
+}
+
+fn summary() -> Read {
+    planned(
+        &["summary"],
+        Command::Summary {
+            format: Format::Text,
+        },
+    )
+}
+
+fn context_read() -> Read {
+    planned(&["context"], Command::Context { id: None })
+}
+
+fn board(sprint: Option<&str>) -> Read {
+    let mut shown = vec!["board"];
+    if let Some(sprint) = sprint {
+        shown.extend(["--sprint", sprint]);
+    }
+    planned(
+        &shown,
+        Command::Board {
+            sprint: sprint.map(str::to_owned),
+            limit: 20,
+            format: Format::Text,
+        },
+    )
+}
+
+fn monitor(limit: Option<usize>) -> Read {
+    let count = limit.map(|limit| limit.to_string());
+    let mut shown = vec!["monitor"];
+    if let Some(count) = &count {
+        shown.extend(["--limit", count]);
+    }
+    planned(
+        &shown,
+        Command::Monitor {
+            limit: limit.unwrap_or(20),
+            format: Format::Text,
+        },
+    )
+}
+
+fn active_sessions() -> Read {
+    planned(
+        &["session", "list", "--active"],
+        Command::Session(SessionCommand::List {
+            active: true,
+            project: None,
+            mode: None,
+            status: None,
+        }),
+    )
+}
+
+fn state_get(session: Option<&str>, path: &str) -> Read {
+    let session = session.ok_or_else(|| {
+        "there is no current session: the hooks are not wired here, or this runs outside Claude Code".to_owned()
+    })?;
+    planned(
+        &["state", "get", session, path],
+        Command::State(StateCommand::Get {
+            id: session.to_owned(),
+            path: path.to_owned(),
+            paths: false,
+            strict: false,
+        }),
+    )
+}
+
+fn sprint_show(sprint: &str) -> Read {
+    planned(
+        &["sprint", "show", sprint],
+        Command::Sprint(SprintCommand::Show {
+            sprint: sprint.to_owned(),
+        }),
+    )
+}
+
+fn sprint_list() -> Read {
+    planned(&["sprint", "list"], Command::Sprint(SprintCommand::List))
+}
+
+fn task_show(id: &str) -> Read {
+    planned(
+        &["task", "show", id],
+        Command::Task(TaskCommand::Show { id: id.to_owned() }),
+    )
+}
+
+fn task_tree(id: &str) -> Read {
+    planned(
+        &["task", "tree", id],
+        Command::Task(TaskCommand::Tree { id: id.to_owned() }),
+    )
+}
+
+fn task_ready(limit: Option<u64>) -> Read {
+    let count = limit.map(|limit| limit.to_string());
+    let mut shown = vec!["task", "ready"];
+    if let Some(count) = &count {
+        shown.extend(["--limit", count]);
+    }
+    planned(&shown, Command::Task(TaskCommand::Ready { limit }))
+}
+
+fn task_next(assignee: Option<&str>) -> Read {
+    let mut shown = vec!["task", "next"];
+    if let Some(who) = assignee {
+        shown.extend(["--assignee", who]);
+    }
+    planned(
+        &shown,
+        Command::Task(TaskCommand::Next {
+            assignee: assignee.map(str::to_owned),
+            claim: false,
+        }),
+    )
+}
+
+fn task_blocked() -> Read {
+    planned(&["task", "blocked"], Command::Task(TaskCommand::Blocked))
+}
+
+fn memory_search(text: &str) -> Read {
+    planned(
+        &["memory", "search", text],
+        Command::Memory(MemoryCommand::Search {
+            text: text.to_owned(),
+        }),
+    )
+}
+
 /// `task list` for the words after `list` (or `tasks`): a bare status filters by it, `mine`
-/// means the current session's, anything else goes to `task list` as typed.
-fn task_filter(words: &[&str], session: Option<&str>) -> Vec<String> {
-    let mut argv = own(&["task", "list"]);
-    for word in words {
+/// means the current session's, and the options of `task list` are taken as typed. Any
+/// other word is refused, naming it.
+fn task_list(words: &[&str], session: Option<&str>) -> Read {
+    const OPTIONS: [&str; 7] = [
+        "--status",
+        "--type",
+        "--assignee",
+        "--parent",
+        "--label",
+        "--sprint",
+        "--limit",
+    ];
+    let mut shown = own(&["task", "list"]);
+    let mut filter = TaskCommand::List {
+        status: None,
+        kind: None,
+        assignee: None,
+        parent: None,
+        label: None,
+        sprint: None,
+        limit: None,
+        all: false,
+    };
+    let TaskCommand::List {
+        status,
+        kind,
+        assignee,
+        parent,
+        label,
+        sprint,
+        limit,
+        all,
+    } = &mut filter
+    else {
+        unreachable!("built as a list above")
+    };
+    let mut words = words.iter().copied();
+    while let Some(word) = words.next() {
         let upper = word.to_ascii_uppercase().replace('-', "_");
-        if orchestron_core::tracker::model::Status::NAMES.contains(&upper.as_str()) {
-            argv.extend(own(&["--status", &upper]));
-        } else if *word == "mine"
-            && let Some(session) = session
+        if let Ok(named) = upper.parse::<Status>()
+            && Status::NAMES.contains(&upper.as_str())
         {
-            argv.extend(own(&["--assignee", session]));
+            *status = Some(named);
+            shown.extend(own(&["--status", &upper]));
+        } else if word == "mine" {
+            if let Some(session) = session {
+                *assignee = Some(session.to_owned());
+                shown.extend(own(&["--assignee", session]));
+            }
+        } else if word == "--all" {
+            *all = true;
+            shown.push(word.to_owned());
+        } else if OPTIONS.contains(&word) {
+            let value = words
+                .next()
+                .ok_or_else(|| format!("`{word}` of `task list` needs a value"))?;
+            match word {
+                "--status" => *status = Some(value.parse().map_err(|err| format!("{err}"))?),
+                "--type" => *kind = Some(value.parse::<Kind>().map_err(|err| format!("{err}"))?),
+                "--assignee" => *assignee = Some(value.to_owned()),
+                "--parent" => *parent = Some(value.to_owned()),
+                "--label" => *label = Some(value.to_owned()),
+                "--sprint" => *sprint = Some(value.to_owned()),
+                _ => {
+                    *limit = Some(value.parse().map_err(|_| {
+                        format!("`--limit` of `task list` must be a number, not `{value}`")
+                    })?);
+                }
+            }
+            shown.extend(own(&[word, value]));
         } else {
-            argv.push((*word).to_owned());
+            return Err(format!(
+                "`task list` does not take `{word}`: give a status, `mine`, `--all`, or one of {}",
+                OPTIONS.join(", ")
+            ));
         }
     }
-    argv
+    Ok(Planned {
+        words: shown,
+        command: Command::Task(filter),
+    })
 }
 
 /// Words as a shell splits them, with quotes that pair up honoured and any other quote kept
@@ -320,10 +578,6 @@ fn split_words(text: &str) -> Vec<String> {
     words
 }
 
-fn read(parts: &[&str]) -> Read {
-    Ok(own(parts))
-}
-
 fn own(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|part| (*part).to_owned()).collect()
 }
@@ -337,6 +591,8 @@ fn name(command: SlashCommand) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Cli;
+    use clap::Parser as _;
 
     fn plan_of(command: SlashCommand, args: &[&str]) -> Vec<Read> {
         plan(command, &own(args), Some("s1"))
@@ -379,6 +635,10 @@ mod tests {
             &["get", "pattern", "auth"],
             &["add", "hello"],
             &["free", "text"],
+            &[
+                "list", "--type", "story", "--limit", "3", "--all", "--label", "api",
+            ],
+            &["list", "--bogus"],
         ];
         // The only commands a `!` line may run: none of them writes.
         let readers = [
@@ -414,15 +674,32 @@ mod tests {
         for command in commands {
             for args in samples {
                 for read in plan_of(command, args) {
-                    let argv = read.unwrap();
-                    let line = argv.join(" ");
+                    let planned = match read {
+                        Ok(planned) => planned,
+                        Err(reason) => {
+                            assert!(args.contains(&"--bogus"), "{command:?} {args:?}: {reason}");
+                            continue;
+                        }
+                    };
+                    let line = planned.words.join(" ");
                     assert!(
                         readers.iter().any(|reader| line.starts_with(reader)),
                         "{command:?} {args:?} runs `{line}`"
                     );
-                    assert!(!argv.iter().any(|word| word == "--claim"), "{line}");
-                    Cli::try_parse_from(std::iter::once("orchestron".to_owned()).chain(argv))
-                        .unwrap_or_else(|err| panic!("{command:?} {args:?}: `{line}`: {err}"));
+                    assert!(
+                        !planned.words.iter().any(|word| word == "--claim"),
+                        "{line}"
+                    );
+                    // What is shown is what runs: the words parse to the very command.
+                    let parsed = Cli::try_parse_from(
+                        std::iter::once("orchestron".to_owned()).chain(planned.words.clone()),
+                    )
+                    .unwrap_or_else(|err| panic!("{command:?} {args:?}: `{line}`: {err}"));
+                    assert_eq!(
+                        format!("{:?}", parsed.command),
+                        format!("{:?}", planned.command),
+                        "{line}"
+                    );
                 }
             }
         }
@@ -448,7 +725,7 @@ mod tests {
         let lines = |command, args: &[&str]| -> Vec<String> {
             plan_of(command, args)
                 .into_iter()
-                .map(|read| read.unwrap().join(" "))
+                .map(|read| read.unwrap().words.join(" "))
                 .collect()
         };
         assert_eq!(lines(SlashCommand::Task, &["next"]), ["task next"]);
