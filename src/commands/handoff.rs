@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::output::Output;
 use orchestron_core::handoff;
 use orchestron_core::ids::SessionId;
-use orchestron_core::store::Outcome;
+use orchestron_core::sessions;
 
 pub(super) fn run(
     context: &Context,
@@ -25,9 +25,7 @@ pub(super) fn run(
                     .default_project()
                     .context("the project root has no name; pass `--project`")?,
             };
-            let found = context
-                .handoff_store()?
-                .try_read(&SessionId::from_name(&project))?;
+            let found = sessions::last_handoff(context.core()?, &project)?;
             print(
                 out,
                 found.as_ref(),
@@ -44,25 +42,17 @@ pub(super) fn run(
                 Some(raw) => SessionId::parse(&raw)?,
                 None => context.current_session()?,
             };
-            if next.iter().any(|step| step.trim().is_empty()) {
-                anyhow::bail!("`--next` needs the text of a step");
-            }
-            let document = context.store()?.read(&id)?;
-            let mut written = handoff::compose(&document, context.now, "written");
-            handoff::add_plan(&mut written, &next, note.as_deref());
-            if !dry_run {
-                let project = written["project"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .or_else(|| context.default_project())
-                    .unwrap_or_else(|| "project".to_owned());
-                let stored = written.clone();
-                context
-                    .handoff_store()?
-                    .transact(&SessionId::from_name(&project), |_| {
-                        Ok((Outcome::Replace(stored), ()))
-                    })?;
-            }
+            let fallback = context
+                .default_project()
+                .unwrap_or_else(|| "project".to_owned());
+            let written = sessions::write_handoff(
+                context.core()?,
+                &id,
+                &next,
+                note.as_deref(),
+                dry_run,
+                &fallback,
+            )?;
             print(out, Some(&written), "")
         }
     }

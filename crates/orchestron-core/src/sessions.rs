@@ -284,3 +284,140 @@ pub fn edit_state(
     };
     Ok(applied)
 }
+
+/// The folder of project handoffs under the state root (one document per project).
+pub const HANDOFFS: &str = "handoffs";
+
+/// Whose inbox a message goes to, or whose messages are listed.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// One session.
+    One(SessionId),
+    /// Every running session (to leave a message), or every session (to list).
+    All,
+}
+
+/// A message left: for which session, under which number.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Delivered {
+    pub session_id: String,
+    pub id: u64,
+}
+
+/// Leave a message in the inbox of one session, or of every active, unexpired one. A
+/// session removed while the message goes out is simply not reached.
+pub fn leave_message(cx: &Context, scope: &Scope, text: &str) -> Result<Vec<Delivered>> {
+    if text.trim().is_empty() {
+        return Err(Error::invalid("the message is empty"));
+    }
+    let now = cx.now();
+    let store = cx.store(FOLDER);
+    let targets = match scope {
+        Scope::One(id) => {
+            if !store.exists(id) {
+                return Err(Error::session_not_found(id.as_str()));
+            }
+            vec![id.clone()]
+        }
+        Scope::All => running(cx)?,
+    };
+    let mut delivered = Vec::new();
+    for id in targets {
+        let number = store.update(&id, |document| {
+            Ok((true, crate::inbox::add(document, now, text)))
+        });
+        match number {
+            Ok(number) => delivered.push(Delivered {
+                session_id: id.to_string(),
+                id: number,
+            }),
+            Err(err)
+                if matches!(scope, Scope::All) && Error::kind_of(&err) == ErrorKind::NotFound => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(delivered)
+}
+
+/// The messages of one session or of every session (each with its `session_id`), only the
+/// unread ones with `unread`. Reads only.
+pub fn messages(cx: &Context, scope: &Scope, unread: bool) -> Result<Vec<Value>> {
+    let store = cx.store(FOLDER);
+    let ids = match scope {
+        Scope::One(id) => vec![id.clone()],
+        Scope::All => store.ids()?,
+    };
+    let mut rows = Vec::new();
+    for id in ids {
+        let Some(document) = store.try_read(&id)? else {
+            if matches!(scope, Scope::All) {
+                continue;
+            }
+            return Err(Error::session_not_found(id.as_str()));
+        };
+        for mut message in crate::inbox::messages(&document) {
+            if unread && !message["read_at"].is_null() {
+                continue;
+            }
+            message["session_id"] = json!(id.as_str());
+            rows.push(message);
+        }
+    }
+    Ok(rows)
+}
+
+/// The sessions that are active and not expired.
+pub fn running(cx: &Context) -> Result<Vec<SessionId>> {
+    let now = cx.now();
+    let store = cx.store(FOLDER);
+    let mut found = Vec::new();
+    for id in store.ids()? {
+        let Ok(Some(document)) = store.try_read(&id) else {
+            continue;
+        };
+        let active =
+            Lifecycle::of(&document).is_ok_and(|lifecycle| lifecycle.status(now) == Status::Active);
+        if active {
+            found.push(id);
+        }
+    }
+    Ok(found)
+}
+
+/// The last handoff of `project`, if any. Reads only.
+pub fn last_handoff(cx: &Context, project: &str) -> Result<Option<Value>> {
+    Ok(cx
+        .store(HANDOFFS)
+        .try_read(&SessionId::from_name(project))?)
+}
+
+/// A handoff from session `id` now, with planned next steps and a note (SessionEnd keeps
+/// them); stored as the project's (`fallback_project` when the session names none) unless
+/// `dry_run`. Returns the handoff.
+pub fn write_handoff(
+    cx: &Context,
+    id: &SessionId,
+    next: &[String],
+    note: Option<&str>,
+    dry_run: bool,
+    fallback_project: &str,
+) -> Result<Value> {
+    if next.iter().any(|step| step.trim().is_empty()) {
+        return Err(Error::invalid("`--next` needs the text of a step"));
+    }
+    let document = cx.store(FOLDER).read(id)?;
+    let mut written = crate::handoff::compose(&document, cx.now(), "written");
+    crate::handoff::add_plan(&mut written, next, note);
+    if !dry_run {
+        let project = written["project"]
+            .as_str()
+            .unwrap_or(fallback_project)
+            .to_owned();
+        let stored = written.clone();
+        cx.store(HANDOFFS)
+            .transact(&SessionId::from_name(&project), |_| {
+                Ok((Outcome::Replace(stored), ()))
+            })?;
+    }
+    Ok(written)
+}
