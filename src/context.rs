@@ -245,28 +245,6 @@ impl Context {
         Ok(core.tracker()?)
     }
 
-    /// The project tracker for reads: read-only if this project has one yet, else `None`, so
-    /// views read an empty project without creating anything.
-    pub(crate) fn existing_tracker(&self) -> anyhow::Result<Option<orchestron_core::tracker::Db>> {
-        let core = self.core()?;
-        if core.tracker_path().exists() {
-            Ok(Some(core.tracker_for_reads()?))
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// The project new tracker items belong to: `tracker.project`, else the project root's
-    /// name.
-    pub(crate) fn tracker_project(&self) -> anyhow::Result<String> {
-        if let Some(project) = &self.config()?.tracker.project {
-            return Ok(project.clone());
-        }
-        Ok(self
-            .default_project()
-            .unwrap_or_else(|| "project".to_owned()))
-    }
-
     /// The session `$ORCHESTRON_SESSION` (else Claude Code's) names, if any, unparsed.
     pub(crate) fn session_hint(&self) -> Option<&str> {
         self.current_session.as_deref()

@@ -210,6 +210,25 @@ fn without_a_sprint_the_board_shows_all_open_work_but_epics() {
 }
 
 #[test]
+fn a_board_for_a_sprint_that_does_not_exist_is_not_found_and_creates_nothing() {
+    let env = TestEnv::new();
+    for args in [
+        ["board", "--sprint", "nope", "--json"],
+        ["board", "--sprint", "%", "--json"],
+    ] {
+        // A fresh project: no tracker, and none is made to look the sprint up.
+        let stderr = env.refuses(&args, 1);
+        let error: Value = serde_json::from_str(&stderr).unwrap();
+        assert_eq!(error["error"]["kind"], "not_found", "{args:?}: {stderr}");
+        assert!(!env.home().join("orchestron.db").exists());
+    }
+    id(&env, &["task", "create", "Task"]);
+    let stderr = env.refuses(&["board", "--sprint", "nope", "--json"], 1);
+    let error: Value = serde_json::from_str(&stderr).unwrap();
+    assert_eq!(error["error"]["kind"], "not_found", "{stderr}");
+}
+
+#[test]
 fn the_summary_puts_the_project_on_one_page() {
     let mut env = TestEnv::new();
     env.set("ORCHESTRON_SESSION", SESSION);

@@ -11,7 +11,9 @@
 //!   and [`sessions`]: the operations on them, one locked transaction each;
 //! - [`docpath`], [`select`]: dot paths and JSONPath over documents;
 //! - [`store`]: locked, atomic JSON documents on disk;
-//! - [`tracker`]: the project's work items in SQLite, and the operations on them.
+//! - [`tracker`]: the project's work items in SQLite, and the operations on them;
+//! - [`views`]: the board, the summary and the monitor, each gathered as one JSON value
+//!   that every face renders its own way.
 
 pub mod config;
 pub mod context;
@@ -25,6 +27,7 @@ pub mod session;
 pub mod sessions;
 pub mod store;
 pub mod tracker;
+pub mod views;
 
 pub use context::{Clock, Context, Settings};
 pub use error::{Error, ErrorKind, Result};

@@ -183,6 +183,31 @@ pub fn list_decisions(cx: &Context) -> Result<Vec<Decision>> {
     Ok(list)
 }
 
+/// A decision as the views list it: no stored lists, so a view never fails on one that does
+/// not parse.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionTitle {
+    pub id: String,
+    pub title: String,
+    pub created_at: String,
+}
+
+/// The `limit` latest decisions, newest first, for the views.
+pub fn latest_decisions(conn: &Connection, limit: usize) -> Result<Vec<DecisionTitle>> {
+    let mut statement =
+        conn.prepare("SELECT id, title, created_at FROM decisions ORDER BY seq DESC LIMIT ?1")?;
+    let found = statement
+        .query_map([limit as i64], |row| {
+            Ok(DecisionTitle {
+                id: row.get(0)?,
+                title: row.get(1)?,
+                created_at: row.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(found)
+}
+
 /// One decision, by its id or a unique prefix of it.
 pub fn show_decision(cx: &Context, raw: &str) -> Result<Decision> {
     let db = cx.tracker_for_reads()?;

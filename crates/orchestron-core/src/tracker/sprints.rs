@@ -468,7 +468,8 @@ fn work_of(conn: &Connection, sprint: &str) -> Result<Vec<Work>> {
         .collect()
 }
 
-fn detail(conn: &Connection, id: &str) -> Result<SprintDetail> {
+/// A sprint, by its exact id, with its items and their totals.
+pub fn detail(conn: &Connection, id: &str) -> Result<SprintDetail> {
     let sprint = get(conn, id)?;
     let found = tasks::query_items(
         conn,

@@ -962,11 +962,7 @@ pub fn blocked_items(conn: &Connection, limit: Option<usize>) -> Result<Vec<Bloc
     found
         .into_iter()
         .map(|item| {
-            let waiting_on = items::dependencies(conn, &item.id)?
-                .into_iter()
-                .filter(|(_, status)| *status != Status::Done)
-                .map(|(id, status)| format!("{id} ({status})"))
-                .collect();
+            let waiting_on = waiting_on(conn, &item.id)?;
             Ok(BlockedItem {
                 id: item.id,
                 title: item.title,
@@ -976,6 +972,15 @@ pub fn blocked_items(conn: &Connection, limit: Option<usize>) -> Result<Vec<Bloc
             })
         })
         .collect()
+}
+
+/// The unfinished dependencies of an item, as `ID (STATUS)`: what it waits for.
+pub fn waiting_on(conn: &Connection, id: &str) -> Result<Vec<String>> {
+    Ok(items::dependencies(conn, id)?
+        .into_iter()
+        .filter(|(_, status)| *status != Status::Done)
+        .map(|(id, status)| format!("{id} ({status})"))
+        .collect())
 }
 
 impl BlockedItem {
