@@ -80,7 +80,6 @@ pub(crate) struct Context {
     path: Option<String>,
     user_home: Option<PathBuf>,
     bin: Option<PathBuf>,
-    reads_only: bool,
     core: OnceCell<orchestron_core::Context>,
 }
 
@@ -146,16 +145,8 @@ impl Context {
             path: get(var::PATH),
             user_home: get(var::USER_HOME).map(PathBuf::from),
             bin: get(var::BIN).map(PathBuf::from),
-            reads_only: false,
             core: OnceCell::new(),
         })
-    }
-
-    /// The context for `orchestron slash`: reads that find no tracker see an empty one,
-    /// so that gathering a slash command's data creates nothing.
-    pub(crate) fn for_reads(mut self) -> Context {
-        self.reads_only = true;
-        self
     }
 
     /// The context for `orchestron hook`: a shorter lock deadline unless one was set.
@@ -233,16 +224,6 @@ impl Context {
     /// The session store, with the lock deadline and durability of this invocation.
     pub(crate) fn store(&self) -> anyhow::Result<Store> {
         self.store_in("sessions")
-    }
-
-    /// The project tracker, opened (and created) now; under `slash`, opened for reads only
-    /// (read-only, or empty in memory). Writers wait for each other up to the lock deadline.
-    pub(crate) fn tracker(&self) -> anyhow::Result<orchestron_core::tracker::Db> {
-        let core = self.core()?;
-        if self.reads_only {
-            return Ok(core.tracker_for_reads()?);
-        }
-        Ok(core.tracker()?)
     }
 
     /// The session `$ORCHESTRON_SESSION` (else Claude Code's) names, if any, unparsed.

@@ -34,7 +34,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         .skip(1)
         .find(|arg| !arg.to_string_lossy().starts_with('-'));
     let in_hook = first.is_some_and(|arg| arg == "hook");
-    let reads_only = first.is_some_and(|arg| arg == "slash");
     // Known before clap parses, so that a usage error is reported as JSON too. (`--` ends
     // the options: a `--json` after it is an argument.)
     let json = args
@@ -49,10 +48,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let json = cli.global.json;
     let result = context::Context::from_process(json)
-        .map(|context| match (in_hook, reads_only) {
-            (true, _) => context.for_hooks(),
-            (_, true) => context.for_reads(),
-            _ => context,
+        .map(|context| {
+            if in_hook {
+                context.for_hooks()
+            } else {
+                context
+            }
         })
         .and_then(|context| commands::dispatch(&context, cli.command));
     match result {

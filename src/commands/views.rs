@@ -285,7 +285,7 @@ fn session_line(session: &Value) -> String {
     }
     parts.push(format!("{} tool calls", session["tool_calls"]));
     // `last_test` is what the last run stored as `passed`.
-    if let Some(verdict) = session::test_verdict(&json!({"passed": session["last_test"]})) {
+    if let Some(verdict) = session["last_test"].as_bool().map(session::verdict) {
         parts.push(format!("tests {verdict}"));
     }
     let running = session["agents"].as_array().map_or(0, |agents| {

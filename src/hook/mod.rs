@@ -252,15 +252,12 @@ fn current_task(context: &Context, id: &SessionId, deliver: bool) -> Vec<String>
     if !context.state_root().join("orchestron.db").exists() {
         return Vec::new();
     }
-    let lines = context.tracker().and_then(|mut db| {
-        let lines = if deliver {
-            db.write(|tx| {
-                orchestron_core::tracker::items::current_task_lines(tx, id.as_str(), true)
-            })
-        } else {
-            orchestron_core::tracker::items::current_task_lines(db.conn(), id.as_str(), false)
-        };
-        Ok(lines?)
+    let lines = context.core().and_then(|cx| {
+        Ok(orchestron_core::tracker::tasks::current_task(
+            cx,
+            id.as_str(),
+            deliver,
+        )?)
     });
     lines.unwrap_or_else(|err| {
         crate::output::warn(&format!("the current task is left out: {err:#}"));

@@ -474,11 +474,12 @@ pub fn push_event(document: &mut Value, now: Timestamp, kind: &str, data: Value)
 /// The verdict of a stored test run (`execution.tests.last`, a handoff's `last_test`):
 /// `passed`, `FAILED`, or `None` when it says neither. The one definition every view uses.
 pub fn test_verdict(last: &Value) -> Option<&'static str> {
-    match last.get("passed").and_then(Value::as_bool) {
-        Some(true) => Some("passed"),
-        Some(false) => Some("FAILED"),
-        None => None,
-    }
+    last.get("passed").and_then(Value::as_bool).map(verdict)
+}
+
+/// How a test run's outcome reads: `passed` or `FAILED`.
+pub fn verdict(passed: bool) -> &'static str {
+    if passed { "passed" } else { "FAILED" }
 }
 
 /// A stored test run in one phrase: ``test run passed: `cargo test` ``.

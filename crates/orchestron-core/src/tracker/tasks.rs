@@ -862,6 +862,22 @@ pub fn depend(cx: &Context, raw: &str, on: &str) -> Result<(String, String)> {
     })
 }
 
+/// What a session's context says about the item it works on (see
+/// [`items::current_task_lines`]). With `deliver`, the clarifications and feedback shown are
+/// marked seen, in one write; without, it only reads. A project without a tracker has no
+/// lines, and gets no tracker.
+pub fn current_task(cx: &Context, session: &str, deliver: bool) -> Result<Vec<String>> {
+    if !cx.tracker_path().exists() {
+        return Ok(Vec::new());
+    }
+    if deliver {
+        let mut db = cx.tracker_to_change()?;
+        db.write(|tx| items::current_task_lines(tx, session, true))
+    } else {
+        items::current_task_lines(cx.tracker_for_reads()?.conn(), session, false)
+    }
+}
+
 /// The condition of "ready", the one definition: TODO, every dependency DONE, and no open
 /// child (a parent is finished through its children, not picked itself).
 pub const READY: &str = "status = 'TODO' AND open_deps = 0 AND NOT EXISTS \
