@@ -31,7 +31,7 @@ pub struct Item {
     pub completed_at: Option<String>,
 }
 
-pub const COLUMNS: &str = "id, kind, parent, title, description, status, priority, estimate, \
+pub(crate) const COLUMNS: &str = "id, kind, parent, title, description, status, priority, estimate, \
     assignee, progress, notes, blocked_reason, project, session, created_at, updated_at, \
     started_at, completed_at";
 
@@ -97,7 +97,7 @@ impl Item {
 
 /// The base-36 suffix of a new id: long enough that two stores of this size merged later
 /// would share an id with a chance of about one in ten thousand per item, and at least 4.
-pub fn suffix_length(items: i64) -> usize {
+pub(crate) fn suffix_length(items: i64) -> usize {
     let mut length = 4;
     let wanted = 10_000f64 * (items.max(0) as f64 + 1.0);
     while 36f64.powi(length as i32) < wanted {
@@ -121,7 +121,7 @@ fn make_id(prefix: &str, mut random: u64, length: usize) -> String {
 /// numbered `seq` there: the suffix as long as `suffix_length` wants for that many rows,
 /// growing after a few clashes. `random` gives fresh bits; the sequence number is mixed in
 /// so that seeded runs (tests) do not repeat ids.
-pub fn fresh_id(
+pub(crate) fn fresh_id(
     conn: &Connection,
     table: &str,
     prefix: &str,
@@ -157,7 +157,7 @@ fn escape_like(text: &str) -> String {
 
 /// Resolve what a person typed to one id: exact, case-insensitive, a unique prefix of an id
 /// or of its suffix (`7f3` for `TASK-7f3a`), or a kind alone (`TASK`) when there is one.
-pub fn resolve(conn: &Connection, raw: &str) -> Result<String> {
+pub(crate) fn resolve(conn: &Connection, raw: &str) -> Result<String> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Err(Error::invalid("an item id must not be empty"));
@@ -207,7 +207,7 @@ pub fn resolve(conn: &Connection, raw: &str) -> Result<String> {
 /// Resolve what a person typed to one row id of `table` (sprints, decisions), ids being
 /// `PREFIX-xxxx`: exact, case-insensitive, or a unique prefix of the id or of its suffix.
 /// `what` names the row in messages, and the hint points at `list_command`.
-pub fn resolve_prefixed(
+pub(crate) fn resolve_prefixed(
     conn: &Connection,
     table: &str,
     prefix: &str,
@@ -249,7 +249,7 @@ pub fn resolve_prefixed(
 }
 
 /// Load one item by its exact id.
-pub fn get(conn: &Connection, id: &str) -> Result<Item> {
+pub(crate) fn get(conn: &Connection, id: &str) -> Result<Item> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM items WHERE id = ?1"),
         [id],
@@ -259,7 +259,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Item> {
     .ok_or_else(|| Error::not_found(format!("item `{id}` not found")))
 }
 
-pub fn labels(conn: &Connection, id: &str) -> Result<Vec<String>> {
+pub(crate) fn labels(conn: &Connection, id: &str) -> Result<Vec<String>> {
     let mut statement =
         conn.prepare_cached("SELECT label FROM labels WHERE item = ?1 ORDER BY label")?;
     let labels = statement
@@ -269,7 +269,7 @@ pub fn labels(conn: &Connection, id: &str) -> Result<Vec<String>> {
 }
 
 /// The ids an item depends on.
-pub fn dependencies(conn: &Connection, id: &str) -> Result<Vec<(String, Status)>> {
+pub(crate) fn dependencies(conn: &Connection, id: &str) -> Result<Vec<(String, Status)>> {
     let mut statement = conn.prepare_cached(
         "SELECT d.depends_on, i.status FROM deps d JOIN items i ON i.id = d.depends_on \
          WHERE d.item = ?1 ORDER BY d.depends_on",
@@ -292,7 +292,7 @@ pub fn dependencies(conn: &Connection, id: &str) -> Result<Vec<(String, Status)>
 }
 
 /// Append to an item's history.
-pub fn record(
+pub(crate) fn record(
     conn: &Connection,
     item: &str,
     at: &str,
@@ -323,7 +323,11 @@ pub fn record(
 /// other end is a cycle; the first search to run out has found a set that can move past the
 /// other end (below `id`, or above `on`) by renumbering only its own items, between two
 /// neighbouring numbers. So the work is about twice the smaller side, not the whole span.
-pub fn add_dependency(conn: &Connection, id: &str, on: &str) -> Result<Result<bool, Vec<String>>> {
+pub(crate) fn add_dependency(
+    conn: &Connection,
+    id: &str,
+    on: &str,
+) -> Result<Result<bool, Vec<String>>> {
     use std::collections::HashMap;
     let exists: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM deps WHERE item = ?1 AND depends_on = ?2)")?
@@ -449,7 +453,7 @@ pub fn add_dependency(conn: &Connection, id: &str, on: &str) -> Result<Result<bo
 /// topological numbers of a set of items moved past the other end of a new dependency.
 /// `None` when the gap has no room left for distinct numbers (then everything is numbered
 /// afresh). Pure: the topological numbering's one rule about numbers.
-pub fn spread_between(count: usize, gap: (f64, f64)) -> Option<Vec<f64>> {
+pub(crate) fn spread_between(count: usize, gap: (f64, f64)) -> Option<Vec<f64>> {
     let step = (gap.1 - gap.0) / (count as f64 + 1.0);
     if step.is_nan() || step < 1e-9 * gap.1.abs().max(1.0) {
         return None;
@@ -459,7 +463,12 @@ pub fn spread_between(count: usize, gap: (f64, f64)) -> Option<Vec<f64>> {
 
 /// Keep `open_deps` (how many of an item's dependencies are not DONE) true when `item`
 /// moves from `from` to `to`.
-pub fn status_changed(conn: &Connection, item: &str, from: Status, to: Status) -> Result<()> {
+pub(crate) fn status_changed(
+    conn: &Connection,
+    item: &str,
+    from: Status,
+    to: Status,
+) -> Result<()> {
     let delta = match (from == Status::Done, to == Status::Done) {
         (false, true) => -1,
         (true, false) => 1,
@@ -474,7 +483,7 @@ pub fn status_changed(conn: &Connection, item: &str, from: Status, to: Status) -
 }
 
 /// Count every item's unfinished dependencies afresh (after an import).
-pub fn recount_open_deps(conn: &Connection) -> Result<()> {
+pub(crate) fn recount_open_deps(conn: &Connection) -> Result<()> {
     conn.execute(
         "UPDATE items SET open_deps = (SELECT count(*) FROM deps d JOIN items x ON x.id = d.depends_on \
          WHERE d.item = items.id AND x.status != 'DONE')",
@@ -486,7 +495,7 @@ pub fn recount_open_deps(conn: &Connection) -> Result<()> {
 /// What a session's context says about the item it works on (the open item it started
 /// last): status and progress, the next open checkpoint, and the clarifications and feedback
 /// it has not seen yet, which are then marked seen when `mark_seen`.
-pub fn current_task_lines(
+pub(crate) fn current_task_lines(
     conn: &Connection,
     session: &str,
     mark_seen: bool,

@@ -7,7 +7,7 @@
 //! Opened lazily: only operations that need it open the database, and reads never create it.
 
 pub mod db;
-pub mod items;
+pub(crate) mod items;
 pub mod knowledge;
 pub mod model;
 pub mod shared;
@@ -16,3 +16,4 @@ pub mod tasks;
 pub mod transfer;
 
 pub use db::Db;
+pub use items::Item;

@@ -863,7 +863,7 @@ pub fn depend(cx: &Context, raw: &str, on: &str) -> Result<(String, String)> {
 }
 
 /// What a session's context says about the item it works on (see
-/// [`items::current_task_lines`]). With `deliver`, the clarifications and feedback shown are
+/// `items::current_task_lines`). With `deliver`, the clarifications and feedback shown are
 /// marked seen, in one write; without, it only reads. A project without a tracker has no
 /// lines, and gets no tracker.
 pub fn current_task(cx: &Context, session: &str, deliver: bool) -> Result<Vec<String>> {
