@@ -385,13 +385,10 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
         .as_deref()
         .map(assignee_value)
         .transpose()?;
-    let now = format_time(cx.now());
     let workflow = cx.workflow();
     let actor = cx.actor();
-    let mut db = cx.tracker_to_change()?;
-    let id = db.write(|tx| -> Result<String> {
-        let id = items::resolve(tx, raw)?;
-        let item = items::get(tx, &id)?;
+    change_item(cx, raw, |tx, item, now| {
+        let id = &item.id;
         let mut recorded = Vec::new();
         match (changes.status, &changes.reason) {
             (Some(to), reason) => {
@@ -400,7 +397,7 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
                 } else {
                     Via::Update
                 };
-                apply_move(tx, &item, to, via, workflow, reason.as_deref(), &now, actor)?;
+                apply_move(tx, item, to, via, workflow, reason.as_deref(), now, actor)?;
             }
             (None, Some(reason)) => {
                 if item.status != Status::Blocked {
@@ -411,12 +408,12 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
                 }
                 apply_move(
                     tx,
-                    &item,
+                    item,
                     Status::Blocked,
                     Via::Update,
                     workflow,
                     Some(reason),
-                    &now,
+                    now,
                     actor,
                 )?;
             }
@@ -430,7 +427,7 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
             recorded.push(json!({"priority": priority.as_str()}));
         }
         if let Some(assignee) = &assignee {
-            set_column(tx, &id, "assignee", assignee.as_deref(), &now)?;
+            set_column(tx, id, "assignee", assignee.as_deref(), now)?;
             recorded.push(json!({"assignee": assignee}));
         }
         if let Some(estimate) = changes.estimate {
@@ -441,20 +438,19 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
             recorded.push(json!({"estimate": estimate}));
         }
         if let Some(title) = &changes.title {
-            set_column(tx, &id, "title", Some(title), &now)?;
+            set_column(tx, id, "title", Some(title), now)?;
             recorded.push(json!({"title": title}));
         }
         if let Some(notes) = &changes.notes {
-            set_column(tx, &id, "notes", Some(notes), &now)?;
+            set_column(tx, id, "notes", Some(notes), now)?;
             recorded.push(json!({"notes": notes}));
         }
         if !recorded.is_empty() {
-            touch(tx, &id, &now)?;
-            items::record(tx, &id, &now, "updated", Value::Array(recorded), actor)?;
+            touch(tx, id, now)?;
+            items::record(tx, id, now, "updated", Value::Array(recorded), actor)?;
         }
-        Ok(id)
-    })?;
-    view(db.conn(), &id)
+        Ok(())
+    })
 }
 
 /// Set how far along an item is.
@@ -464,19 +460,16 @@ pub fn set_progress(cx: &Context, raw: &str, percent: u8) -> Result<ItemView> {
             "`--percent` must be 0 to 100, not {percent}"
         )));
     }
-    let now = format_time(cx.now());
     let actor = cx.actor();
-    let mut db = cx.tracker_to_change()?;
-    let id = db.write(|tx| -> Result<String> {
-        let id = items::resolve(tx, raw)?;
+    change_item(cx, raw, |tx, item, now| {
+        let id = &item.id;
         tx.execute(
             "UPDATE items SET progress = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, percent, now],
         )?;
-        items::record(tx, &id, &now, "progress", json!(percent), actor)?;
-        Ok(id)
-    })?;
-    view(db.conn(), &id)
+        items::record(tx, id, now, "progress", json!(percent), actor)?;
+        Ok(())
+    })
 }
 
 /// Add a checkpoint, or mark one done by its text or its number.
@@ -490,11 +483,9 @@ pub fn checkpoint(cx: &Context, raw: &str, change: &CheckpointChange) -> Result<
         }
         CheckpointChange::DoneNumber(_) => {}
     }
-    let now = format_time(cx.now());
     let actor = cx.actor();
-    let mut db = cx.tracker_to_change()?;
-    let id = db.write(|tx| -> Result<String> {
-        let id = items::resolve(tx, raw)?;
+    change_item(cx, raw, |tx, item, now| {
+        let id = &item.id;
         let (text, done) = match change {
             CheckpointChange::Add(text) | CheckpointChange::DoneText(text) => {
                 let done = matches!(change, CheckpointChange::DoneText(_));
@@ -520,7 +511,7 @@ pub fn checkpoint(cx: &Context, raw: &str, change: &CheckpointChange) -> Result<
                         .optional()?;
                 }
                 match existing {
-                    Some(row) if done => mark_done(tx, row, &now)?,
+                    Some(row) if done => mark_done(tx, row, now)?,
                     Some(_) => {}
                     None => {
                         tx.execute(
@@ -544,15 +535,21 @@ pub fn checkpoint(cx: &Context, raw: &str, change: &CheckpointChange) -> Result<
                     ))
                     .with_hint(format!("`orchestron task show {id}` lists them")));
                 };
-                mark_done(tx, *row, &now)?;
+                mark_done(tx, *row, now)?;
                 (text.clone(), true)
             }
         };
-        touch(tx, &id, &now)?;
-        items::record(tx, &id, &now, "checkpoint", json!({"text": text, "done": done}), actor)?;
-        Ok(id)
-    })?;
-    view(db.conn(), &id)
+        touch(tx, id, now)?;
+        items::record(
+            tx,
+            id,
+            now,
+            "checkpoint",
+            json!({"text": text, "done": done}),
+            actor,
+        )?;
+        Ok(())
+    })
 }
 
 fn mark_done(tx: &Transaction<'_>, row: i64, now: &str) -> Result<()> {
@@ -565,22 +562,19 @@ fn mark_done(tx: &Transaction<'_>, row: i64, now: &str) -> Result<()> {
 
 /// Move an item to IN_PROGRESS and link it to the acting session.
 pub fn start(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
-    let now = format_time(cx.now());
     let workflow = cx.workflow();
     let actor = cx.actor();
-    let mut db = cx.tracker_to_change()?;
-    let id = db.write(|tx| -> Result<String> {
-        let id = items::resolve(tx, raw)?;
-        let item = items::get(tx, &id)?;
+    change_item(cx, raw, |tx, item, now| {
+        let id = &item.id;
         let via = if force { Via::Force } else { Via::Start };
         apply_move(
             tx,
-            &item,
+            item,
             Status::InProgress,
             via,
             workflow,
             None,
-            &now,
+            now,
             actor,
         )?;
         if let Some(session) = actor {
@@ -589,24 +583,29 @@ pub fn start(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
                 params![id, session],
             )?;
         }
-        Ok(id)
-    })?;
-    view(db.conn(), &id)
+        Ok(())
+    })
 }
 
 /// Finish work: on to the first stage the project requires (review, testing), else DONE.
 /// An item at a gate is refused: only `approve` passes it, or a person's `force` (DONE).
 pub fn complete(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
-    let now = format_time(cx.now());
     let workflow = cx.workflow();
     let actor = cx.actor();
-    let mut db = cx.tracker_to_change()?;
-    let id = db.write(|tx| -> Result<String> {
-        let id = items::resolve(tx, raw)?;
-        let item = items::get(tx, &id)?;
+    change_item(cx, raw, |tx, item, now| {
+        let id = &item.id;
         if force {
-            apply_move(tx, &item, Status::Done, Via::Force, workflow, None, &now, actor)?;
-            return Ok(id);
+            apply_move(
+                tx,
+                item,
+                Status::Done,
+                Via::Force,
+                workflow,
+                None,
+                now,
+                actor,
+            )?;
+            return Ok(());
         }
         if !matches!(
             item.status,
@@ -634,10 +633,9 @@ pub fn complete(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
             )));
         }
         let to = model::completion_target(item.status, workflow);
-        apply_move(tx, &item, to, Via::Complete, workflow, None, &now, actor)?;
-        Ok(id)
-    })?;
-    view(db.conn(), &id)
+        apply_move(tx, item, to, Via::Complete, workflow, None, now, actor)?;
+        Ok(())
+    })
 }
 
 /// Pass a gate: IN_REVIEW on to TESTING (when required) or DONE; TESTING to DONE.
@@ -645,20 +643,17 @@ pub fn approve(cx: &Context, raw: &str, remark: Option<&str>) -> Result<ItemView
     if let Some(remark) = remark {
         check_text("comment", remark)?;
     }
-    let now = format_time(cx.now());
     let workflow = cx.workflow();
     let actor = cx.actor();
-    let mut db = cx.tracker_to_change()?;
-    let id = db.write(|tx| -> Result<String> {
-        let id = items::resolve(tx, raw)?;
-        let item = items::get(tx, &id)?;
+    change_item(cx, raw, |tx, item, now| {
+        let id = &item.id;
         let Some(to) = model::approval_target(item.status, workflow) else {
             return Err(Error::conflict(format!(
                 "cannot approve {id}: it is {}, not IN_REVIEW or TESTING",
                 item.status
             )));
         };
-        apply_move(tx, &item, to, Via::Approve, workflow, None, &now, actor)?;
+        apply_move(tx, item, to, Via::Approve, workflow, None, now, actor)?;
         if let Some(remark) = remark {
             tx.execute(
                 "INSERT INTO comments (item, kind, text, at, by) VALUES (?1, 'feedback', ?2, ?3, ?4)",
@@ -667,30 +662,26 @@ pub fn approve(cx: &Context, raw: &str, remark: Option<&str>) -> Result<ItemView
         }
         items::record(
             tx,
-            &id,
-            &now,
+            id,
+            now,
             "approved",
             json!({"to": to.as_str(), "comment": remark}),
             actor,
         )?;
-        Ok(id)
-    })?;
-    view(db.conn(), &id)
+        Ok(())
+    })
 }
 
 /// Add a note to an item's history.
 pub fn log(cx: &Context, raw: &str, text: &str) -> Result<ItemView> {
     check_text("text", text)?;
-    let now = format_time(cx.now());
     let actor = cx.actor();
-    let mut db = cx.tracker_to_change()?;
-    let id = db.write(|tx| -> Result<String> {
-        let id = items::resolve(tx, raw)?;
-        touch(tx, &id, &now)?;
-        items::record(tx, &id, &now, "log", json!(text), actor)?;
-        Ok(id)
-    })?;
-    view(db.conn(), &id)
+    change_item(cx, raw, |tx, item, now| {
+        let id = &item.id;
+        touch(tx, id, now)?;
+        items::record(tx, id, now, "log", json!(text), actor)?;
+        Ok(())
+    })
 }
 
 /// The two kinds of comment.
@@ -712,20 +703,17 @@ impl CommentKind {
 /// Add a clarification or feedback to an item.
 pub fn comment(cx: &Context, raw: &str, kind: CommentKind, text: &str) -> Result<ItemView> {
     check_text("text", text)?;
-    let now = format_time(cx.now());
     let actor = cx.actor();
-    let mut db = cx.tracker_to_change()?;
-    let id = db.write(|tx| -> Result<String> {
-        let id = items::resolve(tx, raw)?;
+    change_item(cx, raw, |tx, item, now| {
+        let id = &item.id;
         tx.execute(
             "INSERT INTO comments (item, kind, text, at, by) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, kind.as_str(), text, now, actor],
         )?;
-        touch(tx, &id, &now)?;
-        items::record(tx, &id, &now, kind.as_str(), json!(text), actor)?;
-        Ok(id)
-    })?;
-    view(db.conn(), &id)
+        touch(tx, id, now)?;
+        items::record(tx, id, now, kind.as_str(), json!(text), actor)?;
+        Ok(())
+    })
 }
 
 /// An item's comments of one kind (or all), oldest first.
@@ -778,13 +766,10 @@ pub fn assign(cx: &Context, raw: &str, to: &str) -> Result<ItemView> {
 
 /// Undo a claim: the item returns to TODO with no assignee and no session.
 pub fn release(cx: &Context, raw: &str) -> Result<ItemView> {
-    let now = format_time(cx.now());
     let workflow = cx.workflow();
     let actor = cx.actor();
-    let mut db = cx.tracker_to_change()?;
-    let id = db.write(|tx| -> Result<String> {
-        let id = items::resolve(tx, raw)?;
-        let item = items::get(tx, &id)?;
+    change_item(cx, raw, |tx, item, now| {
+        let id = &item.id;
         if item.status.is_closed() {
             return Err(Error::conflict(format!(
                 "cannot release {id}: it is {}",
@@ -793,17 +778,17 @@ pub fn release(cx: &Context, raw: &str) -> Result<ItemView> {
         }
         if item.status == Status::Todo && item.assignee.is_none() && item.session.is_none() {
             // Nothing is claimed: nothing changes.
-            return Ok(id);
+            return Ok(());
         }
         if item.status != Status::Todo {
             apply_move(
                 tx,
-                &item,
+                item,
                 Status::Todo,
                 Via::Release,
                 workflow,
                 None,
-                &now,
+                now,
                 actor,
             )?;
         }
@@ -813,15 +798,14 @@ pub fn release(cx: &Context, raw: &str) -> Result<ItemView> {
         )?;
         items::record(
             tx,
-            &id,
-            &now,
+            id,
+            now,
             "released",
             json!({"from": item.status.as_str(), "assignee": item.assignee}),
             actor,
         )?;
-        Ok(id)
-    })?;
-    view(db.conn(), &id)
+        Ok(())
+    })
 }
 
 /// An assignee as typed: a name, or `none`/empty for nobody.
@@ -1286,6 +1270,24 @@ pub fn resolve_sprint(conn: &Connection, raw: &str) -> Result<String> {
         "orchestron sprint list",
         raw,
     )
+}
+
+/// One change to one existing item: resolve `raw`, run `change` with the item and "now" in
+/// one transaction, and return the item as it is afterwards.
+fn change_item(
+    cx: &Context,
+    raw: &str,
+    change: impl FnOnce(&Transaction<'_>, &Item, &str) -> Result<()>,
+) -> Result<ItemView> {
+    let now = format_time(cx.now());
+    let mut db = cx.tracker_to_change()?;
+    let id = db.write(|tx| -> Result<String> {
+        let id = items::resolve(tx, raw)?;
+        let item = items::get(tx, &id)?;
+        change(tx, &item, &now)?;
+        Ok(id)
+    })?;
+    view(db.conn(), &id)
 }
 
 /// One item with its labels.
