@@ -463,6 +463,15 @@ pub fn set_progress(cx: &Context, raw: &str, percent: u8) -> Result<ItemView> {
     let actor = cx.actor();
     change_item(cx, raw, |tx, item, now| {
         let id = &item.id;
+        // DONE means 100 %: the lifecycle set it, and only reopening the item changes it.
+        if item.status == Status::Done && percent != 100 {
+            return Err(Error::conflict(format!(
+                "{id} is DONE, so its progress is 100; it cannot be set to {percent}"
+            ))
+            .with_hint(format!(
+                "reopen it first: `orchestron task update {id} --status IN_PROGRESS --force`"
+            )));
+        }
         tx.execute(
             "UPDATE items SET progress = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, percent, now],
