@@ -853,6 +853,13 @@ mod tests {
     }
 
     #[test]
+    fn layout_stops_at_max_layout_depth() {
+        let raw = r#"{"a": [1, {"b": 2}]}"#;
+        assert!(pretty(raw, MAX_LAYOUT_DEPTH).contains('\n'));
+        assert_eq!(pretty(raw, MAX_LAYOUT_DEPTH + 1), raw);
+    }
+
+    #[test]
     fn finding_14_huge_numbers_and_deep_nesting_get_their_bytes_back() {
         let deep = format!("{}{}", "[".repeat(3000), "]".repeat(3000));
         let settings = [

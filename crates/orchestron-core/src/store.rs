@@ -935,6 +935,28 @@ mod tests {
     }
 
     #[test]
+    fn finding_01_a_chain_of_links_resolves_up_to_max_links() {
+        let (_temp, project, _outside) = layout();
+        let confined = Confined::new(&project).unwrap();
+        // `link0 → link1 → … → link<n-1> → file`: n links.
+        let chain = |n: usize, name: &str| {
+            for i in 0..n {
+                let next = if i + 1 == n {
+                    "file".to_owned()
+                } else {
+                    format!("{name}{}", i + 1)
+                };
+                symlink(next, project.join(format!("{name}{i}"))).unwrap();
+            }
+            project.join(format!("{name}0"))
+        };
+        let at = chain(MAX_LINKS, "at");
+        assert_eq!(confined.resolve(&at).unwrap(), confined.root.join("file"));
+        let past = chain(MAX_LINKS + 1, "past");
+        conflict_naming(confined.resolve(&past), "more than 40 symbolic links");
+    }
+
+    #[test]
     fn finding_01_write_file_atomic_never_writes_through_its_temp_file() {
         let (_temp, project, outside) = layout();
         let path = project.join(".claude/settings.json");
