@@ -41,6 +41,16 @@ pub(crate) const GITIGNORE_BLOCK: [&str; 2] = [
     ".orchestron/",
 ];
 
+/// The first line of the block instead, when `init` had to end the file's last line first
+/// (it had no final newline): so `uninstall` knows to take that newline out again.
+const GITIGNORE_COMMENT_AFTER_ENDED_LINE: &str =
+    "# Orchestron's state: sessions and handoffs of this machine (init ended the line above)";
+
+/// How deep [`pretty`] lays out a value: far deeper than anything Orchestron writes (a hook
+/// handler sits 5 levels down). Deeper values of the user's keep their text as it is, so a
+/// deeply nested settings file costs no deep recursion.
+const MAX_LAYOUT_DEPTH: usize = 16;
+
 /// What an edit did, for the report.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Changes {
@@ -184,7 +194,11 @@ pub(crate) fn add_to_settings(
         let mut found = false;
         let mut changed = false;
         for group in &mut groups {
-            let mut parsed: Value = serde_json::from_str(group.get())?;
+            // A group `Value` cannot hold (a number like `1E400`, nesting past serde's limit)
+            // is not Orchestron's: it keeps its text.
+            let Ok(mut parsed) = serde_json::from_str::<Value>(group.get()) else {
+                continue;
+            };
             let Some(handlers) = parsed.get_mut("hooks").and_then(Value::as_array_mut) else {
                 continue;
             };
@@ -229,7 +243,7 @@ pub(crate) fn add_to_settings(
             changes.added.push("statusLine".to_owned());
         }
         Some(raw) => {
-            let existing: Value = serde_json::from_str(raw.get())?;
+            let existing = serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
             if !our_status_line(&existing) {
                 changes.kept.push("statusLine (yours)".to_owned());
             } else if existing.get("command") != wanted.get("command") {
@@ -263,7 +277,10 @@ pub(crate) fn remove_from_settings(text: &str) -> anyhow::Result<(Option<String>
             let mut kept_groups = Vec::new();
             let mut changed = false;
             for raw in groups {
-                let mut group: Value = serde_json::from_str(raw.get())?;
+                let Ok(mut group) = serde_json::from_str::<Value>(raw.get()) else {
+                    kept_groups.push(raw);
+                    continue;
+                };
                 let Some(handlers) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
                     kept_groups.push(raw);
                     continue;
@@ -301,7 +318,7 @@ pub(crate) fn remove_from_settings(text: &str) -> anyhow::Result<(Option<String>
         }
     }
     if let Some(raw) = top.get("statusLine") {
-        let existing: Value = serde_json::from_str(raw.get())?;
+        let existing = serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
         if our_status_line(&existing) {
             top.remove("statusLine");
             changes.removed.push("statusLine".to_owned());
@@ -400,6 +417,48 @@ pub(crate) fn remove_mode_from_settings(
     Ok(Some(top.to_text_at(0) + "\n"))
 }
 
+/// Whether `current` is exactly what `init` made of `backup`, so that `uninstall` may put
+/// the backup's bytes back. Reads only what it needs, so any settings file `init` could edit
+/// (numbers like `1E400`, nesting past serde's limit) gets its bytes back.
+pub(crate) fn restores(backup: &str, current: &str) -> bool {
+    // Several commands when the backup held handlers of another Orchestron: one is init's.
+    wired_commands(current).iter().any(|bin| {
+        add_to_settings(Some(backup), bin).is_ok_and(|(text, _)| text.as_deref() == Some(current))
+    })
+}
+
+/// The commands Orchestron's handlers in a settings text run, each once. Values it does not
+/// need are skipped as raw text, never parsed into a `Value`.
+fn wired_commands(text: &str) -> Vec<String> {
+    let mut commands: Vec<String> = Vec::new();
+    let Ok(top) = parse_settings(Some(text)) else {
+        return commands;
+    };
+    let Some(Ok(hooks)) = top.get("hooks").map(|raw| Pairs::parse(raw, "hooks")) else {
+        return commands;
+    };
+    for (_, groups) in &hooks.0 {
+        let Ok(groups) = serde_json::from_str::<Vec<Box<RawValue>>>(groups.get()) else {
+            continue;
+        };
+        for group in groups {
+            let Ok(group) = serde_json::from_str::<Value>(group.get()) else {
+                continue;
+            };
+            let handlers = group.get("hooks").and_then(Value::as_array);
+            for handler in handlers.into_iter().flatten() {
+                if our_handler(handler).is_some()
+                    && let Some(command) = handler["command"].as_str()
+                    && !commands.iter().any(|known| known == command)
+                {
+                    commands.push(command.to_owned());
+                }
+            }
+        }
+    }
+    commands
+}
+
 /// Which of Orchestron's events a settings file wires, with the command each one runs.
 pub(crate) fn wired_events(settings: &Value) -> Vec<(String, String)> {
     let mut wired = Vec::new();
@@ -422,7 +481,10 @@ pub(crate) fn wired_events(settings: &Value) -> Vec<(String, String)> {
     wired
 }
 
-/// Append `.orchestron/` to a `.gitignore` unless a line already ignores it.
+/// Append `.orchestron/` to a `.gitignore` unless a line already ignores it. A last line
+/// without a final newline is ended first, and the block's comment says so
+/// ([`GITIGNORE_COMMENT_AFTER_ENDED_LINE`]), so that `remove_from_gitignore` gives back the
+/// very bytes.
 pub(crate) fn add_to_gitignore(text: Option<&str>) -> Option<String> {
     let text = text.unwrap_or_default();
     let ignored = text.lines().any(|line| {
@@ -435,30 +497,46 @@ pub(crate) fn add_to_gitignore(text: Option<&str>) -> Option<String> {
         return None;
     }
     let mut out = text.to_owned();
+    let mut comment = GITIGNORE_BLOCK[0];
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
+        comment = GITIGNORE_COMMENT_AFTER_ENDED_LINE;
     }
-    for line in GITIGNORE_BLOCK {
+    for line in [comment, GITIGNORE_BLOCK[1]] {
         out.push_str(line);
         out.push('\n');
     }
     Some(out)
 }
 
-/// Remove the lines `add_to_gitignore` appended, and only those. `None`: not there.
+/// Remove the lines `add_to_gitignore` appended, and only those, leaving every other byte
+/// as it is. `None`: not there.
 pub(crate) fn remove_from_gitignore(text: &str) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let at = lines
-        .windows(2)
-        .position(|pair| pair[0] == GITIGNORE_BLOCK[0] && pair[1] == GITIGNORE_BLOCK[1])?;
-    let mut out = String::new();
-    for (i, line) in lines.iter().enumerate() {
-        if i != at && i != at + 1 {
-            out.push_str(line);
-            out.push('\n');
+    let comments = [GITIGNORE_BLOCK[0], GITIGNORE_COMMENT_AFTER_ENDED_LINE];
+    for (comment, newline) in comments
+        .into_iter()
+        .flat_map(|comment| [(comment, "\n"), (comment, "\r\n")])
+    {
+        let block = format!("{comment}{newline}{}", GITIGNORE_BLOCK[1]);
+        let found = text.match_indices(&block).find(|(at, _)| {
+            let starts_line = *at == 0 || text.as_bytes()[at - 1] == b'\n';
+            let rest = &text[at + block.len()..];
+            starts_line && (rest.is_empty() || rest.starts_with(newline))
+        });
+        let Some((at, _)) = found else {
+            continue;
+        };
+        let rest = &text[at + block.len()..];
+        let rest = rest.strip_prefix(newline).unwrap_or(rest);
+        let mut before = &text[..at];
+        // `init` ended the last line: that newline goes with the block when it still ends
+        // the file.
+        if comment == GITIGNORE_COMMENT_AFTER_ENDED_LINE && rest.is_empty() {
+            before = before.strip_suffix(newline).unwrap_or(before);
         }
+        return Some(format!("{before}{rest}"));
     }
-    Some(out)
+    None
 }
 
 fn parse_settings(text: Option<&str>) -> anyhow::Result<Pairs> {
@@ -552,7 +630,7 @@ fn block(open: char, close: char, items: &[String], depth: usize) -> String {
 /// Lay out a JSON text `depth` levels deep, one member or item per line, keeping key order.
 /// A value that already spans lines is someone's own layout and stays as it is.
 fn pretty(raw: &str, depth: usize) -> String {
-    if raw.contains('\n') {
+    if raw.contains('\n') || depth > MAX_LAYOUT_DEPTH {
         return raw.to_owned();
     }
     if let Ok(pairs) = serde_json::from_str::<Pairs>(raw) {
@@ -752,8 +830,248 @@ mod tests {
     #[test]
     fn gitignore_block_round_trips() {
         assert_eq!(add_to_gitignore(Some("target/\n.orchestron/\n")), None);
-        let added = add_to_gitignore(Some("target/")).unwrap();
+        let added = add_to_gitignore(Some("target/\n")).unwrap();
         assert_eq!(remove_from_gitignore(&added).unwrap(), "target/\n");
         assert_eq!(remove_from_gitignore("target/\n.orchestron/\n"), None);
+        // Lines the user added after the block stay, byte for byte.
+        let later = format!("{added}dist/");
+        assert_eq!(remove_from_gitignore(&later).unwrap(), "target/\ndist/");
+    }
+
+    #[test]
+    fn finding_14_a_gitignore_without_a_final_newline_gets_its_bytes_back() {
+        let added = add_to_gitignore(Some("target/")).unwrap();
+        assert!(added.starts_with("target/\n# Orchestron"), "{added}");
+        assert_eq!(remove_from_gitignore(&added).unwrap(), "target/");
+        // With a final newline the block is the usual one, and the newline stays.
+        let added = add_to_gitignore(Some("target/\n")).unwrap();
+        assert_eq!(
+            added,
+            format!("target/\n{}\n{}\n", GITIGNORE_BLOCK[0], GITIGNORE_BLOCK[1])
+        );
+        assert_eq!(remove_from_gitignore(&added).unwrap(), "target/\n");
+    }
+
+    #[test]
+    fn layout_stops_at_max_layout_depth() {
+        let raw = r#"{"a": [1, {"b": 2}]}"#;
+        assert!(pretty(raw, MAX_LAYOUT_DEPTH).contains('\n'));
+        assert_eq!(pretty(raw, MAX_LAYOUT_DEPTH + 1), raw);
+    }
+
+    #[test]
+    fn finding_14_huge_numbers_and_deep_nesting_get_their_bytes_back() {
+        let deep = format!("{}{}", "[".repeat(3000), "]".repeat(3000));
+        let settings = [
+            r#"{"a": 1E400, "b":[1,2]}"#.to_owned(),
+            format!(r#"{{"deep":{deep}}}"#),
+            format!(
+                r#"{{"hooks": {{"Stop": [{{"hooks": [{{"type": "command", "command": "x", "n": 1E400}}]}}, {{"hooks": {deep}}}]}}, "statusLine": {{"n": -1e-400}}}}"#
+            ),
+        ];
+        for original in &settings {
+            let (text, _) = add_to_settings(Some(original), BIN).unwrap();
+            let text = text.unwrap();
+            assert_eq!(wired_commands(&text), [BIN], "{original}");
+            assert!(restores(original, &text), "{original}");
+            let (back, _) = remove_from_settings(&text).unwrap();
+            serde_json::from_str::<serde::de::IgnoredAny>(&back.unwrap()).unwrap();
+        }
+    }
+
+    /// Random settings files for the property tests: the shapes people write (Orchestron's
+    /// handlers among others', status lines of both), laid out at random, with numbers a
+    /// `Value` cannot hold and nesting past serde's limit.
+    pub(crate) mod generate {
+        use proptest::prelude::*;
+
+        fn spaces() -> impl Strategy<Value = &'static str> {
+            prop_oneof![Just(""), Just(" "), Just("\n  "), Just("\t"), Just("\r\n")]
+        }
+
+        fn scalar() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("null".to_owned()),
+                Just("true".to_owned()),
+                Just("1E400".to_owned()),
+                Just("-1e-400".to_owned()),
+                Just("-0.0".to_owned()),
+                Just("123456789012345678901234567890".to_owned()),
+                any::<i64>().prop_map(|n| n.to_string()),
+                "\\PC{0,6}".prop_map(|text| serde_json::to_string(&text).unwrap()),
+                Just(r#""\u00e9\n\"\\""#.to_owned()),
+                (1usize..400).prop_map(|depth| format!(
+                    "{}{}",
+                    "[".repeat(depth),
+                    "]".repeat(depth)
+                )),
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = String> {
+            scalar().prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    (prop::collection::vec(inner.clone(), 0..4), spaces()).prop_map(
+                        |(items, space)| format!(
+                            "[{space}{}{space}]",
+                            items.join(&format!(",{space}"))
+                        )
+                    ),
+                    (prop::collection::vec(("[a-z]{1,4}", inner), 0..4), spaces()).prop_map(
+                        |(pairs, space)| {
+                            let members: Vec<String> = pairs
+                                .iter()
+                                .map(|(k, v)| format!("\"{k}\":{space}{v}"))
+                                .collect();
+                            format!("{{{space}{}{space}}}", members.join(&format!(",{space}")))
+                        }
+                    ),
+                ]
+            })
+        }
+
+        fn handler() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(super::super::EVENTS).prop_map(|event| format!(
+                    r#"{{"type": "command", "command": "/old/orchestron", "args": ["hook", "{event}"], "timeout": 10}}"#
+                )),
+                Just(r#"{"type": "command", "command": "my-hook"}"#.to_owned()),
+                Just(r#"{"type":"command","command":"lint","n":1E400}"#.to_owned()),
+                value(),
+            ]
+        }
+
+        fn hooks() -> impl Strategy<Value = String> {
+            let group =
+                (prop::collection::vec(handler(), 0..3), spaces()).prop_map(|(handlers, space)| {
+                    format!(
+                        r#"{{"matcher": "",{space}"hooks": [{}]}}"#,
+                        handlers.join(", ")
+                    )
+                });
+            let event = prop_oneof![
+                prop::sample::select(super::super::EVENTS).prop_map(str::to_owned),
+                Just("Notification".to_owned()),
+            ];
+            (
+                prop::collection::vec((event, prop::collection::vec(group, 0..3)), 0..3),
+                spaces(),
+            )
+                .prop_map(|(events, space)| {
+                    let mut seen = Vec::new();
+                    let members: Vec<String> = events
+                        .into_iter()
+                        .filter(|(event, _)| {
+                            let new = !seen.contains(event);
+                            seen.push(event.clone());
+                            new
+                        })
+                        .map(|(event, groups)| {
+                            format!("\"{event}\": [{space}{}]", groups.join(", "))
+                        })
+                        .collect();
+                    format!("{{{space}{}{space}}}", members.join(&format!(",{space}")))
+                })
+        }
+
+        fn status_line() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(r#"{"type": "command", "command": "/old/orchestron statusline"}"#.to_owned()),
+                Just(r#"{"type":"command","command":"my-line"}"#.to_owned()),
+                value(),
+            ]
+        }
+
+        /// A settings file's text.
+        pub(crate) fn settings() -> impl Strategy<Value = String> {
+            let member = prop_oneof![
+                hooks().prop_map(|hooks| ("hooks".to_owned(), hooks)),
+                status_line().prop_map(|line| ("statusLine".to_owned(), line)),
+                ("[a-z]{1,6}", value()),
+            ];
+            (
+                prop::collection::vec(member, 0..5),
+                spaces(),
+                prop::bool::ANY,
+            )
+                .prop_map(|(members, space, final_newline)| {
+                    let mut seen = Vec::new();
+                    let members: Vec<String> = members
+                        .into_iter()
+                        .filter(|(key, _)| {
+                            let new = !seen.contains(key);
+                            seen.push(key.clone());
+                            new
+                        })
+                        .map(|(key, value)| format!("\"{key}\":{space}{value}"))
+                        .collect();
+                    let newline = if final_newline { "\n" } else { "" };
+                    format!(
+                        "{{{space}{}{space}}}{newline}",
+                        members.join(&format!(",{space}"))
+                    )
+                })
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// What `init` writes parses, is left alone by a second `init`, and gives the very
+        /// bytes back to `uninstall` (through the backup); removing Orchestron's entries
+        /// alone gives back the same value.
+        #[test]
+        fn init_then_uninstall_restores_the_bytes_of_random_settings(
+            original in generate::settings(),
+        ) {
+            let Ok((text, _)) = add_to_settings(Some(&original), BIN) else {
+                return Ok(());
+            };
+            let text = text.expect("a random file lacks some of Orchestron's entries");
+            serde_json::from_str::<serde::de::IgnoredAny>(&text).expect("init writes JSON");
+            proptest::prop_assert!(add_to_settings(Some(&text), BIN).unwrap().0.is_none());
+            proptest::prop_assert!(restores(&original, &text));
+            let (back, _) = remove_from_settings(&text).unwrap();
+            let back = back.expect("init's entries are there to remove");
+            let untouched = wired_commands(&original).is_empty() && !original.contains("orchestron statusline");
+            if let (true, Ok(mut before)) = (untouched, serde_json::from_str::<Value>(&original)) {
+                // An event list or a `hooks` object that was empty goes with Orchestron's
+                // entries: it was emptied again. (The backup gives its bytes back.)
+                if let Some(hooks) = before.get_mut("hooks").and_then(Value::as_object_mut) {
+                    hooks.retain(|event, groups| {
+                        !EVENTS.contains(&event.as_str()) || groups.as_array().is_none_or(|groups| !groups.is_empty())
+                    });
+                    if hooks.is_empty() {
+                        before.as_object_mut().unwrap().remove("hooks");
+                    }
+                }
+                if back.is_empty() {
+                    proptest::prop_assert_eq!(before, json!({}));
+                } else {
+                    proptest::prop_assert_eq!(serde_json::from_str::<Value>(&back).unwrap(), before);
+                }
+            } else if !back.is_empty() {
+                serde_json::from_str::<serde::de::IgnoredAny>(&back).expect("uninstall writes JSON");
+            }
+        }
+
+        /// `.gitignore`: added then removed, every byte as it was.
+        #[test]
+        fn gitignore_edits_restore_the_bytes(
+            lines in proptest::collection::vec("[a-z/#*. ]{0,8}", 0..5),
+            newline in proptest::prelude::prop_oneof![
+                proptest::prelude::Just("\n"),
+                proptest::prelude::Just("\r\n"),
+            ],
+            final_newline in proptest::bool::ANY,
+        ) {
+            let mut original = lines.join(newline);
+            if final_newline && !original.is_empty() {
+                original.push_str(newline);
+            }
+            if let Some(added) = add_to_gitignore(Some(&original)) {
+                proptest::prop_assert_eq!(remove_from_gitignore(&added), Some(original));
+            }
+        }
     }
 }

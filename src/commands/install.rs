@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::context::Context;
 use crate::install::{self, Changes, EVENTS};
 use crate::output::Output;
-use orchestron_core::store::{self, read_optional, real_path};
+use orchestron_core::store::{self, Confined, read_optional};
 
 /// Where init keeps a copy of the settings file as it was before init changed it.
 const BACKUP_SUFFIX: &str = ".orchestron-backup";
@@ -49,6 +49,49 @@ impl Project {
     }
 }
 
+/// A file `init` or `uninstall` may write: the name it has in the project, and where a write
+/// to it really goes (links that stay inside the project followed; see `store::Confined`).
+struct Target {
+    named: PathBuf,
+    real: PathBuf,
+}
+
+impl Target {
+    /// Resolve `named`, and check the temp file its write goes through: a link out of the
+    /// project, or any link at the temp file's name, is refused here, before anything is
+    /// written.
+    fn new(confined: &Confined, named: &Path) -> anyhow::Result<Target> {
+        let real = confined.resolve(named)?;
+        confined.own(&store::temp_path(&real))?;
+        Ok(Target {
+            named: named.to_path_buf(),
+            real,
+        })
+    }
+}
+
+/// Where the backup `named` really is, refusing a link at its name or at its temp file's:
+/// a backup never follows a link.
+fn backup_at(confined: &Confined, named: &Path) -> anyhow::Result<PathBuf> {
+    let real = confined.own(named)?;
+    confined.own(&store::temp_path(&real))?;
+    Ok(real)
+}
+
+/// `path` with the backup suffix.
+fn backup_name(path: &Path) -> PathBuf {
+    let mut backup = path.as_os_str().to_owned();
+    backup.push(BACKUP_SUFFIX);
+    PathBuf::from(backup)
+}
+
+/// The permissions of the regular file at `path`, for its backup.
+fn mode_of(path: &Path) -> Option<u32> {
+    fs::metadata(path)
+        .ok()
+        .map(|meta| meta.permissions().mode())
+}
+
 /// `orchestron init [DIR] [--bin PATH]`.
 pub(super) fn init(
     context: &Context,
@@ -61,71 +104,78 @@ pub(super) fn init(
         Some(bin) => bin,
         None => hook_command(context)?,
     };
-    // Work out every change before writing anything: a malformed settings file stops here.
-    let old_settings = read_optional(&project.settings)?;
-    let (new_settings, changes) = install::add_to_settings(old_settings.as_deref(), &bin)
-        .with_context(|| format!("cannot add Orchestron to `{}`", project.settings.display()))?;
-    let old_gitignore = read_optional(&project.gitignore)?;
-    let new_gitignore = if project.state_root.starts_with(&project.dir) {
-        install::add_to_gitignore(old_gitignore.as_deref())
+    // Where every write goes, checked before anything is read or written: a symbolic link
+    // out of the project, or one at a temp file's or a backup's name, stops here.
+    let confined = Confined::new(&project.dir)?;
+    let settings = Target::new(&confined, &project.settings)?;
+    let settings_backup = backup_at(&confined, &project.backup)?;
+    let gitignore = if project.state_root.starts_with(&project.dir) {
+        Some(Target::new(&confined, &project.gitignore)?)
     } else {
         None
+    };
+    // Work out every change before writing anything: a malformed settings file stops here.
+    let old_settings = read_optional(&settings.real)?;
+    let (new_settings, changes) = install::add_to_settings(old_settings.as_deref(), &bin)
+        .with_context(|| format!("cannot add Orchestron to `{}`", project.settings.display()))?;
+    let new_gitignore = match &gitignore {
+        Some(gitignore) => install::add_to_gitignore(read_optional(&gitignore.real)?.as_deref()),
+        None => None,
     };
 
     let mut files = Vec::new();
     for (relative, text) in install::shipped_files() {
-        let path = project.dir.join(&relative);
-        match read_optional(&path)? {
+        let target = Target::new(&confined, &project.dir.join(&relative))?;
+        let backup = backup_at(&confined, &backup_name(&target.named))?;
+        match read_optional(&target.real)? {
             Some(old) if old == text => {}
             old => {
-                check_writable(&path)?;
-                files.push((path, text, old.is_some()));
+                check_writable(&target.real)?;
+                files.push((target, backup, text, old));
             }
         }
     }
     if new_settings.is_some() {
-        check_writable(&project.settings)?;
+        check_writable(&settings.real)?;
     }
-    if new_gitignore.is_some() {
-        check_writable(&project.gitignore)?;
+    if let (Some(_), Some(gitignore)) = (&new_gitignore, &gitignore) {
+        check_writable(&gitignore.real)?;
     }
 
     let mut backup = None;
     if let Some(text) = &new_settings {
-        let folder = project.settings.parent().expect("settings sit in .claude/");
-        fs::create_dir_all(folder)
-            .with_context(|| format!("cannot create `{}`", folder.display()))?;
+        create_parent(&settings.real)?;
+        create_parent(&settings_backup)?;
         // The first backup is the file as it was before Orchestron: later runs keep it.
         if let Some(old) = &old_settings
-            && !project.backup.exists()
+            && !settings_backup.exists()
         {
-            store::write_file_atomic(&project.backup, old.as_bytes())?;
-            copy_permissions(&project.settings, &project.backup)?;
+            store::write_file_atomic_with_mode(
+                &settings_backup,
+                old.as_bytes(),
+                mode_of(&settings.real),
+            )?;
             backup = Some(project.backup.clone());
         }
-        store::write_file_atomic(&real_path(&project.settings), text.as_bytes())?;
+        store::write_file_atomic(&settings.real, text.as_bytes())?;
     }
-    if let Some(text) = &new_gitignore {
-        store::write_file_atomic(&real_path(&project.gitignore), text.as_bytes())?;
+    if let (Some(text), Some(gitignore)) = (&new_gitignore, &gitignore) {
+        store::write_file_atomic(&gitignore.real, text.as_bytes())?;
     }
     let mut backups = Vec::new();
-    for (path, text, existed) in &files {
-        let folder = path.parent().expect("files sit in folders");
-        fs::create_dir_all(folder)
-            .with_context(|| format!("cannot create `{}`", folder.display()))?;
+    for (target, backup, text, old) in &files {
+        create_parent(&target.real)?;
         // A copy that differs may hold the user's edits: it is kept beside, under a name
         // Claude Code does not load.
-        if *existed {
-            let mut backup = path.clone().into_os_string();
-            backup.push(BACKUP_SUFFIX);
-            let backup = PathBuf::from(backup);
-            fs::copy(path, &backup)
-                .with_context(|| format!("cannot back up `{}`", path.display()))?;
-            backups.push(backup);
+        if let Some(old) = old {
+            create_parent(backup)?;
+            store::write_file_atomic_with_mode(backup, old.as_bytes(), mode_of(&target.real))
+                .with_context(|| format!("cannot back up `{}`", target.named.display()))?;
+            backups.push(backup_name(&target.named));
         }
-        store::write_file_atomic(&real_path(path), text.as_bytes())?;
+        store::write_file_atomic(&target.real, text.as_bytes())?;
     }
-    let (updated, added): (Vec<_>, Vec<_>) = files.iter().partition(|(_, _, existed)| *existed);
+    let (updated, added): (Vec<_>, Vec<_>) = files.iter().partition(|(_, _, _, old)| old.is_some());
     let created_root = !project.state_root.exists();
     store::create_private_dir(&project.state_root)?;
 
@@ -137,8 +187,8 @@ pub(super) fn init(
             "changes": changes_json(&changes),
             "backup": backup,
             "gitignore": new_gitignore.is_some(),
-            "files_added": added.iter().map(|(path, _, _)| path).collect::<Vec<_>>(),
-            "files_updated": updated.iter().map(|(path, _, _)| path).collect::<Vec<_>>(),
+            "files_added": added.iter().map(|(target, ..)| &target.named).collect::<Vec<_>>(),
+            "files_updated": updated.iter().map(|(target, ..)| &target.named).collect::<Vec<_>>(),
             "files_backed_up": backups,
             "state_root": project.state_root,
             "state_root_created": created_root,
@@ -185,6 +235,14 @@ pub(super) fn init(
     Ok(())
 }
 
+/// Create the folder `path` sits in (its missing parents too), never writable by others.
+fn create_parent(path: &Path) -> anyhow::Result<()> {
+    match path.parent() {
+        Some(folder) => store::create_dirs(folder),
+        None => Ok(()),
+    }
+}
+
 /// `orchestron uninstall [DIR]`: take out exactly what `init` put in. The state root goes
 /// only when it is empty: sessions and handoffs are the user's data.
 pub(super) fn uninstall(
@@ -193,7 +251,21 @@ pub(super) fn uninstall(
     dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let project = Project::resolve(context, dir)?;
-    let old_settings = read_optional(&project.settings)?;
+    // As for `init`: every file it may write or remove, resolved before anything changes.
+    let confined = Confined::new(&project.dir)?;
+    let settings = Target::new(&confined, &project.settings)?;
+    let settings_backup = backup_at(&confined, &project.backup)?;
+    let gitignore = Target::new(&confined, &project.gitignore)?;
+    let local = Target::new(
+        &confined,
+        &project.dir.join(".claude").join("settings.local.json"),
+    )?;
+    let shipped = install::shipped_files()
+        .into_iter()
+        .map(|(relative, text)| Ok((Target::new(&confined, &project.dir.join(relative))?, text)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let old_settings = read_optional(&settings.real)?;
     let (mut new_settings, changes) = match &old_settings {
         Some(text) => install::remove_from_settings(text).with_context(|| {
             format!(
@@ -206,56 +278,57 @@ pub(super) fn uninstall(
     // Untouched since init? Then the backup is the file as it was, to the byte.
     let mut restored = false;
     if new_settings.is_some()
-        && let Some(backup) = untouched_backup(&project, old_settings.as_deref())?
+        && let Some(current) = &old_settings
+        && let Some(backup) = read_optional(&settings_backup)?
+        && install::restores(&backup, current)
     {
         new_settings = Some(backup);
         restored = true;
     }
     if new_settings.is_some() {
-        check_writable(&project.settings)?;
+        check_writable(&settings.real)?;
     }
-    let new_gitignore = read_optional(&project.gitignore)?
+    let new_gitignore = read_optional(&gitignore.real)?
         .as_deref()
         .and_then(install::remove_from_gitignore);
 
     // What `orchestron mode` left in the local settings.
-    let local = project.dir.join(".claude").join("settings.local.json");
-    let new_local = match read_optional(&local)? {
+    let new_local = match read_optional(&local.real)? {
         Some(text) => install::remove_mode_from_settings(&text, crate::style::is_ours)
             .with_context(|| {
-                format!("cannot remove Orchestron's mode from `{}`", local.display())
+                format!(
+                    "cannot remove Orchestron's mode from `{}`",
+                    local.named.display()
+                )
             })?,
         None => None,
     };
     if new_local.as_deref().is_some_and(|text| !text.is_empty()) {
-        check_writable(&local)?;
+        check_writable(&local.real)?;
     }
 
     let mut removed_files = Vec::new();
     let mut kept_files = Vec::new();
     match new_local.as_deref() {
         Some("") => {
-            remove_file(&local)?;
-            removed_files.push(local.clone());
+            remove_file(&local.real)?;
+            removed_files.push(local.named.clone());
         }
-        Some(text) => store::write_file_atomic(&real_path(&local), text.as_bytes())?,
+        Some(text) => store::write_file_atomic(&local.real, text.as_bytes())?,
         None => {}
     }
-    for (relative, text) in install::shipped_files() {
-        let path = project.dir.join(&relative);
-        match read_optional(&path)? {
-            Some(old) if old == text => {
-                remove_file(&path)?;
-                removed_files.push(path.clone());
+    for (target, text) in &shipped {
+        match read_optional(&target.real)? {
+            Some(old) if old == *text => {
+                remove_file(&target.real)?;
+                removed_files.push(target.named.clone());
             }
-            Some(_) => kept_files.push(path.clone()),
+            Some(_) => kept_files.push(target.named.clone()),
             None => {}
         }
         // A copy `init` replaced may hold the user's edits.
-        let mut backup = path.into_os_string();
-        backup.push(BACKUP_SUFFIX);
-        let backup = PathBuf::from(backup);
-        if backup.exists() {
+        let backup = backup_name(&target.named);
+        if fs::symlink_metadata(&backup).is_ok() {
             kept_files.push(backup);
         }
     }
@@ -272,7 +345,7 @@ pub(super) fn uninstall(
     }
     match new_settings.as_deref() {
         Some("") if !restored => {
-            remove_file(&project.settings)?;
+            remove_file(&settings.real)?;
             removed_files.push(project.settings.clone());
             if let Some(folder) = project.settings.parent()
                 && fs::remove_dir(folder).is_ok()
@@ -280,21 +353,21 @@ pub(super) fn uninstall(
                 removed_files.push(folder.to_path_buf());
             }
         }
-        Some(text) => store::write_file_atomic(&real_path(&project.settings), text.as_bytes())?,
+        Some(text) => store::write_file_atomic(&settings.real, text.as_bytes())?,
         None => {}
     }
     // The backup goes once it has been put back; otherwise it stays, for the user to compare.
-    let kept_backup = project.backup.exists() && !restored;
+    let kept_backup = settings_backup.exists() && !restored;
     if restored {
-        remove_file(&project.backup)?;
+        remove_file(&settings_backup)?;
         removed_files.push(project.backup.clone());
     }
     match new_gitignore.as_deref() {
         Some("") => {
-            remove_file(&project.gitignore)?;
+            remove_file(&gitignore.real)?;
             removed_files.push(project.gitignore.clone());
         }
-        Some(text) => store::write_file_atomic(&real_path(&project.gitignore), text.as_bytes())?,
+        Some(text) => store::write_file_atomic(&gitignore.real, text.as_bytes())?,
         None => {}
     }
     let root_removed = fs::remove_dir(&project.state_root).is_ok();
@@ -351,22 +424,6 @@ pub(super) fn uninstall(
         ))?;
     }
     Ok(())
-}
-
-/// The backup init made, when the settings file is still exactly what init wrote from it.
-fn untouched_backup(project: &Project, current: Option<&str>) -> anyhow::Result<Option<String>> {
-    let (Some(current), Some(backup)) = (current, read_optional(&project.backup)?) else {
-        return Ok(None);
-    };
-    let Ok(settings) = serde_json::from_str::<Value>(current) else {
-        return Ok(None);
-    };
-    let Some((_, bin)) = install::wired_events(&settings).into_iter().next() else {
-        return Ok(None);
-    };
-    let rewired = install::add_to_settings(Some(&backup), &bin).ok();
-    let same = rewired.is_some_and(|(text, _)| text.as_deref() == Some(current));
-    Ok(same.then_some(backup))
 }
 
 /// One finding of `doctor`.
@@ -674,8 +731,13 @@ fn state_root(context: &Context, project: &Project) -> Vec<(&'static str, Status
     }
     let mut found = Vec::new();
     let probe = root.join(format!(".doctor-{}", std::process::id()));
-    match fs::write(&probe, b"") {
-        Ok(()) => {
+    // Created exclusively: a link planted at the probe's name is never written through.
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
             let _ = fs::remove_file(&probe);
             let sessions = fs::read_dir(root.join("sessions")).map_or(0, |entries| {
                 entries
@@ -804,15 +866,6 @@ fn check_writable(path: &Path) -> anyhow::Result<()> {
         )),
         _ => Ok(()),
     }
-}
-
-/// Give `to` the permissions of `from` (a backup of a 0600 file stays 0600).
-fn copy_permissions(from: &Path, to: &Path) -> anyhow::Result<()> {
-    let permissions = fs::metadata(from)
-        .with_context(|| format!("cannot read `{}`", from.display()))?
-        .permissions();
-    fs::set_permissions(to, permissions)
-        .with_context(|| format!("cannot set the permissions of `{}`", to.display()))
 }
 
 fn is_executable(path: &Path) -> bool {

@@ -64,7 +64,12 @@ pub(super) fn run(
     let name = config.style(mode);
     let setting = name.map(|name| style::setting_for(project, name));
     let settings = project.join(".claude").join("settings.local.json");
-    let old = store::read_optional(&settings)?;
+    // Where the write really goes, checked first: a symbolic link out of the project, or one
+    // at the temp file's name, is refused, naming it.
+    let confined = store::Confined::new(project)?;
+    let real = confined.resolve(&settings)?;
+    confined.own(&store::temp_path(&real))?;
+    let old = store::read_optional(&real)?;
     let new = install::set_mode_in_settings(
         old.as_deref(),
         setting.as_deref(),
@@ -75,8 +80,10 @@ pub(super) fn run(
     let now = context.now;
     let write_settings = || -> anyhow::Result<()> {
         if let Some(text) = &new {
-            std::fs::create_dir_all(project.join(".claude"))?;
-            store::write_file_atomic(&store::real_path(&settings), text.as_bytes())?;
+            if let Some(folder) = real.parent() {
+                store::create_dirs(folder)?;
+            }
+            store::write_file_atomic(&real, text.as_bytes())?;
         }
         Ok(())
     };

@@ -449,19 +449,39 @@ fn cap(lines: &[String], limit: usize) -> String {
     text
 }
 
-/// Append `export ORCHESTRON_SESSION=<id>` to Claude Code's env file, once.
+/// Append `export ORCHESTRON_SESSION=<id>` to Claude Code's env file, unless it already
+/// ends with it.
 fn export_session(env_file: &std::path::Path, id: &SessionId) -> anyhow::Result<()> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
     let line = format!("export {}={}\n", crate::context::var::SESSION, id.as_str());
-    let existing = std::fs::read_to_string(env_file).unwrap_or_default();
-    if existing.lines().any(|existing| existing == line.trim_end()) {
-        return Ok(());
-    }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(env_file)
-        .and_then(|mut file| file.write_all(line.as_bytes()))
-        .with_context(|| format!("cannot append to `{}`", env_file.display()))
+    let appended = (|| -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(env_file)?;
+        // Only the tail is read, never the whole file: enough to see whether it already ends
+        // with this export (a second SessionStart of the session) and whether its last line
+        // is ended.
+        let len = file.metadata()?.len();
+        let wanted = line.len() as u64 + 1;
+        let mut tail = Vec::new();
+        file.seek(SeekFrom::Start(len.saturating_sub(wanted)))?;
+        (&mut file).take(wanted).read_to_end(&mut tail)?;
+        let whole = tail.len() as u64 == len;
+        let last_line = tail.strip_suffix(line.as_bytes());
+        if last_line.is_some_and(|before| before.ends_with(b"\n") || (whole && before.is_empty())) {
+            return Ok(());
+        }
+        // A last line without its newline would swallow the export (`FOO=barexport …`).
+        let mut text = Vec::with_capacity(line.len() + 1);
+        if tail.last().is_some_and(|last| *last != b'\n') {
+            text.push(b'\n');
+        }
+        text.extend_from_slice(line.as_bytes());
+        file.write_all(&text)
+    })();
+    appended.with_context(|| format!("cannot append to `{}`", env_file.display()))
 }
 
 /// Apply the guard rules, then deny the tool call of a paused session; otherwise say

@@ -10,7 +10,14 @@
 //! - a change that changes nothing writes nothing.
 //!
 //! The lock is on the sidecar, never the document, because the rename replaces the
-//! document's inode. This module knows nothing of what a session is.
+//! document's inode. Neither is ever opened through a symbolic link (`O_NOFOLLOW`): a link
+//! planted in the state root is refused, not followed. This module knows nothing of what a
+//! session is.
+//!
+//! It also holds the file operations of `init`, `uninstall` and `mode`, which write into a
+//! project that may have been cloned from a stranger: [`Confined`] resolves where a write
+//! really goes and refuses a symbolic link that leads out of the project, and
+//! [`write_file_atomic`] creates its temp file exclusively and never writes through a link.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
@@ -91,14 +98,15 @@ impl Store {
     /// a not-found [`Error`]. For queries that parse only what they need.
     pub fn read_text(&self, id: &SessionId) -> anyhow::Result<String> {
         let path = self.document_path(id);
-        match fs::read(&path) {
+        match read_no_link(&path) {
             Ok(bytes) => String::from_utf8(bytes).with_context(|| {
                 format!("`{}` is not valid JSON: it is not UTF-8", path.display())
             }),
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
                 Err(Error::session_not_found(id.as_str()).into())
             }
-            Err(err) => Err(err).with_context(|| format!("cannot read `{}`", path.display())),
+            Err(err) => Err(refused_link(err, &path))
+                .with_context(|| format!("cannot read `{}`", path.display())),
         }
     }
 
@@ -279,10 +287,11 @@ impl Store {
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {
                     create_private_dir(&self.dir)?;
                     open_lock_file(&path)
+                        .map_err(|err| refused_link(err, &path))
                         .with_context(|| format!("cannot open the lock `{}`", path.display()))?
                 }
                 Err(err) => {
-                    return Err(err)
+                    return Err(refused_link(err, &path))
                         .with_context(|| format!("cannot open the lock `{}`", path.display()));
                 }
             };
@@ -364,13 +373,15 @@ fn outcome_of(changed: bool, document: Value) -> Outcome {
 
 /// Create `path` as a new empty file with mode 0600, replacing a stale one left by a writer
 /// that was killed. Never truncates: truncating a file with data also triggers ext4's
-/// `auto_da_alloc` (see `Store::write`).
+/// `auto_da_alloc` (see `Store::write`). Created exclusively, so never through a link; a
+/// link in the way is unlinked itself, never followed.
 fn create_fresh(path: &Path) -> io::Result<File> {
     let open = || {
         OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
+            .custom_flags(NO_FOLLOW)
             .open(path)
     };
     match open() {
@@ -400,6 +411,12 @@ fn exchange(from: &Path, to: &Path) -> io::Result<bool> {
     Ok(false)
 }
 
+/// `O_NOFOLLOW`: opening a path whose last component is a symbolic link fails (`ELOOP`)
+/// instead of opening, or creating, what the link names. The flag costs nothing.
+const NO_FOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+
+/// Open (creating it when missing) the sidecar lock, never through a link: a `.lock` planted
+/// as a link would otherwise create its target wherever it points.
 fn open_lock_file(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .read(true)
@@ -407,11 +424,42 @@ fn open_lock_file(path: &Path) -> io::Result<File> {
         .create(true)
         .truncate(false)
         .mode(0o600)
+        .custom_flags(NO_FOLLOW)
         .open(path)
 }
 
+/// Read a whole file that must not be a symbolic link: `fs::read` with `O_NOFOLLOW` (the
+/// same open, size and reads, and one `lseek` std adds, a fraction of a microsecond).
+fn read_no_link(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(NO_FOLLOW)
+        .open(path)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Turn the `ELOOP` of an `O_NOFOLLOW` open into a conflict that names the link; any other
+/// error stays as it was.
+fn refused_link(err: io::Error, path: &Path) -> anyhow::Error {
+    if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+        return Error::conflict(format!(
+            "`{}` is a symbolic link: Orchestron does not follow links in its state root",
+            path.display()
+        ))
+        .with_hint(format!(
+            "remove the link (`rm {}`); Orchestron creates the file again",
+            path.display()
+        ))
+        .into();
+    }
+    err.into()
+}
+
 fn same_file(file: &File, path: &Path) -> bool {
-    match (file.metadata(), fs::metadata(path)) {
+    match (file.metadata(), fs::symlink_metadata(path)) {
         (Ok(held), Ok(named)) => held.dev() == named.dev() && held.ino() == named.ino(),
         _ => false,
     }
@@ -426,12 +474,16 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create `{}`", dir.display()))
 }
 
-/// Read and parse a JSON document; `None` when the file does not exist.
+/// Read and parse a JSON document; `None` when the file does not exist. A document that is
+/// a symbolic link is refused, not read through.
 pub fn read_document(path: &Path) -> anyhow::Result<Option<Value>> {
-    let bytes = match fs::read(path) {
+    let bytes = match read_no_link(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err).with_context(|| format!("cannot read `{}`", path.display())),
+        Err(err) => {
+            return Err(refused_link(err, path))
+                .with_context(|| format!("cannot read `{}`", path.display()));
+        }
     };
     let value = serde_json::from_slice(&bytes)
         .with_context(|| format!("`{}` is not valid JSON", path.display()))?;
@@ -446,22 +498,67 @@ fn format_duration(duration: Duration) -> String {
     }
 }
 
-/// Replace the file at `path` with `bytes` atomically: a temp file beside it, renamed over
-/// it. Keeps the permissions of the file it replaces (new files get the umask's).
-pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// The mode a file Orchestron creates in a project asks for (the umask trims it further):
+/// readable by everyone, writable by its owner only. Hook configuration and commands must
+/// never be writable by others, whatever the umask.
+pub const NEW_FILE_MODE: u32 = 0o644;
+
+/// The mode a folder Orchestron creates in a project asks for, for the same reason.
+pub const NEW_DIR_MODE: u32 = 0o755;
+
+/// The permission bits that let others change a file; a file Orchestron writes never keeps
+/// them, even when the file it replaces had them.
+const OTHERS_WRITE: u32 = 0o022;
+
+/// How many symbolic links the resolution of one path may pass through, as the kernel's own
+/// limit (`ELOOP` past 40). Past it, [`Confined`] refuses the path.
+pub const MAX_LINKS: usize = 40;
+
+/// The temp file [`write_file_atomic`] writes `path` through: `.<name>.orchestron-tmp`
+/// beside it.
+pub fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |name| name.to_string_lossy().into_owned());
-    let temp = path.with_file_name(format!(".{name}.orchestron-tmp"));
+    path.with_file_name(format!(".{name}.orchestron-tmp"))
+}
+
+/// Replace the file at `path` with `bytes` atomically: a temp file beside it (see
+/// [`temp_path`]), created exclusively, so never through a link, then renamed over `path`.
+/// The rename replaces a link at `path` rather than writing through it: to write through a
+/// link that stays inside a project, resolve the path with [`Confined::resolve`] first.
+///
+/// Keeps the permissions of the regular file it replaces; a new file gets [`NEW_FILE_MODE`]
+/// less the umask. Either way the file is never left writable by group or others.
+///
+/// A stale temp file left by a killed writer is removed first when it is a regular file;
+/// anything else in its place (a symbolic link, a folder) is refused and left alone.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_file_atomic_with_mode(path, bytes, None)
+}
+
+/// [`write_file_atomic`] with the new file's permissions given (`None`: as it does). Others'
+/// write permission is dropped from `mode` too.
+pub fn write_file_atomic_with_mode(
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let temp = temp_path(path);
+    let mode = mode
+        .or_else(|| {
+            fs::symlink_metadata(path)
+                .ok()
+                .filter(fs::Metadata::is_file)
+                .map(|meta| meta.permissions().mode())
+        })
+        .map(|mode| mode & 0o777 & !OTHERS_WRITE);
+    let mut file = create_temp(&temp, mode.is_some())?;
     let result = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)?;
         file.write_all(bytes)?;
-        if let Ok(meta) = fs::metadata(path) {
-            file.set_permissions(meta.permissions())?;
+        if let Some(mode) = mode {
+            file.set_permissions(fs::Permissions::from_mode(mode))?;
         }
         drop(file);
         fs::rename(&temp, path)
@@ -472,14 +569,284 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     result.with_context(|| format!("cannot write `{}`", path.display()))
 }
 
-/// Where a write must go so that a symbolic link stays a link: its target.
-pub fn real_path(path: &Path) -> PathBuf {
-    let is_link = fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink());
-    if is_link {
-        fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-    } else {
-        path.to_path_buf()
+/// Create the temp file `temp` exclusively. It asks for mode 0600 when its mode is set once
+/// the bytes are in (`chmod_later`), else for [`NEW_FILE_MODE`] for the umask to trim: so it
+/// is never more open than the file it becomes.
+fn create_temp(temp: &Path, chmod_later: bool) -> anyhow::Result<File> {
+    let open = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(if chmod_later { 0o600 } else { NEW_FILE_MODE })
+            .custom_flags(NO_FOLLOW)
+            .open(temp)
+    };
+    let opened = match open() {
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+            match fs::symlink_metadata(temp) {
+                // A killed writer's: unlinking it follows nothing.
+                Ok(meta) if meta.is_file() => fs::remove_file(temp).and_then(|()| open()),
+                _ => {
+                    return Err(Error::conflict(format!(
+                        "`{}` is in the way of Orchestron's temp file: it is a symbolic link \
+                         or not a regular file, and is left alone",
+                        temp.display()
+                    ))
+                    .with_hint("remove it, then run this again")
+                    .into());
+                }
+            }
+        }
+        other => other,
+    };
+    opened.with_context(|| format!("cannot create `{}`", temp.display()))
+}
+
+/// Create `dir` and its missing parents asking for [`NEW_DIR_MODE`] (the umask trims it):
+/// folders of a project, never writable by others. The state root is private instead
+/// ([`create_private_dir`]).
+pub fn create_dirs(dir: &Path) -> anyhow::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(NEW_DIR_MODE)
+        .create(dir)
+        .with_context(|| format!("cannot create `{}`", dir.display()))
+}
+
+/// A project folder that writes are confined to, for `init`, `uninstall` and `mode`, which
+/// may run in a repository cloned from a stranger (`.claude/settings.json → ~/.bashrc`).
+///
+/// A path inside the project is resolved as the kernel would resolve it, following symbolic
+/// links, but a link is followed only while it stays inside the project and leads to
+/// something that exists (for the file itself: to a file, perhaps missing, in a folder that
+/// exists). So `.claude → ./dotclaude` is written through, and a link that leads out of the
+/// project, dangles into a missing folder or loops is refused with an error naming it.
+#[derive(Debug)]
+pub struct Confined {
+    /// The project as given.
+    dir: PathBuf,
+    /// The project with every link in its path resolved.
+    root: PathBuf,
+}
+
+/// One step of resolving a path.
+#[derive(Debug)]
+enum Step {
+    Name(std::ffi::OsString),
+    Up,
+    /// The end of a link's target: what the link resolved to must exist (its folder, when
+    /// the link is the path's last component).
+    LinkEnd {
+        link: PathBuf,
+        last: bool,
+    },
+}
+
+impl Confined {
+    pub fn new(dir: &Path) -> anyhow::Result<Confined> {
+        let root =
+            fs::canonicalize(dir).with_context(|| format!("cannot resolve `{}`", dir.display()))?;
+        Ok(Confined {
+            dir: dir.to_path_buf(),
+            root,
+        })
     }
+
+    /// Where a write to `path`, a path inside the project, really goes: every link on the
+    /// way (the file's own included) followed, as long as it stays inside the project.
+    pub fn resolve(&self, path: &Path) -> anyhow::Result<PathBuf> {
+        self.walk(path, true)
+    }
+
+    /// Where Orchestron's own file `path` (a temp file, a backup) really is: its folder
+    /// resolved as [`Confined::resolve`] does, and the file itself never a link, wherever it
+    /// points: Orchestron makes none there, so one was planted.
+    pub fn own(&self, path: &Path) -> anyhow::Result<PathBuf> {
+        self.walk(path, false)
+    }
+
+    /// `path` relative to the project, when it lies inside it.
+    fn relative(&self, path: &Path) -> Option<PathBuf> {
+        if let Ok(relative) = path.strip_prefix(&self.dir) {
+            return Some(relative.to_path_buf());
+        }
+        if let Ok(relative) = path.strip_prefix(&self.root) {
+            return Some(relative.to_path_buf());
+        }
+        // Another name of a place inside the project (a link above it).
+        let real = fs::canonicalize(path).ok()?;
+        real.strip_prefix(&self.root).ok().map(Path::to_path_buf)
+    }
+
+    fn walk(&self, path: &Path, follow_last: bool) -> anyhow::Result<PathBuf> {
+        let Some(relative) = self.relative(path) else {
+            return Err(Error::conflict(format!(
+                "`{}` is outside the project `{}`",
+                path.display(),
+                self.dir.display()
+            ))
+            .into());
+        };
+        let mut steps = Vec::new();
+        push_steps(&mut steps, &relative);
+        let mut real = self.root.clone();
+        // Past a missing component nothing exists: what is left is created, as named.
+        let mut missing = false;
+        let mut links = 0;
+        while let Some(step) = steps.pop() {
+            let name = match step {
+                Step::Name(name) => name,
+                Step::Up => {
+                    let innermost = innermost_link(&steps);
+                    if missing {
+                        return Err(self.dangling(innermost.unwrap_or(path)));
+                    }
+                    if real == self.root {
+                        return Err(match innermost {
+                            Some(link) => self.leads_out(link),
+                            None => Error::conflict(format!(
+                                "`{}` is outside the project `{}`",
+                                path.display(),
+                                self.dir.display()
+                            ))
+                            .into(),
+                        });
+                    }
+                    real.pop();
+                    continue;
+                }
+                Step::LinkEnd { link, last } => {
+                    let exists = if last {
+                        real.parent().is_some_and(Path::is_dir)
+                    } else {
+                        real.is_dir()
+                    };
+                    if !exists {
+                        return Err(self.dangling(&link));
+                    }
+                    continue;
+                }
+            };
+            let next = real.join(&name);
+            if missing {
+                real = next;
+                continue;
+            }
+            let meta = match fs::symlink_metadata(&next) {
+                Ok(meta) => meta,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                    missing = true;
+                    real = next;
+                    continue;
+                }
+                Err(err) => {
+                    return Err(err).with_context(|| format!("cannot read `{}`", next.display()));
+                }
+            };
+            if !meta.file_type().is_symlink() {
+                real = next;
+                continue;
+            }
+            let last = steps
+                .iter()
+                .all(|step| matches!(step, Step::LinkEnd { .. }));
+            if last && !follow_last {
+                return Err(Error::conflict(format!(
+                    "`{}` is a symbolic link (to `{}`) where Orchestron keeps its own temp \
+                     file or backup: it is not followed",
+                    self.shown(&next),
+                    Confined::target_of(&next)
+                ))
+                .with_hint("remove it, then run this again")
+                .into());
+            }
+            links += 1;
+            if links > MAX_LINKS {
+                return Err(Error::conflict(format!(
+                    "`{}` passes through more than {MAX_LINKS} symbolic links",
+                    path.display()
+                ))
+                .with_hint("a link loops: remove it, then run this again")
+                .into());
+            }
+            let target = fs::read_link(&next)
+                .with_context(|| format!("cannot read `{}`", next.display()))?;
+            if target.is_absolute() {
+                let Some(inside) = self.relative(&target) else {
+                    return Err(self.leads_out(&next));
+                };
+                steps.push(Step::LinkEnd { link: next, last });
+                push_steps(&mut steps, &inside);
+                real = self.root.clone();
+            } else {
+                steps.push(Step::LinkEnd { link: next, last });
+                push_steps(&mut steps, &target);
+            }
+        }
+        Ok(real)
+    }
+
+    /// `path` as the messages show it: relative to the project when inside it.
+    fn shown(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .or_else(|_| path.strip_prefix(&self.dir))
+            .map_or_else(
+                |_| path.display().to_string(),
+                |relative| relative.display().to_string(),
+            )
+    }
+
+    fn target_of(link: &Path) -> String {
+        fs::read_link(link).map_or_else(|_| "?".to_owned(), |target| target.display().to_string())
+    }
+
+    /// The link `link` leads out of the project.
+    fn leads_out(&self, link: &Path) -> anyhow::Error {
+        Error::conflict(format!(
+            "`{}` is a symbolic link to `{}`, outside the project: Orchestron does not write \
+             through it",
+            self.shown(link),
+            Confined::target_of(link)
+        ))
+        .with_hint(
+            "remove the link, or replace it with a copy of what it points to, then run this \
+             again",
+        )
+        .into()
+    }
+
+    /// The link `link` leads to a folder that does not exist.
+    fn dangling(&self, link: &Path) -> anyhow::Error {
+        Error::conflict(format!(
+            "`{}` is a symbolic link to `{}`, which leads to a folder that does not exist",
+            self.shown(link),
+            Confined::target_of(link)
+        ))
+        .with_hint("create the folder or remove the link, then run this again")
+        .into()
+    }
+}
+
+/// Push the components of `path` so that the first one is popped first.
+fn push_steps(steps: &mut Vec<Step>, path: &Path) {
+    use std::path::Component;
+    let parts: Vec<Step> = path
+        .components()
+        .filter_map(|component| match component {
+            Component::Normal(name) => Some(Step::Name(name.to_os_string())),
+            Component::ParentDir => Some(Step::Up),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => None,
+        })
+        .collect();
+    steps.extend(parts.into_iter().rev());
+}
+
+/// The link whose target is being resolved, innermost first.
+fn innermost_link(steps: &[Step]) -> Option<&Path> {
+    steps.iter().rev().find_map(|step| match step {
+        Step::LinkEnd { link, .. } => Some(link.as_path()),
+        _ => None,
+    })
 }
 
 /// A text file's contents, or `None` when it does not exist.
@@ -488,5 +855,193 @@ pub fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
         Ok(text) => Ok(Some(text)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(err) => Err(err).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{PermissionsExt as _, symlink};
+
+    /// A project and, beside it, a folder standing in for the rest of the machine.
+    fn layout() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let temp = tempfile::tempdir().unwrap();
+        let project = temp.path().join("project");
+        let outside = temp.path().join("outside");
+        fs::create_dir_all(project.join(".claude")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("settings.json"), "theirs").unwrap();
+        (temp, project, outside)
+    }
+
+    fn conflict_naming(result: anyhow::Result<PathBuf>, name: &str) {
+        let err = result.unwrap_err();
+        assert_eq!(Error::kind_of(&err), crate::ErrorKind::Conflict, "{err:#}");
+        assert!(format!("{err:#}").contains(name), "{err:#}");
+    }
+
+    #[test]
+    fn finding_01_links_inside_the_project_are_followed_and_links_out_refused() {
+        let (_temp, project, outside) = layout();
+        let confined = Confined::new(&project).unwrap();
+        let settings = project.join(".claude/settings.json");
+        // No link: the path as it is, missing folders included.
+        assert_eq!(
+            confined.resolve(&project.join(".claude/a/b.md")).unwrap(),
+            confined.root.join(".claude/a/b.md")
+        );
+        // A link to a file inside (even one to be created) is followed.
+        symlink("../dotfiles.json", &settings).unwrap();
+        assert_eq!(
+            confined.resolve(&settings).unwrap(),
+            confined.root.join("dotfiles.json")
+        );
+        // A link out, relative or absolute, is refused, naming it.
+        fs::remove_file(&settings).unwrap();
+        symlink("../../outside/settings.json", &settings).unwrap();
+        conflict_naming(confined.resolve(&settings), ".claude/settings.json");
+        fs::remove_file(&settings).unwrap();
+        symlink(outside.join("settings.json"), &settings).unwrap();
+        conflict_naming(confined.resolve(&settings), "outside the project");
+        // So is a folder on the way that leads out.
+        symlink(&outside, project.join(".claude/commands")).unwrap();
+        conflict_naming(
+            confined.resolve(&project.join(".claude/commands/orchestron/task.md")),
+            ".claude/commands",
+        );
+        // A folder link that stays inside is followed.
+        fs::create_dir(project.join("dotclaude")).unwrap();
+        symlink("dotclaude", project.join(".claude2")).unwrap();
+        assert_eq!(
+            confined
+                .resolve(&project.join(".claude2/new/settings.json"))
+                .unwrap(),
+            confined.root.join("dotclaude/new/settings.json")
+        );
+        // A link into a folder that does not exist, and a loop, are refused.
+        symlink("nowhere/x", project.join("dangling")).unwrap();
+        conflict_naming(
+            confined.resolve(&project.join("dangling")),
+            "does not exist",
+        );
+        symlink("loop", project.join("loop")).unwrap();
+        conflict_naming(confined.resolve(&project.join("loop")), "symbolic links");
+        // Orchestron's own names are never links, wherever they point.
+        symlink("dotclaude", project.join("own")).unwrap();
+        conflict_naming(
+            confined.own(&project.join("own")),
+            "own temp file or backup",
+        );
+    }
+
+    #[test]
+    fn finding_01_a_chain_of_links_resolves_up_to_max_links() {
+        let (_temp, project, _outside) = layout();
+        let confined = Confined::new(&project).unwrap();
+        // `link0 → link1 → … → link<n-1> → file`: n links.
+        let chain = |n: usize, name: &str| {
+            for i in 0..n {
+                let next = if i + 1 == n {
+                    "file".to_owned()
+                } else {
+                    format!("{name}{}", i + 1)
+                };
+                symlink(next, project.join(format!("{name}{i}"))).unwrap();
+            }
+            project.join(format!("{name}0"))
+        };
+        let at = chain(MAX_LINKS, "at");
+        assert_eq!(confined.resolve(&at).unwrap(), confined.root.join("file"));
+        let past = chain(MAX_LINKS + 1, "past");
+        conflict_naming(confined.resolve(&past), "more than 40 symbolic links");
+    }
+
+    #[test]
+    fn finding_01_write_file_atomic_never_writes_through_its_temp_file() {
+        let (_temp, project, outside) = layout();
+        let path = project.join(".claude/settings.json");
+        // A planted link at the temp file's name: refused, its target untouched.
+        symlink(outside.join("settings.json"), temp_path(&path)).unwrap();
+        let err = write_file_atomic(&path, b"ours").unwrap_err();
+        assert!(format!("{err:#}").contains("orchestron-tmp"), "{err:#}");
+        assert_eq!(fs::read(outside.join("settings.json")).unwrap(), b"theirs");
+        assert!(!path.exists());
+        // A stale regular temp file (a killed writer's) is replaced.
+        fs::remove_file(temp_path(&path)).unwrap();
+        fs::write(temp_path(&path), "stale").unwrap();
+        write_file_atomic(&path, b"ours").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"ours");
+        assert!(!temp_path(&path).exists());
+        // A link at the path itself is replaced, never written through.
+        let link = project.join("link.json");
+        symlink(outside.join("settings.json"), &link).unwrap();
+        write_file_atomic(&link, b"ours").unwrap();
+        assert!(!fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(fs::read(outside.join("settings.json")).unwrap(), b"theirs");
+    }
+
+    #[test]
+    fn finding_11_written_files_are_never_writable_by_others() {
+        let (_temp, project, _outside) = layout();
+        let path = project.join("open.json");
+        fs::write(&path, "{}").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
+        write_file_atomic(&path, b"[]").unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        write_file_atomic(&path, b"[1]").unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        write_file_atomic_with_mode(&path, b"[2]", Some(0o777)).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+    }
+
+    fn store_in(dir: &Path) -> Store {
+        Store::new(
+            dir.to_path_buf(),
+            Duration::from_millis(100),
+            Durability::Normal,
+            TestLocks::default(),
+        )
+    }
+
+    #[test]
+    fn finding_10_links_in_the_state_root_are_refused() {
+        let (_temp, project, outside) = layout();
+        let sessions = project.join("sessions");
+        fs::create_dir_all(&sessions).unwrap();
+        let store = store_in(&sessions);
+        let id = SessionId::parse("linked").unwrap();
+        // A lock that is a link does not create its target.
+        let target = outside.join("created-by-the-lock");
+        symlink(&target, store.lock_path(&id)).unwrap();
+        let err = store
+            .transact(&id, |_| Ok((Outcome::Replace(serde_json::json!({})), ())))
+            .unwrap_err();
+        assert_eq!(Error::kind_of(&err), crate::ErrorKind::Conflict, "{err:#}");
+        assert!(format!("{err:#}").contains("linked.lock"), "{err:#}");
+        assert!(!target.exists());
+        assert!(!store.document_path(&id).exists());
+        // A document that is a link is not read through.
+        fs::remove_file(store.lock_path(&id)).unwrap();
+        fs::write(outside.join("doc.json"), "{\"secret\": 1}").unwrap();
+        symlink(outside.join("doc.json"), store.document_path(&id)).unwrap();
+        let err = store.read(&id).unwrap_err();
+        assert_eq!(Error::kind_of(&err), crate::ErrorKind::Conflict, "{err:#}");
+        assert!(format!("{err:#}").contains("linked.json"), "{err:#}");
+        assert!(store.read_text(&id).is_err());
+        assert!(store.update(&id, |_| Ok((true, ()))).is_err());
+        assert_eq!(
+            fs::read(outside.join("doc.json")).unwrap(),
+            b"{\"secret\": 1}"
+        );
     }
 }

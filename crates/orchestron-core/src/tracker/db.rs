@@ -1,6 +1,7 @@
 //! `<root>/orchestron.db`: opening it (WAL, busy timeout), the append-only migrations, and
 //! write transactions that start `IMMEDIATE` so concurrent writers queue instead of failing.
 
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -229,7 +230,8 @@ impl Db {
         if !path.exists() {
             create(path, busy)?;
         }
-        check_not_empty(path)?;
+        let meta = check_not_empty(path)?;
+        keep_private(path, &meta);
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -394,13 +396,34 @@ fn schema_version(conn: &Connection, path: &Path) -> Result<i64> {
 }
 
 /// A zero-byte tracker is damage (a tracker is linked into place whole), never an empty one.
-fn check_not_empty(path: &Path) -> Result<()> {
+/// Returns the file's metadata.
+fn check_not_empty(path: &Path) -> Result<std::fs::Metadata> {
     let meta =
         std::fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
     if meta.len() == 0 {
         return Err(damaged(path, "it is empty (zero bytes)"));
     }
-    Ok(())
+    Ok(meta)
+}
+
+/// The tracker's permissions: read and written by its owner only. SQLite gives the `-wal`
+/// and `-shm` files the database's own mode, so they follow.
+const PRIVATE_MODE: u32 = 0o600;
+
+/// Bring a tracker that others may read (made by an older Orchestron, or copied in) down to
+/// [`PRIVATE_MODE`] before a write, with its `-wal` and `-shm` files. Costs nothing when it
+/// is private already: `meta` was read anyway. Best effort: a file this user may not change
+/// the mode of (another's) is left as it is rather than failing the write.
+fn keep_private(path: &Path, meta: &std::fs::Metadata) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if meta.permissions().mode() & 0o777 & !PRIVATE_MODE == 0 {
+        return;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::set_permissions(file, std::fs::Permissions::from_mode(PRIVATE_MODE));
+    }
 }
 
 fn damaged(path: &Path, how: &str) -> Error {
@@ -426,6 +449,15 @@ fn create(path: &Path, busy: Duration) -> Result<()> {
             .map_or(0, |since| since.as_nanos())
     ));
     let built = (|| -> Result<()> {
+        // The file is made here, exclusively and private, before SQLite opens it (an empty
+        // file is a new database to SQLite): so it is 0600 from the start, whatever the
+        // umask, and its `-wal` and `-shm` files take that mode.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(PRIVATE_MODE)
+            .open(&temp)
+            .with_context(|| format!("cannot create `{}`", temp.display()))?;
         let mut conn = Connection::open_with_flags(
             &temp,
             OpenFlags::SQLITE_OPEN_READ_WRITE
