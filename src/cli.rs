@@ -380,6 +380,16 @@ pub struct WriteArgs {
     /// Create the session (mode development) if it does not exist
     #[arg(long)]
     pub create: bool,
+    #[command(flatten)]
+    pub force: ForceArg,
+}
+
+/// The override of the state commands' guard on the fields Orchestron needs.
+#[derive(Debug, Args)]
+pub struct ForceArg {
+    /// Edit even the fields Orchestron needs (the session's id, mode, status, times)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -429,6 +439,8 @@ pub enum StateCommand {
         id: String,
         /// What to delete
         path: String,
+        #[command(flatten)]
+        force: ForceArg,
     },
     /// Append a value to the array at a path, created if missing
     Append {

@@ -16,12 +16,12 @@ pub(super) fn run(
     match command {
         InboxCommand::Add { session, all, text } => {
             let scope = scope(context, session, all)?;
-            let delivered = sessions::leave_message(context.core()?, &scope, &text)?;
-            let delivered = serde_json::to_value(&delivered)?;
+            let left = sessions::leave_message(context.core()?, &scope, &text)?;
+            let delivered = serde_json::to_value(&left.delivered)?;
             let delivered = delivered.as_array().cloned().unwrap_or_default();
             if out.json() {
                 out.json_line(&Value::Array(delivered))?;
-            } else if delivered.is_empty() {
+            } else if delivered.is_empty() && left.full.is_empty() {
                 crate::output::warn("no running session to leave the message for");
             } else {
                 for message in &delivered {
@@ -31,6 +31,18 @@ pub(super) fn run(
                         message["session_id"].as_str().unwrap_or_default()
                     ))?;
                 }
+            }
+            // Never lose a message without a word: the sessions it did not reach fail the
+            // command, after the ones it reached are reported.
+            for id in &left.full {
+                crate::output::warn(&format!("{:#}", sessions::inbox_full(id)));
+            }
+            if !left.full.is_empty() {
+                let ids: Vec<String> = left.full.iter().map(|id| format!("`{id}`")).collect();
+                anyhow::bail!(
+                    "the message was not left for {} (inbox full of unread messages)",
+                    ids.join(", ")
+                );
             }
             Ok(())
         }

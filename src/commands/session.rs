@@ -54,13 +54,14 @@ pub(super) fn run(
             mode,
             status,
         } => {
+            let filtered = active || project.is_some() || mode.is_some() || status.is_some();
             let filter = sessions::ListFilter {
                 active,
                 project,
                 mode,
                 status,
             };
-            list(out, sessions::list(cx, &filter)?)
+            list(out, sessions::list(cx, &filter)?, filtered)
         }
         SessionCommand::Info { id } => info(context, out, &SessionId::parse(&id)?),
         SessionCommand::Current => info(context, out, &context.current_session()?),
@@ -138,11 +139,23 @@ pub(super) fn run(
     }
 }
 
-fn list(out: &mut Output, listing: sessions::Listing) -> anyhow::Result<()> {
+/// Print the listing. A document that cannot be read is named in a warning, and, unless a
+/// filter was given (its mode, project and status are unknown), listed with status
+/// `unreadable` and the reason as `problem`: a session never drops out of the list unseen.
+fn list(out: &mut Output, listing: sessions::Listing, filtered: bool) -> anyhow::Result<()> {
     for (id, err) in &listing.unreadable {
-        warn(&format!("skipping session `{id}`: {err}"));
+        warn(&format!("cannot read session `{id}`: {err}"));
     }
-    let summaries = listing.summaries;
+    let mut summaries = listing.summaries;
+    if !filtered {
+        summaries.extend(listing.unreadable.iter().map(|(id, err)| {
+            json!({
+                "id": id.as_str(), "mode": null, "project": null, "status": "unreadable",
+                "created_at": null, "last_activity": null, "heartbeat": null, "expiry": null,
+                "parent_session": null, "metrics": null, "problem": err,
+            })
+        }));
+    }
     if out.json() {
         return Ok(out.json_line(&Value::Array(summaries))?);
     }

@@ -10,11 +10,13 @@ use super::{parse_json, parse_object};
 use crate::cli::{StateCommand, WriteArgs};
 use crate::context::Context;
 use crate::output::{Output, warn};
+use orchestron_core::bounds;
 use orchestron_core::config;
 use orchestron_core::docpath::{Applied, DocPath, Edit, Found};
 use orchestron_core::ids::SessionId;
 use orchestron_core::select::{self, Selected};
 use orchestron_core::session;
+use orchestron_core::sessions::{self, EditOptions};
 use orchestron_core::store::Outcome;
 
 pub(super) fn run(
@@ -31,9 +33,11 @@ pub(super) fn run(
         } => {
             let id = SessionId::parse(&id)?;
             let parsed = DocPath::parse(&path)?;
-            let text = context.store()?.read_text(&id)?;
+            let store = context.store()?;
+            let text = store.read_text(&id)?;
             let mut whole = None;
-            let found = look_up(&path, &parsed, &text, &mut whole)?;
+            let found = look_up(&path, &parsed, &text, &mut whole)
+                .map_err(|err| bounds::explain(&store.document_path(&id), err))?;
             let empty = match &found {
                 Lookup::One(value) => value.is_none(),
                 Lookup::Many(matches) => matches.is_empty(),
@@ -67,14 +71,12 @@ pub(super) fn run(
             let applied = edit(context, &id, &path, &write, Edit::Merge(&data))?;
             report_write(out, &applied)
         }
-        StateCommand::Delete { id, path } => {
-            let applied = edit(
-                context,
-                &id,
-                &path,
-                &WriteArgs { create: false },
-                Edit::Delete,
-            )?;
+        StateCommand::Delete { id, path, force } => {
+            let write = WriteArgs {
+                create: false,
+                force,
+            };
+            let applied = edit(context, &id, &path, &write, Edit::Delete)?;
             report_write(out, &applied)
         }
         StateCommand::Append {
@@ -156,13 +158,16 @@ fn edit(
     let project = context
         .default_project()
         .unwrap_or_else(|| "project".to_owned());
-    let create = write.create.then_some(project.as_str());
-    Ok(orchestron_core::sessions::edit_state(
+    let options = EditOptions {
+        create: write.create.then_some(project.as_str()),
+        force: write.force.force,
+    };
+    Ok(sessions::edit_state(
         context.core()?,
         &id,
         &path,
         edit,
-        create,
+        options,
     )?)
 }
 
@@ -311,7 +316,9 @@ fn watch(
     loop {
         let text = store.read_text(id)?;
         let mut whole = None;
-        let current = look_up(raw_path, path, &text, &mut whole)?.to_value();
+        let current = look_up(raw_path, path, &text, &mut whole)
+            .map_err(|err| bounds::explain(&store.document_path(id), err))?
+            .to_value();
         if last.as_ref() != Some(&current) {
             if out.json() {
                 out.json_line(&current)?;

@@ -5,6 +5,7 @@
 mod concurrency;
 mod crash;
 mod hardening_links;
+mod hardening_state;
 mod hook;
 mod install;
 mod jsonpath_cts;

@@ -268,13 +268,23 @@ fn list_filters() {
 }
 
 #[test]
-fn list_skips_a_corrupt_document_with_a_warning() {
+fn list_shows_a_corrupt_document_as_unreadable_with_a_warning() {
     let env = TestEnv::new();
     env.session("good");
     std::fs::write(env.sessions().join("bad.json"), "{torn").unwrap();
     let run = env.run(&["session", "list", "--json"]);
-    assert_eq!(run.json().as_array().unwrap().len(), 1);
-    assert!(run.stderr.contains("skipping session `bad`"), "{run}");
+    let listed = run.json();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[1]["id"], "bad");
+    assert_eq!(listed[1]["status"], "unreadable");
+    assert!(run.stderr.contains("cannot read session `bad`"), "{run}");
+    let run = env.run(&["session", "list", "--active", "--json"]);
+    assert_eq!(
+        run.json().as_array().unwrap().len(),
+        1,
+        "a filter leaves it out"
+    );
+    assert!(run.stderr.contains("cannot read session `bad`"), "{run}");
 }
 
 #[test]

@@ -502,6 +502,7 @@ fn cleanup_expired_removes_only_expired_and_skips_unreadable() {
         "naive",
         "session.lifecycle.expiry",
         "2025-01-01T00:00:00",
+        "--force",
     ])
     .ok();
     env.session("nonsense");
@@ -511,6 +512,7 @@ fn cleanup_expired_removes_only_expired_and_skips_unreadable() {
         "nonsense",
         "session.lifecycle.expiry",
         "tomorrow",
+        "--force",
     ])
     .ok();
     std::fs::write(env.sessions().join("torn.json"), "{\"session\": ").unwrap();

@@ -10,11 +10,13 @@
 //! - [`ids`], [`session`], [`handoff`], [`inbox`]: sessions as pure rules over documents,
 //!   and [`sessions`]: the operations on them, one locked transaction each;
 //! - [`docpath`], [`select`]: dot paths and JSONPath over documents;
-//! - [`store`]: locked, atomic JSON documents on disk;
+//! - [`store`]: locked, atomic JSON documents on disk, and [`bounds`]: the depth and size
+//!   every stored document keeps, so that what is written can be read back;
 //! - [`tracker`]: the project's work items in SQLite, and the operations on them;
 //! - [`views`]: the board, the summary and the monitor, each gathered as one JSON value
 //!   that every face renders its own way.
 
+pub mod bounds;
 pub mod config;
 pub mod context;
 pub mod docpath;

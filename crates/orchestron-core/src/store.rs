@@ -239,8 +239,8 @@ impl Store {
     fn write(&self, id: &SessionId, document: &Value) -> anyhow::Result<()> {
         let path = self.document_path(id);
         let temp = self.temp_path(id);
-        let mut bytes = serde_json::to_vec_pretty(document)?;
-        bytes.push(b'\n');
+        // Refuses a document Orchestron could not read back (see `bounds`).
+        let bytes = crate::bounds::serialize(document, &path)?;
         let result = (|| -> io::Result<()> {
             let mut file = create_fresh(&temp)?;
             file.write_all(&bytes)?;
@@ -485,8 +485,8 @@ pub fn read_document(path: &Path) -> anyhow::Result<Option<Value>> {
                 .with_context(|| format!("cannot read `{}`", path.display()));
         }
     };
-    let value = serde_json::from_slice(&bytes)
-        .with_context(|| format!("`{}` is not valid JSON", path.display()))?;
+    let value =
+        serde_json::from_slice(&bytes).map_err(|err| crate::bounds::unreadable(path, err))?;
     Ok(Some(value))
 }
 
