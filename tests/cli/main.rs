@@ -4,6 +4,7 @@
 
 mod concurrency;
 mod crash;
+mod hardening_misc;
 mod hook;
 mod install;
 mod jsonpath_cts;
