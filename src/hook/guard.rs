@@ -203,14 +203,23 @@ fn read(text: &[u8], depth: usize, cwd: &mut Option<Place>) -> Option<String> {
     if depth >= shell::MAX_DEPTH {
         return None;
     }
-    shell::split(text, depth)
-        .iter()
-        .find_map(|command| judge(command, cwd))
+    let reading = shell::split(text, depth);
+    let mut words = Vec::new();
+    reading.commands.iter().find_map(|command| {
+        words.clear();
+        reading.words(command, &mut words);
+        judge(&words, reading.input(command), command.depth + 1, cwd)
+    })
 }
 
-fn judge(command: &shell::Command, cwd: &mut Option<Place>) -> Option<String> {
-    let deeper = command.depth + 1;
-    let mut words = command.words.as_slice();
+/// Judge one simple command, whose `input` comes from a here-document; what it nests is
+/// read `deeper`.
+fn judge(
+    mut words: &[&[u8]],
+    input: Option<&[u8]>,
+    deeper: usize,
+    cwd: &mut Option<Place>,
+) -> Option<String> {
     loop {
         let (first, args) = words.split_first()?;
         let name = basename(first);
@@ -253,7 +262,7 @@ fn judge(command: &shell::Command, cwd: &mut Option<Place>) -> Option<String> {
             }
             // Without `-c` or a script, a shell runs what comes on stdin.
             let script = skip_options(args, b"o", &[b"init-file", b"rcfile"]);
-            match (&command.input, script.is_empty()) {
+            match (input, script.is_empty()) {
                 (Some(input), true) => read(input, deeper, cwd),
                 _ => None,
             }
@@ -264,11 +273,11 @@ fn judge(command: &shell::Command, cwd: &mut Option<Place>) -> Option<String> {
 
 /// A recursive `rm` (forced or not: with no terminal to ask on, `rm -r` asks nothing) of a
 /// dangerous place. Options may follow operands, as GNU `rm` allows.
-fn remove(args: &[Vec<u8>], cwd: Option<&Place>) -> Option<String> {
+fn remove(args: &[&[u8]], cwd: Option<&Place>) -> Option<String> {
     let mut recursive = false;
     let mut operands = Vec::new();
     let mut options = true;
-    for arg in args {
+    for &arg in args {
         if options && arg == b"--" {
             options = false;
         } else if options && arg.len() > 1 && arg[0] == b'-' {
@@ -293,10 +302,10 @@ fn remove(args: &[Vec<u8>], cwd: Option<&Place>) -> Option<String> {
 
 /// `find PLACE … -delete` or `-exec rm …` from a dangerous place, unless a name test
 /// before the deletion narrows what it deletes (`find / -name '*.pyc' -delete`).
-fn find(args: &[Vec<u8>], cwd: Option<&Place>) -> Option<String> {
+fn find(args: &[&[u8]], cwd: Option<&Place>) -> Option<String> {
     let mut at = 0;
-    while let Some(arg) = args.get(at) {
-        match arg.as_slice() {
+    while let Some(&arg) = args.get(at) {
+        match arg {
             b"-H" | b"-L" | b"-P" => at += 1,
             b"-D" => at += 2,
             arg if arg.starts_with(b"-O") => at += 1,
@@ -304,8 +313,8 @@ fn find(args: &[Vec<u8>], cwd: Option<&Place>) -> Option<String> {
         }
     }
     let first_path = at;
-    while let Some(arg) = args.get(at) {
-        if (arg.len() > 1 && arg[0] == b'-') || matches!(arg.as_slice(), b"(" | b"!" | b",") {
+    while let Some(&arg) = args.get(at) {
+        if (arg.len() > 1 && arg[0] == b'-') || matches!(arg, b"(" | b"!" | b",") {
             break;
         }
         at += 1;
@@ -314,10 +323,10 @@ fn find(args: &[Vec<u8>], cwd: Option<&Place>) -> Option<String> {
     let expression = args.get(at..).unwrap_or_default();
     let (mut narrowed, mut branched, mut negated) = (false, false, false);
     let (mut deletes, mut deletes_unnarrowed) = (false, false);
-    let mut words = expression.iter();
+    let mut words = expression.iter().copied();
     while let Some(word) = words.next() {
-        let negates = matches!(word.as_slice(), b"!" | b"-not");
-        match word.as_slice() {
+        let negates = matches!(word, b"!" | b"-not");
+        match word {
             b"-delete" => {
                 deletes = true;
                 deletes_unnarrowed |= !narrowed;
@@ -347,7 +356,7 @@ fn find(args: &[Vec<u8>], cwd: Option<&Place>) -> Option<String> {
     if !(deletes_unnarrowed || (deletes && branched)) {
         return None;
     }
-    let here = [b".".to_vec()];
+    let here: [&[u8]; 1] = [b"."];
     let paths = if paths.is_empty() { &here[..] } else { paths };
     paths.iter().find_map(|path| {
         let what = Place::target(path, cwd)?.danger()?;
@@ -356,19 +365,19 @@ fn find(args: &[Vec<u8>], cwd: Option<&Place>) -> Option<String> {
 }
 
 /// `-c TEXT` among a shell's (or `su`'s) options: the text it runs.
-fn dash_c(args: &[Vec<u8>]) -> Option<&[u8]> {
-    let mut args = args.iter();
+fn dash_c<'w>(args: &[&'w [u8]]) -> Option<&'w [u8]> {
+    let mut args = args.iter().copied();
     let mut c = false;
     while let Some(arg) = args.next() {
         if arg == b"--command" {
-            return args.next().map(Vec::as_slice);
+            return args.next();
         }
         if let Some(text) = arg.strip_prefix(b"--command=") {
             return Some(text);
         }
         if arg == b"--" {
             if c {
-                return args.next().map(Vec::as_slice);
+                return args.next();
             }
             continue;
         }
@@ -383,7 +392,7 @@ fn dash_c(args: &[Vec<u8>]) -> Option<&[u8]> {
             continue;
         }
         c |= arg[1..].contains(&b'c');
-        if matches!(arg.as_slice(), b"-o" | b"+o" | b"-O" | b"+O") {
+        if matches!(arg, b"-o" | b"+o" | b"-O" | b"+O") {
             args.next();
         }
     }
@@ -392,11 +401,11 @@ fn dash_c(args: &[Vec<u8>]) -> Option<&[u8]> {
 
 /// The command `env` runs: past its options and assignments (`Ok`), or the text of its
 /// `-S` option joined with the words after it, to be split again (`Err`).
-fn env_command(args: &[Vec<u8>]) -> Result<&[Vec<u8>], Vec<u8>> {
+fn env_command<'s, 'w>(args: &'s [&'w [u8]]) -> Result<&'s [&'w [u8]], Vec<u8>> {
     let mut at = 0;
-    while let Some(arg) = args.get(at) {
+    while let Some(&arg) = args.get(at) {
         let rest = args.get(at + 1..).unwrap_or_default();
-        let split = |text: &[u8], rest: &[Vec<u8>]| {
+        let split = |text: &[u8], rest: &[&[u8]]| {
             let mut joined = text.to_vec();
             for word in rest {
                 joined.push(b' ');
@@ -409,14 +418,14 @@ fn env_command(args: &[Vec<u8>]) -> Result<&[Vec<u8>], Vec<u8>> {
         } else if arg == b"-S" || arg == b"--split-string" {
             let (text, rest) = rest
                 .split_first()
-                .map_or((&[][..], rest), |(text, rest)| (text.as_slice(), rest));
+                .map_or((&[][..], rest), |(text, rest)| (*text, rest));
             return Err(split(text, rest));
         } else if let Some(text) = arg
             .strip_prefix(b"--split-string=")
             .or_else(|| arg.strip_prefix(b"-S"))
         {
             return Err(split(text, rest));
-        } else if matches!(arg.as_slice(), b"-u" | b"-C" | b"--unset" | b"--chdir") {
+        } else if matches!(arg, b"-u" | b"-C" | b"--unset" | b"--chdir") {
             at += 2;
         } else if arg.starts_with(b"-") {
             at += 1;
@@ -430,9 +439,9 @@ fn env_command(args: &[Vec<u8>]) -> Result<&[Vec<u8>], Vec<u8>> {
 /// The words after a command's options: `-x`, `-xVALUE`, `-x VALUE` when `x` is one of
 /// `short`, `--long`, `--long=VALUE`, `--long VALUE` when `long` is one of `longs`, up to
 /// `--` or the first word that is not an option.
-fn skip_options<'a>(args: &'a [Vec<u8>], short: &[u8], longs: &[&[u8]]) -> &'a [Vec<u8>] {
+fn skip_options<'s, 'w>(args: &'s [&'w [u8]], short: &[u8], longs: &[&[u8]]) -> &'s [&'w [u8]] {
     let mut at = 0;
-    while let Some(arg) = args.get(at) {
+    while let Some(&arg) = args.get(at) {
         if arg == b"--" {
             return args.get(at + 1..).unwrap_or_default();
         }
@@ -452,7 +461,7 @@ fn skip_options<'a>(args: &'a [Vec<u8>], short: &[u8], longs: &[&[u8]]) -> &'a [
 }
 
 /// The letters of the short options before the first operand.
-fn option_letters(args: &[Vec<u8>]) -> impl Iterator<Item = u8> + '_ {
+fn option_letters<'s, 'w: 's>(args: &'s [&'w [u8]]) -> impl Iterator<Item = u8> + 's {
     args.iter()
         .take_while(|arg| arg.len() > 1 && arg[0] == b'-' && arg[1] != b'-')
         .flat_map(|arg| arg[1..].iter().copied())

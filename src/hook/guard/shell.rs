@@ -30,27 +30,60 @@ pub(crate) const QUESTION: u8 = 0x04;
 /// An unquoted `[`.
 pub(crate) const BRACKET: u8 = 0x05;
 
+use std::ops::Range;
+
+/// What [`split`] read: the simple commands of a text, in order (those inside a `$(…)`
+/// before the command that uses its output). Their words and inputs live in two buffers
+/// shared by all of them, so that reading costs a few allocations per call, not per word.
+#[derive(Debug, Default)]
+pub(crate) struct Reading {
+    /// The bytes of every word and every input, one after another.
+    bytes: Vec<u8>,
+    /// Every word, as a range of `bytes`.
+    words: Vec<Range<usize>>,
+    pub(crate) commands: Vec<Command>,
+}
+
 /// One simple command: its words (assignments and prefixes such as `sudo` included), the
 /// text a here-document or here-string gives it on stdin, and its depth.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Command {
-    pub(crate) words: Vec<Vec<u8>>,
-    pub(crate) input: Option<Vec<u8>>,
+    /// A range of [`Reading::words`].
+    words: Range<usize>,
+    /// A range of [`Reading::bytes`].
+    input: Option<Range<usize>>,
     /// How deeply it is nested, counting from the outermost command.
     pub(crate) depth: usize,
 }
 
-/// The simple commands of `text`, in order (those inside a `$(…)` before the command that
-/// uses its output). `depth` is how deeply `text` is itself nested.
-pub(crate) fn split(text: &[u8], depth: usize) -> Vec<Command> {
+impl Reading {
+    /// The words of `command`, added to `into`.
+    pub(crate) fn words<'a>(&'a self, command: &Command, into: &mut Vec<&'a [u8]>) {
+        into.extend(
+            self.words[command.words.clone()]
+                .iter()
+                .map(|range| &self.bytes[range.clone()]),
+        );
+    }
+
+    /// What `command` reads on stdin from a here-document or here-string.
+    pub(crate) fn input(&self, command: &Command) -> Option<&[u8]> {
+        command.input.clone().map(|range| &self.bytes[range])
+    }
+}
+
+/// The simple commands of `text`. `depth` is how deeply `text` is itself nested.
+pub(crate) fn split(text: &[u8], depth: usize) -> Reading {
     let mut lexer = Lexer {
         text,
         at: 0,
-        commands: Vec::new(),
+        reading: Reading::default(),
+        building_words: Vec::new(),
+        scratch: Vec::new(),
         pending: Vec::new(),
     };
     lexer.list(depth, Close::End);
-    lexer.commands
+    lexer.reading
 }
 
 /// What ends a list of commands.
@@ -64,22 +97,29 @@ enum Close {
 /// A here-document whose text comes after the end of the current line.
 struct Heredoc {
     command: usize,
-    delimiter: Vec<u8>,
+    delimiter: Range<usize>,
     strip_tabs: bool,
 }
 
-/// The command being read: its words, and the here-documents and here-string it takes.
-#[derive(Default)]
+/// The command being read: where its words start on the lexer's stack of words, and the
+/// here-documents and here-string it takes.
 struct Building {
-    words: Vec<Vec<u8>>,
-    heredocs: Vec<(Vec<u8>, bool)>,
-    here_string: Option<Vec<u8>>,
+    first_word: usize,
+    heredocs: Vec<(Range<usize>, bool)>,
+    here_string: Option<Range<usize>>,
 }
 
+/// Nested lists and words are read while an outer command or word is half built, so both
+/// are kept on stacks (`building_words`, `scratch`): each nested one takes what it added off
+/// the top when it is done, which leaves the outer one whole beneath.
 struct Lexer<'a> {
     text: &'a [u8],
     at: usize,
-    commands: Vec<Command>,
+    reading: Reading,
+    /// The words of the commands being read, outer ones first.
+    building_words: Vec<Range<usize>>,
+    /// The bytes of the words being read, outer ones first.
+    scratch: Vec<u8>,
     pending: Vec<Heredoc>,
 }
 
@@ -99,14 +139,32 @@ fn is_name(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'_'
 }
 
+/// A glob mark as the character it stands for.
+fn unmark(byte: u8) -> u8 {
+    match byte {
+        STAR => b'*',
+        QUESTION => b'?',
+        BRACKET => b'[',
+        other => other,
+    }
+}
+
 impl Lexer<'_> {
     fn peek(&self, ahead: usize) -> Option<u8> {
         self.text.get(self.at + ahead).copied()
     }
 
+    fn start_command(&self) -> Building {
+        Building {
+            first_word: self.building_words.len(),
+            heredocs: Vec::new(),
+            here_string: None,
+        }
+    }
+
     /// Read commands until `close` (or the end of the text).
     fn list(&mut self, depth: usize, close: Close) {
-        let mut building = Building::default();
+        let mut building = self.start_command();
         while let Some(byte) = self.peek(0) {
             match byte {
                 b' ' | b'\t' | b'\r' => self.at += 1,
@@ -150,7 +208,8 @@ impl Lexer<'_> {
                     // A process substitution: a command whose output is a file name.
                     self.at += 2;
                     self.nested(depth, Close::Paren);
-                    building.words.push(vec![UNKNOWN]);
+                    let word = self.store_word(&[UNKNOWN]);
+                    self.building_words.push(word);
                 }
                 b'<' | b'>' => self.redirect(depth, close, &mut building),
                 _ => {
@@ -159,8 +218,12 @@ impl Lexer<'_> {
                     };
                     // `2>file`: the digits name a file descriptor, not an argument.
                     let redirects = matches!(self.peek(0), Some(b'<' | b'>'));
-                    if !(redirects && word.iter().all(u8::is_ascii_digit)) {
-                        building.words.push(word);
+                    if !(redirects
+                        && self.reading.bytes[word.clone()]
+                            .iter()
+                            .all(u8::is_ascii_digit))
+                    {
+                        self.building_words.push(word);
                     }
                 }
             }
@@ -219,28 +282,38 @@ impl Lexer<'_> {
 
     /// Move past the next `byte`, or to the end.
     fn skip_past(&mut self, byte: u8) {
-        match self.text[self.at.min(self.text.len())..]
-            .iter()
-            .position(|b| *b == byte)
-        {
+        let rest = &self.text[self.at.min(self.text.len())..];
+        match rest.iter().position(|b| *b == byte) {
             Some(offset) => self.at += offset + 1,
             None => self.at = self.text.len(),
         }
     }
 
+    /// Keep `bytes` as a word of the reading.
+    fn store_word(&mut self, bytes: &[u8]) -> Range<usize> {
+        let start = self.reading.bytes.len();
+        self.reading.bytes.extend_from_slice(bytes);
+        start..self.reading.bytes.len()
+    }
+
     /// The command read so far is complete.
     fn finish(&mut self, building: &mut Building, depth: usize) {
-        let building = std::mem::take(building);
-        if building.words.is_empty() && building.heredocs.is_empty() {
+        let heredocs = std::mem::take(&mut building.heredocs);
+        let here_string = building.here_string.take();
+        if self.building_words.len() == building.first_word && heredocs.is_empty() {
             return;
         }
-        let index = self.commands.len();
-        self.commands.push(Command {
-            words: building.words,
-            input: building.here_string,
+        let first = self.reading.words.len();
+        self.reading
+            .words
+            .extend(self.building_words.drain(building.first_word..));
+        let index = self.reading.commands.len();
+        self.reading.commands.push(Command {
+            words: first..self.reading.words.len(),
+            input: here_string,
             depth,
         });
-        for (delimiter, strip_tabs) in building.heredocs {
+        for (delimiter, strip_tabs) in heredocs {
             self.pending.push(Heredoc {
                 command: index,
                 delimiter,
@@ -252,7 +325,7 @@ impl Lexer<'_> {
     /// At the start of a line: the texts of the here-documents the last line opened.
     fn read_heredocs(&mut self) {
         for heredoc in std::mem::take(&mut self.pending) {
-            let mut body = Vec::new();
+            let start = self.reading.bytes.len();
             while self.at < self.text.len() {
                 let rest = &self.text[self.at..];
                 let end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
@@ -264,16 +337,22 @@ impl Lexer<'_> {
                         bare = rest;
                     }
                 }
-                if bare == heredoc.delimiter.as_slice() {
+                let delimiter = &self.reading.bytes[heredoc.delimiter.clone()];
+                if bare.len() == delimiter.len()
+                    && bare.iter().zip(delimiter).all(|(a, b)| *a == unmark(*b))
+                {
                     break;
                 }
-                body.extend_from_slice(line);
-                body.push(b'\n');
+                self.reading.bytes.extend_from_slice(line);
+                self.reading.bytes.push(b'\n');
             }
-            self.commands[heredoc.command]
-                .input
-                .get_or_insert_with(Vec::new)
-                .extend_from_slice(&body);
+            let end = self.reading.bytes.len();
+            let input = &mut self.reading.commands[heredoc.command].input;
+            // Two here-documents of one command are read one after the other: one text.
+            *input = match input.take() {
+                Some(earlier) if earlier.end == start => Some(earlier.start..end),
+                _ => Some(start..end),
+            };
         }
     }
 
@@ -327,27 +406,16 @@ impl Lexer<'_> {
         }
         let target = self.word(depth, close).unwrap_or_default();
         if heredoc {
-            let delimiter = target
-                .iter()
-                .map(|byte| match *byte {
-                    STAR => b'*',
-                    QUESTION => b'?',
-                    BRACKET => b'[',
-                    other => other,
-                })
-                .collect();
-            building.heredocs.push((delimiter, strip_tabs));
+            building.heredocs.push((target, strip_tabs));
         } else if here_string {
-            let mut text = target;
-            text.push(b'\n');
-            building.here_string = Some(text);
+            building.here_string = Some(target);
         }
     }
 
-    /// One word, with quotes and escapes removed and expansions marked; `None` when there
-    /// was nothing but a line continuation.
-    fn word(&mut self, depth: usize, close: Close) -> Option<Vec<u8>> {
-        let mut word = Vec::new();
+    /// One word, with quotes and escapes removed and expansions marked, kept in the reading;
+    /// `None` when there was nothing but a line continuation.
+    fn word(&mut self, depth: usize, close: Close) -> Option<Range<usize>> {
+        let from = self.scratch.len();
         let mut any = false;
         let start = self.at;
         while let Some(byte) = self.peek(0) {
@@ -359,7 +427,7 @@ impl Lexer<'_> {
                 b'`' => {
                     self.at += 1;
                     self.nested(depth, Close::Backtick);
-                    word.push(UNKNOWN);
+                    self.scratch.push(UNKNOWN);
                 }
                 b'\\' => match self.peek(1) {
                     Some(b'\n') => {
@@ -367,53 +435,56 @@ impl Lexer<'_> {
                         continue;
                     }
                     Some(next) => {
-                        word.push(next);
+                        self.scratch.push(next);
                         self.at += 2;
                     }
                     None => self.at += 1,
                 },
                 b'\'' => {
-                    let from = self.at + 1;
-                    let rest = &self.text[from..];
+                    let begin = self.at + 1;
+                    let rest = &self.text[begin..];
                     let length = rest.iter().position(|b| *b == b'\'').unwrap_or(rest.len());
-                    word.extend_from_slice(&rest[..length]);
-                    self.at = (from + length + 1).min(self.text.len());
+                    self.scratch.extend_from_slice(&rest[..length]);
+                    self.at = (begin + length + 1).min(self.text.len());
                 }
                 b'"' => {
                     self.at += 1;
-                    self.double_quoted(&mut word, depth);
+                    self.double_quoted(depth);
                 }
-                b'$' => self.dollar(&mut word, depth, false),
+                b'$' => self.dollar(depth, false),
                 b'*' => {
-                    word.push(STAR);
+                    self.scratch.push(STAR);
                     self.at += 1;
                 }
                 b'?' => {
-                    word.push(QUESTION);
+                    self.scratch.push(QUESTION);
                     self.at += 1;
                 }
                 b'[' => {
-                    word.push(BRACKET);
+                    self.scratch.push(BRACKET);
                     self.at += 1;
                 }
-                b'~' if self.at == start => self.tilde(&mut word),
+                b'~' if self.at == start => self.tilde(),
                 _ => {
-                    word.push(byte);
+                    self.scratch.push(byte);
                     self.at += 1;
                 }
             }
             any = true;
         }
-        any.then_some(word)
+        let begin = self.reading.bytes.len();
+        self.reading.bytes.extend_from_slice(&self.scratch[from..]);
+        self.scratch.truncate(from);
+        any.then_some(begin..self.reading.bytes.len())
     }
 
     /// `~`, `~/…` or `~user`: a home directory. `~+` and `~-` are directories unknown here.
-    fn tilde(&mut self, word: &mut Vec<u8>) {
+    fn tilde(&mut self) {
         self.at += 1;
         match self.peek(0) {
             Some(b'+' | b'-') => {
                 self.at += 1;
-                word.push(UNKNOWN);
+                self.scratch.push(UNKNOWN);
             }
             _ => {
                 let from = self.at;
@@ -424,18 +495,18 @@ impl Lexer<'_> {
                     self.at += 1;
                 }
                 if self.peek(0).is_none_or(|b| b == b'/' || ends_word(b)) {
-                    word.push(HOME);
+                    self.scratch.push(HOME);
                 } else {
                     // `~x"…"`: no expansion after all.
-                    word.push(b'~');
-                    word.extend_from_slice(&self.text[from..self.at]);
+                    self.scratch.push(b'~');
+                    self.scratch.extend_from_slice(&self.text[from..self.at]);
                 }
             }
         }
     }
 
     /// Inside `"…"`, from just past the opening quote to just past the closing one.
-    fn double_quoted(&mut self, word: &mut Vec<u8>, depth: usize) {
+    fn double_quoted(&mut self, depth: usize) {
         while let Some(byte) = self.peek(0) {
             match byte {
                 b'"' => {
@@ -445,22 +516,22 @@ impl Lexer<'_> {
                 b'\\' => match self.peek(1) {
                     Some(b'\n') => self.at += 2,
                     Some(next @ (b'$' | b'`' | b'"' | b'\\')) => {
-                        word.push(next);
+                        self.scratch.push(next);
                         self.at += 2;
                     }
                     _ => {
-                        word.push(b'\\');
+                        self.scratch.push(b'\\');
                         self.at += 1;
                     }
                 },
-                b'$' => self.dollar(word, depth, true),
+                b'$' => self.dollar(depth, true),
                 b'`' => {
                     self.at += 1;
                     self.nested(depth, Close::Backtick);
-                    word.push(UNKNOWN);
+                    self.scratch.push(UNKNOWN);
                 }
                 _ => {
-                    word.push(byte);
+                    self.scratch.push(byte);
                     self.at += 1;
                 }
             }
@@ -468,18 +539,18 @@ impl Lexer<'_> {
     }
 
     /// At a `$`: a parameter, a command substitution, `$'…'`, or a plain `$`.
-    fn dollar(&mut self, word: &mut Vec<u8>, depth: usize, quoted: bool) {
+    fn dollar(&mut self, depth: usize, quoted: bool) {
         match self.peek(1) {
             Some(b'\'') if !quoted => {
                 self.at += 2;
-                self.ansi_c(word);
+                self.ansi_c();
             }
             // `$"…"` is a translated string: the quotes that follow do the rest.
             Some(b'"') if !quoted => self.at += 1,
             Some(b'(') => {
                 self.at += 2;
                 self.nested(depth, Close::Paren);
-                word.push(UNKNOWN);
+                self.scratch.push(UNKNOWN);
             }
             Some(b'{') => {
                 self.at += 2;
@@ -503,11 +574,12 @@ impl Lexer<'_> {
                     .iter()
                     .position(|b| !is_name(*b))
                     .unwrap_or(inside.len());
-                word.push(if &inside[..name_end] == b"HOME" {
+                let mark = if &inside[..name_end] == b"HOME" {
                     HOME
                 } else {
                     UNKNOWN
-                });
+                };
+                self.scratch.push(mark);
             }
             Some(byte) if is_name_start(byte) => {
                 self.at += 1;
@@ -515,54 +587,53 @@ impl Lexer<'_> {
                 while self.peek(0).is_some_and(is_name) {
                     self.at += 1;
                 }
-                word.push(if &self.text[from..self.at] == b"HOME" {
+                let mark = if &self.text[from..self.at] == b"HOME" {
                     HOME
                 } else {
                     UNKNOWN
-                });
+                };
+                self.scratch.push(mark);
             }
             Some(byte) if byte.is_ascii_digit() || b"@*#?$!-".contains(&byte) => {
                 self.at += 2;
-                word.push(UNKNOWN);
+                self.scratch.push(UNKNOWN);
             }
             _ => {
-                word.push(b'$');
+                self.scratch.push(b'$');
                 self.at += 1;
             }
         }
     }
 
     /// Inside `$'…'`, from just past the opening quote to just past the closing one.
-    fn ansi_c(&mut self, word: &mut Vec<u8>) {
+    fn ansi_c(&mut self) {
         while let Some(byte) = self.peek(0) {
             self.at += 1;
-            match byte {
+            let decoded = match byte {
                 b'\'' => return,
                 b'\\' => {
                     let Some(escaped) = self.peek(0) else { return };
                     self.at += 1;
                     match escaped {
-                        b'n' => word.push(b'\n'),
-                        b't' => word.push(b'\t'),
-                        b'r' => word.push(b'\r'),
-                        b'a' => word.push(0x07),
-                        b'b' => word.push(0x08),
-                        b'e' | b'E' => word.push(0x1b),
-                        b'f' => word.push(0x0c),
-                        b'v' => word.push(0x0b),
-                        b'x' => {
-                            let value = self.digits(16, 2);
-                            word.push(value.unwrap_or(b'x'));
-                        }
+                        b'n' => b'\n',
+                        b't' => b'\t',
+                        b'r' => b'\r',
+                        b'a' => 0x07,
+                        b'b' => 0x08,
+                        b'e' | b'E' => 0x1b,
+                        b'f' => 0x0c,
+                        b'v' => 0x0b,
+                        b'x' => self.digits(16, 2).unwrap_or(b'x'),
                         b'0'..=b'7' => {
                             self.at -= 1;
-                            word.push(self.digits(8, 3).unwrap_or(0));
+                            self.digits(8, 3).unwrap_or(0)
                         }
-                        other => word.push(other),
+                        other => other,
                     }
                 }
-                other => word.push(other),
-            }
+                other => other,
+            };
+            self.scratch.push(decoded);
         }
     }
 
@@ -588,10 +659,20 @@ mod tests {
 
     /// The words of each command, marks shown as `~`, `$?` and glob characters.
     fn commands(text: &str) -> Vec<Vec<String>> {
-        split(text.as_bytes(), 0)
-            .into_iter()
-            .map(|command| command.words.iter().map(|word| show(word)).collect())
+        let reading = split(text.as_bytes(), 0);
+        reading
+            .commands
+            .iter()
+            .map(|command| {
+                let mut words = Vec::new();
+                reading.words(command, &mut words);
+                words.iter().map(|word| show(word)).collect()
+            })
             .collect()
+    }
+
+    fn input(reading: &Reading, index: usize) -> Option<&[u8]> {
+        reading.input(&reading.commands[index])
     }
 
     fn show(word: &[u8]) -> String {
@@ -659,14 +740,25 @@ mod tests {
     #[test]
     fn here_documents_are_input_not_commands() {
         let read = split(b"cat <<EOF >x\nrm -rf /\nEOF\nls\n", 0);
-        assert_eq!(read.len(), 2);
-        assert_eq!(read[0].words, vec![b"cat".to_vec()]);
-        assert_eq!(read[0].input.as_deref(), Some(&b"rm -rf /\n"[..]));
-        assert_eq!(read[1].words, vec![b"ls".to_vec()]);
+        assert_eq!(read.commands.len(), 2);
+        assert_eq!(input(&read, 0), Some(&b"rm -rf /\n"[..]));
+        assert_eq!(input(&read, 1), None);
+        assert_eq!(
+            commands("cat <<EOF >x\nrm -rf /\nEOF\nls\n"),
+            vec![vec!["cat"], vec!["ls"]]
+        );
         let read = split(b"bash <<-'END'\n\trm -rf /\n\tEND\n", 0);
-        assert_eq!(read[0].input.as_deref(), Some(&b"\trm -rf /\n"[..]));
+        assert_eq!(input(&read, 0), Some(&b"\trm -rf /\n"[..]));
         let read = split(b"sh <<< 'rm -rf /'", 0);
-        assert_eq!(read[0].input.as_deref(), Some(&b"rm -rf /\n"[..]));
+        assert_eq!(input(&read, 0), Some(&b"rm -rf /"[..]));
+        // Two here-documents of one command, and one of the next, each in order.
+        let read = split(b"cat <<A <<B; sh <<C\na\nA\nb\nB\nc\nC\nls", 0);
+        assert_eq!(input(&read, 0), Some(&b"a\nb\n"[..]));
+        assert_eq!(input(&read, 1), Some(&b"c\n"[..]));
+        assert_eq!(
+            commands("cat <<A <<B; sh <<C\na\nA\nb\nB\nc\nC\nls").len(),
+            3
+        );
     }
 
     #[test]
@@ -690,6 +782,11 @@ mod tests {
         // Very deep input costs no stack.
         let hostile = "$(".repeat(200_000) + &"`".repeat(1000) + &"(".repeat(200_000);
         split(hostile.as_bytes(), 0);
+        // A word half read when a nested command is read stays whole.
+        assert_eq!(
+            commands("echo a$(ls x)b\"c`pwd`d\"e"),
+            vec![vec!["ls", "x"], vec!["pwd"], vec!["echo", "a$?bc$?de"]]
+        );
         // Nor does any byte break it.
         let bytes: Vec<u8> = (0..=255).collect();
         split(&bytes, 0);
