@@ -50,21 +50,24 @@ pub(super) fn run(
         // The user's words, from a quoted here-document so that no quote, backtick or `$`
         // in them reaches a shell; split here, leniently. Only what they add to the
         // command's general reads (its `!` line without arguments) runs.
-        let mut typed = String::new();
-        std::io::stdin()
-            .read_to_string(&mut typed)
-            .context("cannot read the arguments on stdin")?;
-        let words = split_words(&typed);
-        let reads = if words.is_empty() {
-            Vec::new()
-        } else {
-            let general = plan(command, &[], session);
-            plan(command, &words, session)
-                .into_iter()
-                .filter(|read| !general.contains(read))
-                .collect()
-        };
-        (words, reads)
+        // Input that cannot be read or is not UTF-8 is reported like any other error, as
+        // data: this command must exit 0.
+        match read_stdin() {
+            Ok(typed) => {
+                let words = split_words(&typed);
+                let reads = if words.is_empty() {
+                    Vec::new()
+                } else {
+                    let general = plan(command, &[], session);
+                    plan(command, &words, session)
+                        .into_iter()
+                        .filter(|read| !general.contains(read))
+                        .collect()
+                };
+                (words, reads)
+            }
+            Err(err) => (Vec::new(), vec![Err(format!("{err:#}"))]),
+        }
     } else {
         let words = split_words(&args.join(" "));
         let reads = plan(command, &words, session);
@@ -100,6 +103,20 @@ pub(super) fn run(
         }
     }
     Ok(())
+}
+
+/// The user's words from stdin, which must be UTF-8.
+fn read_stdin() -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("cannot read the arguments on stdin")?;
+    String::from_utf8(bytes).map_err(|err| {
+        anyhow::anyhow!(
+            "the arguments on stdin are not UTF-8 (invalid at byte {}), so none were read",
+            err.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// Run one planned read here, keeping what it printed and the error it ended with.

@@ -1,8 +1,7 @@
 //! `orchestron export` and `orchestron import`: the face of the core's `tracker::transfer`.
-//! Export streams its lines to stdout; import reads the file (or stdin) and renders the
-//! summary.
+//! Export streams its lines to stdout; import opens the file (or stdin) for the core to read
+//! line by line, and renders the summary.
 
-use std::io::Read as _;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
@@ -24,19 +23,16 @@ pub(super) fn export(context: &Context, out: &mut Output, format: &str) -> anyho
     Ok(())
 }
 
-/// `orchestron import FILE`, or `-` for stdin.
+/// `orchestron import FILE`, or `-` for stdin. The core reads it line by line (each at
+/// most `transfer::MAX_LINE_BYTES`).
 pub(super) fn import(context: &Context, out: &mut Output, file: &Path) -> anyhow::Result<()> {
-    let mut text = String::new();
-    if file == Path::new("-") {
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read stdin")?;
+    let summary = if file == Path::new("-") {
+        transfer::import(context.core()?, &mut std::io::stdin().lock())?
     } else {
-        std::fs::File::open(file)
-            .and_then(|mut opened| opened.read_to_string(&mut text))
+        let opened = std::fs::File::open(file)
             .with_context(|| format!("cannot read `{}`", file.display()))?;
-    }
-    let summary = transfer::import(context.core()?, &text)?;
+        transfer::import(context.core()?, &mut std::io::BufReader::new(opened))?
+    };
     if out.json() {
         let mut value = serde_json::to_value(&summary)?;
         value["schema_version"] = json!(SCHEMA_VERSION);

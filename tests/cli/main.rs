@@ -6,6 +6,7 @@ mod concurrency;
 mod crash;
 mod hardening_links;
 mod hardening_state;
+mod hardening_misc;
 mod hook;
 mod install;
 mod jsonpath_cts;

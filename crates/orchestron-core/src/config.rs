@@ -229,7 +229,8 @@ pub struct Rule {
     pub name: Option<String>,
     /// Tool names as globs, `|`-separated: `Bash`, `Edit|Write`, `mcp__*`.
     pub tool: String,
-    /// A glob on the command or file path; absent means every call of the tool.
+    /// A glob on the command as written (not split as a shell would split it, unlike the
+    /// shipped `rm-rf-root`) or on the file path; absent means every call of the tool.
     #[serde(default)]
     pub pattern: Option<String>,
     pub decision: Decision,
@@ -364,11 +365,21 @@ impl Config {
     }
 }
 
+/// The longest expiry a mode may have: 100 years of 365 days. Longer ones, which a
+/// `Duration` may not even hold (`1e20` hours), are refused when the configuration is read.
+pub const MAX_EXPIRY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 impl ExpirySetting {
     fn duration(&self) -> anyhow::Result<Duration> {
         let duration = match self {
             ExpirySetting::Hours(hours) if hours.is_finite() && *hours > 0.0 => {
-                Duration::from_secs_f64(hours * 3600.0)
+                // Checked before converting: `Duration::from_secs_f64` panics past `u64`.
+                anyhow::ensure!(
+                    *hours <= MAX_EXPIRY.as_secs_f64() / 3600.0,
+                    "`{hours:e}` hours is longer than the longest expiry, {} hours (100 years)",
+                    MAX_EXPIRY.as_secs() / 3600
+                );
+                Duration::try_from_secs_f64(hours * 3600.0)?
             }
             ExpirySetting::Hours(hours) => {
                 anyhow::bail!("`{hours}` is not a positive number of hours")
@@ -376,6 +387,11 @@ impl ExpirySetting {
             ExpirySetting::Text(text) => parse_duration(text)?,
         };
         anyhow::ensure!(!duration.is_zero(), "an expiry must be longer than zero");
+        anyhow::ensure!(
+            duration <= MAX_EXPIRY,
+            "it is longer than the longest expiry, {} hours (100 years)",
+            MAX_EXPIRY.as_secs() / 3600
+        );
         Ok(duration)
     }
 }
@@ -431,6 +447,53 @@ mod tests {
         );
         assert_eq!(config.expiry(Mode::Config), Duration::from_secs(2 * 3600));
         assert_eq!(config.expiry(Mode::Sprint), Duration::from_secs(168 * 3600));
+    }
+
+    /// Finding 4: an expiry of `1e20` hours panicked in `Duration::from_secs_f64`, in every
+    /// command that read the configuration.
+    #[test]
+    fn finding_04_an_out_of_range_expiry_is_refused_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        let max_hours = MAX_EXPIRY.as_secs() / 3600;
+        for (expiry, complaint) in [
+            ("1e20", "longer than the longest expiry"),
+            ("1.7e308", "longer than the longest expiry"),
+            (
+                &*format!("{}", max_hours + 1),
+                "longer than the longest expiry",
+            ),
+            ("\"876001h\"", "longer than the longest expiry"),
+            ("\"9999999999999h\"", "longer than the longest expiry"),
+            ("\"200y\"", "not a duration"),
+            ("0", "not a positive number"),
+            ("-1", "not a positive number"),
+            ("\"0s\"", "longer than zero"),
+            ("1e-300", "longer than zero"),
+        ] {
+            std::fs::write(
+                &path,
+                format!(r#"{{"session": {{"expiry": {{"sprint": {expiry}}}}}}}"#),
+            )
+            .unwrap();
+            let err = format!("{:#}", Config::load(&path).unwrap_err());
+            assert!(err.contains("`session.expiry.sprint`"), "{expiry}: {err}");
+            assert!(err.contains(complaint), "{expiry}: {err}");
+        }
+        // At the bound, and just under it, the expiry holds.
+        for expiry in [
+            format!("{max_hours}"),
+            format!("\"{max_hours}h\""),
+            "1e-3".to_owned(),
+        ] {
+            std::fs::write(
+                &path,
+                format!(r#"{{"session": {{"expiry": {{"sprint": {expiry}}}}}}}"#),
+            )
+            .unwrap();
+            let config = Config::load(&path).unwrap();
+            assert!(config.expiry(Mode::Sprint) <= MAX_EXPIRY, "{expiry}");
+        }
     }
 
     #[test]

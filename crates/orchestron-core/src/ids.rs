@@ -7,7 +7,8 @@ use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher as _, Hasher as _};
 
-/// A validated session id: 1-128 letters, digits, `.`, `_` or `-`, not starting with `.`.
+/// A validated session id: 1-128 letters, digits, `.`, `_` or `-`, not starting with `.`
+/// (a hidden file) or `-` (it would read as an option on a command line: `--help`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SessionId(String);
 
@@ -22,6 +23,8 @@ impl SessionId {
             Some("it is longer than 128 characters")
         } else if raw.starts_with('.') {
             Some("it starts with `.`")
+        } else if raw.starts_with('-') {
+            Some("it starts with `-`, like an option")
         } else if !raw
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
@@ -34,7 +37,7 @@ impl SessionId {
             None => Ok(SessionId(raw.to_owned())),
             Some(problem) => Err(crate::error::hinted(
                 format!("invalid session id `{}`: {problem}", raw.escape_debug()),
-                "a session id is 1-128 letters, digits, `.`, `_` or `-`, not starting with `.`",
+                "a session id is 1-128 letters, digits, `.`, `_` or `-`, not starting with `.` or `-`",
             )),
         }
     }
@@ -44,7 +47,7 @@ impl SessionId {
     }
 
     /// A valid id made from any name (a project's, for its handoff file): characters that
-    /// are not allowed become `-`, a leading `.` goes, and it is cut at 128 characters.
+    /// are not allowed become `-`, leading `.` and `-` go, and it is cut at 128 characters.
     pub fn from_name(name: &str) -> SessionId {
         let cleaned: String = name
             .chars()
@@ -56,7 +59,7 @@ impl SessionId {
                 }
             })
             .collect();
-        let cleaned = cleaned.trim_start_matches('.');
+        let cleaned = cleaned.trim_start_matches(['.', '-']);
         let cleaned: String = cleaned.chars().take(Self::MAX_LEN).collect();
         if cleaned.is_empty() {
             SessionId("project".to_owned())
@@ -140,10 +143,21 @@ mod tests {
     #[test]
     fn ids_from_any_name() {
         assert_eq!(SessionId::from_name("my app").as_str(), "my-app");
-        assert_eq!(SessionId::from_name("../etc").as_str(), "-etc");
+        assert_eq!(SessionId::from_name("../etc").as_str(), "etc");
+        assert_eq!(SessionId::from_name("-.-x").as_str(), "x");
+        assert_eq!(SessionId::from_name("--").as_str(), "project");
         assert_eq!(SessionId::from_name("").as_str(), "project");
         assert_eq!(SessionId::from_name(&"x".repeat(300)).as_str().len(), 128);
-        for name in ["my app", "../etc", "", ".hidden", "ünïcode"] {
+        for name in [
+            "my app",
+            "../etc",
+            "",
+            ".hidden",
+            "ünïcode",
+            "--help",
+            "-",
+            " x",
+        ] {
             let id = SessionId::from_name(name);
             assert!(SessionId::parse(id.as_str()).is_ok(), "{name}");
         }
@@ -166,6 +180,26 @@ mod tests {
             "..",
         ] {
             assert!(SessionId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Finding 15: `--id=--help` was accepted, and such an id reads as an option wherever it
+    /// is passed on.
+    #[test]
+    fn finding_15_ids_that_look_like_options_are_refused() {
+        for bad in [
+            "-",
+            "--",
+            "--help",
+            "-x",
+            "-rf",
+            &format!("-{}", "a".repeat(127)),
+        ] {
+            let err = SessionId::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("starts with `-`"), "{bad}: {err}");
+        }
+        for good in ["a-", "a--help", "x-1", "0-"] {
+            assert!(SessionId::parse(good).is_ok(), "{good}");
         }
     }
 

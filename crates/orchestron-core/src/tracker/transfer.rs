@@ -12,6 +12,7 @@
 //! as internal damage, naming the record, rather than written out as something else.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::BufRead;
 
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 use serde::Serialize;
@@ -33,6 +34,11 @@ const SPRINT_STATUSES: [&str; 4] = ["planned", "active", "completed", "cancelled
 
 /// The most days a sprint lasts, as `sprint create` allows.
 const MAX_SPRINT_DAYS: i64 = 366;
+
+/// The longest line `import` reads, in bytes without its line ending: 1 MiB, ten times the
+/// longest text one field may hold. A longer line is refused, naming it, before anything
+/// changes, and is never held in memory whole (at most this many bytes of it are read).
+pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// What an import loaded: items and sprints, decisions, memory entries, configurations and
 /// tools written (new or replaced), and the rest added (a record already there is not
@@ -305,10 +311,10 @@ fn write_lines(conn: &Connection, line: &mut dyn FnMut(Value) -> Result<()>) -> 
 /// the tracker merged with the file), then everything written in one transaction. Items,
 /// sprints, decisions, memory entries, configurations and tools are replaced by their key;
 /// the rest is added unless already there, so importing a file twice changes nothing the
-/// second time. Blank lines are skipped.
-pub fn import(cx: &Context, text: &str) -> Result<ImportSummary> {
+/// second time. Blank lines are skipped; a line longer than [`MAX_LINE_BYTES`] is refused.
+pub fn import(cx: &Context, input: &mut dyn BufRead) -> Result<ImportSummary> {
     let now = format_time(cx.now());
-    let lines = parse_lines(text)?;
+    let lines = read_lines(input)?;
     // Before anything is created: the references, against what the tracker holds now.
     {
         let db = cx.tracker_for_reads()?;
@@ -365,14 +371,21 @@ fn at_line(number: usize, err: Error) -> Error {
     }
 }
 
-fn parse_lines(text: &str) -> Result<Vec<Line>> {
+/// Every line of the input, each checked on its own.
+fn read_lines(input: &mut dyn BufRead) -> Result<Vec<Line>> {
     let mut lines = Vec::new();
-    for (index, raw) in text.lines().enumerate() {
-        let number = index + 1;
-        if raw.trim().is_empty() {
+    let mut raw = Vec::new();
+    for number in 1.. {
+        raw.clear();
+        if !read_line(input, &mut raw, number)? {
+            break;
+        }
+        let text = std::str::from_utf8(&raw)
+            .map_err(|err| Error::invalid(format!("line {number} is not UTF-8: {err}")))?;
+        if text.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(raw)
+        let value: Value = serde_json::from_str(text)
             .map_err(|err| Error::invalid(format!("line {number} is not JSON: {err}")))?;
         let Value::Object(value) = value else {
             return Err(Error::invalid(format!(
@@ -387,6 +400,52 @@ fn parse_lines(text: &str) -> Result<Vec<Line>> {
         });
     }
     Ok(lines)
+}
+
+/// Read line `number` into `raw`, without its `\n` or `\r\n`; `false` at the end of the
+/// input. A line longer than [`MAX_LINE_BYTES`] is refused once that many bytes (and one
+/// for a `\r`) are read, without reading the rest of it.
+fn read_line(input: &mut dyn BufRead, raw: &mut Vec<u8>, number: usize) -> Result<bool> {
+    let too_long = || {
+        Error::invalid(format!(
+            "line {number} is longer than {MAX_LINE_BYTES} bytes, the longest line import reads"
+        ))
+        .with_hint("`orchestron export` writes one record per line, none that long")
+    };
+    let mut any = false;
+    loop {
+        let buffer = match input.fill_buf() {
+            Ok(buffer) => buffer,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                return Err(Error::internal(format!(
+                    "cannot read line {number} of the import: {err}"
+                )));
+            }
+        };
+        if buffer.is_empty() {
+            break;
+        }
+        any = true;
+        let newline = buffer.iter().position(|byte| *byte == b'\n');
+        let chunk = &buffer[..newline.unwrap_or(buffer.len())];
+        if raw.len() + chunk.len() > MAX_LINE_BYTES + 1 {
+            return Err(too_long());
+        }
+        raw.extend_from_slice(chunk);
+        let used = chunk.len() + usize::from(newline.is_some());
+        input.consume(used);
+        if newline.is_some() {
+            break;
+        }
+    }
+    if raw.last() == Some(&b'\r') {
+        raw.pop();
+    }
+    if raw.len() > MAX_LINE_BYTES {
+        return Err(too_long());
+    }
+    Ok(any)
 }
 
 /// The fields of one line, read with messages that name the field.
