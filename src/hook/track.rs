@@ -47,8 +47,8 @@ pub(crate) fn record_tool(
     let at = format_time(now);
     let name = clip(call.name, MAX_NAME_CHARS);
     let tools = object_at(document, &["observability", "metrics", "tools"]);
-    let named = tools.len() - usize::from(tools.contains_key(MARK));
-    let key = if tools.contains_key(name.as_ref()) || named < MAX_TOOLS {
+    let full = || tools.len() - usize::from(tools.contains_key(MARK)) >= MAX_TOOLS;
+    let key = if tools.contains_key(name.as_ref()) || !full() {
         name.as_ref()
     } else {
         MARK
@@ -91,7 +91,9 @@ pub(crate) fn record_tool(
             file["tool"] = json!(call.name);
             file["last_edit"] = json!(at);
             let dropped = evict(files, MAX_FILES, Some(path.as_ref()), file_age);
-            add_omitted(execution, "files_omitted", dropped);
+            if dropped > 0 {
+                add_omitted(execution, "files_omitted", dropped);
+            }
         }
     }
 
@@ -268,7 +270,9 @@ pub(crate) fn note_cut_payload(document: &mut Value, now: Timestamp) {
 /// bounds, which is always, except for a document written before the caps or by hand.
 pub(crate) fn prune(document: &mut Value) {
     if let Some(tools) = document
-        .pointer_mut("/observability/metrics/tools")
+        .get_mut("observability")
+        .and_then(|observability| observability.get_mut("metrics"))
+        .and_then(|metrics| metrics.get_mut("tools"))
         .and_then(Value::as_object_mut)
     {
         fold_tools(tools);
@@ -276,26 +280,31 @@ pub(crate) fn prune(document: &mut Value) {
     let Some(execution) = document.get_mut("execution").and_then(Value::as_object_mut) else {
         return;
     };
-    for (key, max, age) in [
-        ("files", MAX_FILES, file_age as fn(&Value) -> (bool, &str)),
-        ("agents", MAX_AGENTS, agent_age),
+    for (key, omitted, max, age) in [
+        (
+            "files",
+            "files_omitted",
+            MAX_FILES,
+            file_age as fn(&Value) -> (bool, &str),
+        ),
+        ("agents", "agents_omitted", MAX_AGENTS, agent_age),
     ] {
         let dropped = execution
             .get_mut(key)
             .and_then(Value::as_object_mut)
             .map_or(0, |map| evict(map, max, None, age));
-        add_omitted(execution, &format!("{key}_omitted"), dropped);
+        if dropped > 0 {
+            add_omitted(execution, omitted, dropped);
+        }
     }
-    if let Some(todos) = execution.get_mut("todos").and_then(Value::as_object_mut) {
-        let mut dropped = 0;
-        if let Some(items) = todos.get_mut("items").and_then(Value::as_array_mut)
-            && items.len() > MAX_TODOS
-        {
-            dropped = items.len() - MAX_TODOS;
-            items.truncate(MAX_TODOS);
-            for item in items.iter_mut() {
-                *item = bounded_todo(item);
-            }
+    if let Some(todos) = execution.get_mut("todos").and_then(Value::as_object_mut)
+        && let Some(items) = todos.get_mut("items").and_then(Value::as_array_mut)
+        && items.len() > MAX_TODOS
+    {
+        let dropped = items.len() - MAX_TODOS;
+        items.truncate(MAX_TODOS);
+        for item in items.iter_mut() {
+            *item = bounded_todo(item);
         }
         add_omitted(todos, "items_omitted", dropped);
     }
