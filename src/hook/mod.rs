@@ -492,7 +492,20 @@ fn pre_tool_use(
 ) -> anyhow::Result<Option<Value>> {
     let tool = payload.tool_name.as_deref().unwrap_or("");
     let config = context.config();
+    let guards_off = config.as_ref().is_ok_and(|config| {
+        config.hooks.guards.is_empty() && config.hooks.disabled_guards.iter().any(|off| off == "*")
+    });
+    // A tool input past the payload limit could hide what a rule refuses: a person decides.
+    let unchecked = payload.cut && !payload.tool_input_read && !guards_off;
     let guarded = match &config {
+        _ if unchecked => Some((
+            guard::Decision::Ask,
+            format!(
+                "Orchestron: this tool call is larger than the {} MiB a hook reads, so the guard \
+                 rules could not check it",
+                limits::MAX_PAYLOAD_BYTES / (1024 * 1024)
+            ),
+        )),
         Ok(config) => guard::check(
             tool,
             &payload.tool_input,

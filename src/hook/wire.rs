@@ -81,6 +81,9 @@ pub(crate) struct Payload {
     /// An object of the string members of `tool_input` Orchestron reads ([`InputKey`]), or
     /// null when `tool_input` is not an object.
     pub tool_input: Value,
+    /// `tool_input` was read to its end: false when the payload has none, or was cut before
+    /// it ended.
+    pub tool_input_read: bool,
     /// TodoWrite's `tool_input.todos`, when it is a list.
     pub todos: Option<Todos>,
     /// Of `tool_response`, only `task.id` (TaskCreate), as `{"task": {"id": …}}`.
@@ -211,7 +214,10 @@ impl<'de> Visitor<'de> for Fill<'_> {
                 Key::SessionId => fields.session_id = text(map.next_value()?),
                 Key::Source => payload.source = text(map.next_value()?),
                 Key::ToolName => payload.tool_name = text(map.next_value()?),
-                Key::ToolInput => map.next_value_seed(Lenient(ToolInput(payload)))?,
+                Key::ToolInput => {
+                    map.next_value_seed(Lenient(ToolInput(payload)))?;
+                    payload.tool_input_read = true;
+                }
                 Key::ToolResponse => map.next_value_seed(Lenient(ToolResponse(payload)))?,
                 Key::Error => payload.error = text(map.next_value()?),
                 Key::AgentId => payload.agent_id = text(map.next_value()?),
@@ -646,8 +652,14 @@ mod tests {
         };
         let payload = Payload::parse(&cut).unwrap();
         assert!(payload.cut);
+        assert!(payload.tool_input_read);
         assert_eq!(payload.tool_name.as_deref(), Some("Read"));
         assert_eq!(payload.tool_input, json!({"file_path": "/p/a"}));
+        let inside = Input {
+            bytes: br#"{"session_id": "s", "tool_input": {"command": "rm -rf /"#.to_vec(),
+            cut: true,
+        };
+        assert!(!Payload::parse(&inside).unwrap().tool_input_read);
         // Not cut, the same text is refused.
         assert!(parse(text).is_err());
         let early = Input {

@@ -261,6 +261,46 @@ fn finding_06_a_payload_at_the_limit_is_read_whole_and_past_it_is_cut() {
 }
 
 #[test]
+fn finding_06_past_the_limit_the_guards_still_check_or_ask() {
+    let env = TestEnv::new();
+    // The tool input came whole before the cut: the guards check it as ever.
+    let mut whole = format!(
+        r#"{{"session_id":"{ID}","tool_name":"Bash","tool_input":{{"command":"rm -rf /"}},"later":""#
+    )
+    .into_bytes();
+    whole.resize(MAX_PAYLOAD_BYTES + 100, b'x');
+    whole.extend_from_slice(br#""}"#);
+    let reply: Value =
+        serde_json::from_str(hook(&env, "PreToolUse", &String::from_utf8(whole).unwrap()).ok())
+            .unwrap();
+    assert_eq!(reply["hookSpecificOutput"]["permissionDecision"], "deny");
+
+    // A command cut at the limit cannot be checked: Claude Code asks the person.
+    let mut cut =
+        format!(r#"{{"session_id":"{ID}","tool_name":"Bash","tool_input":{{"command":"echo "#)
+            .into_bytes();
+    cut.resize(MAX_PAYLOAD_BYTES + 100, b'x');
+    cut.extend_from_slice(br#" && rm -rf /"}}"#);
+    let cut = String::from_utf8(cut).unwrap();
+    let run = hook(&env, "PreToolUse", &cut);
+    let reply: Value = serde_json::from_str(run.ok()).unwrap();
+    assert_eq!(reply["hookSpecificOutput"]["permissionDecision"], "ask");
+    let reason = reply["hookSpecificOutput"]["permissionDecisionReason"]
+        .as_str()
+        .unwrap();
+    assert!(reason.contains("16 MiB"), "{reason}");
+
+    // With every guard off, there is nothing to check and nothing to ask.
+    std::fs::create_dir_all(env.home()).unwrap();
+    std::fs::write(
+        env.home().join("config.json"),
+        json!({"hooks": {"disabled_guards": ["*"]}}).to_string(),
+    )
+    .unwrap();
+    assert_eq!(hook(&env, "PreToolUse", &cut).ok(), "");
+}
+
+#[test]
 fn finding_06_a_50_mb_payload_exits_0_and_records() {
     let env = TestEnv::new();
     // A Read of a 50 MB file: Claude Code sends the content in `tool_response`.
