@@ -1,11 +1,9 @@
 //! `orchestron hook EVENT`: read Claude Code's payload from stdin, react, print the reply.
 
-use std::io::Read as _;
 use std::path::Path;
 
-use anyhow::Context as _;
-
 use crate::context::Context;
+use crate::hook::wire::Input;
 use crate::hook::{self, Event};
 use crate::output::Output;
 
@@ -26,18 +24,9 @@ pub(super) fn run(
     Ok(())
 }
 
-/// The JSON a hook gets: from `file`, else stdin. Room for a typical payload is made up
-/// front, so that it arrives in one or two reads.
-fn read_input(file: Option<&Path>, what: &str) -> anyhow::Result<String> {
-    if let Some(file) = file {
-        return std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read {what} from `{}`", file.display()));
-    }
-    let mut input = String::with_capacity(64 * 1024);
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .with_context(|| format!("cannot read {what} from stdin"))?;
-    Ok(input)
+/// The JSON a hook gets: from `file`, else stdin, up to the payload size limit.
+fn read_input(file: Option<&Path>, what: &str) -> anyhow::Result<Input> {
+    Input::read(file, what)
 }
 
 /// `orchestron context [ID]`.

@@ -8,6 +8,7 @@
 
 pub(crate) mod event;
 pub(crate) mod guard;
+pub(crate) mod limits;
 pub(crate) mod track;
 pub(crate) mod wire;
 
@@ -27,11 +28,12 @@ use orchestron_core::session::{self, Lifecycle, Mode, NewSession, Status};
 use orchestron_core::store::Outcome;
 
 pub(crate) use event::Event;
+use limits::{MAX_NAME_CHARS, clip};
 use track::ToolCall;
-use wire::Payload;
+use wire::{Input, Payload};
 
 /// React to `event` with the payload `input`; returns the JSON reply to print, if any.
-pub(crate) fn run(context: &Context, event: Event, input: &str) -> anyhow::Result<Option<Value>> {
+pub(crate) fn run(context: &Context, event: Event, input: &Input) -> anyhow::Result<Option<Value>> {
     if event == Event::Other {
         return Ok(None);
     }
@@ -42,7 +44,7 @@ pub(crate) fn run(context: &Context, event: Event, input: &str) -> anyhow::Resul
         Event::UserPromptSubmit => {
             let mut messages = Vec::new();
             let limit = orchestron_core::config::MAX_CONTEXT_CHARS;
-            keep_alive(context, &id, false, |document, now| {
+            keep_alive(context, &id, false, payload.cut, |document, now| {
                 messages = inbox::take_unread(document, now, limit);
             })?;
             if messages.is_empty() {
@@ -61,18 +63,19 @@ pub(crate) fn run(context: &Context, event: Event, input: &str) -> anyhow::Resul
             let call = ToolCall {
                 name: payload.tool_name.as_deref().unwrap_or("unknown"),
                 input: &payload.tool_input,
+                todos: payload.todos.as_ref(),
                 failed: event == Event::PostToolUseFailure,
                 error: payload.error.as_deref(),
                 response: &payload.tool_response,
             };
-            keep_alive(context, &id, false, |document, now| {
+            keep_alive(context, &id, false, payload.cut, |document, now| {
                 track::record_tool(document, now, &call, &tests);
             })?;
             Ok(None)
         }
         Event::SubagentStart => {
             if let Some(agent_id) = payload.agent_id.as_deref() {
-                keep_alive(context, &id, false, |document, now| {
+                keep_alive(context, &id, false, payload.cut, |document, now| {
                     track::record_agent(
                         document,
                         now,
@@ -87,7 +90,7 @@ pub(crate) fn run(context: &Context, event: Event, input: &str) -> anyhow::Resul
         }
         Event::TaskCreated | Event::TaskCompleted => {
             if let Some(task_id) = payload.task_id.as_deref() {
-                keep_alive(context, &id, false, |document, now| {
+                keep_alive(context, &id, false, payload.cut, |document, now| {
                     track::mirror_task_event(
                         document,
                         now,
@@ -100,12 +103,13 @@ pub(crate) fn run(context: &Context, event: Event, input: &str) -> anyhow::Resul
             Ok(None)
         }
         Event::SessionEnd => {
-            session_end(context, &id, payload.reason.as_deref().unwrap_or("other"))?;
+            let reason = payload.reason.as_deref().unwrap_or("other");
+            session_end(context, &id, &clip(reason, MAX_NAME_CHARS))?;
             Ok(None)
         }
         Event::PreCompact => {
             let trigger = payload.trigger.as_deref().unwrap_or("compact");
-            keep_alive(context, &id, false, |document, now| {
+            keep_alive(context, &id, false, payload.cut, |document, now| {
                 track::snapshot(document, now, trigger);
             })?;
             Ok(None)
@@ -118,11 +122,14 @@ pub(crate) fn run(context: &Context, event: Event, input: &str) -> anyhow::Resul
 /// Create the session on first sight, else record activity: heartbeat an active or paused
 /// session, bring back an expired one (the agent is plainly at work in it), and only touch an
 /// ended one, unless `revive` (Claude Code resumed it). Then let `record` change the
-/// document, all in one transaction. Returns whether the session was created.
+/// document, note a payload that was `cut` at its size limit, and bring every part the hooks
+/// grow back within its cap (a document written before the caps shrinks at its next hook),
+/// all in one transaction. Returns whether the session was created.
 fn keep_alive(
     context: &Context,
     id: &SessionId,
     revive: bool,
+    cut: bool,
     record: impl FnOnce(&mut Value, Timestamp),
 ) -> anyhow::Result<bool> {
     let now = context.now;
@@ -161,6 +168,10 @@ fn keep_alive(
             }
         };
         record(&mut document, now);
+        if cut {
+            track::note_cut_payload(&mut document, now);
+        }
+        track::prune(&mut document);
         Ok((Outcome::Replace(document), created))
     })
 }
@@ -189,9 +200,10 @@ fn session_start(
     // The style Claude Code applies is fixed when the session starts; a compaction keeps it.
     let starting = payload.source.as_deref() != Some("compact");
     let active = style::active_setting(context.project_root(), context.user_home());
-    keep_alive(context, id, true, |document, now| {
+    keep_alive(context, id, true, payload.cut, |document, now| {
         mode = Lifecycle::of(document).ok().map(|lifecycle| lifecycle.mode);
         if starting {
+            let active = active.as_deref().map(|name| clip(name, MAX_NAME_CHARS));
             session::record_output_style(document, active.as_deref());
         }
         applied = session::output_style(document);
@@ -320,7 +332,7 @@ fn with_style(context: &Context, mode: Mode, applied: Option<&str>, text: &mut S
 
 /// One status line for Claude Code's `statusLine` command: mode, session age, to-dos
 /// done/total and the last test result. `input` is the status-line JSON.
-pub(crate) fn status_line(context: &Context, input: &str) -> anyhow::Result<String> {
+pub(crate) fn status_line(context: &Context, input: &Input) -> anyhow::Result<String> {
     let payload = Payload::parse(input)?;
     let id = SessionId::parse(&payload.session_id).context("the status line's `session_id`")?;
     let Some(document) = context.store()?.try_read(&id)? else {
@@ -392,8 +404,9 @@ fn start_context(document: &Value, source: Option<&str>) -> Vec<String> {
             .map(|source| format!(" ({source})"))
             .unwrap_or_default()
     ));
-    if let Some(items) = document
-        .pointer("/execution/todos/items")
+    let todos = document.pointer("/execution/todos");
+    if let Some(items) = todos
+        .and_then(|todos| todos.get("items"))
         .and_then(Value::as_array)
     {
         let open: Vec<&str> = items
@@ -401,8 +414,14 @@ fn start_context(document: &Value, source: Option<&str>) -> Vec<String> {
             .filter(|item| item.get("status").and_then(Value::as_str) != Some("completed"))
             .filter_map(|item| item.get("content").and_then(Value::as_str))
             .collect();
+        let omitted = todos
+            .and_then(|todos| todos.get("items_omitted"))
+            .and_then(Value::as_u64)
+            .filter(|omitted| *omitted > 0)
+            .map(|omitted| format!(" ({omitted} more to-dos were not kept)"))
+            .unwrap_or_default();
         if !open.is_empty() {
-            lines.push(format!("Open to-dos: {}.", open.join("; ")));
+            lines.push(format!("Open to-dos: {}.{omitted}", open.join("; ")));
         }
     }
     if let Some(snapshot) = document
@@ -493,7 +512,20 @@ fn pre_tool_use(
 ) -> anyhow::Result<Option<Value>> {
     let tool = payload.tool_name.as_deref().unwrap_or("");
     let config = context.config();
+    let guards_off = config.as_ref().is_ok_and(|config| {
+        config.hooks.guards.is_empty() && config.hooks.disabled_guards.iter().any(|off| off == "*")
+    });
+    // A tool input past the payload limit could hide what a rule refuses: a person decides.
+    let unchecked = payload.cut && !payload.tool_input_read && !guards_off;
     let guarded = match &config {
+        _ if unchecked => Some((
+            guard::Decision::Ask,
+            format!(
+                "Orchestron: this tool call is larger than the {} MiB a hook reads, so the guard \
+                 rules could not check it",
+                limits::MAX_PAYLOAD_BYTES / (1024 * 1024)
+            ),
+        )),
         Ok(config) => guard::check(
             tool,
             &payload.tool_input,
@@ -594,7 +626,7 @@ fn stop(
         && context.config()?.hooks.test_before_stop
         && payload.stop_hook_active != Some(true);
     let mut block = None;
-    keep_alive(context, id, false, |document, now| {
+    keep_alive(context, id, false, payload.cut, |document, now| {
         if let Some(agent_id) = payload
             .agent_id
             .as_deref()

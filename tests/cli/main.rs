@@ -7,6 +7,7 @@ mod crash;
 mod hardening_links;
 mod hardening_state;
 mod hardening_misc;
+mod hardening_hooks;
 mod hook;
 mod install;
 mod jsonpath_cts;
