@@ -9,7 +9,8 @@
 //! - [`error`]: typed errors (invalid, not found, conflict, busy, internal) with hints;
 //! - [`ids`], [`session`], [`handoff`], [`inbox`]: sessions as pure rules over documents,
 //!   and [`sessions`]: the operations on them, one locked transaction each;
-//! - [`docpath`], [`select`]: dot paths and JSONPath over documents;
+//! - [`docpath`], [`select`], [`jsonpath`]: dot paths and JSONPath over documents (RFC 9535,
+//!   bounded by a budget of nodes);
 //! - [`store`]: locked, atomic JSON documents on disk;
 //! - [`tracker`]: the project's work items in SQLite, and the operations on them;
 //! - [`views`]: the board, the summary and the monitor, each gathered as one JSON value
@@ -22,6 +23,7 @@ pub mod error;
 pub mod handoff;
 pub mod ids;
 pub mod inbox;
+pub mod jsonpath;
 pub mod select;
 pub mod session;
 pub mod sessions;
