@@ -4,6 +4,7 @@
 
 mod concurrency;
 mod crash;
+mod hardening_query;
 mod hook;
 mod install;
 mod jsonpath_cts;
