@@ -38,7 +38,7 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
     match command {
         Command::Session(command) => session::run(context, out, command),
         Command::State(command) => state::run(context, out, command),
-        Command::Query(args) => query::run(out, args),
+        Command::Query(args) => query::run(context, out, args),
         Command::Inbox(command) => inbox::run(context, out, command),
         Command::Task(command) => task::run(context, out, command),
         Command::Todo { text, parent } => task::todo(context, out, text, parent),

@@ -32,7 +32,7 @@ pub(super) fn run(
             strict,
         } => {
             let id = SessionId::parse(&id)?;
-            let parsed = DocPath::parse(&path)?;
+            let parsed = parse_path(context, &path)?;
             let store = context.store()?;
             let text = store.read_text(&id)?;
             let mut whole = None;
@@ -129,11 +129,21 @@ pub(super) fn run(
         StateCommand::CleanupExpired { dry_run } => cleanup_expired(context, out, dry_run),
         StateCommand::Watch { id, path, interval } => {
             let id = SessionId::parse(&id)?;
-            let parsed = DocPath::parse(&path)?;
+            let parsed = parse_path(context, &path)?;
             let interval = config::parse_duration(&interval).context("invalid `--interval`")?;
             watch(context, out, &id, &path, &parsed, interval)
         }
     }
+}
+
+/// Parse a dot path or a JSONPath, giving a JSONPath the configured budget
+/// (`query.max_nodes`).
+fn parse_path(context: &Context, raw: &str) -> anyhow::Result<DocPath> {
+    let path = DocPath::parse(raw)?;
+    if !path.is_query() {
+        return Ok(path);
+    }
+    Ok(path.with_max_nodes(context.config()?.query_max_nodes()))
 }
 
 /// The VALUE argument: a string, or JSON with `--json-value`.
@@ -154,7 +164,7 @@ fn edit(
     edit: Edit<'_>,
 ) -> anyhow::Result<Applied> {
     let id = SessionId::parse(id)?;
-    let path = DocPath::parse(path)?;
+    let path = parse_path(context, path)?;
     let project = context
         .default_project()
         .unwrap_or_else(|| "project".to_owned());
@@ -201,11 +211,14 @@ fn look_up<'a>(
     whole: &'a mut Option<Value>,
 ) -> anyhow::Result<Lookup<'a>> {
     if path.is_query() {
-        return Ok(Lookup::Many(select::select(raw_path, text, whole)?));
+        let max_nodes = path.max_nodes();
+        return Ok(Lookup::Many(select::select(
+            raw_path, text, whole, max_nodes,
+        )?));
     }
     let document: &'a Value =
         whole.insert(serde_json::from_str(text).context("the session document is not valid JSON")?);
-    match path.find(document) {
+    match path.find(document)? {
         Found::One(value) => Ok(Lookup::One(value)),
         Found::Many(_) => unreachable!("a dot path names one place"),
     }

@@ -4,6 +4,9 @@
 
 use serde_json::Value;
 
+/// The default budget, which every case fits.
+const BUDGET: u64 = orchestron_core::config::DEFAULT_QUERY_MAX_NODES;
+
 #[test]
 fn every_compliance_test_suite_case_passes() {
     let suite: Value =
@@ -28,7 +31,7 @@ fn every_compliance_test_suite_case_passes() {
                 continue;
             }
         };
-        let matches = orchestron_core::docpath::query(&path, &case["document"]);
+        let matches = orchestron_core::docpath::query(&path, &case["document"], BUDGET).unwrap();
         let values: Vec<Value> = matches.iter().map(|(_, value)| (*value).clone()).collect();
         let paths: Vec<Value> = matches
             .iter()
@@ -107,13 +110,15 @@ fn partial_parsing_agrees_with_full_evaluation() {
     for (query, text) in &cases {
         let path = orchestron_core::docpath::compile(query).unwrap();
         let document: Value = serde_json::from_str(text).unwrap();
-        let expected: Vec<(String, Value)> = orchestron_core::docpath::query(&path, &document)
-            .into_iter()
-            .map(|(path, value)| (path, value.clone()))
-            .collect();
+        let expected: Vec<(String, Value)> =
+            orchestron_core::docpath::query(&path, &document, BUDGET)
+                .unwrap()
+                .into_iter()
+                .map(|(path, value)| (path, value.clone()))
+                .collect();
         let mut whole = None;
         let selected: Vec<(String, Value)> =
-            orchestron_core::select::select(query, text, &mut whole)
+            orchestron_core::select::select(query, text, &mut whole, BUDGET)
                 .unwrap()
                 .into_iter()
                 .map(|(path, value)| (path, value.into_owned()))

@@ -8,6 +8,7 @@ mod hardening_links;
 mod hardening_state;
 mod hardening_misc;
 mod hardening_hooks;
+mod hardening_query;
 mod hook;
 mod install;
 mod jsonpath_cts;

@@ -6,7 +6,8 @@
 //!   "session": { "default_mode": "sprint", "expiry": { "config": "90m" },
 //!                "styles": { "development": "all-team_dashboard", "config": null } },
 //!   "hooks": { "test_commands": ["cargo test"], "context_chars": 4000 },
-//!   "board": { "wip": { "IN_PROGRESS": 5 } } }
+//!   "board": { "wip": { "IN_PROGRESS": 5 } },
+//!   "query": { "max_nodes": 5000000 } }
 //! ```
 
 use std::collections::BTreeMap;
@@ -145,7 +146,23 @@ pub struct Config {
     pub tracker: TrackerConfig,
     #[serde(default)]
     pub board: BoardConfig,
+    #[serde(default)]
+    pub query: QueryConfig,
 }
+
+/// How far one JSONPath query may go (`query`, `state get`, `state` edits, `slash`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct QueryConfig {
+    /// The most nodes one query may visit (default [`DEFAULT_QUERY_MAX_NODES`]).
+    #[serde(default)]
+    pub max_nodes: Option<u64>,
+}
+
+/// The most nodes a JSONPath query visits unless configured otherwise: every node a
+/// selector, a descendant walk or a comparison touches counts one (strings count by length,
+/// see `jsonpath`). A query that touches each node of a 10 MB document a few times fits; one
+/// quadratic in the document stops within a second or so, having held at most about 200 MB.
+pub const DEFAULT_QUERY_MAX_NODES: u64 = 5_000_000;
 
 /// How `orchestron board` draws the Kanban board.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -298,6 +315,12 @@ impl Config {
                     )
                 })?;
         }
+        if config.query.max_nodes == Some(0) {
+            anyhow::bail!(
+                "invalid `query.max_nodes` in `{}`: it must be at least 1",
+                path.display()
+            );
+        }
         if let Some(chars) = config.hooks.context_chars {
             anyhow::ensure!(
                 (1..=MAX_CONTEXT_CHARS).contains(&chars),
@@ -353,6 +376,11 @@ impl Config {
     /// The most characters SessionStart injects.
     pub fn context_chars(&self) -> usize {
         self.hooks.context_chars.unwrap_or(DEFAULT_CONTEXT_CHARS)
+    }
+
+    /// The most nodes one JSONPath query may visit.
+    pub fn query_max_nodes(&self) -> u64 {
+        self.query.max_nodes.unwrap_or(DEFAULT_QUERY_MAX_NODES)
     }
 
     /// How long a session of `mode` lives after its last heartbeat.

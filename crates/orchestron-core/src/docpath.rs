@@ -3,16 +3,22 @@
 //! Two notations are accepted:
 //! - a dot path (`a.b.c`, `tasks[0].title`, `a["key.with.dots"]`; `""` is the root), which
 //!   names at most one place and, when written to, creates what is missing on the way;
-//! - an RFC 9535 JSONPath starting with `$` (filters included), evaluated by
-//!   `serde_json_path`, which names every matching node. A JSONPath made only of names and
-//!   indexes (`$.a.b`, `$['x'][0]`) names one place and is written to like a dot path.
+//! - an RFC 9535 JSONPath starting with `$` (filters included), evaluated by [`jsonpath`]
+//!   within a budget of nodes, which names every matching node. A JSONPath made only of
+//!   names and indexes (`$.a.b`, `$['x'][0]`) names one place and is written to like a dot
+//!   path.
 //!
 //! Pure: values in, values out.
 
 use std::fmt::Write as _;
 
 use serde_json::{Map, Number, Value};
-use serde_json_path::{JsonPath, NormalizedPath, PathElement};
+
+use crate::config::DEFAULT_QUERY_MAX_NODES;
+use crate::error::Error;
+use crate::jsonpath::{self, JsonPath, Located, PathStep, SingularStep};
+
+pub use crate::jsonpath::push_normalized_name;
 
 /// One step from a node to a child.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -27,10 +33,12 @@ pub enum Step {
 pub enum DocPath {
     /// A dot path: at most one place.
     Dot(Vec<Step>),
-    /// A JSONPath; `singular` holds its steps when it names at most one place.
+    /// A JSONPath; `singular` holds its steps when it names at most one place, and
+    /// `max_nodes` is its budget.
     Query {
         path: Box<JsonPath>,
         singular: Option<Vec<Step>>,
+        max_nodes: u64,
     },
 }
 
@@ -73,15 +81,46 @@ pub struct Applied {
 }
 
 impl DocPath {
-    /// Parse `raw`: a JSONPath when it starts with `$`, else a dot path.
+    /// Parse `raw`: a JSONPath when it starts with `$`, else a dot path. A JSONPath gets the
+    /// default budget ([`DocPath::with_max_nodes`] sets another).
     pub fn parse(raw: &str) -> anyhow::Result<DocPath> {
         if raw.starts_with('$') {
+            let path = compile(raw)?;
+            let singular = path.singular_steps().map(|steps| {
+                steps
+                    .into_iter()
+                    .map(|step| match step {
+                        SingularStep::Name(name) => Step::Key(name),
+                        SingularStep::Index(index) => Step::Index(index),
+                    })
+                    .collect()
+            });
             Ok(DocPath::Query {
-                path: Box::new(compile(raw)?),
-                singular: singular_steps(raw),
+                path: Box::new(path),
+                singular,
+                max_nodes: DEFAULT_QUERY_MAX_NODES,
             })
         } else {
             parse_dot(raw).map(DocPath::Dot)
+        }
+    }
+
+    /// The same path with a budget of `max_nodes` nodes for a JSONPath (`query.max_nodes`).
+    pub fn with_max_nodes(mut self, max_nodes: u64) -> DocPath {
+        if let DocPath::Query {
+            max_nodes: budget, ..
+        } = &mut self
+        {
+            *budget = max_nodes;
+        }
+        self
+    }
+
+    /// The budget of a JSONPath, in nodes (a dot path needs none).
+    pub fn max_nodes(&self) -> u64 {
+        match self {
+            DocPath::Query { max_nodes, .. } => *max_nodes,
+            DocPath::Dot(_) => DEFAULT_QUERY_MAX_NODES,
         }
     }
 
@@ -89,12 +128,14 @@ impl DocPath {
         matches!(self, DocPath::Query { .. })
     }
 
-    /// Look the path up in `document`.
-    pub fn find<'a>(&self, document: &'a Value) -> Found<'a> {
-        match self {
+    /// Look the path up in `document`; a JSONPath fails past its budget.
+    pub fn find<'a>(&self, document: &'a Value) -> anyhow::Result<Found<'a>> {
+        Ok(match self {
             DocPath::Dot(steps) => Found::One(lookup(document, steps)),
-            DocPath::Query { path, .. } => Found::Many(query(path, document)),
-        }
+            DocPath::Query {
+                path, max_nodes, ..
+            } => Found::Many(query(path, document, *max_nodes)?),
+        })
     }
 
     /// Apply `edit` at every place the path names.
@@ -108,11 +149,12 @@ impl DocPath {
             DocPath::Query {
                 path,
                 singular: None,
+                max_nodes,
             } => {
-                let mut targets: Vec<Vec<Step>> = path
-                    .query_located(document)
-                    .locations()
-                    .map(steps_of)
+                let located = locate(path, document, *max_nodes)?;
+                let mut targets: Vec<Vec<Step>> = located
+                    .iter()
+                    .map(|(_, location)| steps_of(&located.steps(location)))
                     .collect();
                 // Deepest and highest index first, so that deleting one match never moves
                 // another; and each place once, however many selectors reached it.
@@ -141,65 +183,40 @@ impl DocPath {
 /// Compile an RFC 9535 JSONPath; the error shows where it failed.
 pub fn compile(raw: &str) -> anyhow::Result<JsonPath> {
     JsonPath::parse(raw).map_err(|err| {
-        anyhow::anyhow!(
-            "invalid JSONPath: {}\n  {raw}\n  {:>width$}",
-            err.message(),
-            "^",
-            width = err.position().max(1)
-        )
+        Error::invalid(format!(
+            "invalid JSONPath: {}\n{}",
+            err.message,
+            jsonpath::show_position(raw, err.position)
+        ))
+        .into()
     })
 }
 
-/// Evaluate a compiled JSONPath: each match with its normalized path.
-pub fn query<'a>(path: &JsonPath, document: &'a Value) -> Matches<'a> {
-    path.query_located(document)
+/// Evaluate a compiled JSONPath within a budget of `max_nodes` nodes: each match with its
+/// normalized path.
+pub fn query<'a>(
+    path: &JsonPath,
+    document: &'a Value,
+    max_nodes: u64,
+) -> anyhow::Result<Matches<'a>> {
+    let located = locate(path, document, max_nodes)?;
+    Ok(located
         .iter()
-        .map(|located| (normalized_path(located.location()), located.node()))
-        .collect()
+        .map(|(node, location)| (located.normalized_path(location), node))
+        .collect())
 }
 
-/// The RFC 9535 normalized path of a location, such as `$['a'][0]` (section 2.7).
-pub fn normalized_path(location: &NormalizedPath<'_>) -> String {
-    let mut out = String::from("$");
-    for element in location.iter() {
-        match element {
-            PathElement::Index(index) => {
-                let _ = write!(out, "[{index}]");
-            }
-            PathElement::Name(name) => push_normalized_name(&mut out, name),
-        }
-    }
-    out
+fn locate<'a>(path: &JsonPath, document: &'a Value, max_nodes: u64) -> anyhow::Result<Located<'a>> {
+    path.locate(document, max_nodes)
+        .map_err(|exhausted| jsonpath::exhausted_error(exhausted.max_nodes).into())
 }
 
-/// Append the normalized-path segment of a member name: `['name']`, escaped as RFC 9535
-/// section 2.7 requires.
-pub fn push_normalized_name(out: &mut String, name: &str) {
-    out.push_str("['");
-    for c in name.chars() {
-        match c {
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\'' => out.push_str("\\'"),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push_str("']");
-}
-
-fn steps_of(location: &NormalizedPath<'_>) -> Vec<Step> {
+fn steps_of(location: &[PathStep<'_>]) -> Vec<Step> {
     location
         .iter()
-        .map(|element| match element {
-            PathElement::Name(name) => Step::Key((*name).to_owned()),
-            PathElement::Index(index) => Step::Index(i64::try_from(*index).unwrap_or(i64::MAX)),
+        .map(|step| match step {
+            PathStep::Name(name) => Step::Key((*name).clone()),
+            PathStep::Index(index) => Step::Index(i64::try_from(*index).unwrap_or(i64::MAX)),
         })
         .collect()
 }
@@ -477,12 +494,12 @@ fn add(a: &Number, b: &Number) -> Option<Number> {
 
 /// Parse a dot path: `a.b`, `a[0]`, `a[-1]`, `a["k.e.y"]`, `a['k']`; `""` is the root.
 fn parse_dot(raw: &str) -> anyhow::Result<Vec<Step>> {
-    let fail = |at: usize, what: &str| {
-        anyhow::anyhow!(
-            "invalid path: {what}\n  {raw}\n  {:>width$}",
-            "^",
-            width = at + 1
-        )
+    let fail = |at: usize, what: &str| -> anyhow::Error {
+        Error::invalid(format!(
+            "invalid path: {what}\n{}",
+            jsonpath::show_position(raw, at)
+        ))
+        .into()
     };
     let bytes = raw.as_bytes();
     let mut steps = Vec::new();
@@ -557,37 +574,6 @@ fn parse_bracket(raw: &str, start: usize) -> Result<(Step, usize), &'static str>
     }
 }
 
-/// The steps of a JSONPath made only of `.name`, `['name']` and `[index]` segments, which
-/// names at most one place; `None` for anything else (wildcards, filters, slices, `..`).
-fn singular_steps(raw: &str) -> Option<Vec<Step>> {
-    let mut rest = raw.strip_prefix('$')?;
-    let mut steps = Vec::new();
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix('.') {
-            let end = after
-                .find(|c: char| !(c.is_alphanumeric() || c == '_' || !c.is_ascii()))
-                .unwrap_or(after.len());
-            if end == 0 || after.starts_with(|c: char| c.is_ascii_digit()) {
-                return None;
-            }
-            steps.push(Step::Key(after[..end].to_owned()));
-            rest = &after[end..];
-        } else if rest.starts_with('[') {
-            let (step, next) = parse_bracket(rest, 0).ok()?;
-            if let Step::Index(index) = step
-                && rest[1..next - 1].trim() != index.to_string()
-            {
-                return None; // `[01]`, `[ 1]`: leave the exotic to the real parser
-            }
-            steps.push(step);
-            rest = &rest[next..];
-        } else {
-            return None;
-        }
-    }
-    Some(steps)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,13 +615,21 @@ mod tests {
 
     #[test]
     fn singular_queries_are_recognised() {
-        assert_eq!(singular_steps("$"), Some(vec![]));
+        let singular = |raw: &str| match DocPath::parse(raw).unwrap() {
+            DocPath::Query { singular, .. } => singular,
+            DocPath::Dot(_) => unreachable!("a JSONPath"),
+        };
+        assert_eq!(singular("$"), Some(vec![]));
         assert_eq!(
-            singular_steps("$.a['b'][2]"),
+            singular("$.a['b'][2]"),
             Some(vec![key("a"), key("b"), Step::Index(2)])
         );
+        assert_eq!(
+            singular("$['a\\'b'] [-1]"),
+            Some(vec![key("a'b"), Step::Index(-1)])
+        );
         for plural in ["$.*", "$..a", "$[0:2]", "$[?@.a]", "$.a[0,1]", "$['a','b']"] {
-            assert_eq!(singular_steps(plural), None, "{plural}");
+            assert_eq!(singular(plural), None, "{plural}");
         }
     }
 
@@ -750,11 +744,11 @@ mod tests {
     fn missing_paths_are_soft() {
         let mut doc = json!({"a": {"b": 1}});
         assert!(matches!(
-            DocPath::parse("a.x.y").unwrap().find(&doc),
+            DocPath::parse("a.x.y").unwrap().find(&doc).unwrap(),
             Found::One(None)
         ));
         assert!(matches!(
-            DocPath::parse("a.b.c").unwrap().find(&doc),
+            DocPath::parse("a.b.c").unwrap().find(&doc).unwrap(),
             Found::One(None)
         ));
         assert_eq!(apply(&mut doc, "a.x.y", Edit::Delete), Applied::default());
@@ -769,8 +763,12 @@ mod tests {
     #[test]
     fn normalized_paths_escape_names() {
         let doc = json!({"a'b": {"c\\d": [1]}});
-        let path = JsonPath::parse("$..*").unwrap();
-        let found: Vec<String> = query(&path, &doc).into_iter().map(|(p, _)| p).collect();
+        let path = compile("$..*").unwrap();
+        let found: Vec<String> = query(&path, &doc, 100)
+            .unwrap()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
         assert_eq!(
             found,
             [
@@ -786,5 +784,379 @@ mod tests {
         let err = DocPath::parse("$.a[?(@.b==]").unwrap_err().to_string();
         assert!(err.contains("invalid JSONPath"), "{err}");
         assert!(err.contains('^'), "{err}");
+    }
+}
+
+/// Set, merge and delete at random dot paths and JSONPaths on random documents, against a
+/// model written independently: what a path names is found by walking the document, and
+/// each edit is applied to a copy by plain rules.
+#[cfg(test)]
+mod properties {
+    use std::cmp::Ordering;
+
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    use super::{DocPath, Edit};
+
+    const KEYS: [&str; 3] = ["a", "b", "c"];
+
+    /// A step as the model sees it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum At {
+        Key(&'static str),
+        Index(i64),
+    }
+
+    /// Where the edit goes.
+    #[derive(Debug, Clone)]
+    enum Place {
+        /// One place, written as a dot path or as a JSONPath of names and indexes.
+        One {
+            steps: Vec<At>,
+            jsonpath: bool,
+            brackets: bool,
+        },
+        /// `$.k[*]`: every child of `k`.
+        Children(&'static str),
+        /// `$..k`: every member `k`, at any depth.
+        Descendants(&'static str),
+        /// `$.k[?@.a == n]`: the children of `k` whose `a` is `n`.
+        Filter(&'static str, i64),
+    }
+
+    #[derive(Debug, Clone)]
+    enum Change {
+        Set(Value),
+        Merge(Map<String, Value>),
+        Delete,
+    }
+
+    fn key() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(KEYS.to_vec())
+    }
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (0..3i64).prop_map(Value::from),
+            prop::sample::select(vec!["x", "y"]).prop_map(Value::from),
+        ]
+    }
+
+    fn object_of(inner: impl Strategy<Value = Value>) -> impl Strategy<Value = Map<String, Value>> {
+        prop::collection::btree_map(key().prop_map(String::from), inner, 0..4)
+            .prop_map(|members| members.into_iter().collect())
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(3, 20, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                object_of(inner).prop_map(Value::Object),
+            ]
+        })
+    }
+
+    fn place() -> impl Strategy<Value = Place> {
+        let step = prop_oneof![key().prop_map(At::Key), (-2..3i64).prop_map(At::Index)];
+        prop_oneof![
+            4 => (prop::collection::vec(step, 0..4), any::<bool>(), any::<bool>())
+                .prop_map(|(steps, jsonpath, brackets)| Place::One { steps, jsonpath, brackets }),
+            1 => key().prop_map(Place::Children),
+            1 => key().prop_map(Place::Descendants),
+            1 => (key(), 0..3i64).prop_map(|(key, n)| Place::Filter(key, n)),
+        ]
+    }
+
+    fn change() -> impl Strategy<Value = Change> {
+        prop_oneof![
+            value().prop_map(Change::Set),
+            object_of(value()).prop_map(Change::Merge),
+            Just(Change::Delete),
+        ]
+    }
+
+    impl Place {
+        fn render(&self) -> String {
+            match self {
+                Place::One {
+                    steps,
+                    jsonpath: false,
+                    ..
+                } => {
+                    let mut out = String::new();
+                    for step in steps {
+                        match step {
+                            At::Key(key) if out.is_empty() => out.push_str(key),
+                            At::Key(key) => out.push_str(&format!(".{key}")),
+                            At::Index(index) => out.push_str(&format!("[{index}]")),
+                        }
+                    }
+                    out
+                }
+                Place::One {
+                    steps,
+                    jsonpath: true,
+                    brackets,
+                } => {
+                    let mut out = String::from("$");
+                    for step in steps {
+                        match step {
+                            At::Key(key) if *brackets => out.push_str(&format!("['{key}']")),
+                            At::Key(key) => out.push_str(&format!(".{key}")),
+                            At::Index(index) => out.push_str(&format!("[{index}]")),
+                        }
+                    }
+                    out
+                }
+                Place::Children(key) => format!("$.{key}[*]"),
+                Place::Descendants(key) => format!("$..{key}"),
+                Place::Filter(key, n) => format!("$.{key}[?@.a == {n}]"),
+            }
+        }
+    }
+
+    /// An index resolved against a length, negative from the end.
+    fn resolve(index: i64, len: usize) -> Option<usize> {
+        let len = i64::try_from(len).ok()?;
+        let at = if index < 0 { len + index } else { index };
+        (0..len)
+            .contains(&at)
+            .then(|| usize::try_from(at).ok())
+            .flatten()
+    }
+
+    /// The value at `steps`, if there is one.
+    fn get_mut<'v>(mut node: &'v mut Value, steps: &[At]) -> Option<&'v mut Value> {
+        for step in steps {
+            node = match (node, step) {
+                (Value::Object(map), At::Key(key)) => map.get_mut(*key)?,
+                (Value::Array(items), At::Index(index)) => {
+                    let at = resolve(*index, items.len())?;
+                    &mut items[at]
+                }
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// The place `steps` names, made on the way as a dot path makes it: a missing member
+    /// is added, an index one past the end appends, `null` becomes what the next step
+    /// needs. `None` where it cannot be made.
+    fn make<'v>(mut node: &'v mut Value, steps: &[At]) -> Option<&'v mut Value> {
+        for step in steps {
+            if node.is_null() {
+                *node = match step {
+                    At::Key(_) => json!({}),
+                    At::Index(_) => json!([]),
+                };
+            }
+            node = match (node, step) {
+                (Value::Object(map), At::Key(key)) => {
+                    map.entry((*key).to_owned()).or_insert(Value::Null)
+                }
+                (Value::Array(items), At::Index(index)) => match resolve(*index, items.len()) {
+                    Some(at) => &mut items[at],
+                    None if usize::try_from(*index).is_ok_and(|at| at == items.len()) => {
+                        items.push(Value::Null);
+                        items.last_mut()?
+                    }
+                    None => return None,
+                },
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// `data` merged into `base`: objects member by member, anything else replaced.
+    fn merged(base: &Value, data: &Value) -> Value {
+        match (base, data) {
+            (Value::Object(base), Value::Object(data)) => {
+                let mut out = base.clone();
+                for (key, incoming) in data {
+                    let next = match base.get(key) {
+                        Some(existing) => merged(existing, incoming),
+                        None => incoming.clone(),
+                    };
+                    out.insert(key.clone(), next);
+                }
+                Value::Object(out)
+            }
+            (_, data) => data.clone(),
+        }
+    }
+
+    /// Every place in the document, in document order, with its value.
+    fn places(document: &Value) -> Vec<(Vec<At>, &Value)> {
+        let mut out = Vec::new();
+        let mut pending = vec![(Vec::new(), document)];
+        while let Some((steps, node)) = pending.pop() {
+            let mut children: Vec<(Vec<At>, &Value)> = match node {
+                Value::Object(map) => map
+                    .iter()
+                    .map(|(key, child)| {
+                        let key = KEYS.iter().find(|k| *k == key).expect("a known key");
+                        ([steps.clone(), vec![At::Key(key)]].concat(), child)
+                    })
+                    .collect(),
+                Value::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, child)| ([steps.clone(), vec![At::Index(i as i64)]].concat(), child))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out.push((steps, node));
+            children.reverse();
+            pending.extend(children);
+        }
+        out
+    }
+
+    /// Document order of two places.
+    fn document_order(a: &[At], b: &[At]) -> Ordering {
+        for (x, y) in a.iter().zip(b) {
+            let order = match (x, y) {
+                (At::Key(x), At::Key(y)) => x.cmp(y),
+                (At::Index(x), At::Index(y)) => x.cmp(y),
+                _ => unreachable!("siblings are all keys or all indexes"),
+            };
+            if order != Ordering::Equal {
+                return order;
+            }
+        }
+        a.len().cmp(&b.len())
+    }
+
+    /// What the model makes of the change: the document after it, how many places were
+    /// matched, or `None` when the change must be refused.
+    fn model(document: &Value, place: &Place, change: &Change) -> Option<(Value, usize)> {
+        let mut after = document.clone();
+        let apply = |node: &mut Value| match change {
+            Change::Set(value) => *node = value.clone(),
+            Change::Merge(data) => *node = merged(node, &Value::Object(data.clone())),
+            Change::Delete => unreachable!("deletes remove"),
+        };
+        let targets: Vec<Vec<At>> = match place {
+            Place::One { steps, .. } => {
+                if let Change::Delete = change {
+                    let (last, parents) = steps.split_last()?;
+                    let removed = match (get_mut(&mut after, parents), last) {
+                        (Some(Value::Object(map)), At::Key(key)) => map.remove(*key).is_some(),
+                        (Some(Value::Array(items)), At::Index(index)) => {
+                            match resolve(*index, items.len()) {
+                                Some(at) => {
+                                    items.remove(at);
+                                    true
+                                }
+                                None => false,
+                            }
+                        }
+                        _ => false,
+                    };
+                    return Some((after, usize::from(removed)));
+                }
+                apply(make(&mut after, steps)?);
+                return Some((after, 1));
+            }
+            Place::Children(key) => places(document)
+                .into_iter()
+                .filter(|(steps, _)| steps.len() == 2 && steps[0] == At::Key(key))
+                .map(|(steps, _)| steps)
+                .collect(),
+            Place::Descendants(key) => places(document)
+                .into_iter()
+                .filter(|(steps, _)| steps.last() == Some(&At::Key(key)))
+                .map(|(steps, _)| steps)
+                .collect(),
+            Place::Filter(key, n) => places(document)
+                .into_iter()
+                .filter(|(steps, node)| {
+                    steps.len() == 2 && steps[0] == At::Key(key) && node.get("a") == Some(&json!(n))
+                })
+                .map(|(steps, _)| steps)
+                .collect(),
+        };
+        // Last in document order first, so that no edit moves a place still to come.
+        let mut targets = targets;
+        targets.sort_by(|a, b| document_order(b, a));
+        let mut matched = 0;
+        for steps in &targets {
+            if let Change::Delete = change {
+                let (last, parents) = steps.split_last()?;
+                let removed = match (get_mut(&mut after, parents), last) {
+                    (Some(Value::Object(map)), At::Key(key)) => map.remove(*key).is_some(),
+                    (Some(Value::Array(items)), At::Index(index)) => {
+                        items.remove(usize::try_from(*index).expect("found in order"));
+                        true
+                    }
+                    _ => false,
+                };
+                matched += usize::from(removed);
+            } else if let Some(node) = get_mut(&mut after, steps) {
+                apply(node);
+                matched += 1;
+            }
+        }
+        Some((after, matched))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn edits_agree_with_the_model(
+            members in object_of(value()),
+            place in place(),
+            change in change(),
+        ) {
+            let document = Value::Object(members);
+            let path = DocPath::parse(&place.render()).unwrap();
+            let mut edited = document.clone();
+            let edit = match &change {
+                Change::Set(value) => Edit::Set(value),
+                Change::Merge(data) => Edit::Merge(data),
+                Change::Delete => Edit::Delete,
+            };
+            let applied = path.apply(&mut edited, edit);
+            match model(&document, &place, &change) {
+                None => prop_assert!(applied.is_err(), "{}: {:?}", place.render(), applied),
+                Some((expected, matched)) => {
+                    let applied = applied.unwrap();
+                    prop_assert_eq!(&edited, &expected, "{}", place.render());
+                    prop_assert_eq!(applied.matched, matched, "{}", place.render());
+                    prop_assert_eq!(applied.changed, expected != document, "{}", place.render());
+                }
+            }
+        }
+
+        /// A place named as a dot path and as a JSONPath is the same place.
+        #[test]
+        fn dot_paths_and_jsonpaths_name_the_same_place(
+            members in object_of(value()),
+            steps in prop::collection::vec(
+                prop_oneof![key().prop_map(At::Key), (-2..3i64).prop_map(At::Index)],
+                0..4,
+            ),
+            brackets in any::<bool>(),
+        ) {
+            let document = Value::Object(members);
+            let dot = Place::One { steps: steps.clone(), jsonpath: false, brackets }.render();
+            let jsonpath = Place::One { steps, jsonpath: true, brackets }.render();
+            let found = |raw: &str| -> Option<Value> {
+                match DocPath::parse(raw).unwrap().find(&document).unwrap() {
+                    super::Found::One(value) => value.cloned(),
+                    super::Found::Many(matches) => {
+                        assert!(matches.len() <= 1, "{raw} names one place at most");
+                        matches.first().map(|(_, value)| (*value).clone())
+                    }
+                }
+            };
+            prop_assert_eq!(found(&dot), found(&jsonpath), "{} {}", dot, jsonpath);
+        }
     }
 }

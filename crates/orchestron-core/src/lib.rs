@@ -9,7 +9,8 @@
 //! - [`error`]: typed errors (invalid, not found, conflict, busy, internal) with hints;
 //! - [`ids`], [`session`], [`handoff`], [`inbox`]: sessions as pure rules over documents,
 //!   and [`sessions`]: the operations on them, one locked transaction each;
-//! - [`docpath`], [`select`]: dot paths and JSONPath over documents;
+//! - [`docpath`], [`select`], [`jsonpath`]: dot paths and JSONPath over documents (RFC 9535,
+//!   bounded by a budget of nodes);
 //! - [`store`]: locked, atomic JSON documents on disk, and [`bounds`]: the depth and size
 //!   every stored document keeps, so that what is written can be read back;
 //! - [`tracker`]: the project's work items in SQLite, and the operations on them;
@@ -24,6 +25,7 @@ pub mod error;
 pub mod handoff;
 pub mod ids;
 pub mod inbox;
+pub mod jsonpath;
 pub mod select;
 pub mod session;
 pub mod sessions;

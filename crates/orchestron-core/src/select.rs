@@ -8,13 +8,14 @@
 //! text that:
 //! 1. walks the singular prefix (`$.sprint.tasks`), skipping everything off the path;
 //! 2. reads each child of the collection as raw member slices, parses only the members the
-//!    filter names after `@`, and lets `serde_json_path` judge the child on that skeleton;
+//!    filter names after `@`, and judges the child on that skeleton;
 //! 3. parses a matching child in full and applies the rest of the query to it.
 //!
-//! Any other shape (a filter that reads `$`, descendants or wildcards before the filter,
-//! several selectors, blank space between segments) falls back to parsing the whole
-//! document. The result is the same either way: a test runs every document and query of the
-//! compliance suite, and documents with duplicate and escaped keys, through both paths.
+//! Any other shape (a query that reads `$` in a filter, descendants or wildcards before the
+//! filter, several selectors) falls back to parsing the whole document. The result is the
+//! same either way: a test runs every document and query of the compliance suite, and
+//! documents with duplicate and escaped keys, through both paths. Both spend the query's
+//! budget of nodes (see [`crate::jsonpath`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,27 +25,31 @@ use serde::Deserialize as _;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use serde_json_path::JsonPath;
 
 use crate::docpath::{self, Step};
+use crate::jsonpath::{
+    self, Basic, Call, Evaluator, Logical, Query, Segment, Selector, SingularStep, ValueExpr,
+};
 
 /// The matches of a query: each normalized path with its value, borrowed from the whole
 /// document when it was parsed, owned when only the matches were.
 pub type Selected<'a> = Vec<(String, Cow<'a, Value>)>;
 
-/// Evaluate the JSONPath `query` over the JSON `text`. When the fast path does not apply,
-/// the whole document is parsed into `whole`, which the borrowed matches point into.
+/// Evaluate the JSONPath `query` over the JSON `text`, within a budget of `max_nodes` nodes.
+/// When the fast path does not apply, the whole document is parsed into `whole`, which the
+/// borrowed matches point into.
 pub fn select<'a>(
     query: &str,
     text: &'a str,
     whole: &'a mut Option<Value>,
+    max_nodes: u64,
 ) -> anyhow::Result<Selected<'a>> {
     let path = docpath::compile(query)?;
-    if let Some(plan) = Plan::of(query) {
-        return plan.run(text);
+    if let Some(plan) = Plan::of(path.query()) {
+        return plan.run(text, max_nodes);
     }
     let document: &'a Value = whole.insert(serde_json::from_str(text)?);
-    Ok(docpath::query(&path, document)
+    Ok(docpath::query(&path, document, max_nodes)?
         .into_iter()
         .map(|(path, value)| (path, Cow::Borrowed(value)))
         .collect())
@@ -52,74 +57,66 @@ pub fn select<'a>(
 
 /// A query split as `$ <prefix> [?<filter>] <rest>`.
 #[derive(Debug)]
-struct Plan {
+struct Plan<'q> {
     /// Names and non-negative indexes leading to the collection.
     prefix: Vec<Step>,
-    /// `$[?…]`: the filter segment alone, evaluated on the skeleton.
-    filter: JsonPath,
+    /// The filter's condition, judged on the skeleton of each child.
+    filter: &'q Logical,
     /// The members of each element the filter reads; `None` when it needs whole elements.
     members: Option<BTreeSet<String>>,
-    /// `$<rest>`, applied to each matching element.
-    rest: Option<JsonPath>,
+    /// The segments after the filter, applied to each matching element.
+    rest: Query,
 }
 
-impl Plan {
+impl<'q> Plan<'q> {
     /// Recognise the shape, or `None` to fall back to a full parse.
-    fn of(query: &str) -> Option<Plan> {
-        let bytes = query.as_bytes();
+    fn of(query: &'q Query) -> Option<Plan<'q>> {
         let mut prefix = Vec::new();
-        let mut i = 1; // after `$`
-        loop {
-            let start = i;
-            match bytes.get(i)? {
-                b'.' => {
-                    i += 1;
-                    while bytes
-                        .get(i)
-                        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b >= 0x80)
-                    {
-                        i += 1;
-                    }
-                }
-                b'[' => i = closing_bracket(bytes, i)? + 1,
-                _ => return None, // descendants, blank space, the exotic
-            }
-            let segment = &query[start..i];
-            if let Some(step) = singular(segment) {
-                prefix.push(step);
-                continue;
-            }
-            let condition = segment
-                .strip_prefix('[')?
-                .strip_suffix(']')?
-                .trim_start()
-                .strip_prefix('?')?;
-            if has_top_level_comma(condition) {
+        for (done, segment) in query.segments.iter().enumerate() {
+            if segment.descendant {
                 return None;
             }
-            let members = referenced_members(condition)?;
-            let rest = &query[i..];
-            return Some(Plan {
-                prefix,
-                filter: JsonPath::parse(&format!("${segment}")).ok()?,
-                members,
-                rest: if rest.is_empty() {
-                    None
-                } else {
-                    Some(JsonPath::parse(&format!("${rest}")).ok()?)
-                },
-            });
+            match segment.selectors.as_slice() {
+                [Selector::Name(name)] => prefix.push(Step::Key(name.clone())),
+                // Negative indexes need the length first.
+                [Selector::Index(index)] if *index >= 0 => prefix.push(Step::Index(*index)),
+                [Selector::Filter(filter)] => {
+                    let rest = &query.segments[done + 1..];
+                    if logical_reads_root(filter) || segments_read_root(rest) {
+                        return None;
+                    }
+                    return Some(Plan {
+                        prefix,
+                        filter,
+                        members: referenced_members(filter),
+                        rest: Query {
+                            absolute: true,
+                            segments: rest.to_vec(),
+                        },
+                    });
+                }
+                _ => return None,
+            }
         }
+        None
     }
 
-    fn run<'a>(&self, text: &'a str) -> anyhow::Result<Selected<'a>> {
-        let mut judge = Judge::new(self);
+    fn run<'a>(&self, text: &'a str, max_nodes: u64) -> anyhow::Result<Selected<'a>> {
+        let mut judge = Judge::new(self, max_nodes);
+        // The root, as a full evaluation pays for it.
+        judge.spend()?;
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        let members = Navigate {
+        let navigated = Navigate {
             steps: &self.prefix,
             judge: &mut judge,
         }
-        .deserialize(&mut deserializer)?;
+        .deserialize(&mut deserializer);
+        // A failure of the judge (the budget) travels through the parser as a message;
+        // the judge keeps the error itself.
+        if let Some(failure) = judge.failure.take() {
+            return Err(failure);
+        }
+        let members = navigated?;
         deserializer.end()?;
         for (key, child) in members {
             let (members, other) = match child {
@@ -136,23 +133,136 @@ impl Plan {
     }
 }
 
+/// Whether any query in the segments' filters reads the root `$`.
+fn segments_read_root(segments: &[Segment]) -> bool {
+    segments.iter().any(|segment| {
+        segment.selectors.iter().any(|selector| match selector {
+            Selector::Filter(filter) => logical_reads_root(filter),
+            _ => false,
+        })
+    })
+}
+
+fn logical_reads_root(logical: &Logical) -> bool {
+    logical.0.iter().flatten().any(|basic| match basic {
+        Basic::Paren { inner, .. } => logical_reads_root(inner),
+        Basic::Compare { left, right, .. } => value_reads_root(left) || value_reads_root(right),
+        Basic::Exists { query, .. } => query_reads_root(query),
+        Basic::Test { call, .. } => call_reads_root(call),
+    })
+}
+
+fn query_reads_root(query: &Query) -> bool {
+    query.absolute || segments_read_root(&query.segments)
+}
+
+fn value_reads_root(value: &ValueExpr) -> bool {
+    match value {
+        ValueExpr::Literal(_) => false,
+        ValueExpr::Singular(query) => query.absolute,
+        ValueExpr::Call(call) => call_reads_root(call),
+    }
+}
+
+fn call_reads_root(call: &Call) -> bool {
+    match call {
+        Call::Length(value) => value_reads_root(value),
+        Call::Count(query) | Call::Value(query) => query_reads_root(query),
+        Call::Match(subject, pattern) | Call::Search(subject, pattern) => {
+            value_reads_root(subject) || value_reads_root(pattern)
+        }
+    }
+}
+
+/// The members of each child a filter reads: the first name of each relative query in it.
+/// `None` when some query starts otherwise (`@`, `@.*`, `@..a`, `@[0]`): the filter then
+/// needs whole children.
+fn referenced_members(filter: &Logical) -> Option<BTreeSet<String>> {
+    let mut members = BTreeSet::new();
+    let mut whole = false;
+    let mut first_name = |absolute: bool, first: Option<&str>| {
+        if absolute {
+            return;
+        }
+        match first {
+            Some(name) => {
+                members.insert(name.to_owned());
+            }
+            None => whole = true,
+        }
+    };
+    visit_queries(filter, &mut first_name);
+    (!whole).then_some(members)
+}
+
+/// Call `visit` with each query of a filter that is not inside another query: whether it is
+/// absolute, and the name its first segment selects if that is all the segment does.
+fn visit_queries(filter: &Logical, visit: &mut impl FnMut(bool, Option<&str>)) {
+    fn of_query(query: &Query, visit: &mut impl FnMut(bool, Option<&str>)) {
+        let first = query.segments.first().and_then(|segment| {
+            match (segment.descendant, segment.selectors.as_slice()) {
+                (false, [Selector::Name(name)]) => Some(name.as_str()),
+                _ => None,
+            }
+        });
+        visit(query.absolute, first);
+    }
+    fn of_value(value: &ValueExpr, visit: &mut impl FnMut(bool, Option<&str>)) {
+        match value {
+            ValueExpr::Literal(_) => {}
+            ValueExpr::Singular(query) => {
+                let first = match query.steps.first() {
+                    Some(SingularStep::Name(name)) => Some(name.as_str()),
+                    _ => None,
+                };
+                visit(query.absolute, first);
+            }
+            ValueExpr::Call(call) => of_call(call, visit),
+        }
+    }
+    fn of_call(call: &Call, visit: &mut impl FnMut(bool, Option<&str>)) {
+        match call {
+            Call::Length(value) => of_value(value, visit),
+            Call::Count(query) | Call::Value(query) => of_query(query, visit),
+            Call::Match(subject, pattern) | Call::Search(subject, pattern) => {
+                of_value(subject, visit);
+                of_value(pattern, visit);
+            }
+        }
+    }
+    for basic in filter.0.iter().flatten() {
+        match basic {
+            Basic::Paren { inner, .. } => visit_queries(inner, visit),
+            Basic::Compare { left, right, .. } => {
+                of_value(left, visit);
+                of_value(right, visit);
+            }
+            Basic::Exists { query, .. } => of_query(query, visit),
+            Basic::Test { call, .. } => of_call(call, visit),
+        }
+    }
+}
+
 /// Judges the children of the filtered collection one at a time, as one pass over the text
 /// meets them, and keeps the matches.
 ///
 /// A filter that does not read `$` judges each child on its own, whatever its siblings and
-/// its key, so each is judged inside a one-child list, reused from child to child: the
-/// judging allocates next to nothing, and the heap does not grow with the document.
-struct Judge<'p> {
-    plan: &'p Plan,
+/// its key, so each is judged in one slot, reused from child to child: the judging
+/// allocates next to nothing, and the heap does not grow with the document.
+struct Judge<'p, 'q> {
+    plan: &'p Plan<'q>,
+    evaluator: Evaluator,
     /// `$` and the prefix, as a normalized path.
     location: String,
-    /// `[child]`: the child as the filter needs to see it.
-    list: Value,
+    /// The child as the filter needs to see it.
+    slot: Value,
     selected: Vec<(String, Value)>,
+    /// Why judging failed, when it did inside the parser.
+    failure: Option<anyhow::Error>,
 }
 
-impl<'p> Judge<'p> {
-    fn new(plan: &'p Plan) -> Self {
+impl<'p, 'q> Judge<'p, 'q> {
+    fn new(plan: &'p Plan<'q>, max_nodes: u64) -> Self {
         let mut location = String::from("$");
         for step in &plan.prefix {
             match step {
@@ -164,10 +274,28 @@ impl<'p> Judge<'p> {
         }
         Judge {
             plan,
+            evaluator: Evaluator::new(max_nodes),
             location,
-            list: Value::Array(vec![Value::Null]),
+            slot: Value::Null,
             selected: Vec::new(),
+            failure: None,
         }
+    }
+
+    /// Spend a node of the budget: the root, or a step of the prefix found.
+    fn spend(&mut self) -> anyhow::Result<()> {
+        self.evaluator
+            .charge_node()
+            .map_err(|exhausted| jsonpath::exhausted_error(exhausted.max_nodes).into())
+    }
+
+    /// Spend a node inside the parser, keeping the error for [`Plan::run`].
+    fn spend_in_parser<E: de::Error>(&mut self) -> Result<(), E> {
+        self.spend().map_err(|err| {
+            let message = format!("{err:#}");
+            self.failure = Some(err);
+            E::custom(message)
+        })
     }
 
     /// Judge one child: an object as its raw `members`, anything else as the parsed `other`.
@@ -177,20 +305,16 @@ impl<'p> Judge<'p> {
         members: &[Member<'_>],
         other: Option<Value>,
     ) -> anyhow::Result<()> {
-        let Value::Array(list) = &mut self.list else {
-            unreachable!("the judged list is a list")
-        };
-        let slot = &mut list[0];
         let whole = match (other, &self.plan.members) {
             (Some(value), _) => {
-                *slot = value;
+                self.slot = value;
                 true
             }
             (None, Some(wanted)) => {
-                if !slot.is_object() {
-                    *slot = Value::Object(Map::new());
+                if !self.slot.is_object() {
+                    self.slot = Value::Object(Map::new());
                 }
-                let picked = slot.as_object_mut().expect("just made an object");
+                let picked = self.slot.as_object_mut().expect("just made an object");
                 for name in wanted {
                     // Of duplicate keys the last wins, as in a parse.
                     match members.iter().rev().find(|(key, _)| key == name) {
@@ -211,18 +335,24 @@ impl<'p> Judge<'p> {
                 false
             }
             (None, None) => {
-                *slot = Value::Object(parse_members(members)?);
+                self.slot = Value::Object(parse_members(members)?);
                 true
             }
         };
-        if self.plan.filter.query(&self.list).is_empty() {
+        // Each child is a node the filter visits, as in a full evaluation.
+        let holds = self
+            .evaluator
+            .charge_node()
+            .and_then(|()| {
+                self.evaluator
+                    .test(self.plan.filter, &self.slot, &self.slot)
+            })
+            .map_err(|exhausted| jsonpath::exhausted_error(exhausted.max_nodes))?;
+        if !holds {
             return Ok(());
         }
         let element = if whole {
-            let Value::Array(list) = &mut self.list else {
-                unreachable!("the judged list is a list")
-            };
-            std::mem::take(&mut list[0])
+            std::mem::take(&mut self.slot)
         } else {
             Value::Object(parse_members(members)?)
         };
@@ -233,14 +363,18 @@ impl<'p> Judge<'p> {
             }
             Locator::Key(key) => docpath::push_normalized_name(&mut base, key),
         }
-        match &self.plan.rest {
-            None => self.selected.push((base, element)),
-            Some(rest) => {
-                for (path, value) in docpath::query(rest, &element) {
-                    self.selected
-                        .push((format!("{base}{}", &path[1..]), value.clone()));
-                }
-            }
+        if self.plan.rest.segments.is_empty() {
+            self.selected.push((base, element));
+            return Ok(());
+        }
+        let located = self
+            .evaluator
+            .locate_from(&self.plan.rest, &element)
+            .map_err(|exhausted| jsonpath::exhausted_error(exhausted.max_nodes))?;
+        for (value, location) in located.iter() {
+            let path = located.normalized_path(location);
+            self.selected
+                .push((format!("{base}{}", &path[1..]), value.clone()));
         }
         Ok(())
     }
@@ -264,116 +398,6 @@ enum Locator<'k> {
     Key(&'k str),
 }
 
-/// A segment that names one child: `.name`, `['name']`, `[3]` (negative indexes need the
-/// length first, so they fall back).
-fn singular(segment: &str) -> Option<Step> {
-    if let Some(name) = segment.strip_prefix('.') {
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || !c.is_ascii());
-        return valid.then(|| Step::Key(name.to_owned()));
-    }
-    let inner = segment.strip_prefix('[')?.strip_suffix(']')?;
-    if let Ok(index) = inner.parse::<i64>() {
-        return (index >= 0 && inner == index.to_string()).then_some(Step::Index(index));
-    }
-    let quote = inner.chars().next().filter(|c| *c == '\'' || *c == '"')?;
-    let name = inner.strip_prefix(quote)?.strip_suffix(quote)?;
-    (!name.contains(['\\', '\'', '"'])).then(|| Step::Key(name.to_owned()))
-}
-
-/// Skip a string literal starting at `i` (a quote); returns the index of its closing quote.
-fn skip_string(bytes: &[u8], mut i: usize) -> usize {
-    let quote = bytes[i];
-    i += 1;
-    while i < bytes.len() && bytes[i] != quote {
-        i += if bytes[i] == b'\\' { 2 } else { 1 };
-    }
-    i
-}
-
-/// The index of the `]` closing the `[` at `open`, skipping string literals and nesting.
-fn closing_bracket(bytes: &[u8], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = open;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' | b'"' => i = skip_string(bytes, i),
-            b'[' | b'(' => depth += 1,
-            b']' | b')' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return (bytes[i] == b']').then_some(i);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-fn has_top_level_comma(condition: &str) -> bool {
-    let bytes = condition.as_bytes();
-    let mut depth = 0i32;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' | b'"' => i = skip_string(bytes, i),
-            b'[' | b'(' => depth += 1,
-            b']' | b')' => depth -= 1,
-            b',' if depth == 0 => return true,
-            _ => {}
-        }
-        i += 1;
-    }
-    false
-}
-
-/// The members a filter reads: the first name after each `@`. `Some(None)` when some `@` is
-/// followed by anything else (the filter needs whole elements); `None` when the filter reads
-/// the root `$`, which the fast path does not have.
-fn referenced_members(condition: &str) -> Option<Option<BTreeSet<String>>> {
-    let bytes = condition.as_bytes();
-    let mut members = BTreeSet::new();
-    let mut whole = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' | b'"' => i = skip_string(bytes, i),
-            b'$' => return None,
-            b'@' => match member_after_at(&condition[i + 1..]) {
-                Some(name) => {
-                    members.insert(name);
-                }
-                None => whole = true,
-            },
-            _ => {}
-        }
-        i += 1;
-    }
-    Some((!whole).then_some(members))
-}
-
-/// The member name right after an `@`: `.name`, `['name']` or `["name"]`, without escapes.
-fn member_after_at(rest: &str) -> Option<String> {
-    if let Some(after) = rest.strip_prefix('.') {
-        let end = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii()))
-            .unwrap_or(after.len());
-        let first = after.chars().next()?;
-        return (end > 0 && !first.is_ascii_digit()).then(|| after[..end].to_owned());
-    }
-    let inner = rest.strip_prefix('[')?;
-    let quote = inner.chars().next().filter(|c| *c == '\'' || *c == '"')?;
-    let name_and_rest = &inner[1..];
-    let end = name_and_rest.find([quote, '\\'])?;
-    let closes =
-        name_and_rest[end..].starts_with(quote) && name_and_rest[end + 1..].starts_with(']');
-    closes.then(|| name_and_rest[..end].to_owned())
-}
-
 /// A child of an object collection, kept until all members are read: of duplicate keys the
 /// last wins, and members are judged in key order, as in a parse.
 #[derive(Debug)]
@@ -384,12 +408,12 @@ enum Owned<'de> {
 
 /// Walks the prefix in one pass, skipping everything off the path. The children of a list
 /// it leads to go to the judge as they are read; the members of an object are returned.
-struct Navigate<'s, 'j, 'p> {
+struct Navigate<'s, 'j, 'p, 'q> {
     steps: &'s [Step],
-    judge: &'j mut Judge<'p>,
+    judge: &'j mut Judge<'p, 'q>,
 }
 
-impl<'de> DeserializeSeed<'de> for Navigate<'_, '_, '_> {
+impl<'de> DeserializeSeed<'de> for Navigate<'_, '_, '_, '_> {
     type Value = BTreeMap<String, Owned<'de>>;
 
     fn deserialize<D: de::Deserializer<'de>>(
@@ -400,7 +424,7 @@ impl<'de> DeserializeSeed<'de> for Navigate<'_, '_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for Navigate<'_, '_, '_> {
+impl<'de> Visitor<'de> for Navigate<'_, '_, '_, '_> {
     type Value = BTreeMap<String, Owned<'de>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -433,6 +457,7 @@ impl<'de> Visitor<'de> for Navigate<'_, '_, '_> {
                             steps: rest,
                             judge: &mut *self.judge,
                         })?;
+                        self.judge.spend_in_parser()?;
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -452,9 +477,11 @@ impl<'de> Visitor<'de> for Navigate<'_, '_, '_> {
                 let mut buffer = Vec::new();
                 let mut index = 0;
                 while let Some(other) = seq.next_element_seed(ChildSeed(&mut buffer))? {
-                    self.judge
-                        .judge(Locator::Index(index), &buffer, other)
-                        .map_err(|err| de::Error::custom(format!("{err:#}")))?;
+                    if let Err(err) = self.judge.judge(Locator::Index(index), &buffer, other) {
+                        let message = format!("{err:#}");
+                        self.judge.failure = Some(err);
+                        return Err(de::Error::custom(message));
+                    }
                     buffer.clear();
                     index += 1;
                 }
@@ -470,7 +497,10 @@ impl<'de> Visitor<'de> for Navigate<'_, '_, '_> {
                             judge: &mut *self.judge,
                         };
                         match seq.next_element_seed(seed)? {
-                            Some(members) => found = members,
+                            Some(members) => {
+                                self.judge.spend_in_parser()?;
+                                found = members;
+                            }
                             None => break,
                         }
                     } else if seq.next_element::<IgnoredAny>()?.is_none() {
@@ -629,35 +659,88 @@ impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Wanted<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Error, ErrorKind};
+
+    /// The prefix, the members and whether there is a rest, of the plan for `query`.
+    fn plan(query: &str) -> Option<(Vec<Step>, Option<BTreeSet<String>>, bool)> {
+        let path = docpath::compile(query).unwrap();
+        Plan::of(path.query())
+            .map(|plan| (plan.prefix, plan.members, !plan.rest.segments.is_empty()))
+    }
 
     #[test]
     fn plans_recognise_the_filter_shape() {
-        let plan =
-            Plan::of("$.sprint['tasks'][?@.status=='blocked' && @['a b'] > 1].title").unwrap();
+        let (prefix, members, rest) =
+            plan("$.sprint['tasks'][?@.status=='blocked' && @['a b'] > 1].title").unwrap();
         assert_eq!(
-            plan.prefix,
+            prefix,
             [Step::Key("sprint".into()), Step::Key("tasks".into())]
         );
         assert_eq!(
-            plan.members,
+            members,
             Some(BTreeSet::from(["status".to_owned(), "a b".to_owned()]))
         );
-        assert!(plan.rest.is_some());
-        assert_eq!(Plan::of("$.a[?length(@) > 1]").unwrap().members, None);
+        assert!(rest);
+        assert_eq!(plan("$.a[?length(@) > 1]").unwrap().1, None);
+        assert_eq!(plan("$.a[?@.x == '$']").unwrap().1.unwrap().len(), 1);
         assert_eq!(
-            Plan::of("$.a[?@.x == '$']").unwrap().members.unwrap().len(),
-            1
+            plan("$ .a [?count(@.b[?@.c]) > 0 || match(@.d, @.e)]")
+                .unwrap()
+                .1,
+            Some(BTreeSet::from([
+                "b".to_owned(),
+                "d".to_owned(),
+                "e".to_owned()
+            ]))
         );
         for other in [
             "$..a[?@.b]",
             "$.a[?@.b == $.c]",
+            "$.a[?@.b[?@.c == $.d]]",
+            "$.a[?@.b].c[?@.d == $.e]",
             "$.a[?@.b, ?@.c]",
             "$.a[*]",
             "$.a",
-            "$ .a[?@.b]",
             "$[-1][?@.b]",
         ] {
-            assert!(Plan::of(other).is_none(), "{other}");
+            assert!(plan(other).is_none(), "{other}");
+        }
+    }
+
+    /// The fast path pays for the root, the prefix, each child judged and what the rest of
+    /// the query visits, as a full evaluation does: the budget means the same either way.
+    #[test]
+    fn the_fast_path_spends_what_a_full_evaluation_spends() {
+        let text = r#"{"a": {"t": [{"s": "x", "n": 1}, {"s": "y", "n": 2}, 3, [4]],
+                             "o": {"k": {"s": "x", "d": [1, 2]}, "j": {"s": "y"}}}}"#;
+        let document: Value = serde_json::from_str(text).unwrap();
+        for query in [
+            "$.a.t[?@.s=='x']",
+            "$.a.t[?@.n > 1].s",
+            "$.a.o[?@.s=='x'].d[*]",
+            "$.a.t[?@ == 3]",
+            "$.a['t'][?length(@) == 2]",
+            "$.a.t[?search(@.s, 'x|y')]",
+            "$.a.t[0][?@]",
+            "$.missing[?@.s]",
+        ] {
+            let path = docpath::compile(query).unwrap();
+            assert!(
+                Plan::of(path.query()).is_some(),
+                "{query} takes the fast path"
+            );
+            let mut evaluator = Evaluator::new(u64::MAX);
+            evaluator.locate(path.query(), &document).unwrap();
+            let cost = evaluator.used();
+            let mut whole = None;
+            assert!(
+                select(query, text, &mut whole, cost).is_ok(),
+                "{query} in {cost}"
+            );
+            let mut whole = None;
+            let err = select(query, text, &mut whole, cost - 1).unwrap_err();
+            assert_eq!(Error::kind_of(&err), ErrorKind::Invalid, "{query}: {err:#}");
+            assert!(whole.is_none(), "{query} took the fast path");
         }
     }
 }
