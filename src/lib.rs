@@ -10,6 +10,8 @@ pub mod cli;
 mod commands;
 mod context;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hook;
 mod install;
 mod output;

@@ -78,10 +78,6 @@ pub(crate) const MAX_SNAPSHOT_MESSAGES: usize = 5;
 /// (indented): 2 MiB. It follows from the caps above, with every string at its cap and made
 /// of control characters (six bytes each in JSON); with ordinary text it is about a sixth.
 /// Only what people write (`orchestron state`, inbox messages) can take a document past it.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "a bound the caps imply, which a test checks")
-)]
 pub(crate) const MAX_HOOK_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
 
 /// `text` cut to `max` characters and marked with [`MARK`], or `text` itself.

@@ -4,11 +4,12 @@
 
 mod concurrency;
 mod crash;
-mod hardening_links;
-mod hardening_state;
-mod hardening_misc;
+mod fuzz_inputs;
 mod hardening_hooks;
+mod hardening_links;
+mod hardening_misc;
 mod hardening_query;
+mod hardening_state;
 mod hook;
 mod install;
 mod jsonpath_cts;

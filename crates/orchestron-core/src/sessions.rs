@@ -878,7 +878,7 @@ mod tests {
                 prop_assert!(bytes.len() <= bounds::MAX_DOCUMENT_BYTES);
                 let text = String::from_utf8(bytes.clone()).unwrap();
                 let mut whole = None;
-                let selected = crate::select::select("$..status", &text, &mut whole);
+                let selected = crate::select::select("$..status", &text, &mut whole, crate::config::DEFAULT_QUERY_MAX_NODES);
                 prop_assert!(selected.is_ok(), "{selected:?}");
                 drop(selected);
 
