@@ -46,6 +46,11 @@ pub(crate) const GITIGNORE_BLOCK: [&str; 2] = [
 const GITIGNORE_COMMENT_AFTER_ENDED_LINE: &str =
     "# Orchestron's state: sessions and handoffs of this machine (init ended the line above)";
 
+/// The first line of the block instead, when the `.gitignore` was there but empty: so that
+/// `uninstall` leaves an empty file rather than removing one `init` made.
+const GITIGNORE_COMMENT_IN_EMPTY_FILE: &str =
+    "# Orchestron's state: sessions and handoffs of this machine (this file was empty)";
+
 /// How deep [`pretty`] lays out a value: far deeper than anything Orchestron writes (a hook
 /// handler sits 5 levels down). Deeper values of the user's keep their text as it is, so a
 /// deeply nested settings file costs no deep recursion.
@@ -486,6 +491,7 @@ pub(crate) fn wired_events(settings: &Value) -> Vec<(String, String)> {
 /// ([`GITIGNORE_COMMENT_AFTER_ENDED_LINE`]), so that `remove_from_gitignore` gives back the
 /// very bytes.
 pub(crate) fn add_to_gitignore(text: Option<&str>) -> Option<String> {
+    let was_empty = text == Some("");
     let text = text.unwrap_or_default();
     let ignored = text.lines().any(|line| {
         matches!(
@@ -497,7 +503,11 @@ pub(crate) fn add_to_gitignore(text: Option<&str>) -> Option<String> {
         return None;
     }
     let mut out = text.to_owned();
-    let mut comment = GITIGNORE_BLOCK[0];
+    let mut comment = if was_empty {
+        GITIGNORE_COMMENT_IN_EMPTY_FILE
+    } else {
+        GITIGNORE_BLOCK[0]
+    };
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
         comment = GITIGNORE_COMMENT_AFTER_ENDED_LINE;
@@ -511,8 +521,19 @@ pub(crate) fn add_to_gitignore(text: Option<&str>) -> Option<String> {
 
 /// Remove the lines `add_to_gitignore` appended, and only those, leaving every other byte
 /// as it is. `None`: not there.
+/// Whether `init` found this `.gitignore` empty: `uninstall` then leaves it empty rather than
+/// removing it.
+pub(crate) fn gitignore_was_empty(text: &str) -> bool {
+    text.lines()
+        .any(|line| line == GITIGNORE_COMMENT_IN_EMPTY_FILE)
+}
+
 pub(crate) fn remove_from_gitignore(text: &str) -> Option<String> {
-    let comments = [GITIGNORE_BLOCK[0], GITIGNORE_COMMENT_AFTER_ENDED_LINE];
+    let comments = [
+        GITIGNORE_BLOCK[0],
+        GITIGNORE_COMMENT_AFTER_ENDED_LINE,
+        GITIGNORE_COMMENT_IN_EMPTY_FILE,
+    ];
     for (comment, newline) in comments
         .into_iter()
         .flat_map(|comment| [(comment, "\n"), (comment, "\r\n")])
@@ -833,6 +854,11 @@ mod tests {
         let added = add_to_gitignore(Some("target/\n")).unwrap();
         assert_eq!(remove_from_gitignore(&added).unwrap(), "target/\n");
         assert_eq!(remove_from_gitignore("target/\n.orchestron/\n"), None);
+        // An empty file stays: uninstall knows init found it empty.
+        let empty = add_to_gitignore(Some("")).unwrap();
+        assert!(gitignore_was_empty(&empty));
+        assert_eq!(remove_from_gitignore(&empty).unwrap(), "");
+        assert!(!gitignore_was_empty(&add_to_gitignore(None).unwrap()));
         // Lines the user added after the block stay, byte for byte.
         let later = format!("{added}dist/");
         assert_eq!(remove_from_gitignore(&later).unwrap(), "target/\ndist/");

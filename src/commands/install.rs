@@ -288,7 +288,11 @@ pub(super) fn uninstall(
     if new_settings.is_some() {
         check_writable(&settings.real)?;
     }
-    let new_gitignore = read_optional(&gitignore.real)?
+    let old_gitignore = read_optional(&gitignore.real)?;
+    let keep_empty_gitignore = old_gitignore
+        .as_deref()
+        .is_some_and(install::gitignore_was_empty);
+    let new_gitignore = old_gitignore
         .as_deref()
         .and_then(install::remove_from_gitignore);
 
@@ -363,7 +367,7 @@ pub(super) fn uninstall(
         removed_files.push(project.backup.clone());
     }
     match new_gitignore.as_deref() {
-        Some("") => {
+        Some("") if !keep_empty_gitignore => {
             remove_file(&gitignore.real)?;
             removed_files.push(project.gitignore.clone());
         }

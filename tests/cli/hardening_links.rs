@@ -559,6 +559,28 @@ fn finding_14_a_gitignore_without_a_final_newline_gets_its_bytes_back() {
     );
 }
 
+#[test]
+fn finding_14_an_empty_gitignore_stays_an_empty_file() {
+    let env = TestEnv::new();
+    std::fs::write(env.path().join(".gitignore"), "").unwrap();
+    env.run(&["init"]).ok();
+    assert!(
+        std::fs::read_to_string(env.path().join(".gitignore"))
+            .unwrap()
+            .contains(".orchestron/")
+    );
+    env.run(&["uninstall"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(env.path().join(".gitignore")).unwrap(),
+        ""
+    );
+    // One that init made is removed again.
+    let env = TestEnv::new();
+    env.run(&["init"]).ok();
+    env.run(&["uninstall"]).ok();
+    assert!(!env.path().join(".gitignore").exists());
+}
+
 mod generate {
     use proptest::prelude::*;
 
