@@ -405,3 +405,74 @@ fn wait_until_locked(path: &Path) -> bool {
     }
     false
 }
+
+/// Each string cap at its bound keeps the string whole, unmarked; one character past it cuts
+/// and marks it.
+#[test]
+fn finding_06_string_caps_hold_at_the_bound_and_cut_one_past_it() {
+    for extra in [0, 1] {
+        let env = TestEnv::new();
+        let text = |c: char, max: usize| c.to_string().repeat(max + extra);
+        let calls = [
+            json!({"tool_name": text('t', MAX_NAME_CHARS), "tool_input": {}}),
+            json!({"tool_name": "Write", "tool_input": {"file_path": format!("/{}", text('f', MAX_PATH_CHARS - 1))}}),
+            json!({"tool_name": "TodoWrite",
+                   "tool_input": {"todos": [{"content": text('c', MAX_TEXT_CHARS), "status": "pending"}]}}),
+        ];
+        for mut payload in calls {
+            payload["session_id"] = json!(ID);
+            hook(&env, "PostToolUse", &payload.to_string()).ok();
+        }
+        let start = json!({"session_id": ID, "agent_id": text('a', MAX_ID_CHARS)});
+        hook(&env, "SubagentStart", &start.to_string()).ok();
+        let doc = env.document(ID);
+        let strings = [
+            (
+                json!(
+                    doc["observability"]["metrics"]["tools"]
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .find(|name| name.starts_with('t'))
+                        .unwrap()
+                ),
+                MAX_NAME_CHARS,
+            ),
+            (
+                json!(
+                    doc["execution"]["files"]
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .next()
+                        .unwrap()
+                ),
+                MAX_PATH_CHARS,
+            ),
+            (
+                doc["execution"]["todos"]["items"][0]["content"].clone(),
+                MAX_TEXT_CHARS,
+            ),
+            (
+                json!(
+                    doc["execution"]["agents"]
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .next()
+                        .unwrap()
+                ),
+                MAX_ID_CHARS,
+            ),
+        ];
+        for (value, max) in strings {
+            if extra == 0 {
+                let text = value.as_str().unwrap();
+                assert_eq!(text.chars().count(), max, "{text}");
+                assert!(!text.ends_with(MARK), "{text}");
+            } else {
+                assert_clipped(&value, max);
+            }
+        }
+    }
+}
