@@ -17,7 +17,6 @@ mod task;
 mod transfer;
 mod views;
 
-use anyhow::Context as _;
 use clap::CommandFactory as _;
 use serde_json::{Map, Value};
 
@@ -117,5 +116,13 @@ fn parse_object(raw: &str, option: &str) -> anyhow::Result<Map<String, Value>> {
 
 /// Parse an argument that must hold JSON, naming the option in the error.
 fn parse_json(raw: &str, option: &str) -> anyhow::Result<Value> {
-    serde_json::from_str(raw).with_context(|| format!("`{option}` is not valid JSON: `{raw}`"))
+    serde_json::from_str(raw).map_err(|err| {
+        // A number past a 64-bit float, such as `1E400`, is valid JSON that no reader keeps.
+        let what = if err.to_string().starts_with("number out of range") {
+            "holds a number out of range (at most about 1.8e308)"
+        } else {
+            "is not valid JSON"
+        };
+        anyhow::Error::new(err).context(format!("`{option}` {what}: `{raw}`"))
+    })
 }

@@ -136,6 +136,9 @@ fn finding_02_numbers_that_would_not_read_back_are_refused() {
     for raw in ["1E400", "[-1e999]", "NaN", "Infinity", "[1, 1E400]"] {
         env.refuses(&["state", "set", "s", "n", raw, "--json-value"], 1);
     }
+    // The message says what is wrong with a number too large to keep.
+    let stderr = env.refuses(&["state", "set", "s", "n", "1E400", "--json-value"], 1);
+    assert!(stderr.contains("number out of range"), "{stderr}");
     env.refuses(&["state", "increment", "s", "n", "--by", "1E400"], 1);
     env.run(&["state", "set", "s", "n", "1.7e308", "--json-value"])
         .ok();
