@@ -138,7 +138,7 @@ fn finding_02_numbers_that_would_not_read_back_are_refused() {
     }
     // The message says what is wrong with a number too large to keep.
     let stderr = env.refuses(&["state", "set", "s", "n", "1E400", "--json-value"], 1);
-    assert!(stderr.contains("number out of range"), "{stderr}");
+    assert!(stderr.contains("holds a number out of range"), "{stderr}");
     env.refuses(&["state", "increment", "s", "n", "--by", "1E400"], 1);
     env.run(&["state", "set", "s", "n", "1.7e308", "--json-value"])
         .ok();
