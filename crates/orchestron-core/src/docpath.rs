@@ -163,6 +163,11 @@ impl DocPath {
                 (targets, false)
             }
         };
+        // Every place is checked before any is changed, so a refused edit changes nothing:
+        // not even the containers a created path would have made on its way.
+        for steps in &targets {
+            check_at(document, steps, edit, create)?;
+        }
         let mut applied = Applied {
             matched: 0,
             changed: false,
@@ -354,6 +359,99 @@ fn child_mut<'a>(
             display_kind(node)
         ),
         _ => Ok(None),
+    }
+}
+
+/// Whether [`apply_at`] would succeed, without changing anything: the same walk, on a
+/// document that is only read. A path that runs past the document is created fresh, where
+/// only a key or the index 0 of a new array can be made.
+fn check_at(document: &Value, steps: &[Step], edit: Edit<'_>, create: bool) -> anyhow::Result<()> {
+    if let Edit::Delete = edit {
+        return if steps.is_empty() {
+            Err(anyhow::anyhow!("cannot delete the root of a document"))
+        } else {
+            Ok(())
+        };
+    }
+    let mut node = Some(document);
+    for (depth, step) in steps.iter().enumerate() {
+        let at = &steps[..depth];
+        node = match node {
+            // Made by this edit: a new object takes any key, a new array its first element.
+            None | Some(Value::Null) if create => {
+                if let Step::Index(index) = step
+                    && *index != 0
+                {
+                    anyhow::bail!(
+                        "index {index} is out of range for `{}` (length 0)",
+                        display_steps(at)
+                    );
+                }
+                None
+            }
+            None => return Ok(()),
+            Some(current) => match (current, step) {
+                (Value::Object(map), Step::Key(key)) => match map.get(key) {
+                    Some(next) => Some(next),
+                    None if create => None,
+                    None => return Ok(()),
+                },
+                (Value::Array(items), step) => {
+                    let index = match step {
+                        Step::Index(index) => *index,
+                        Step::Key(key) => match as_index(key) {
+                            Some(index) => index,
+                            None => anyhow::bail!(
+                                "`{}` is an array: use an index such as `[0]`, not `{key}`",
+                                display_steps(at)
+                            ),
+                        },
+                    };
+                    let len = items.len();
+                    match resolve_index(index, len) {
+                        Some(i) => Some(&items[i]),
+                        None if create && usize::try_from(index).is_ok_and(|i| i == len) => None,
+                        None if create => anyhow::bail!(
+                            "index {index} is out of range for `{}` (length {len})",
+                            display_steps(at)
+                        ),
+                        None => return Ok(()),
+                    }
+                }
+                (other, step) if create => anyhow::bail!(
+                    "cannot reach `{}`: `{}` is {}",
+                    display_steps(&[at, std::slice::from_ref(step)].concat()),
+                    display_steps(at),
+                    display_kind(other)
+                ),
+                _ => return Ok(()),
+            },
+        };
+    }
+    let whole = || display_steps(steps);
+    match (edit, node) {
+        (Edit::Append(_), Some(other)) if !other.is_null() && !other.is_array() => anyhow::bail!(
+            "cannot append to `{}`: it is {}",
+            whole(),
+            display_kind(other)
+        ),
+        (Edit::Increment(by), node) => {
+            let zero = Number::from(0);
+            let current = match node {
+                None | Some(Value::Null) => &zero,
+                Some(Value::Number(number)) => number,
+                Some(other) => anyhow::bail!(
+                    "cannot increment `{}`: it is {}",
+                    whole(),
+                    display_kind(other)
+                ),
+            };
+            if add(current, by).is_none() {
+                anyhow::bail!("incrementing `{}` overflows", whole());
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
