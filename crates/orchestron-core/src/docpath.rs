@@ -301,55 +301,64 @@ pub fn display_kind(value: &Value) -> &'static str {
     }
 }
 
-/// The mutable child at `step`, inserting `null` when it is missing and `create` is set
-/// (the flag returned says so). `Ok(None)` when it is missing and `create` is not set.
-fn child_mut<'a>(
-    node: &'a mut Value,
-    step: &Step,
-    create: bool,
-    at: &[Step],
-) -> anyhow::Result<Option<(&'a mut Value, bool)>> {
-    if create && node.is_null() {
-        *node = match step {
-            Step::Key(_) => Value::Object(Map::new()),
-            Step::Index(_) => Value::Array(Vec::new()),
-        };
-    }
-    let index = match (&*node, step) {
-        (Value::Array(_), Step::Index(index)) => Some(*index),
-        (Value::Array(_), Step::Key(key)) => match as_index(key) {
-            Some(index) => Some(index),
-            None => anyhow::bail!(
-                "`{}` is an array: use an index such as `[0]`, not `{key}`",
-                display_steps(at)
-            ),
-        },
-        _ => None,
+/// Where one step from a node leads, decided without changing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// The child is there: an object's member, or the array element at this position.
+    Member,
+    Element(usize),
+    /// The child is missing and `create` makes it (a new key, or the next array element);
+    /// on a `null` node the container itself is made first.
+    Made,
+    /// The child is missing and nothing is made.
+    Missing,
+}
+
+/// Where `step` leads from `node` (`None`: a node this edit has just made, empty). The one
+/// rule behind [`child_mut`] and [`check_at`].
+fn reach(node: Option<&Value>, step: &Step, create: bool, at: &[Step]) -> anyhow::Result<Reach> {
+    let node = match node {
+        None | Some(Value::Null) if create => {
+            // A new container: an object takes any key, an array its first element.
+            return match step {
+                Step::Index(index) if *index != 0 => anyhow::bail!(
+                    "index {index} is out of range for `{}` (length 0)",
+                    display_steps(at)
+                ),
+                _ => Ok(Reach::Made),
+            };
+        }
+        None => return Ok(Reach::Missing),
+        Some(node) => node,
     };
     match (node, step) {
-        (Value::Object(map), Step::Key(key)) => {
-            if map.contains_key(key) {
-                Ok(map.get_mut(key).map(|value| (value, false)))
-            } else if create {
-                Ok(Some((map.entry(key.clone()).or_insert(Value::Null), true)))
-            } else {
-                Ok(None)
-            }
-        }
-        (Value::Array(items), _) => {
-            let index = index.unwrap_or_default();
+        (Value::Object(map), Step::Key(key)) => Ok(if map.contains_key(key) {
+            Reach::Member
+        } else if create {
+            Reach::Made
+        } else {
+            Reach::Missing
+        }),
+        (Value::Array(items), step) => {
+            let index = match step {
+                Step::Index(index) => *index,
+                Step::Key(key) => match as_index(key) {
+                    Some(index) => index,
+                    None => anyhow::bail!(
+                        "`{}` is an array: use an index such as `[0]`, not `{key}`",
+                        display_steps(at)
+                    ),
+                },
+            };
             let len = items.len();
             match resolve_index(index, len) {
-                Some(i) => Ok(Some((&mut items[i], false))),
-                None if create && usize::try_from(index).is_ok_and(|i| i == len) => {
-                    items.push(Value::Null);
-                    Ok(items.last_mut().map(|value| (value, true)))
-                }
+                Some(i) => Ok(Reach::Element(i)),
+                None if create && usize::try_from(index).is_ok_and(|i| i == len) => Ok(Reach::Made),
                 None if create => anyhow::bail!(
                     "index {index} is out of range for `{}` (length {len})",
                     display_steps(at)
                 ),
-                None => Ok(None),
+                None => Ok(Reach::Missing),
             }
         }
         (node, step) if create => anyhow::bail!(
@@ -358,8 +367,37 @@ fn child_mut<'a>(
             display_steps(at),
             display_kind(node)
         ),
-        _ => Ok(None),
+        _ => Ok(Reach::Missing),
     }
+}
+
+/// The mutable child at `step`, inserting `null` when it is missing and `create` is set
+/// (the flag returned says so). `Ok(None)` when it is missing and `create` is not set.
+fn child_mut<'a>(
+    node: &'a mut Value,
+    step: &Step,
+    create: bool,
+    at: &[Step],
+) -> anyhow::Result<Option<(&'a mut Value, bool)>> {
+    let reach = reach(Some(node), step, create, at)?;
+    if reach == Reach::Made && node.is_null() {
+        *node = match step {
+            Step::Key(_) => Value::Object(Map::new()),
+            Step::Index(_) => Value::Array(Vec::new()),
+        };
+    }
+    Ok(match (reach, node, step) {
+        (Reach::Member, Value::Object(map), Step::Key(key)) => map.get_mut(key).map(|v| (v, false)),
+        (Reach::Element(i), Value::Array(items), _) => Some((&mut items[i], false)),
+        (Reach::Made, Value::Object(map), Step::Key(key)) => {
+            Some((map.entry(key.clone()).or_insert(Value::Null), true))
+        }
+        (Reach::Made, Value::Array(items), _) => {
+            items.push(Value::Null);
+            items.last_mut().map(|value| (value, true))
+        }
+        _ => None,
+    })
 }
 
 /// Whether [`apply_at`] would succeed, without changing anything: the same walk, on a
@@ -373,59 +411,13 @@ fn check_at(document: &Value, steps: &[Step], edit: Edit<'_>, create: bool) -> a
             Ok(())
         };
     }
+    // `None` once the walk is in containers this edit would make.
     let mut node = Some(document);
     for (depth, step) in steps.iter().enumerate() {
-        let at = &steps[..depth];
-        node = match node {
-            // Made by this edit: a new object takes any key, a new array its first element.
-            None | Some(Value::Null) if create => {
-                if let Step::Index(index) = step
-                    && *index != 0
-                {
-                    anyhow::bail!(
-                        "index {index} is out of range for `{}` (length 0)",
-                        display_steps(at)
-                    );
-                }
-                None
-            }
-            None => return Ok(()),
-            Some(current) => match (current, step) {
-                (Value::Object(map), Step::Key(key)) => match map.get(key) {
-                    Some(next) => Some(next),
-                    None if create => None,
-                    None => return Ok(()),
-                },
-                (Value::Array(items), step) => {
-                    let index = match step {
-                        Step::Index(index) => *index,
-                        Step::Key(key) => match as_index(key) {
-                            Some(index) => index,
-                            None => anyhow::bail!(
-                                "`{}` is an array: use an index such as `[0]`, not `{key}`",
-                                display_steps(at)
-                            ),
-                        },
-                    };
-                    let len = items.len();
-                    match resolve_index(index, len) {
-                        Some(i) => Some(&items[i]),
-                        None if create && usize::try_from(index).is_ok_and(|i| i == len) => None,
-                        None if create => anyhow::bail!(
-                            "index {index} is out of range for `{}` (length {len})",
-                            display_steps(at)
-                        ),
-                        None => return Ok(()),
-                    }
-                }
-                (other, step) if create => anyhow::bail!(
-                    "cannot reach `{}`: `{}` is {}",
-                    display_steps(&[at, std::slice::from_ref(step)].concat()),
-                    display_steps(at),
-                    display_kind(other)
-                ),
-                _ => return Ok(()),
-            },
+        node = match reach(node, step, create, &steps[..depth])? {
+            Reach::Member | Reach::Element(_) => node.and_then(|node| child(node, step)),
+            Reach::Made => None,
+            Reach::Missing => return Ok(()),
         };
     }
     let whole = || display_steps(steps);
