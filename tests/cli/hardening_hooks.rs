@@ -186,17 +186,7 @@ fn finding_06_long_strings_are_capped_and_marked() {
     // A session's end reason goes into the project's handoff, capped too.
     let end = json!({"session_id": ID, "reason": long('r')}).to_string();
     hook(&env, "SessionEnd", &end).ok();
-    let project = env
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    let file = env
-        .home()
-        .join("handoffs")
-        .join(format!("{}.json", project.trim_start_matches('.')));
-    let handoff: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    let (_, handoff) = env.project_handoff();
     assert_clipped(&handoff["reason"], MAX_NAME_CHARS);
 }
 

@@ -527,17 +527,7 @@ fn session_end_leaves_a_handoff_the_next_session_sees() {
         "completed"
     );
     // One handoff per project, named after it (the temp dir's name, without its leading `.`).
-    let project = env
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    let file = env
-        .home()
-        .join("handoffs")
-        .join(format!("{}.json", project.trim_start_matches('.')));
-    let handoff: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    let (project, handoff) = env.project_handoff();
     assert_eq!(handoff["project"], project);
     assert_eq!(handoff["from_session"], "first");
     assert_eq!(handoff["next_steps"], json!(["Add tests", "Update docs"]));

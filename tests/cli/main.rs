@@ -184,6 +184,26 @@ impl TestEnv {
         serde_json::from_slice(&bytes).expect("a JSON document")
     }
 
+    /// The project's name (the temp dir's, without its leading `.`) and its handoff document,
+    /// the one SessionEnd leaves.
+    pub fn project_handoff(&self) -> (String, Value) {
+        let project = self
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let file = self
+            .home()
+            .join("handoffs")
+            .join(format!("{}.json", project.trim_start_matches('.')));
+        let bytes = std::fs::read(file).expect("a handoff");
+        (
+            project,
+            serde_json::from_slice(&bytes).expect("a JSON handoff"),
+        )
+    }
+
     /// Every file under the state root with its bytes, to prove a command changed nothing.
     pub fn disk(&self) -> BTreeMap<PathBuf, Vec<u8>> {
         fn walk(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
