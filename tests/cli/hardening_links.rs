@@ -147,7 +147,9 @@ fn finding_01_a_temp_file_link_to_the_users_settings_is_refused() {
 fn finding_01_a_stale_temp_file_is_replaced() {
     let env = TestEnv::new();
     std::fs::create_dir_all(env.path().join(".claude")).unwrap();
-    let temp = env.path().join(".claude/.settings.local.json.orchestron-tmp");
+    let temp = env
+        .path()
+        .join(".claude/.settings.local.json.orchestron-tmp");
     std::fs::write(&temp, "left by a killed init").unwrap();
     env.run(&["init"]).ok();
     assert!(!temp.exists());
@@ -172,7 +174,11 @@ fn finding_01_a_backup_link_is_never_followed() {
     std::fs::remove_file(commands.join("task.md.orchestron-backup")).unwrap();
 
     // The settings' backup, and its temp file, likewise.
-    std::fs::write(hostile.project().join(".claude/settings.local.json"), "{}\n").unwrap();
+    std::fs::write(
+        hostile.project().join(".claude/settings.local.json"),
+        "{}\n",
+    )
+    .unwrap();
     hostile.link(
         ".claude/settings.local.json.orchestron-backup",
         &hostile.home.join(".bashrc"),
@@ -188,7 +194,10 @@ fn finding_01_a_backup_link_is_never_followed() {
         ".claude/.settings.local.json.orchestron-backup.orchestron-tmp",
         &hostile.home.join(".bashrc"),
     );
-    hostile.refuses(&["init"], ".settings.local.json.orchestron-backup.orchestron-tmp");
+    hostile.refuses(
+        &["init"],
+        ".settings.local.json.orchestron-backup.orchestron-tmp",
+    );
     std::fs::remove_file(
         hostile
             .project()
@@ -497,7 +506,9 @@ fn round_trips_but(env: &TestEnv, moved: Option<&str>) {
         .chain(after.keys())
         .filter(|path| before.get(*path) != after.get(*path))
         // The emptied settings file, and its folder with it.
-        .filter(|path| moved.is_none_or(|moved| !path.ends_with(moved) && !path.ends_with(".claude")))
+        .filter(|path| {
+            moved.is_none_or(|moved| !path.ends_with(moved) && !path.ends_with(".claude"))
+        })
         .collect();
     assert!(changed.is_empty(), "not as it was: {changed:?}\n{init}");
     if let Some(moved) = moved

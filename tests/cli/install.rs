@@ -347,7 +347,9 @@ fn init_wires_a_project_once_and_uninstall_takes_exactly_that_out() {
             .unwrap()
             .ends_with("orchestron statusline")
     );
-    let backup = env.path().join(".claude/settings.local.json.orchestron-backup");
+    let backup = env
+        .path()
+        .join(".claude/settings.local.json.orchestron-backup");
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), user_settings);
     // The committed settings stay as the team wrote them.
     assert_eq!(
