@@ -994,8 +994,7 @@ fn hook_command_check(
         Some(version) => (
             Status::Fail,
             format!(
-                "{written}{relative}, which is not an orchestron (its --version says {:?}); {fix}",
-                version
+                "{written}{relative}, which is not an orchestron (its --version says {version:?}); {fix}"
             ),
         ),
         None => (

@@ -485,11 +485,7 @@ fn finding_11_the_tracker_and_its_wal_and_shm_are_private() {
 
 /// `init` then `uninstall` leaves the project exactly as it was.
 #[track_caller]
-fn round_trips(env: &TestEnv) {
-    round_trips_but(env, None);
-}
-
-/// As [`round_trips`], but `moved`, a settings file holding an older init's wiring, loses
+/// `init` then `uninstall` give back every byte, but `moved`, a settings file holding an older init's wiring, loses
 /// just that wiring: `init` moves it into `.claude/settings.local.json`, and `uninstall` takes
 /// it out from there.
 fn round_trips_but(env: &TestEnv, moved: Option<&str>) {
