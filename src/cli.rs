@@ -195,23 +195,29 @@ pub enum Command {
     },
     /// Wire Orchestron into a project without the plugin system
     ///
-    /// Adds its hooks and status line to `.claude/settings.json` (keeping everything already
-    /// there, with a backup of the old file), `.orchestron/` to `.gitignore`, and creates the
-    /// state root. Running it again changes nothing.
+    /// Adds its hooks and status line to `.claude/settings.local.json`, this machine's
+    /// settings, naming this binary by its absolute path so they run whatever PATH Claude Code
+    /// starts with (keeping everything already there, with a backup of the old file); moves
+    /// them out of `.claude/settings.json`, which teams commit, where an older init put them;
+    /// adds `.claude/settings.local.json` to `.gitignore`; installs the slash commands and
+    /// output styles under `.claude/`; creates the state root, shared by every worktree of a
+    /// git repository. Run it in each clone and worktree. Running it again changes nothing.
     Init {
         /// The project (default: the project root)
         dir: Option<PathBuf>,
-        /// The command the hooks run (default: `orchestron` when this binary is the one on
-        /// PATH, else this binary's absolute path)
+        /// The command the hooks run (default: this binary's absolute path; a bare name is
+        /// looked up on the PATH Claude Code starts with)
         #[arg(long, value_name = "PATH")]
         bin: Option<String>,
     },
-    /// Remove exactly what `orchestron init` added; sessions and handoffs are kept
+    /// Remove exactly what `orchestron init` added; the state root (tracker, decisions,
+    /// memory, sessions, handoffs) is kept
     Uninstall {
         /// The project (default: the project root)
         dir: Option<PathBuf>,
     },
-    /// Check the binary, the wiring into Claude Code, the state root and its permissions
+    /// Check the binary, what Claude Code runs for each hook, the state root (where it is and
+    /// why) and its permissions
     ///
     /// Exits 1 when something is wrong.
     Doctor {

@@ -68,6 +68,7 @@ pub(crate) struct Context {
     claude_project_dir: Option<PathBuf>,
     working_dir: PathBuf,
     project_root: OnceCell<PathBuf>,
+    location: OnceCell<orchestron_core::repo::Location>,
     config: OnceCell<Config>,
     id_seed: Option<String>,
     lock_timeout: Duration,
@@ -133,6 +134,7 @@ impl Context {
             claude_project_dir: get(var::CLAUDE_PROJECT_DIR).map(PathBuf::from),
             working_dir,
             project_root: OnceCell::new(),
+            location: OnceCell::new(),
             config: OnceCell::new(),
             id_seed,
             lock_timeout,
@@ -157,35 +159,66 @@ impl Context {
         self
     }
 
-    /// The project root: `$CLAUDE_PROJECT_DIR`, else the nearest ancestor of the working
-    /// directory holding `.orchestron/` or `.git`, else the working directory.
+    /// The project root, the checkout Claude Code's `.claude/` lives in: the nearest
+    /// ancestor holding `.orchestron/` or `.git` of `$CLAUDE_PROJECT_DIR` (where the session
+    /// started, perhaps a worktree), else of the working directory; else that directory.
     pub(crate) fn project_root(&self) -> &Path {
         self.project_root.get_or_init(|| {
-            if let Some(dir) = &self.claude_project_dir {
-                return dir.clone();
-            }
-            self.working_dir
+            let start = self
+                .claude_project_dir
+                .as_deref()
+                .unwrap_or(&self.working_dir);
+            start
                 .ancestors()
                 .find(|dir| dir.join(".orchestron").is_dir() || dir.join(".git").exists())
-                .unwrap_or(&self.working_dir)
+                .unwrap_or(start)
                 .to_path_buf()
         })
     }
 
-    /// The project name used when a session is created without `--project`: the name of the
-    /// project root's directory.
-    pub(crate) fn default_project(&self) -> Option<String> {
-        self.project_root()
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
+    /// Where the project root's state lives: for a git worktree, the repository's main
+    /// worktree, so every worktree shares one tracker (see `orchestron_core::repo`).
+    pub(crate) fn location(&self) -> &orchestron_core::repo::Location {
+        self.location
+            .get_or_init(|| orchestron_core::repo::locate(self.project_root()))
     }
 
-    /// Where state lives: `$ORCHESTRON_HOME`, else `.orchestron/` in the project root.
+    /// The project name used when a session is created without `--project`: the name of the
+    /// folder holding the state root (a worktree's main worktree).
+    pub(crate) fn default_project(&self) -> Option<String> {
+        self.location().project_name()
+    }
+
+    /// Where state lives: `$ORCHESTRON_HOME`, else `.orchestron/` in the main worktree of
+    /// the project root's repository (the project root itself when it is not a worktree).
     pub(crate) fn state_root(&self) -> PathBuf {
         match &self.home {
             Some(home) => home.clone(),
-            None => self.project_root().join(".orchestron"),
+            None => self.location().state_root(),
         }
+    }
+
+    /// Why the state root of a project at `dir` is where it is, for `doctor`.
+    pub(crate) fn state_root_reason(&self, dir: &Path) -> String {
+        if self.home.is_some() {
+            return format!("`${}` names it", var::HOME);
+        }
+        orchestron_core::repo::locate(dir).explain()
+    }
+
+    /// The main worktree whose state root a project at `dir` shares, when `dir` is another
+    /// worktree of its repository (and `$ORCHESTRON_HOME` does not name the root).
+    pub(crate) fn location_of(&self, dir: &Path) -> Option<PathBuf> {
+        if self.home.is_some() {
+            return None;
+        }
+        let location = orchestron_core::repo::locate(dir);
+        (location.home != location.checkout).then_some(location.home)
+    }
+
+    /// The branch checked out in the project root, read from its git `HEAD`.
+    pub(crate) fn branch(&self) -> Option<String> {
+        orchestron_core::repo::branch(self.location().git_dir()?)
     }
 
     /// The project configuration, read on first use.
@@ -246,7 +279,8 @@ impl Context {
             self.lock_timeout,
             durability,
             self.test_locks.clone(),
-        ))
+        )
+        .in_state_root(self.state_root()))
     }
 
     /// `$ORCHESTRON_MODE`, unparsed: only the hooks that create a session read it.
@@ -264,11 +298,12 @@ impl Context {
         &self.working_dir
     }
 
-    /// The state root a project at `dir` uses: `$ORCHESTRON_HOME`, else `dir/.orchestron`.
+    /// The state root a project at `dir` uses: `$ORCHESTRON_HOME`, else `.orchestron/` in
+    /// the main worktree of `dir`'s repository (`dir` itself when it is not a worktree).
     pub(crate) fn state_root_of(&self, dir: &Path) -> PathBuf {
         match &self.home {
             Some(home) => home.clone(),
-            None => dir.join(".orchestron"),
+            None => orchestron_core::repo::locate(dir).state_root(),
         }
     }
 

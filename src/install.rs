@@ -1,6 +1,9 @@
 //! What `orchestron init` adds to a project and `orchestron uninstall` takes away, as pure
-//! edits of text: Orchestron's hook handlers and status line in `.claude/settings.json`,
-//! `.orchestron/` in `.gitignore`, and the slash commands and output styles it ships.
+//! edits of text: Orchestron's hook handlers and status line in `.claude/settings.local.json`
+//! (they name this machine's binary by its absolute path, so they stay out of the committed
+//! `.claude/settings.json`), `.claude/settings.local.json` in `.gitignore`, and the slash
+//! commands and output styles it ships. `uninstall` also takes out what an older `init` put
+//! in `.claude/settings.json` and `.gitignore` (`.orchestron/`).
 //!
 //! Settings are edited without disturbing anything already there: the top level and the
 //! `hooks` object are read as ordered pairs of raw JSON, so keys keep their order and every
@@ -35,21 +38,55 @@ pub const EVENTS: &[&str] = &[
 /// Seconds Claude Code waits for one hook. A hook that times out neither blocks nor counts.
 pub(crate) const HOOK_TIMEOUT_SECS: u64 = 10;
 
-/// The lines `init` appends to `.gitignore`; `uninstall` removes exactly these.
-pub(crate) const GITIGNORE_BLOCK: [&str; 2] = [
-    "# Orchestron's state: sessions and handoffs of this machine",
-    ".orchestron/",
-];
+/// Lines `init` appends to `.gitignore`, and `uninstall` removes exactly: an ignored path
+/// under a comment. The comment differs when `init` had to end the file's last line first (it
+/// had no final newline), so `uninstall` takes that newline out again; and when the file was
+/// there but empty, so `uninstall` leaves an empty file rather than removing one.
+#[derive(Debug)]
+pub(crate) struct IgnoreBlock {
+    pub comment: &'static str,
+    pub comment_after_ended_line: &'static str,
+    pub comment_in_empty_file: &'static str,
+    pub line: &'static str,
+    /// Lines that already ignore what `line` does: `init` then adds nothing.
+    pub already: &'static [&'static str],
+}
 
-/// The first line of the block instead, when `init` had to end the file's last line first
-/// (it had no final newline): so `uninstall` knows to take that newline out again.
-const GITIGNORE_COMMENT_AFTER_ENDED_LINE: &str =
-    "# Orchestron's state: sessions and handoffs of this machine (init ended the line above)";
+/// What `init` adds: the machine's own Claude Code settings, where its hooks are wired.
+pub(crate) const LOCAL_SETTINGS_IGNORE: IgnoreBlock = IgnoreBlock {
+    comment: "# Claude Code's settings of this machine (orchestron init wires its hooks there)",
+    comment_after_ended_line: "# Claude Code's settings of this machine (orchestron init wires its hooks there; it ended the line above)",
+    comment_in_empty_file: "# Claude Code's settings of this machine (orchestron init wires its hooks there; this file was empty)",
+    line: ".claude/settings.local.json",
+    already: &[
+        ".claude/settings.local.json",
+        "/.claude/settings.local.json",
+        "settings.local.json",
+        "**/.claude/settings.local.json",
+        "**/settings.local.json",
+        ".claude/",
+        ".claude",
+        "/.claude/",
+        "/.claude",
+        ".claude/*",
+        "/.claude/*",
+    ],
+};
 
-/// The first line of the block instead, when the `.gitignore` was there but empty: so that
-/// `uninstall` leaves an empty file rather than removing one `init` made.
-const GITIGNORE_COMMENT_IN_EMPTY_FILE: &str =
-    "# Orchestron's state: sessions and handoffs of this machine (this file was empty)";
+/// What an older `init` added: the state root, which now ignores itself (its own
+/// `.gitignore`). `uninstall` still takes it out.
+pub(crate) const OLD_STATE_IGNORE: IgnoreBlock = IgnoreBlock {
+    comment: "# Orchestron's state: sessions and handoffs of this machine",
+    comment_after_ended_line: "# Orchestron's state: sessions and handoffs of this machine (init ended the line above)",
+    comment_in_empty_file: "# Orchestron's state: sessions and handoffs of this machine (this file was empty)",
+    line: ".orchestron/",
+    already: &[
+        ".orchestron",
+        ".orchestron/",
+        "/.orchestron",
+        "/.orchestron/",
+    ],
+};
 
 /// How deep [`pretty`] lays out a value: far deeper than anything Orchestron writes (a hook
 /// handler sits 5 levels down). Deeper values of the user's keep their text as it is, so a
@@ -184,6 +221,16 @@ pub(crate) fn add_to_settings(
     text: Option<&str>,
     bin: &str,
 ) -> anyhow::Result<(Option<String>, Changes)> {
+    add_to_settings_with(text, bin, true)
+}
+
+/// [`add_to_settings`], adding the status line only when `status_line` (another settings
+/// file Claude Code reads may hold the user's own: a local one would hide it).
+pub(crate) fn add_to_settings_with(
+    text: Option<&str>,
+    bin: &str,
+    status_line: bool,
+) -> anyhow::Result<(Option<String>, Changes)> {
     let mut top = parse_settings(text)?;
     let mut changes = Changes::default();
     let mut hooks = match top.get("hooks") {
@@ -237,8 +284,9 @@ pub(crate) fn add_to_settings(
     if !changes.is_empty() {
         top.set("hooks", hooks.to_raw_at(1)?);
     }
-    let wanted = status_line(bin);
+    let wanted = self::status_line(bin);
     match top.get("statusLine") {
+        None if !status_line => {}
         None => {
             let line = StatusLine {
                 kind: "command",
@@ -428,7 +476,10 @@ pub(crate) fn remove_mode_from_settings(
 pub(crate) fn restores(backup: &str, current: &str) -> bool {
     // Several commands when the backup held handlers of another Orchestron: one is init's.
     wired_commands(current).iter().any(|bin| {
-        add_to_settings(Some(backup), bin).is_ok_and(|(text, _)| text.as_deref() == Some(current))
+        [true, false].into_iter().any(|status_line| {
+            add_to_settings_with(Some(backup), bin, status_line)
+                .is_ok_and(|(text, _)| text.as_deref() == Some(current))
+        })
     })
 }
 
@@ -486,73 +537,75 @@ pub(crate) fn wired_events(settings: &Value) -> Vec<(String, String)> {
     wired
 }
 
-/// Append `.orchestron/` to a `.gitignore` unless a line already ignores it. A last line
-/// without a final newline is ended first, and the block's comment says so
-/// ([`GITIGNORE_COMMENT_AFTER_ENDED_LINE`]), so that `remove_from_gitignore` gives back the
-/// very bytes.
-pub(crate) fn add_to_gitignore(text: Option<&str>) -> Option<String> {
+/// Whether a line of this `.gitignore` already ignores what `block` would.
+pub(crate) fn gitignore_has(block: &IgnoreBlock, text: &str) -> bool {
+    text.lines()
+        .any(|line| block.already.contains(&line.trim()))
+}
+
+/// Append `block` to a `.gitignore` unless a line already ignores it. A last line without a
+/// final newline is ended first, and the block's comment says so, so that
+/// [`remove_from_gitignore`] gives back the very bytes.
+pub(crate) fn add_to_gitignore(block: &IgnoreBlock, text: Option<&str>) -> Option<String> {
     let was_empty = text == Some("");
     let text = text.unwrap_or_default();
-    let ignored = text.lines().any(|line| {
-        matches!(
-            line.trim(),
-            ".orchestron" | ".orchestron/" | "/.orchestron" | "/.orchestron/"
-        )
-    });
-    if ignored {
+    if gitignore_has(block, text) {
         return None;
     }
     let mut out = text.to_owned();
     let mut comment = if was_empty {
-        GITIGNORE_COMMENT_IN_EMPTY_FILE
+        block.comment_in_empty_file
     } else {
-        GITIGNORE_BLOCK[0]
+        block.comment
     };
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
-        comment = GITIGNORE_COMMENT_AFTER_ENDED_LINE;
+        comment = block.comment_after_ended_line;
     }
-    for line in [comment, GITIGNORE_BLOCK[1]] {
+    for line in [comment, block.line] {
         out.push_str(line);
         out.push('\n');
     }
     Some(out)
 }
 
-/// Remove the lines `add_to_gitignore` appended, and only those, leaving every other byte
-/// as it is. `None`: not there.
-/// Whether `init` found this `.gitignore` empty: `uninstall` then leaves it empty rather than
-/// removing it.
-pub(crate) fn gitignore_was_empty(text: &str) -> bool {
-    text.lines()
-        .any(|line| line == GITIGNORE_COMMENT_IN_EMPTY_FILE)
+/// Whether `init` found this `.gitignore` empty (for any of `blocks`): `uninstall` then
+/// leaves it empty rather than removing it.
+pub(crate) fn gitignore_was_empty(blocks: &[&IgnoreBlock], text: &str) -> bool {
+    text.lines().any(|line| {
+        blocks
+            .iter()
+            .any(|block| line == block.comment_in_empty_file)
+    })
 }
 
-pub(crate) fn remove_from_gitignore(text: &str) -> Option<String> {
+/// Remove the lines [`add_to_gitignore`] appended for `block`, and only those, leaving every
+/// other byte as it is. `None`: not there.
+pub(crate) fn remove_from_gitignore(block: &IgnoreBlock, text: &str) -> Option<String> {
     let comments = [
-        GITIGNORE_BLOCK[0],
-        GITIGNORE_COMMENT_AFTER_ENDED_LINE,
-        GITIGNORE_COMMENT_IN_EMPTY_FILE,
+        block.comment,
+        block.comment_after_ended_line,
+        block.comment_in_empty_file,
     ];
     for (comment, newline) in comments
         .into_iter()
         .flat_map(|comment| [(comment, "\n"), (comment, "\r\n")])
     {
-        let block = format!("{comment}{newline}{}", GITIGNORE_BLOCK[1]);
-        let found = text.match_indices(&block).find(|(at, _)| {
+        let lines = format!("{comment}{newline}{}", block.line);
+        let found = text.match_indices(&lines).find(|(at, _)| {
             let starts_line = *at == 0 || text.as_bytes()[at - 1] == b'\n';
-            let rest = &text[at + block.len()..];
+            let rest = &text[at + lines.len()..];
             starts_line && (rest.is_empty() || rest.starts_with(newline))
         });
         let Some((at, _)) = found else {
             continue;
         };
-        let rest = &text[at + block.len()..];
+        let rest = &text[at + lines.len()..];
         let rest = rest.strip_prefix(newline).unwrap_or(rest);
         let mut before = &text[..at];
         // `init` ended the last line: that newline goes with the block when it still ends
         // the file.
-        if comment == GITIGNORE_COMMENT_AFTER_ENDED_LINE && rest.is_empty() {
+        if comment == block.comment_after_ended_line && rest.is_empty() {
             before = before.strip_suffix(newline).unwrap_or(before);
         }
         return Some(format!("{before}{rest}"));
@@ -850,32 +903,83 @@ mod tests {
 
     #[test]
     fn gitignore_block_round_trips() {
-        assert_eq!(add_to_gitignore(Some("target/\n.orchestron/\n")), None);
-        let added = add_to_gitignore(Some("target/\n")).unwrap();
-        assert_eq!(remove_from_gitignore(&added).unwrap(), "target/\n");
-        assert_eq!(remove_from_gitignore("target/\n.orchestron/\n"), None);
-        // An empty file stays: uninstall knows init found it empty.
-        let empty = add_to_gitignore(Some("")).unwrap();
-        assert!(gitignore_was_empty(&empty));
-        assert_eq!(remove_from_gitignore(&empty).unwrap(), "");
-        assert!(!gitignore_was_empty(&add_to_gitignore(None).unwrap()));
-        // Lines the user added after the block stay, byte for byte.
-        let later = format!("{added}dist/");
-        assert_eq!(remove_from_gitignore(&later).unwrap(), "target/\ndist/");
+        for block in [&LOCAL_SETTINGS_IGNORE, &OLD_STATE_IGNORE] {
+            let ignored = format!("target/\n{}\n", block.line);
+            assert_eq!(add_to_gitignore(block, Some(&ignored)), None);
+            let added = add_to_gitignore(block, Some("target/\n")).unwrap();
+            assert_eq!(remove_from_gitignore(block, &added).unwrap(), "target/\n");
+            assert_eq!(remove_from_gitignore(block, &ignored), None);
+            // An empty file stays: uninstall knows init found it empty.
+            let empty = add_to_gitignore(block, Some("")).unwrap();
+            assert!(gitignore_was_empty(&[block], &empty));
+            assert_eq!(remove_from_gitignore(block, &empty).unwrap(), "");
+            assert!(!gitignore_was_empty(
+                &[block],
+                &add_to_gitignore(block, None).unwrap()
+            ));
+            // Lines the user added after the block stay, byte for byte.
+            let later = format!("{added}dist/");
+            assert_eq!(
+                remove_from_gitignore(block, &later).unwrap(),
+                "target/\ndist/"
+            );
+        }
+        assert_eq!(
+            add_to_gitignore(&LOCAL_SETTINGS_IGNORE, Some("/.claude/\n")),
+            None
+        );
+    }
+
+    #[test]
+    fn an_old_block_and_a_new_one_come_out_in_either_order() {
+        let old = add_to_gitignore(&OLD_STATE_IGNORE, Some("")).unwrap();
+        let both = add_to_gitignore(&LOCAL_SETTINGS_IGNORE, Some(&old)).unwrap();
+        let blocks = [&OLD_STATE_IGNORE, &LOCAL_SETTINGS_IGNORE];
+        assert!(gitignore_was_empty(&blocks, &both));
+        let one = remove_from_gitignore(&OLD_STATE_IGNORE, &both).unwrap();
+        assert_eq!(
+            remove_from_gitignore(&LOCAL_SETTINGS_IGNORE, &one).unwrap(),
+            ""
+        );
+        let other = remove_from_gitignore(&LOCAL_SETTINGS_IGNORE, &both).unwrap();
+        assert_eq!(other, old);
+        let old = add_to_gitignore(&OLD_STATE_IGNORE, Some("a")).unwrap();
+        let both = add_to_gitignore(&LOCAL_SETTINGS_IGNORE, Some(&old)).unwrap();
+        let back = remove_from_gitignore(&LOCAL_SETTINGS_IGNORE, &both).unwrap();
+        assert_eq!(
+            remove_from_gitignore(&OLD_STATE_IGNORE, &back).unwrap(),
+            "a"
+        );
     }
 
     #[test]
     fn finding_14_a_gitignore_without_a_final_newline_gets_its_bytes_back() {
-        let added = add_to_gitignore(Some("target/")).unwrap();
-        assert!(added.starts_with("target/\n# Orchestron"), "{added}");
-        assert_eq!(remove_from_gitignore(&added).unwrap(), "target/");
+        let block = &LOCAL_SETTINGS_IGNORE;
+        let added = add_to_gitignore(block, Some("target/")).unwrap();
+        assert!(added.starts_with("target/\n# Claude Code"), "{added}");
+        assert_eq!(remove_from_gitignore(block, &added).unwrap(), "target/");
         // With a final newline the block is the usual one, and the newline stays.
-        let added = add_to_gitignore(Some("target/\n")).unwrap();
+        let added = add_to_gitignore(block, Some("target/\n")).unwrap();
         assert_eq!(
             added,
-            format!("target/\n{}\n{}\n", GITIGNORE_BLOCK[0], GITIGNORE_BLOCK[1])
+            format!("target/\n{}\n{}\n", block.comment, block.line)
         );
-        assert_eq!(remove_from_gitignore(&added).unwrap(), "target/\n");
+        assert_eq!(remove_from_gitignore(block, &added).unwrap(), "target/\n");
+    }
+
+    #[test]
+    fn a_status_line_can_be_left_out() {
+        let (text, changes) = add_to_settings_with(None, BIN, false).unwrap();
+        let text = text.unwrap();
+        assert!(!text.contains("statusLine"), "{text}");
+        assert_eq!(changes.added.len(), EVENTS.len());
+        assert!(restores(
+            "{}",
+            &add_to_settings_with(Some("{}"), BIN, false)
+                .unwrap()
+                .0
+                .unwrap()
+        ));
     }
 
     #[test]
@@ -1095,8 +1199,10 @@ mod tests {
             if final_newline && !original.is_empty() {
                 original.push_str(newline);
             }
-            if let Some(added) = add_to_gitignore(Some(&original)) {
-                proptest::prop_assert_eq!(remove_from_gitignore(&added), Some(original));
+            for block in [&LOCAL_SETTINGS_IGNORE, &OLD_STATE_IGNORE] {
+                if let Some(added) = add_to_gitignore(block, Some(&original)) {
+                    proptest::prop_assert_eq!(remove_from_gitignore(block, &added), Some(original.clone()));
+                }
             }
         }
     }

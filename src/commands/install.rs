@@ -21,8 +21,12 @@ const BACKUP_SUFFIX: &str = ".orchestron-backup";
 /// The files of one project that init and uninstall touch.
 struct Project {
     dir: PathBuf,
-    settings: PathBuf,
-    backup: PathBuf,
+    /// `.claude/settings.json`, which teams commit: an older `init` wired the hooks there.
+    shared: PathBuf,
+    shared_backup: PathBuf,
+    /// `.claude/settings.local.json`, this machine's: `init` wires the hooks there.
+    local: PathBuf,
+    local_backup: PathBuf,
     gitignore: PathBuf,
     state_root: PathBuf,
 }
@@ -36,12 +40,13 @@ impl Project {
         if !dir.is_dir() {
             bail!("`{}` is not a directory", dir.display());
         }
-        let settings = dir.join(".claude").join("settings.json");
-        let mut backup = settings.clone().into_os_string();
-        backup.push(BACKUP_SUFFIX);
+        let shared = dir.join(".claude").join("settings.json");
+        let local = dir.join(".claude").join("settings.local.json");
         Ok(Project {
-            settings,
-            backup: PathBuf::from(backup),
+            shared_backup: backup_name(&shared),
+            local_backup: backup_name(&local),
+            shared,
+            local,
             gitignore: dir.join(".gitignore"),
             state_root: context.state_root_of(&dir),
             dir,
@@ -92,7 +97,57 @@ fn mode_of(path: &Path) -> Option<u32> {
         .map(|meta| meta.permissions().mode())
 }
 
-/// `orchestron init [DIR] [--bin PATH]`.
+/// Settings a `uninstall` (or an `init` moving an older init's hooks) takes Orchestron's
+/// entries out of: the new text (`None`: unchanged), what came out, and whether the text is
+/// the backup's, put back to the byte because the file was untouched since `init`.
+struct Removal {
+    text: Option<String>,
+    changes: Changes,
+    restored: bool,
+}
+
+/// Take Orchestron's hooks and status line out of the settings `current` (the file `named`),
+/// putting `backup` back instead when the file is just what `init` made of it.
+fn remove_wiring(
+    current: Option<&str>,
+    backup: Option<String>,
+    named: &Path,
+) -> anyhow::Result<Removal> {
+    let Some(current) = current else {
+        return Ok(Removal {
+            text: None,
+            changes: Changes::default(),
+            restored: false,
+        });
+    };
+    let (mut text, changes) = install::remove_from_settings(current)
+        .with_context(|| format!("cannot remove Orchestron from `{}`", named.display()))?;
+    let mut restored = false;
+    if text.is_some()
+        && let Some(backup) = backup
+        && install::restores(&backup, current)
+    {
+        text = Some(backup);
+        restored = true;
+    }
+    Ok(Removal {
+        text,
+        changes,
+        restored,
+    })
+}
+
+/// Whether the settings text holds a status line that is not Orchestron's.
+fn has_foreign_status_line(text: Option<&str>) -> bool {
+    text.and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .and_then(|settings| settings.get("statusLine").cloned())
+        .is_some_and(|line| !install::our_status_line(&line))
+}
+
+/// `orchestron init [DIR] [--bin PATH]`: the hooks and the status line in
+/// `.claude/settings.local.json` (this machine's binary, by its absolute path), moved out of
+/// `.claude/settings.json` when an older `init` wired them there; the slash commands and
+/// styles under `.claude/`; `.claude/settings.local.json` in `.gitignore`; the state root.
 pub(super) fn init(
     context: &Context,
     out: &mut Output,
@@ -107,21 +162,35 @@ pub(super) fn init(
     // Where every write goes, checked before anything is read or written: a symbolic link
     // out of the project, or one at a temp file's or a backup's name, stops here.
     let confined = Confined::new(&project.dir)?;
-    let settings = Target::new(&confined, &project.settings)?;
-    let settings_backup = backup_at(&confined, &project.backup)?;
-    let gitignore = if project.state_root.starts_with(&project.dir) {
-        Some(Target::new(&confined, &project.gitignore)?)
-    } else {
-        None
-    };
+    let shared = Target::new(&confined, &project.shared)?;
+    let shared_backup = backup_at(&confined, &project.shared_backup)?;
+    let local = Target::new(&confined, &project.local)?;
+    let local_backup = backup_at(&confined, &project.local_backup)?;
+    let gitignore = Target::new(&confined, &project.gitignore)?;
     // Work out every change before writing anything: a malformed settings file stops here.
-    let old_settings = read_optional(&settings.real)?;
-    let (new_settings, changes) = install::add_to_settings(old_settings.as_deref(), &bin)
-        .with_context(|| format!("cannot add Orchestron to `{}`", project.settings.display()))?;
-    let new_gitignore = match &gitignore {
-        Some(gitignore) => install::add_to_gitignore(read_optional(&gitignore.real)?.as_deref()),
-        None => None,
-    };
+    let old_shared = read_optional(&shared.real)?;
+    let moved = remove_wiring(
+        old_shared.as_deref(),
+        read_optional(&shared_backup)?,
+        &project.shared,
+    )?;
+    // A status line of the user's in the shared settings stays theirs: a local one of
+    // Orchestron's would hide it.
+    let foreign_status_line =
+        has_foreign_status_line(moved.text.as_deref().or(old_shared.as_deref()));
+    let old_local = read_optional(&local.real)?;
+    let (new_local, mut changes) =
+        install::add_to_settings_with(old_local.as_deref(), &bin, !foreign_status_line)
+            .with_context(|| format!("cannot add Orchestron to `{}`", project.local.display()))?;
+    if foreign_status_line {
+        changes
+            .kept
+            .push("statusLine (yours, in .claude/settings.json)".to_owned());
+    }
+    let new_gitignore = install::add_to_gitignore(
+        &install::LOCAL_SETTINGS_IGNORE,
+        read_optional(&gitignore.real)?.as_deref(),
+    );
 
     let mut files = Vec::new();
     for (relative, text) in install::shipped_files() {
@@ -135,31 +204,42 @@ pub(super) fn init(
             }
         }
     }
-    if new_settings.is_some() {
-        check_writable(&settings.real)?;
+    if new_local.is_some() {
+        check_writable(&local.real)?;
     }
-    if let (Some(_), Some(gitignore)) = (&new_gitignore, &gitignore) {
+    if moved.text.as_deref().is_some_and(|text| !text.is_empty()) {
+        check_writable(&shared.real)?;
+    }
+    if new_gitignore.is_some() {
         check_writable(&gitignore.real)?;
     }
 
     let mut backup = None;
-    if let Some(text) = &new_settings {
-        create_parent(&settings.real)?;
-        create_parent(&settings_backup)?;
+    if let Some(text) = &new_local {
+        create_parent(&local.real)?;
+        create_parent(&local_backup)?;
         // The first backup is the file as it was before Orchestron: later runs keep it.
-        if let Some(old) = &old_settings
-            && !settings_backup.exists()
+        if let Some(old) = &old_local
+            && !local_backup.exists()
         {
             store::write_file_atomic_with_mode(
-                &settings_backup,
+                &local_backup,
                 old.as_bytes(),
-                mode_of(&settings.real),
+                mode_of(&local.real),
             )?;
-            backup = Some(project.backup.clone());
+            backup = Some(project.local_backup.clone());
         }
-        store::write_file_atomic(&settings.real, text.as_bytes())?;
+        store::write_file_atomic(&local.real, text.as_bytes())?;
     }
-    if let (Some(text), Some(gitignore)) = (&new_gitignore, &gitignore) {
+    match moved.text.as_deref() {
+        Some("") if !moved.restored => remove_file(&shared.real)?,
+        Some(text) => store::write_file_atomic(&shared.real, text.as_bytes())?,
+        None => {}
+    }
+    if moved.restored {
+        remove_file(&shared_backup)?;
+    }
+    if let Some(text) = &new_gitignore {
         store::write_file_atomic(&gitignore.real, text.as_bytes())?;
     }
     let mut backups = Vec::new();
@@ -176,26 +256,37 @@ pub(super) fn init(
         store::write_file_atomic(&target.real, text.as_bytes())?;
     }
     let (updated, added): (Vec<_>, Vec<_>) = files.iter().partition(|(_, _, _, old)| old.is_some());
-    let created_root = !project.state_root.exists();
-    store::create_private_dir(&project.state_root)?;
+    let created_root = store::create_state_root(&project.state_root)?;
+    // A state root an older Orchestron made has no `.gitignore` of its own yet.
+    let root_is_folder =
+        fs::symlink_metadata(&project.state_root).is_ok_and(|meta| meta.file_type().is_dir());
+    let root_ignored =
+        !created_root && root_is_folder && store::write_state_gitignore(&project.state_root)?;
+    let shared_root = context.location_of(&project.dir);
 
     if out.json() {
         out.json_line(&json!({
             "project": project.dir,
-            "settings": project.settings,
+            "settings": project.local,
             "command": bin,
             "changes": changes_json(&changes),
             "backup": backup,
+            "moved_from": (!moved.changes.is_empty()).then(|| json!({
+                "settings": project.shared,
+                "changes": changes_json(&moved.changes),
+                "restored": moved.restored,
+            })),
             "gitignore": new_gitignore.is_some(),
             "files_added": added.iter().map(|(target, ..)| &target.named).collect::<Vec<_>>(),
             "files_updated": updated.iter().map(|(target, ..)| &target.named).collect::<Vec<_>>(),
             "files_backed_up": backups,
             "state_root": project.state_root,
             "state_root_created": created_root,
+            "state_root_shared_from": shared_root,
         }))?;
         return Ok(());
     }
-    let settings = shown(&project.settings, &project.dir);
+    let settings = shown(&project.local, &project.dir);
     if changes.is_empty() {
         out.line(&format!("{settings}: already wired, nothing changed"))?;
     } else {
@@ -210,8 +301,23 @@ pub(super) fn init(
             shown(backup, &project.dir)
         ))?;
     }
+    if !moved.changes.is_empty() {
+        out.line(&format!(
+            "{}: {} an older init wired there (this machine's wiring belongs in {settings}){}",
+            shown(&project.shared, &project.dir),
+            describe(&moved.changes),
+            if moved.restored {
+                "; the file is as it was before"
+            } else {
+                ""
+            }
+        ))?;
+    }
     if new_gitignore.is_some() {
-        out.line(".gitignore: added .orchestron/")?;
+        out.line(&format!(
+            ".gitignore: added {}",
+            install::LOCAL_SETTINGS_IGNORE.line
+        ))?;
     }
     for (verb, list) in [("added", &added), ("updated", &updated)] {
         if !list.is_empty() {
@@ -229,9 +335,27 @@ pub(super) fn init(
     }
     let root = shown(&project.state_root, &project.dir);
     if created_root {
-        out.line(&format!("state root: created {root}"))?;
+        out.line(&format!(
+            "state root: created {root} (with a .gitignore: nothing in it is committed)"
+        ))?;
+    } else if root_ignored {
+        out.line(&format!(
+            "state root: added {root}/.gitignore (nothing in it is committed)"
+        ))?;
+    }
+    if let Some(main) = &shared_root {
+        out.line(&format!(
+            "state root: {root}, shared with every worktree of the repository at {}",
+            main.display()
+        ))?;
     }
     out.line(&format!("hooks run: {bin} hook EVENT"))?;
+    if !bin.contains('/') {
+        out.line(&format!(
+            "note: `{bin}` is a bare name, looked up on the PATH Claude Code starts with; \
+             without `--bin` init wires this binary's absolute path"
+        ))?;
+    }
     Ok(())
 }
 
@@ -243,8 +367,33 @@ fn create_parent(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// `orchestron uninstall [DIR]`: take out exactly what `init` put in. The state root goes
-/// only when it is empty: sessions and handoffs are the user's data.
+/// Remove the state root when nothing but the `.gitignore` Orchestron wrote is in it.
+fn remove_empty_state_root(root: &Path) -> bool {
+    let ours = root.join(store::STATE_GITIGNORE);
+    let Ok(entries) = fs::read_dir(root) else {
+        return false;
+    };
+    let names: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    match names.as_slice() {
+        [] => fs::remove_dir(root).is_ok(),
+        [only] if only == store::STATE_GITIGNORE => {
+            let plain = fs::symlink_metadata(&ours).is_ok_and(|meta| meta.file_type().is_file());
+            plain
+                && fs::read_to_string(&ours).is_ok_and(|text| text == store::STATE_GITIGNORE_TEXT)
+                && fs::remove_file(&ours).is_ok()
+                && fs::remove_dir(root).is_ok()
+        }
+        _ => false,
+    }
+}
+
+/// `orchestron uninstall [DIR]`: take out exactly what `init` put in, from
+/// `.claude/settings.local.json` and, for an older `init`, `.claude/settings.json`. The
+/// state root goes only when it is empty: the tracker, decisions, memory, sessions and
+/// handoffs in it are the user's data.
 pub(super) fn uninstall(
     context: &Context,
     out: &mut Output,
@@ -253,74 +402,67 @@ pub(super) fn uninstall(
     let project = Project::resolve(context, dir)?;
     // As for `init`: every file it may write or remove, resolved before anything changes.
     let confined = Confined::new(&project.dir)?;
-    let settings = Target::new(&confined, &project.settings)?;
-    let settings_backup = backup_at(&confined, &project.backup)?;
+    let shared = Target::new(&confined, &project.shared)?;
+    let shared_backup = backup_at(&confined, &project.shared_backup)?;
+    let local = Target::new(&confined, &project.local)?;
+    let local_backup = backup_at(&confined, &project.local_backup)?;
     let gitignore = Target::new(&confined, &project.gitignore)?;
-    let local = Target::new(
-        &confined,
-        &project.dir.join(".claude").join("settings.local.json"),
-    )?;
     let shipped = install::shipped_files()
         .into_iter()
         .map(|(relative, text)| Ok((Target::new(&confined, &project.dir.join(relative))?, text)))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let old_settings = read_optional(&settings.real)?;
-    let (mut new_settings, changes) = match &old_settings {
-        Some(text) => install::remove_from_settings(text).with_context(|| {
-            format!(
-                "cannot remove Orchestron from `{}`",
-                project.settings.display()
-            )
-        })?,
-        None => (None, Changes::default()),
-    };
-    // Untouched since init? Then the backup is the file as it was, to the byte.
-    let mut restored = false;
-    if new_settings.is_some()
-        && let Some(current) = &old_settings
-        && let Some(backup) = read_optional(&settings_backup)?
-        && install::restores(&backup, current)
-    {
-        new_settings = Some(backup);
-        restored = true;
+    let old_shared = read_optional(&shared.real)?;
+    let shared_removal = remove_wiring(
+        old_shared.as_deref(),
+        read_optional(&shared_backup)?,
+        &project.shared,
+    )?;
+    if shared_removal.text.is_some() {
+        check_writable(&shared.real)?;
     }
-    if new_settings.is_some() {
-        check_writable(&settings.real)?;
-    }
-    let old_gitignore = read_optional(&gitignore.real)?;
-    let keep_empty_gitignore = old_gitignore
-        .as_deref()
-        .is_some_and(install::gitignore_was_empty);
-    let new_gitignore = old_gitignore
-        .as_deref()
-        .and_then(install::remove_from_gitignore);
-
-    // What `orchestron mode` left in the local settings.
-    let new_local = match read_optional(&local.real)? {
-        Some(text) => install::remove_mode_from_settings(&text, crate::style::is_ours)
+    // The local settings: init's hooks, then what `orchestron mode` left there.
+    let old_local = read_optional(&local.real)?;
+    let mut local_removal = remove_wiring(
+        old_local.as_deref(),
+        read_optional(&local_backup)?,
+        &project.local,
+    )?;
+    if let Some(current) = local_removal.text.as_deref().or(old_local.as_deref())
+        && let Some(text) = install::remove_mode_from_settings(current, crate::style::is_ours)
             .with_context(|| {
                 format!(
                     "cannot remove Orchestron's mode from `{}`",
                     local.named.display()
                 )
-            })?,
-        None => None,
-    };
-    if new_local.as_deref().is_some_and(|text| !text.is_empty()) {
+            })?
+    {
+        local_removal.text = Some(text);
+    }
+    if local_removal
+        .text
+        .as_deref()
+        .is_some_and(|text| !text.is_empty())
+    {
         check_writable(&local.real)?;
+    }
+    let blocks = [&install::LOCAL_SETTINGS_IGNORE, &install::OLD_STATE_IGNORE];
+    let old_gitignore = read_optional(&gitignore.real)?;
+    let keep_empty_gitignore = old_gitignore
+        .as_deref()
+        .is_some_and(|text| install::gitignore_was_empty(&blocks, text));
+    let mut new_gitignore: Option<String> = None;
+    if let Some(text) = &old_gitignore {
+        for block in blocks {
+            let current = new_gitignore.as_deref().unwrap_or(text);
+            if let Some(less) = install::remove_from_gitignore(block, current) {
+                new_gitignore = Some(less);
+            }
+        }
     }
 
     let mut removed_files = Vec::new();
     let mut kept_files = Vec::new();
-    match new_local.as_deref() {
-        Some("") => {
-            remove_file(&local.real)?;
-            removed_files.push(local.named.clone());
-        }
-        Some(text) => store::write_file_atomic(&local.real, text.as_bytes())?,
-        None => {}
-    }
     for (target, text) in &shipped {
         match read_optional(&target.real)? {
             Some(old) if old == *text => {
@@ -347,24 +489,38 @@ pub(super) fn uninstall(
             removed_files.push(folder);
         }
     }
-    match new_settings.as_deref() {
-        Some("") if !restored => {
-            remove_file(&settings.real)?;
-            removed_files.push(project.settings.clone());
-            if let Some(folder) = project.settings.parent()
-                && fs::remove_dir(folder).is_ok()
-            {
-                removed_files.push(folder.to_path_buf());
+    let mut kept_backups = Vec::new();
+    for (target, backup_real, backup_named, removal) in [
+        (
+            &shared,
+            &shared_backup,
+            &project.shared_backup,
+            &shared_removal,
+        ),
+        (&local, &local_backup, &project.local_backup, &local_removal),
+    ] {
+        match removal.text.as_deref() {
+            Some("") if !removal.restored => {
+                remove_file(&target.real)?;
+                removed_files.push(target.named.clone());
             }
+            Some(text) => store::write_file_atomic(&target.real, text.as_bytes())?,
+            None => {}
         }
-        Some(text) => store::write_file_atomic(&settings.real, text.as_bytes())?,
-        None => {}
+        // The backup goes once it has been put back; otherwise it stays, for the user to
+        // compare.
+        if removal.restored {
+            remove_file(backup_real)?;
+            removed_files.push(backup_named.clone());
+        } else if backup_real.exists() {
+            kept_backups.push(backup_named.clone());
+        }
     }
-    // The backup goes once it has been put back; otherwise it stays, for the user to compare.
-    let kept_backup = settings_backup.exists() && !restored;
-    if restored {
-        remove_file(&settings_backup)?;
-        removed_files.push(project.backup.clone());
+    if let Some(folder) = project.shared.parent()
+        && !removed_files.is_empty()
+        && fs::remove_dir(folder).is_ok()
+    {
+        removed_files.push(folder.to_path_buf());
     }
     match new_gitignore.as_deref() {
         Some("") if !keep_empty_gitignore => {
@@ -374,16 +530,23 @@ pub(super) fn uninstall(
         Some(text) => store::write_file_atomic(&gitignore.real, text.as_bytes())?,
         None => {}
     }
-    let root_removed = fs::remove_dir(&project.state_root).is_ok();
+    let root_removed = remove_empty_state_root(&project.state_root);
     let root_kept = !root_removed && project.state_root.is_dir();
+    let mut changes = local_removal.changes;
+    for removed in shared_removal.changes.removed {
+        if !changes.removed.contains(&removed) {
+            changes.removed.push(removed);
+        }
+    }
 
     if out.json() {
         out.json_line(&json!({
             "project": project.dir,
-            "settings": project.settings,
+            "settings": project.local,
             "changes": changes_json(&changes),
             "removed_files": removed_files,
-            "kept_backup": kept_backup.then_some(&project.backup),
+            "kept_backup": kept_backups.first(),
+            "kept_backups": kept_backups,
             "kept_files": kept_files,
             "gitignore": new_gitignore.is_some(),
             "state_root": project.state_root,
@@ -391,13 +554,14 @@ pub(super) fn uninstall(
         }))?;
         return Ok(());
     }
-    let settings = shown(&project.settings, &project.dir);
     if changes.is_empty() {
-        out.line(&format!(
-            "{settings}: no Orchestron hooks or status line found"
-        ))?;
+        out.line("no Orchestron hooks or status line found")?;
     } else {
-        out.line(&format!("{settings}: {}", describe(&changes)))?;
+        out.line(&format!(
+            "{}: {}",
+            shown(&project.local, &project.dir),
+            describe(&changes)
+        ))?;
     }
     for file in &removed_files {
         out.line(&format!("removed {}", shown(file, &project.dir)))?;
@@ -410,21 +574,24 @@ pub(super) fn uninstall(
         };
         out.line(&format!("kept {}: {why}", shown(file, &project.dir)))?;
     }
-    if kept_backup {
+    for backup in &kept_backups {
         out.line(&format!(
             "kept {}: the settings changed since init, so it was not put back",
-            shown(&project.backup, &project.dir)
+            shown(backup, &project.dir)
         ))?;
     }
     if new_gitignore.is_some() {
-        out.line(".gitignore: removed the .orchestron/ lines init added")?;
+        out.line(".gitignore: removed the lines init added")?;
     }
     let root = shown(&project.state_root, &project.dir);
     if root_removed {
         out.line(&format!("removed the empty state root {root}"))?;
     } else if root_kept {
         out.line(&format!(
-            "kept {root}: it holds sessions and handoffs; `rm -rf {root}` deletes them"
+            "kept {root}: it holds the tracker (items, sprints, time), decisions, memory, \
+             sessions and handoffs, shared by every worktree of the repository; \
+             `orchestron export > orchestron.jsonl` saves the tracker, `rm -rf {root}` \
+             deletes all of it"
         ))?;
     }
     Ok(())
@@ -479,6 +646,27 @@ pub(super) fn doctor(
     for (name, status, detail) in wiring(context, &project) {
         add(name, status, detail);
     }
+    add(
+        "root",
+        Status::Ok,
+        format!(
+            "state root {} ({})",
+            project.state_root.display(),
+            context.state_root_reason(&project.dir)
+        ),
+    );
+    let own = project.dir.join(orchestron_core::repo::STATE_DIR);
+    if own != project.state_root && own.is_dir() {
+        add(
+            "root",
+            Status::Warn,
+            format!(
+                "{} is a state root an older orchestron made for this worktree alone, and is no                  longer read; to keep its items: `ORCHESTRON_HOME={} orchestron export >                  items.jsonl`, then `orchestron import items.jsonl`, then remove it",
+                own.display(),
+                own.display()
+            ),
+        );
+    }
     for (name, status, detail) in state_root(context, &project) {
         add(name, status, detail);
     }
@@ -513,14 +701,12 @@ pub(super) fn doctor(
 /// How Claude Code reaches Orchestron in this project: `init`'s hooks, the plugin, or both.
 fn wiring(context: &Context, project: &Project) -> Vec<(&'static str, Status, String)> {
     let mut found = Vec::new();
-    let mut files = vec![
-        project.settings.clone(),
-        project.dir.join(".claude").join("settings.local.json"),
-    ];
+    let mut files = vec![project.shared.clone(), project.local.clone()];
     if let Some(home) = context.user_home() {
         files.push(home.join(".claude").join("settings.json"));
     }
-    let mut wired: Vec<(String, String)> = Vec::new();
+    // (event, command, the file wiring it)
+    let mut wired: Vec<(String, String, PathBuf)> = Vec::new();
     let mut plugin = None;
     for file in &files {
         let text = match fs::read_to_string(file) {
@@ -549,7 +735,11 @@ fn wiring(context: &Context, project: &Project) -> Vec<(&'static str, Status, St
                 continue;
             }
         };
-        wired.extend(install::wired_events(&settings));
+        wired.extend(
+            install::wired_events(&settings)
+                .into_iter()
+                .map(|(event, command)| (event, command, file.clone())),
+        );
         let enabled = settings
             .get("enabledPlugins")
             .and_then(Value::as_object)
@@ -616,7 +806,7 @@ fn wiring(context: &Context, project: &Project) -> Vec<(&'static str, Status, St
         let missing: Vec<&str> = EVENTS
             .iter()
             .copied()
-            .filter(|event| !wired.iter().any(|(e, _)| e == event))
+            .filter(|event| !wired.iter().any(|(e, ..)| e == event))
             .collect();
         if missing.is_empty() {
             found.push((
@@ -634,23 +824,47 @@ fn wiring(context: &Context, project: &Project) -> Vec<(&'static str, Status, St
                 ),
             ));
         }
-        let mut commands: Vec<&str> = wired.iter().map(|(_, command)| command.as_str()).collect();
+        let mut commands: Vec<(&str, &Path)> = wired
+            .iter()
+            .map(|(_, command, file)| (command.as_str(), file.as_path()))
+            .collect();
         commands.sort_unstable();
         commands.dedup();
-        for command in commands {
-            let resolved = if command.contains('/') {
-                Some(PathBuf::from(command)).filter(|path| is_executable(path))
+        for (command, file) in &commands {
+            let (status, detail) = hook_command_check(context, project, command, file);
+            found.push(("command", status, detail));
+        }
+        let in_shared = commands.iter().any(|(_, file)| *file == project.shared);
+        let in_local = commands.iter().any(|(_, file)| *file == project.local);
+        if in_shared {
+            let twice = if in_local {
+                "; with the hooks in .claude/settings.local.json too, every hook runs twice"
             } else {
-                context.find_program(command)
+                ""
             };
-            match resolved {
-                Some(path) => found.push(("command", Status::Ok, format!("{command} → {}", path.display()))),
-                None => found.push((
-                    "command",
-                    Status::Fail,
-                    format!("the hooks run `{command}`, which is not an executable here; install it or run `orchestron init` again"),
-                )),
-            }
+            found.push((
+                "wiring",
+                Status::Warn,
+                format!(
+                    ".claude/settings.json, which teams commit, wires Orchestron's hooks (as an \
+                     older init did){twice}: run `orchestron init` to move them into \
+                     .claude/settings.local.json, this machine's"
+                ),
+            ));
+        }
+        if in_local
+            && project.dir.join(".git").exists()
+            && !fs::read_to_string(&project.gitignore)
+                .is_ok_and(|text| install::gitignore_has(&install::LOCAL_SETTINGS_IGNORE, &text))
+        {
+            found.push((
+                "wiring",
+                Status::Warn,
+                ".claude/settings.local.json, which names this machine's binary, is not in \
+                 .gitignore: `orchestron init` adds it (ignore this if your global git excludes \
+                 hold it)"
+                    .to_owned(),
+            ));
         }
         let installed: Vec<bool> = install::shipped_files()
             .iter()
@@ -701,6 +915,129 @@ fn wiring(context: &Context, project: &Project) -> Vec<(&'static str, Status, St
         }
     }
     found
+}
+
+/// How long `doctor` waits for a hook command's `--version`.
+const VERSION_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What Claude Code will run for a hook `command` written in `file`, resolved as Claude Code
+/// resolves it: exec form, so `${CLAUDE_PROJECT_DIR}` is replaced, a bare name is looked up
+/// on Claude Code's own PATH (which doctor cannot see), and a relative path is taken from the
+/// project folder (a hook's working directory).
+fn hook_command_check(
+    context: &Context,
+    project: &Project,
+    command: &str,
+    file: &Path,
+) -> (Status, String) {
+    let written = format!("{} runs `{command}`", shown(file, &project.dir));
+    let fix = "run `orchestron init` (it wires this binary's absolute path in \
+               .claude/settings.local.json)";
+    let expanded = command.replace("${CLAUDE_PROJECT_DIR}", &project.dir.to_string_lossy());
+    if !expanded.contains('/') {
+        return match context.find_program(&expanded) {
+            Some(path) => (
+                Status::Warn,
+                format!(
+                    "{written} by name: Claude Code looks it up on the PATH it was started \
+                     with, which doctor cannot see (on this shell's PATH it is {}); a Claude Code \
+                     started without that folder on its PATH (from a desktop launcher, say) \
+                     runs no hook and logs \"Executable not found\"; {fix}",
+                    path.display()
+                ),
+            ),
+            None => (
+                Status::Fail,
+                format!(
+                    "{written} by name, and it is not on this shell's PATH either, so the hooks \
+                     most likely do not run; {fix}"
+                ),
+            ),
+        };
+    }
+    let path = project.dir.join(&expanded);
+    let relative = if Path::new(&expanded).is_absolute() {
+        String::new()
+    } else {
+        format!(" (relative to {})", project.dir.display())
+    };
+    if !path.exists() {
+        return (
+            Status::Fail,
+            format!("{written}{relative}, which does not exist: no hook runs; {fix}"),
+        );
+    }
+    if !is_executable(&path) {
+        return (
+            Status::Fail,
+            format!("{written}{relative}, which is not an executable file: no hook runs; {fix}"),
+        );
+    }
+    let this = context
+        .current_binary()
+        .ok()
+        .and_then(|exe| fs::canonicalize(exe).ok());
+    if this.is_some() && fs::canonicalize(&path).ok() == this {
+        return (
+            Status::Ok,
+            format!(
+                "{written}{relative}: this binary, {}, whatever PATH Claude Code has",
+                env!("CARGO_PKG_VERSION")
+            ),
+        );
+    }
+    match version_of(&path) {
+        Some(version) if version.starts_with("orchestron ") => (
+            Status::Ok,
+            format!("{written}{relative}: {version}, whatever PATH Claude Code has"),
+        ),
+        Some(version) => (
+            Status::Fail,
+            format!(
+                "{written}{relative}, which is not an orchestron (its --version says {version:?}); {fix}"
+            ),
+        ),
+        None => (
+            Status::Fail,
+            format!(
+                "{written}{relative}, which did not answer --version like an orchestron; {fix}"
+            ),
+        ),
+    }
+}
+
+/// The first line `path --version` prints, waited for at most [`VERSION_DEADLINE`].
+fn version_of(path: &Path) -> Option<String> {
+    use std::io::Read as _;
+    let mut child = std::process::Command::new(path)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let started = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if started.elapsed() < VERSION_DEADLINE => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let mut text = String::new();
+    child
+        .stdout
+        .take()?
+        .take(4096)
+        .read_to_string(&mut text)
+        .ok()?;
+    text.lines().next().map(|line| line.trim().to_owned())
 }
 
 /// The state root exists, is a directory this user can write, and its configuration reads.
@@ -783,25 +1120,28 @@ fn state_root(context: &Context, project: &Project) -> Vec<(&'static str, Status
     found.push(tracker_check(
         &root.join(orchestron_core::tracker::db::FILE_NAME),
     ));
-    if root.starts_with(&project.dir) && project.dir.join(".git").exists() {
-        let ignored = fs::read_to_string(&project.gitignore).is_ok_and(|text| {
-            text.lines().any(|line| {
-                matches!(
-                    line.trim(),
-                    ".orchestron" | ".orchestron/" | "/.orchestron" | "/.orchestron/"
-                )
-            })
-        });
+    if !root.join(store::STATE_GITIGNORE).exists() && inside_git_checkout(root) {
+        let ignored = fs::read_to_string(&project.gitignore)
+            .is_ok_and(|text| install::gitignore_has(&install::OLD_STATE_IGNORE, &text));
         if !ignored {
             found.push((
                 "gitignore",
                 Status::Warn,
-                ".orchestron/ is not in .gitignore: session files may get committed".to_owned(),
+                format!(
+                    "{shown_root} has no .gitignore of its own, so git may commit the tracker                      and sessions: `orchestron init` adds one"
+                ),
             ));
         }
     }
     let _ = context;
     found
+}
+
+/// Whether `path` lies in a git checkout (an ancestor holds `.git`).
+fn inside_git_checkout(path: &Path) -> bool {
+    path.ancestors()
+        .skip(1)
+        .any(|dir| dir.join(".git").exists())
 }
 
 /// The tracker: opened read-only and put through SQLite's quick check, changing nothing. A
@@ -844,19 +1184,23 @@ fn tracker_check(path: &Path) -> (&'static str, Status, String) {
     }
 }
 
-/// What the hooks should run: `orchestron` when the one on `PATH` is this binary, else
-/// this binary's absolute path.
+/// What the hooks run: this binary by its absolute path, so they run whatever PATH Claude
+/// Code starts with. When the `orchestron` on `PATH` is this binary (perhaps through a link,
+/// as `./install` or a package manager leaves it), that path, which an upgrade keeps.
 fn hook_command(context: &Context) -> anyhow::Result<String> {
     let exe = context.current_binary()?;
-    let same = context
+    let on_path = context
         .find_program("orchestron")
-        .and_then(|found| fs::canonicalize(found).ok())
-        .zip(fs::canonicalize(&exe).ok())
-        .is_some_and(|(found, exe)| found == exe);
-    if same {
-        return Ok("orchestron".to_owned());
-    }
-    exe.to_str()
+        .filter(|found| found.is_absolute())
+        .filter(|found| {
+            fs::canonicalize(found)
+                .ok()
+                .zip(fs::canonicalize(&exe).ok())
+                .is_some_and(|(found, exe)| found == exe)
+        });
+    on_path
+        .unwrap_or(exe)
+        .to_str()
         .map(str::to_owned)
         .context("the path of this binary is not UTF-8; pass `--bin`")
 }

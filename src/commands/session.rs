@@ -159,26 +159,30 @@ fn list(out: &mut Output, listing: sessions::Listing, filtered: bool) -> anyhow:
     if out.json() {
         return Ok(out.json_line(&Value::Array(summaries))?);
     }
+    // The branch column appears once a listed session records one (the hooks do).
+    let branches = summaries.iter().any(|summary| {
+        summary
+            .get("branch")
+            .is_some_and(|branch| !branch.is_null())
+    });
+    let mut keys = vec!["id", "mode", "status", "project", "last_activity", "expiry"];
+    let mut headers = vec![
+        "ID",
+        "MODE",
+        "STATUS",
+        "PROJECT",
+        "LAST ACTIVITY",
+        "EXPIRES",
+    ];
+    if branches {
+        keys.push("branch");
+        headers.push("BRANCH");
+    }
     let rows: Vec<Vec<String>> = summaries
         .iter()
-        .map(|summary| {
-            ["id", "mode", "status", "project", "last_activity", "expiry"]
-                .iter()
-                .map(|key| plain(&summary[*key]))
-                .collect()
-        })
+        .map(|summary| keys.iter().map(|key| plain(&summary[*key])).collect())
         .collect();
-    out.table(
-        &[
-            "ID",
-            "MODE",
-            "STATUS",
-            "PROJECT",
-            "LAST ACTIVITY",
-            "EXPIRES",
-        ],
-        &rows,
-    )?;
+    out.table(&headers, &rows)?;
     Ok(())
 }
 
@@ -194,6 +198,8 @@ fn info(context: &Context, out: &mut Output, id: &SessionId) -> anyhow::Result<(
         ("mode", plain(&summary["mode"])),
         ("status", plain(&summary["status"])),
         ("project", plain(&summary["project"])),
+        ("worktree", field("/session/worktree")),
+        ("branch", field("/session/branch")),
         ("parent", plain(&summary["parent_session"])),
         ("created", plain(&summary["created_at"])),
         ("last activity", plain(&summary["last_activity"])),

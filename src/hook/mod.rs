@@ -164,7 +164,19 @@ fn keep_alive(
                     metadata: serde_json::Map::new(),
                     created_by: "orchestron hook".to_owned(),
                 };
-                (session::new_document(&new, now, config.expiry(mode)), true)
+                let mut document = session::new_document(&new, now, config.expiry(mode));
+                // Which worktree and branch it runs in; its state is the repository's.
+                let worktree = context.project_root().to_string_lossy();
+                let branch = context.branch();
+                session::record_checkout(
+                    &mut document,
+                    Some(&limits::clip(&worktree, limits::MAX_PATH_CHARS)),
+                    branch
+                        .as_deref()
+                        .map(|branch| limits::clip(branch, limits::MAX_NAME_CHARS))
+                        .as_deref(),
+                );
+                (document, true)
             }
         };
         record(&mut document, now);

@@ -147,12 +147,14 @@ fn finding_01_a_temp_file_link_to_the_users_settings_is_refused() {
 fn finding_01_a_stale_temp_file_is_replaced() {
     let env = TestEnv::new();
     std::fs::create_dir_all(env.path().join(".claude")).unwrap();
-    let temp = env.path().join(".claude/.settings.json.orchestron-tmp");
+    let temp = env
+        .path()
+        .join(".claude/.settings.local.json.orchestron-tmp");
     std::fs::write(&temp, "left by a killed init").unwrap();
     env.run(&["init"]).ok();
     assert!(!temp.exists());
     assert!(
-        std::fs::read_to_string(env.path().join(".claude/settings.json"))
+        std::fs::read_to_string(env.path().join(".claude/settings.local.json"))
             .unwrap()
             .contains("statusline")
     );
@@ -172,27 +174,34 @@ fn finding_01_a_backup_link_is_never_followed() {
     std::fs::remove_file(commands.join("task.md.orchestron-backup")).unwrap();
 
     // The settings' backup, and its temp file, likewise.
-    std::fs::write(hostile.project().join(".claude/settings.json"), "{}\n").unwrap();
-    hostile.link(
-        ".claude/settings.json.orchestron-backup",
-        &hostile.home.join(".bashrc"),
-    );
-    hostile.refuses(&["init"], "settings.json.orchestron-backup");
-    std::fs::remove_file(
-        hostile
-            .project()
-            .join(".claude/settings.json.orchestron-backup"),
+    std::fs::write(
+        hostile.project().join(".claude/settings.local.json"),
+        "{}\n",
     )
     .unwrap();
     hostile.link(
-        ".claude/.settings.json.orchestron-backup.orchestron-tmp",
+        ".claude/settings.local.json.orchestron-backup",
         &hostile.home.join(".bashrc"),
     );
-    hostile.refuses(&["init"], ".settings.json.orchestron-backup.orchestron-tmp");
+    hostile.refuses(&["init"], "settings.local.json.orchestron-backup");
     std::fs::remove_file(
         hostile
             .project()
-            .join(".claude/.settings.json.orchestron-backup.orchestron-tmp"),
+            .join(".claude/settings.local.json.orchestron-backup"),
+    )
+    .unwrap();
+    hostile.link(
+        ".claude/.settings.local.json.orchestron-backup.orchestron-tmp",
+        &hostile.home.join(".bashrc"),
+    );
+    hostile.refuses(
+        &["init"],
+        ".settings.local.json.orchestron-backup.orchestron-tmp",
+    );
+    std::fs::remove_file(
+        hostile
+            .project()
+            .join(".claude/.settings.local.json.orchestron-backup.orchestron-tmp"),
     )
     .unwrap();
 
@@ -200,10 +209,10 @@ fn finding_01_a_backup_link_is_never_followed() {
     hostile.env.run(&["init"]).ok();
     let backup = hostile
         .project()
-        .join(".claude/settings.json.orchestron-backup");
+        .join(".claude/settings.local.json.orchestron-backup");
     std::fs::remove_file(&backup).unwrap();
     symlink(hostile.home.join(".bashrc"), &backup).unwrap();
-    hostile.refuses(&["uninstall"], "settings.json.orchestron-backup");
+    hostile.refuses(&["uninstall"], "settings.local.json.orchestron-backup");
 }
 
 #[test]
@@ -276,7 +285,7 @@ fn finding_01_links_inside_the_project_are_written_through() {
     let real = env.path().join("dotclaude");
     std::fs::create_dir_all(&real).unwrap();
     std::fs::write(real.join("mine.json"), "{\"model\": \"opus\"}").unwrap();
-    symlink("mine.json", real.join("settings.json")).unwrap();
+    symlink("mine.json", real.join("settings.local.json")).unwrap();
     symlink("dotclaude", env.path().join(".claude")).unwrap();
     let before = snapshot(env.path());
     env.run(&["init"]).ok();
@@ -286,7 +295,7 @@ fn finding_01_links_inside_the_project_are_written_through() {
             .is_symlink()
     );
     assert!(
-        std::fs::symlink_metadata(real.join("settings.json"))
+        std::fs::symlink_metadata(real.join("settings.local.json"))
             .unwrap()
             .is_symlink()
     );
@@ -417,21 +426,21 @@ fn finding_11_init_under_umask_000_leaves_nothing_writable_by_others() {
             Entry::Link(_) => panic!("init made a link: {}", path.display()),
         }
     }
-    assert!(files > 15, "settings, local settings, commands and styles");
+    assert!(files > 15, "local settings, commands and styles");
     assert_eq!(mode(&env.path().join(".claude")), 0o755);
-    assert_eq!(mode(&env.path().join(".claude/settings.json")), 0o644);
     assert_eq!(mode(&env.path().join(".claude/settings.local.json")), 0o644);
     assert_eq!(mode(&env.path().join(".gitignore")), 0o644);
     assert_eq!(mode(&env.home()), 0o700);
+    assert_eq!(mode(&env.home().join(".gitignore")), 0o600);
 
     // A settings file others could already write loses that on the next write.
     std::fs::set_permissions(
-        env.path().join(".claude/settings.json"),
+        env.path().join(".claude/settings.local.json"),
         std::fs::Permissions::from_mode(0o666),
     )
     .unwrap();
     run_with_open_umask(&env, &["init", "--bin", "/opt/orchestron"]).ok();
-    assert_eq!(mode(&env.path().join(".claude/settings.json")), 0o644);
+    assert_eq!(mode(&env.path().join(".claude/settings.local.json")), 0o644);
 }
 
 #[test]
@@ -476,7 +485,10 @@ fn finding_11_the_tracker_and_its_wal_and_shm_are_private() {
 
 /// `init` then `uninstall` leaves the project exactly as it was.
 #[track_caller]
-fn round_trips(env: &TestEnv) {
+/// `init` then `uninstall` give back every byte, but `moved`, a settings file holding an older init's wiring, loses
+/// just that wiring: `init` moves it into `.claude/settings.local.json`, and `uninstall` takes
+/// it out from there.
+fn round_trips_but(env: &TestEnv, moved: Option<&str>) {
     let before = snapshot(env.path());
     let init = env.run(&["init"]);
     if init.code == 0 {
@@ -489,8 +501,17 @@ fn round_trips(env: &TestEnv) {
         .keys()
         .chain(after.keys())
         .filter(|path| before.get(*path) != after.get(*path))
+        // The emptied settings file, and its folder with it.
+        .filter(|path| {
+            moved.is_none_or(|moved| !path.ends_with(moved) && !path.ends_with(".claude"))
+        })
         .collect();
     assert!(changed.is_empty(), "not as it was: {changed:?}\n{init}");
+    if let Some(moved) = moved
+        && let Ok(text) = std::fs::read_to_string(env.path().join(moved))
+    {
+        assert!(!text.contains("/old/orchestron"), "{text}\n{init}");
+    }
 }
 
 #[test]
@@ -521,7 +542,7 @@ fn finding_14_a_dangling_settings_link_survives_init_and_uninstall() {
     std::fs::create_dir_all(env.path().join(".claude")).unwrap();
     symlink(
         "../config/claude.json",
-        env.path().join(".claude/settings.json"),
+        env.path().join(".claude/settings.local.json"),
     )
     .unwrap();
     std::fs::create_dir_all(env.path().join("config")).unwrap();
@@ -539,7 +560,7 @@ fn finding_14_a_dangling_settings_link_survives_init_and_uninstall() {
     // A link into a folder that does not exist is refused rather than followed.
     std::fs::remove_dir(env.path().join("config")).unwrap();
     let stderr = env.refuses(&["init"], 1);
-    assert!(stderr.contains(".claude/settings.json"), "{stderr}");
+    assert!(stderr.contains(".claude/settings.local.json"), "{stderr}");
 }
 
 #[test]
@@ -567,7 +588,7 @@ fn finding_14_an_empty_gitignore_stays_an_empty_file() {
     assert!(
         std::fs::read_to_string(env.path().join(".gitignore"))
             .unwrap()
-            .contains(".orchestron/")
+            .contains(".claude/settings.local.json")
     );
     env.run(&["uninstall"]).ok();
     assert_eq!(
@@ -686,15 +707,20 @@ proptest::proptest! {
     fn finding_14_init_then_uninstall_restores_the_bytes_for_random_settings_files(
         settings in generate::settings(),
         gitignore in generate::gitignore(),
+        local in proptest::bool::ANY,
     ) {
         let env = TestEnv::new();
+        // `init` wires `.claude/settings.local.json`; an older init's wiring in the shared
+        // `.claude/settings.json` is moved out of it.
+        let name = if local { ".claude/settings.local.json" } else { ".claude/settings.json" };
         if let Some(settings) = &settings {
             std::fs::create_dir_all(env.path().join(".claude")).unwrap();
-            std::fs::write(env.path().join(".claude/settings.json"), settings).unwrap();
+            std::fs::write(env.path().join(name), settings).unwrap();
         }
         if let Some(gitignore) = &gitignore {
             std::fs::write(env.path().join(".gitignore"), gitignore).unwrap();
         }
-        round_trips(&env);
+        let old_wiring = settings.as_deref().is_some_and(|text| text.contains("/old/orchestron"));
+        round_trips_but(&env, (!local && old_wiring).then_some(name));
     }
 }

@@ -305,7 +305,13 @@ fn the_plugins_bin_runs_the_real_binary_and_never_loops() {
     assert_eq!(output.status.code(), Some(127));
 }
 
+/// The settings `init` wires: this machine's.
 fn settings_path(env: &TestEnv) -> std::path::PathBuf {
+    env.path().join(".claude/settings.local.json")
+}
+
+/// The settings teams commit, where an older `init` wired the hooks.
+fn shared_path(env: &TestEnv) -> std::path::PathBuf {
     env.path().join(".claude/settings.json")
 }
 
@@ -315,6 +321,7 @@ fn init_wires_a_project_once_and_uninstall_takes_exactly_that_out() {
     let user_settings = "{\n  \"permissions\": {\"allow\": [\"Bash(ls)\"]},\n  \"hooks\": {\"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"my-stop\"}]}]},\n  \"model\": \"opus\"\n}\n";
     std::fs::create_dir_all(env.path().join(".claude")).unwrap();
     std::fs::write(settings_path(&env), user_settings).unwrap();
+    std::fs::write(shared_path(&env), "{\"model\": \"team\"}\n").unwrap();
     std::fs::write(env.path().join(".gitignore"), "target/\n").unwrap();
 
     let report = env.run(&["init"]).ok().to_owned();
@@ -340,13 +347,24 @@ fn init_wires_a_project_once_and_uninstall_takes_exactly_that_out() {
             .unwrap()
             .ends_with("orchestron statusline")
     );
-    let backup = env.path().join(".claude/settings.json.orchestron-backup");
+    let backup = env
+        .path()
+        .join(".claude/settings.local.json.orchestron-backup");
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), user_settings);
+    // The committed settings stay as the team wrote them.
+    assert_eq!(
+        std::fs::read_to_string(shared_path(&env)).unwrap(),
+        "{\"model\": \"team\"}\n"
+    );
     assert_eq!(
         std::fs::read_to_string(env.path().join(".gitignore")).unwrap(),
-        "target/\n# Orchestron's state: sessions and handoffs of this machine\n.orchestron/\n"
+        "target/\n# Claude Code's settings of this machine (orchestron init wires its hooks there)\n.claude/settings.local.json\n"
     );
     assert!(env.home().is_dir(), "init creates the state root");
+    assert_eq!(
+        std::fs::read_to_string(env.home().join(".gitignore")).unwrap(),
+        "# Orchestron's state (tracker, sessions, handoffs, decisions, memory): never committed.\n*\n"
+    );
 
     // Twice changes nothing.
     let before = env.disk();
@@ -475,6 +493,15 @@ fn init_refuses_a_malformed_settings_file_and_changes_nothing() {
         assert!(stderr.contains("fix it by hand"), "{stderr}");
         assert_eq!(env.disk(), before, "{bad}");
     }
+    std::fs::remove_file(settings_path(&env)).unwrap();
+    // The shared settings are read too, to move an older init's hooks out of them.
+    for bad in ["{ not json", "[1, 2]"] {
+        std::fs::write(shared_path(&env), bad).unwrap();
+        let before = env.disk();
+        let stderr = env.refuses(&["init"], 1);
+        assert!(stderr.contains("fix it by hand"), "{stderr}");
+        assert_eq!(env.disk(), before, "{bad}");
+    }
 }
 
 #[test]
@@ -552,7 +579,7 @@ fn init_keeps_links_permissions_and_read_only_files_as_they_are() {
             .unwrap()
             .contains("orchestron")
     );
-    let backup = claude.join("settings.json.orchestron-backup");
+    let backup = claude.join("settings.local.json.orchestron-backup");
     assert_eq!(
         backup.metadata().unwrap().permissions().mode() & 0o777,
         0o600

@@ -26,6 +26,7 @@ mod surface;
 mod task;
 mod transfer;
 mod views;
+mod worktrees;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -138,6 +138,7 @@ impl Context {
             self.durability(),
             self.settings.test_locks.clone(),
         )
+        .in_state_root(self.state_root().to_path_buf())
     }
 
     /// The tracker database's path.

@@ -13,6 +13,8 @@
 //!   bounded by a budget of nodes);
 //! - [`store`]: locked, atomic JSON documents on disk, and [`bounds`]: the depth and size
 //!   every stored document keeps, so that what is written can be read back;
+//! - [`repo`]: where a checkout's state lives (one state root per git repository, shared by
+//!   its worktrees), read from git's files;
 //! - [`tracker`]: the project's work items in SQLite, and the operations on them;
 //! - [`views`]: the board, the summary and the monitor, each gathered as one JSON value
 //!   that every face renders its own way.
@@ -26,6 +28,7 @@ pub mod handoff;
 pub mod ids;
 pub mod inbox;
 pub mod jsonpath;
+pub mod repo;
 pub mod select;
 pub mod session;
 pub mod sessions;

@@ -89,6 +89,16 @@ pub struct NewSession {
     pub created_by: String,
 }
 
+/// Record where a session runs: `session.worktree`, the checkout it started in (a git
+/// worktree's own folder, while its state is the repository's), and `session.branch`, the
+/// branch checked out there. Views show them; nothing else reads them.
+pub fn record_checkout(document: &mut Value, worktree: Option<&str>, branch: Option<&str>) {
+    if let Some(session) = document.get_mut("session").and_then(Value::as_object_mut) {
+        session.insert("worktree".to_owned(), json!(worktree));
+        session.insert("branch".to_owned(), json!(branch));
+    }
+}
+
 /// The document of a new session, in the V2 shape, with its `session_created` event.
 pub fn new_document(new: &NewSession, now: Timestamp, lifetime: Duration) -> Value {
     let at = format_time(now);
@@ -421,7 +431,7 @@ pub fn summary(document: &Value, now: Timestamp) -> Value {
     let status = Lifecycle::of(document)
         .map(|lifecycle| json!(lifecycle.status(now).as_str()))
         .unwrap_or_else(|_| at("/session/lifecycle/status"));
-    json!({
+    let mut summary = json!({
         "id": at("/session/id"),
         "mode": at("/session/mode"),
         "project": at("/session/project"),
@@ -432,7 +442,14 @@ pub fn summary(document: &Value, now: Timestamp) -> Value {
         "expiry": at("/session/lifecycle/expiry"),
         "parent_session": at("/session/parent_session"),
         "metrics": at("/observability/metrics"),
-    })
+    });
+    // Where a session the hooks created runs (`record_checkout`); others have no such keys.
+    for key in ["worktree", "branch"] {
+        if let Some(value) = document.pointer(&format!("/session/{key}")) {
+            summary[key] = value.clone();
+        }
+    }
+    summary
 }
 
 /// Record activity: `session.lifecycle.last_activity = now`, when the document has a

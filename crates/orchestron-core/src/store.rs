@@ -46,6 +46,8 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
+    /// The state root the folder sits in, created first (with its `.gitignore`) when missing.
+    state_root: Option<PathBuf>,
     lock_timeout: Duration,
     durability: Durability,
     test_locks: TestLocks,
@@ -60,10 +62,18 @@ impl Store {
     ) -> Store {
         Store {
             dir,
+            state_root: None,
             lock_timeout,
             durability,
             test_locks,
         }
+    }
+
+    /// The same store, its folder inside the state root `root`: a first write creates the
+    /// root with [`create_state_root`] before the folder.
+    pub fn in_state_root(mut self, root: PathBuf) -> Store {
+        self.state_root = Some(root);
+        self
     }
 
     /// The directory holding the documents.
@@ -285,6 +295,9 @@ impl Store {
             let file = match open_lock_file(&path) {
                 Ok(file) => file,
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                    if let Some(root) = &self.state_root {
+                        create_state_root(root)?;
+                    }
                     create_private_dir(&self.dir)?;
                     open_lock_file(&path)
                         .map_err(|err| refused_link(err, &path))
@@ -462,6 +475,61 @@ fn same_file(file: &File, path: &Path) -> bool {
     match (file.metadata(), fs::symlink_metadata(path)) {
         (Ok(held), Ok(named)) => held.dev() == named.dev() && held.ino() == named.ino(),
         _ => false,
+    }
+}
+
+/// The file Orchestron writes in a state root it creates, so git never sees what is under
+/// it (the tracker, sessions, handoffs, decisions, memory, locks).
+pub const STATE_GITIGNORE: &str = ".gitignore";
+
+/// What [`STATE_GITIGNORE`] holds: ignore everything here, itself included.
+pub const STATE_GITIGNORE_TEXT: &str =
+    "# Orchestron's state (tracker, sessions, handoffs, decisions, memory): never committed.\n*\n";
+
+/// Create the state root `root` when it is missing: privately (0700, its missing parents
+/// too), with a [`STATE_GITIGNORE`] inside. The one place a state root is made, whether by a
+/// hook, a tracker write, a session or `init`. A root that exists, or a link at its name, is
+/// left as it is: nothing is written through a link. Returns whether it created the root.
+pub fn create_state_root(root: &Path) -> anyhow::Result<bool> {
+    if fs::symlink_metadata(root).is_ok() {
+        return Ok(false);
+    }
+    if let Some(parent) = root
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        create_private_dir(parent)?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(root) {
+        Ok(()) => {}
+        // Another process made it first: it writes the `.gitignore`.
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(err) => {
+            return Err(err).with_context(|| format!("cannot create `{}`", root.display()));
+        }
+    }
+    write_state_gitignore(root)?;
+    Ok(true)
+}
+
+/// Write [`STATE_GITIGNORE`] into the state root `root` unless a file (or a link) of that
+/// name is there; `root` must not be a link. For `init` in a root an older Orchestron made.
+/// Returns whether it wrote one.
+pub fn write_state_gitignore(root: &Path) -> anyhow::Result<bool> {
+    let path = root.join(STATE_GITIGNORE);
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(mut file) => {
+            file.write_all(STATE_GITIGNORE_TEXT.as_bytes())
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+            Ok(true)
+        }
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(err) => Err(err).with_context(|| format!("cannot create `{}`", path.display())),
     }
 }
 

@@ -440,7 +440,8 @@ fn damaged(path: &Path, how: &str) -> Error {
 /// Build a new tracker at `path`: in a temporary file beside it, then linked into place.
 fn create(path: &Path, busy: Duration) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    crate::store::create_private_dir(dir)?;
+    // The tracker sits in the state root: made here, with its `.gitignore`, when missing.
+    crate::store::create_state_root(dir)?;
     let temp = dir.join(format!(
         ".{FILE_NAME}.{}.{}.tmp",
         std::process::id(),
