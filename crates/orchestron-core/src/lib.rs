@@ -15,7 +15,9 @@
 //!   every stored document keeps, so that what is written can be read back;
 //! - [`tracker`]: the project's work items in SQLite, and the operations on them;
 //! - [`views`]: the board, the summary and the monitor, each gathered as one JSON value
-//!   that every face renders its own way.
+//!   that every face renders its own way; [`status`]: the current session's item, blockers
+//!   and messages, or the project in one line;
+//! - [`snapshots`]: named context snapshots a session saves and another loads.
 
 pub mod bounds;
 pub mod config;
@@ -29,6 +31,8 @@ pub mod jsonpath;
 pub mod select;
 pub mod session;
 pub mod sessions;
+pub mod snapshots;
+pub mod status;
 pub mod store;
 pub mod tracker;
 pub mod views;
