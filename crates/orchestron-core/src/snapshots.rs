@@ -98,8 +98,9 @@ pub struct Loaded {
     pub snapshot: Value,
     /// The session it was loaded into, if any.
     pub session: Option<String>,
-    /// What became of the snapshot's item: `{"item", "linked", "status", "previous_session",
-    /// "reason"}`; `null` when the snapshot has no item or there is no session.
+    /// What became of the snapshot's item: `{"item", "linked", "status", "session",
+    /// "previous_session"}`, or `{"item", "linked": false, "reason"}`; `null` when the
+    /// snapshot has no item or there is no session.
     pub link: Value,
 }
 
@@ -395,7 +396,7 @@ fn link_item(cx: &Context, raw: &str, session: &str, snapshot: &str) -> Result<V
                 Some(session),
             )?;
         }
-        Ok(json!({"item": item.id, "linked": true, "status": status,
+        Ok(json!({"item": item.id, "linked": true, "status": status, "session": session,
             "previous_session": previous}))
     })
 }
