@@ -76,16 +76,21 @@ fn show(context: &Context, out: &mut Output, id: Option<String>) -> anyhow::Resu
     let named = id.map(|raw| SessionId::parse(&raw)).transpose()?;
     let hinted = match &named {
         Some(_) => None,
-        None => context
-            .session_hint()
-            .map(SessionId::parse)
-            .transpose()?,
+        None => context.session_hint().map(SessionId::parse).transpose()?,
     };
     let (text, id, new, mode) = match (named, hinted) {
-        (Some(id), _) => (hook::preview_context(context, Preview::Session(&id))?, Some(id), false, None),
-        (None, Some(id)) if context.store()?.exists(&id) => {
-            (hook::preview_context(context, Preview::Session(&id))?, Some(id), false, None)
-        }
+        (Some(id), _) => (
+            hook::preview_context(context, Preview::Session(&id))?,
+            Some(id),
+            false,
+            None,
+        ),
+        (None, Some(id)) if context.store()?.exists(&id) => (
+            hook::preview_context(context, Preview::Session(&id))?,
+            Some(id),
+            false,
+            None,
+        ),
         (None, hinted) => {
             let starting = style::starting_mode(context)?;
             let preview = Preview::New {
@@ -263,7 +268,15 @@ fn list(context: &Context, out: &mut Output) -> anyhow::Result<()> {
         })
         .collect();
     out.table(
-        &["NAME", "SAVED", "SESSION", "ITEM", "OPEN TO-DOS", "FILES", "NOTES"],
+        &[
+            "NAME",
+            "SAVED",
+            "SESSION",
+            "ITEM",
+            "OPEN TO-DOS",
+            "FILES",
+            "NOTES",
+        ],
         &rows,
     )?;
     Ok(())

@@ -53,8 +53,12 @@ pub(super) fn run(
         if out.json() {
             out.json_line(&value)?;
         } else {
-            let style_of =
-                |mode: Mode| config.style(mode).unwrap_or("Claude Code's default").to_owned();
+            let style_of = |mode: Mode| {
+                config
+                    .style(mode)
+                    .unwrap_or("Claude Code's default")
+                    .to_owned()
+            };
             let from = match (starting.source, &starting.file) {
                 ("settings", Some(file)) => format!(
                     "`env.{}` in {}",

@@ -14,8 +14,8 @@ use anyhow::Context as _;
 use serde_json::{Value, json};
 
 use crate::cli::{
-    Command, ContextArgs, DecisionCommand, Format, HandoffCommand, InboxCommand, MemoryCommand, SessionCommand,
-    SlashCommand, SprintCommand, StateCommand, TaskCommand,
+    Command, ContextArgs, DecisionCommand, Format, HandoffCommand, InboxCommand, MemoryCommand,
+    SessionCommand, SlashCommand, SprintCommand, StateCommand, TaskCommand,
 };
 use crate::context::Context;
 use crate::output::Output;

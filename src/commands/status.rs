@@ -49,10 +49,7 @@ fn ambient_session(context: &Context) -> anyhow::Result<Option<SessionId>> {
 fn render(value: &Value) -> Vec<String> {
     let text = |value: &Value| value.as_str().unwrap_or("?").to_owned();
     let Some(session) = value["session"].as_object() else {
-        return vec![
-            "No current session.".to_owned(),
-            text(&value["project"]),
-        ];
+        return vec!["No current session.".to_owned(), text(&value["project"])];
     };
     let mut lines = vec![format!(
         "Session {} ({}, {})",
@@ -105,7 +102,11 @@ fn render(value: &Value) -> Vec<String> {
             format!("{unread} unread")
         }
     ));
-    for first in value["messages"]["first_lines"].as_array().into_iter().flatten() {
+    for first in value["messages"]["first_lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         lines.push(format!("  - {}", text(first)));
     }
     lines

@@ -312,8 +312,7 @@ pub(crate) fn preview_context(context: &Context, who: Preview<'_>) -> anyhow::Re
                 metadata: serde_json::Map::new(),
                 created_by: "orchestron hook".to_owned(),
             };
-            let document =
-                session::new_document(&new, context.now, context.config()?.expiry(mode));
+            let document = session::new_document(&new, context.now, context.config()?.expiry(mode));
             let task = id.map_or_else(Vec::new, |id| current_task(context, id, false));
             (document, task, Some("startup"))
         }

@@ -26,6 +26,7 @@ mod surface;
 mod task;
 mod transfer;
 mod views;
+mod vocab;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -396,8 +396,10 @@ fn link_item(cx: &Context, raw: &str, session: &str, snapshot: &str) -> Result<V
                 Some(session),
             )?;
         }
-        Ok(json!({"item": item.id, "linked": true, "status": status, "session": session,
-            "previous_session": previous}))
+        Ok(
+            json!({"item": item.id, "linked": true, "status": status, "session": session,
+            "previous_session": previous}),
+        )
     })
 }
 
