@@ -8,6 +8,7 @@
 mod harness;
 mod mock;
 mod slash;
+mod vocab;
 
 use serde_json::{Value, json};
 
