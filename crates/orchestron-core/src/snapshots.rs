@@ -37,9 +37,12 @@ pub const MAX_NOTES: usize = 20;
 /// path, the session's own notes): longer notes are refused, copied text is cut.
 pub const MAX_NOTE_CHARS: usize = 2_000;
 
-/// The most to-dos and files a snapshot copies from the session (the hooks keep at most as
-/// many; a document edited by hand may hold more).
+/// The most to-dos a snapshot copies from the session (the hooks keep at most as many; a
+/// document edited by hand may hold more).
 pub const MAX_TODOS: usize = 100;
+
+/// The most files a snapshot copies from the session, the latest edited first (the hooks
+/// keep at most as many).
 pub const MAX_FILES: usize = 100;
 
 /// How many numbered names (`…-2`, `…-3`) an unnamed save tries when the time's name is
