@@ -139,6 +139,11 @@ pub enum Command {
     /// until then the session follows the instructions this prints with `--json`. New
     /// sessions in the project start in the mode switched to; without a current session,
     /// that is all it changes.
+    ///
+    /// Without a mode it shows the session's mode and the one new sessions start in: the
+    /// `env.ORCHESTRON_MODE` this writes in `.claude/settings.local.json` (else in
+    /// `.claude/settings.json` or the user's settings), else `$ORCHESTRON_MODE`, else
+    /// `session.default_mode` in the configuration, else development.
     Mode {
         /// The new mode
         #[arg(value_parser = mode_parser())]
@@ -170,11 +175,21 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Print the context the hooks would inject at the start of a session
-    Context {
-        /// The session (default: the current one)
-        id: Option<String>,
+    /// Where the current session stands: its item with progress and status, what blocks
+    /// it, its unread messages; with no session, the project in one line
+    Status {
+        /// The session (default: the current one, if any)
+        #[arg(long)]
+        session: Option<String>,
     },
+    /// Print what a session is told when it starts, or keep and load named snapshots of a
+    /// session's working context
+    ///
+    /// Without an id: the current session's context, or, when there is no current session,
+    /// what a new session here would be told. A session whose id is one of the verbs below
+    /// is reached with `context show ID`.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Context(ContextArgs),
     /// Print one status line for Claude Code's `statusLine`, from its JSON on stdin
     Statusline {
         /// Read the JSON from this file instead of stdin
@@ -253,6 +268,63 @@ pub enum SlashCommand {
     Memory,
     Inbox,
     Doctor,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    #[command(subcommand)]
+    pub command: Option<ContextCommand>,
+    /// The session (default: the current one; without one, a new session)
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContextCommand {
+    /// Print what a session is told when it starts (the way to reach a session whose id
+    /// is one of these verbs)
+    Show {
+        /// The session (default: the current one; without one, a new session)
+        id: Option<String>,
+    },
+    /// Keep the session's working context as a named snapshot: the item it works on, its
+    /// to-dos, the files it edited, its last test run and notes
+    ///
+    /// A snapshot of the same name is replaced. Snapshots are kept within
+    /// `snapshots.keep` (100) and `snapshots.max_age` (30 days) of the configuration.
+    Save {
+        /// Letters, digits, `.`, `_` and `-` (default: the time, such as `20260101-120000`)
+        name: Option<String>,
+        /// What the session that loads it should know (repeat for more)
+        #[arg(long = "note", value_name = "TEXT")]
+        notes: Vec<String>,
+        /// The session (default: the current one)
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// Print a snapshot for the current session and link its item to the session
+    Load {
+        /// The snapshot
+        #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+        name: Option<String>,
+        /// The snapshot saved last
+        #[arg(long)]
+        latest: bool,
+        /// The session (default: the current one; without one, it is only printed)
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// The snapshots, newest first
+    List,
+    /// Remove the snapshots older than a duration, and the oldest beyond `snapshots.keep`
+    Prune {
+        /// Such as `30d` or `12h` (default: `snapshots.max_age`, 30 days)
+        #[arg(long, value_name = "DURATION", value_parser = duration_parser)]
+        older_than: Option<std::time::Duration>,
+    },
+}
+
+fn duration_parser(raw: &str) -> Result<std::time::Duration, String> {
+    orchestron_core::config::parse_duration(raw).map_err(|err| format!("{err:#}"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -470,6 +470,31 @@ pub(crate) fn remove_mode_from_settings(
     Ok(Some(top.to_text_at(0) + "\n"))
 }
 
+/// The mode a settings file's `env.ORCHESTRON_MODE` names (what `orchestron mode MODE`
+/// writes), unparsed; `None` when the file sets none. Only that value is built: the rest is
+/// skipped, so any file Claude Code reads (numbers like `1E400` included) reads here. A file
+/// that is not JSON is an error.
+pub(crate) fn mode_in_settings(text: &str) -> anyhow::Result<Option<String>> {
+    #[derive(Deserialize)]
+    struct Settings {
+        #[serde(default)]
+        env: Option<Env>,
+    }
+    #[derive(Deserialize)]
+    struct Env {
+        #[serde(rename = "ORCHESTRON_MODE", default)]
+        mode: Option<Value>,
+    }
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let settings: Settings = serde_json::from_str(text)?;
+    Ok(settings
+        .env
+        .and_then(|env| env.mode)
+        .and_then(|mode| mode.as_str().map(str::to_owned)))
+}
+
 /// Whether `current` is exactly what `init` made of `backup`, so that `uninstall` may put
 /// the backup's bytes back. Reads only what it needs, so any settings file `init` could edit
 /// (numbers like `1E400`, nesting past serde's limit) gets its bytes back.

@@ -4,11 +4,14 @@
 //! when Claude Code is not already applying it, and points `outputStyle` at it when
 //! `orchestron mode` switches.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use serde_json::Value;
 
+use crate::context::Context;
 use crate::shipped::{self, PLUGIN};
+use orchestron_core::session::Mode;
 
 /// Where a project keeps its own styles, and where `init` installs Orchestron's.
 const PROJECT_STYLES: &str = ".claude/output-styles";
@@ -49,6 +52,81 @@ pub(crate) fn instructions(project: &Path, name: &str) -> Option<String> {
 /// The `outputStyle` Claude Code applies in `project`: the local settings, else the
 /// project's, else the user's (`user_home/.claude/settings.json`).
 pub(crate) fn active_setting(project: &Path, user_home: Option<&Path>) -> Option<String> {
+    settings_files(project, user_home).iter().find_map(|file| {
+        let text = std::fs::read_to_string(file).ok()?;
+        let value: Value = serde_json::from_str(&text).ok()?;
+        value
+            .get("outputStyle")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    })
+}
+
+/// The mode new sessions in a project start in, and where that comes from.
+#[derive(Debug, Clone)]
+pub(crate) struct StartingMode {
+    pub mode: Mode,
+    /// `settings` (a Claude Code settings file's `env`), `environment` (this process's
+    /// `ORCHESTRON_MODE`), `config` (`session.default_mode`) or `default`.
+    pub source: &'static str,
+    /// The settings file that sets it, for `settings`.
+    pub file: Option<PathBuf>,
+}
+
+/// The mode a new Claude Code session in this project starts in, as its hooks will see it:
+/// `env.ORCHESTRON_MODE` in `.claude/settings.local.json` (what `orchestron mode MODE`
+/// writes), else in `.claude/settings.json`, else in the user's settings (Claude Code gives
+/// its hooks that environment, the local file winning), else this process's
+/// `ORCHESTRON_MODE`, else the configuration's `session.default_mode`, else development.
+/// A value that is not a mode is an error naming where it is: the hooks would refuse it.
+pub(crate) fn starting_mode(context: &Context) -> anyhow::Result<StartingMode> {
+    for file in settings_files(context.project_root(), context.user_home()) {
+        let Some(text) = orchestron_core::store::read_optional(&file)? else {
+            continue;
+        };
+        let named = crate::install::mode_in_settings(&text)
+            .with_context(|| format!("cannot read `{}`", file.display()))?;
+        if let Some(raw) = named {
+            let mode = raw.parse::<Mode>().with_context(|| {
+                format!(
+                    "invalid `env.{}` in `{}`",
+                    crate::install::MODE_VARIABLE,
+                    file.display()
+                )
+            })?;
+            return Ok(StartingMode {
+                mode,
+                source: "settings",
+                file: Some(file),
+            });
+        }
+    }
+    if let Some(raw) = context.mode_override() {
+        let mode = raw
+            .parse::<Mode>()
+            .with_context(|| format!("invalid `{}`", crate::context::var::MODE))?;
+        return Ok(StartingMode {
+            mode,
+            source: "environment",
+            file: None,
+        });
+    }
+    let config = context.config()?;
+    let source = if config.session.default_mode.is_some() {
+        "config"
+    } else {
+        "default"
+    };
+    Ok(StartingMode {
+        mode: config.default_mode(),
+        source,
+        file: None,
+    })
+}
+
+/// Claude Code's settings files for `project`, the one that wins first: the local settings,
+/// the project's, the user's (`user_home/.claude/settings.json`).
+fn settings_files(project: &Path, user_home: Option<&Path>) -> Vec<PathBuf> {
     let claude = project.join(".claude");
     let mut files = vec![
         claude.join("settings.local.json"),
@@ -57,14 +135,7 @@ pub(crate) fn active_setting(project: &Path, user_home: Option<&Path>) -> Option
     if let Some(home) = user_home {
         files.push(home.join(".claude").join("settings.json"));
     }
-    files.iter().find_map(|file| {
-        let text = std::fs::read_to_string(file).ok()?;
-        let value: Value = serde_json::from_str(&text).ok()?;
-        value
-            .get("outputStyle")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    })
+    files
 }
 
 /// Whether the setting `active` applies the style `name`.

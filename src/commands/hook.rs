@@ -29,25 +29,6 @@ fn read_input(file: Option<&Path>, what: &str) -> anyhow::Result<Input> {
     Input::read(file, what)
 }
 
-/// `orchestron context [ID]`.
-pub(super) fn context(
-    context: &Context,
-    out: &mut Output,
-    id: Option<String>,
-) -> anyhow::Result<()> {
-    let id = match id {
-        Some(raw) => orchestron_core::ids::SessionId::parse(&raw)?,
-        None => context.current_session()?,
-    };
-    let text = hook::preview_context(context, &id)?;
-    if out.json() {
-        out.json_line(&serde_json::json!({"session_id": id.as_str(), "context": text}))?;
-    } else {
-        out.line(&text)?;
-    }
-    Ok(())
-}
-
 /// `orchestron statusline`.
 pub(super) fn statusline(
     context: &Context,

@@ -1,6 +1,7 @@
 //! One module per command group and this one dispatch `match`. Commands turn arguments into
 //! calls on the core (`session`, `docpath`) through the `store`, and print through `output`.
 
+mod context;
 mod handoff;
 mod hook;
 mod inbox;
@@ -13,6 +14,7 @@ mod shared;
 mod slash;
 mod sprint;
 mod state;
+mod status;
 mod task;
 mod transfer;
 mod views;
@@ -67,7 +69,8 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
         Command::Memory(command) => knowledge::memory(context, out, command),
         Command::Export { format } => transfer::export(context, out, &format),
         Command::Import { file } => transfer::import(context, out, &file),
-        Command::Context { id } => hook::context(context, out, id),
+        Command::Status { session } => status::run(context, out, session),
+        Command::Context(args) => context::run(context, out, args),
         Command::Statusline { payload } => hook::statusline(context, out, payload.as_deref()),
         Command::Hook { event, payload } => hook::run(context, out, &event, payload.as_deref()),
         Command::Init { dir, bin } => install::init(context, out, dir, bin),

@@ -1,5 +1,7 @@
 //! `orchestron mode [MODE]`: show a session's mode and its output style, or switch both.
-//! Without a session (run from a terminal) it shows and sets the mode new sessions start in.
+//! Without a session (run from a terminal) it shows and sets the mode new sessions start in;
+//! with one, it shows both. What new sessions start in is read from where `mode MODE`
+//! writes it (`style::starting_mode`).
 
 use serde_json::{Value, json};
 
@@ -24,12 +26,11 @@ pub(super) fn run(
     let config = context.config()?;
     let project = context.project_root();
     let Some(mode) = mode else {
+        // What new sessions start in, from the settings `mode MODE` writes.
+        let starting = style::starting_mode(context)?;
         let mode = match &id {
             Some(id) => Lifecycle::of(&store.read(id)?)?.mode,
-            None => match context.mode_override() {
-                Some(raw) => raw.parse()?,
-                None => config.default_mode(),
-            },
+            None => starting.mode,
         };
         let modes: Vec<Value> = Mode::NAMES
             .iter()
@@ -41,20 +42,47 @@ pub(super) fn run(
             "mode": mode.as_str(),
             "style": config.style(mode),
             "output_style": style::active_setting(project, context.user_home()),
+            "new_sessions": {
+                "mode": starting.mode.as_str(),
+                "style": config.style(starting.mode),
+                "from": starting.source,
+                "file": starting.file,
+            },
             "modes": modes,
         });
         if out.json() {
             out.json_line(&value)?;
         } else {
-            let who = match &id {
-                Some(id) => format!("{} is", id.as_str()),
-                None => "new sessions here start".to_owned(),
+            let style_of = |mode: Mode| {
+                config
+                    .style(mode)
+                    .unwrap_or("Claude Code's default")
+                    .to_owned()
             };
-            out.line(&format!(
-                "{who} in {} mode (style: {})",
-                mode.as_str(),
-                config.style(mode).unwrap_or("Claude Code's default")
-            ))?;
+            let from = match (starting.source, &starting.file) {
+                ("settings", Some(file)) => format!(
+                    "`env.{}` in {}",
+                    install::MODE_VARIABLE,
+                    file.strip_prefix(project).unwrap_or(file).display()
+                ),
+                ("environment", _) => format!("`{}` in this environment", install::MODE_VARIABLE),
+                ("config", _) => "`session.default_mode` in the configuration".to_owned(),
+                _ => "the default".to_owned(),
+            };
+            let new_sessions = format!(
+                "new sessions here start in {} mode (style: {}), from {from}",
+                starting.mode.as_str(),
+                style_of(starting.mode)
+            );
+            match &id {
+                Some(id) => out.line(&format!(
+                    "{} is in {} mode (style: {}); {new_sessions}",
+                    id.as_str(),
+                    mode.as_str(),
+                    style_of(mode)
+                ))?,
+                None => out.line(&new_sessions)?,
+            }
         }
         return Ok(());
     };

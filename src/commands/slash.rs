@@ -14,8 +14,8 @@ use anyhow::Context as _;
 use serde_json::{Value, json};
 
 use crate::cli::{
-    Command, DecisionCommand, Format, HandoffCommand, InboxCommand, MemoryCommand, SessionCommand,
-    SlashCommand, SprintCommand, StateCommand, TaskCommand,
+    Command, ContextArgs, DecisionCommand, Format, HandoffCommand, InboxCommand, MemoryCommand,
+    SessionCommand, SlashCommand, SprintCommand, StateCommand, TaskCommand,
 };
 use crate::context::Context;
 use crate::output::Output;
@@ -163,7 +163,7 @@ fn plan(command: SlashCommand, args: &[String], session: Option<&str>) -> Vec<Re
         SlashCommand::Orchestrate => {
             let mut reads = vec![summary()];
             if session.is_some() {
-                reads.push(context_read());
+                reads.push(status_read());
             }
             match (
                 first.as_deref(),
@@ -352,8 +352,18 @@ fn summary() -> Read {
     )
 }
 
+fn status_read() -> Read {
+    planned(&["status"], Command::Status { session: None })
+}
+
 fn context_read() -> Read {
-    planned(&["context"], Command::Context { id: None })
+    planned(
+        &["context"],
+        Command::Context(ContextArgs {
+            command: None,
+            id: None,
+        }),
+    )
 }
 
 fn board(sprint: Option<&str>) -> Read {
@@ -660,6 +670,7 @@ mod tests {
         // The only commands a `!` line may run: none of them writes.
         let readers = [
             "summary",
+            "status",
             "context",
             "board",
             "monitor",

@@ -289,12 +289,47 @@ fn current_task(context: &Context, id: &SessionId, deliver: bool) -> Vec<String>
     })
 }
 
-/// What SessionStart would inject for the session `id` now, without delivering its inbox:
-/// for `orchestron context`, people and slash commands.
-pub(crate) fn preview_context(context: &Context, id: &SessionId) -> anyhow::Result<String> {
-    let document = context.store()?.read(id)?;
-    let task = current_task(context, id, false);
-    let lines = start_lines(context, &document, None, &inbox::unread(&document), task);
+/// The id a preview shows for a new session whose id is not known yet.
+pub(crate) const NEW_SESSION: &str = "(new)";
+
+/// Whose context [`preview_context`] shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Preview<'a> {
+    /// A session that exists.
+    Session(&'a SessionId),
+    /// A session that has not started yet, in `mode`: `id` when it is known (a session
+    /// named by the environment before its first hook), else [`NEW_SESSION`].
+    New {
+        id: Option<&'a SessionId>,
+        mode: Mode,
+    },
+}
+
+/// What SessionStart would inject now, without delivering any inbox: for a session, or for
+/// a new one (composed from a fresh document built in memory, never stored). For
+/// `orchestron context`, people and slash commands.
+pub(crate) fn preview_context(context: &Context, who: Preview<'_>) -> anyhow::Result<String> {
+    let (document, task, source) = match who {
+        Preview::Session(id) => (
+            context.store()?.read(id)?,
+            current_task(context, id, false),
+            None,
+        ),
+        Preview::New { id, mode } => {
+            let new = NewSession {
+                id: id.map_or(NEW_SESSION, SessionId::as_str).to_owned(),
+                mode,
+                project: context.default_project(),
+                parent_session: None,
+                metadata: serde_json::Map::new(),
+                created_by: "orchestron hook".to_owned(),
+            };
+            let document = session::new_document(&new, context.now, context.config()?.expiry(mode));
+            let task = id.map_or_else(Vec::new, |id| current_task(context, id, false));
+            (document, task, Some("startup"))
+        }
+    };
+    let lines = start_lines(context, &document, source, &inbox::unread(&document), task);
     let mut text = cap(&lines, context.config()?.context_chars());
     // What Claude Code applied when the session started; for a session no hook has
     // started, what it would apply now.

@@ -27,6 +27,7 @@ mod task;
 mod transfer;
 mod views;
 mod worktrees;
+mod vocab;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ mod harness;
 mod mock;
 mod slash;
 mod worktrees;
+mod vocab;
 
 use serde_json::{Value, json};
 

@@ -148,6 +148,8 @@ pub struct Config {
     pub board: BoardConfig,
     #[serde(default)]
     pub query: QueryConfig,
+    #[serde(default)]
+    pub snapshots: SnapshotsConfig,
 }
 
 /// How far one JSONPath query may go (`query`, `state get`, `state` edits, `slash`).
@@ -321,6 +323,7 @@ impl Config {
                 path.display()
             );
         }
+        config.snapshots.check(path)?;
         if let Some(chars) = config.hooks.context_chars {
             anyhow::ensure!(
                 (1..=MAX_CONTEXT_CHARS).contains(&chars),
@@ -390,6 +393,68 @@ impl Config {
             .get(mode.as_str())
             .and_then(|setting| setting.duration().ok())
             .unwrap_or_else(|| mode.default_expiry())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// snapshots (`orchestron context save|load|list|prune`)
+
+/// How many named context snapshots a project keeps unless configured otherwise
+/// (`snapshots.keep`): saving one more drops the oldest.
+pub const DEFAULT_SNAPSHOTS_KEEP: usize = 100;
+
+/// How long a context snapshot is kept unless configured otherwise (`snapshots.max_age`):
+/// 30 days.
+pub const DEFAULT_SNAPSHOTS_MAX_AGE: Duration = Duration::from_secs(30 * 86_400);
+
+/// The most snapshots `snapshots.keep` may ask for: each is a file the list reads.
+pub const MAX_SNAPSHOTS_KEEP: usize = 10_000;
+
+/// How many context snapshots are kept, and for how long (`snapshots`), the same shape as
+/// `handoffs`: `{"keep": 100, "max_age": "30d"}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SnapshotsConfig {
+    /// The most snapshots kept (default [`DEFAULT_SNAPSHOTS_KEEP`]).
+    #[serde(default)]
+    pub keep: Option<usize>,
+    /// How long one is kept, as a duration such as `30d` (default 30 days).
+    #[serde(default)]
+    pub max_age: Option<String>,
+}
+
+impl SnapshotsConfig {
+    fn check(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(keep) = self.keep {
+            anyhow::ensure!(
+                (1..=MAX_SNAPSHOTS_KEEP).contains(&keep),
+                "invalid `snapshots.keep` in `{}`: it must be 1 to {MAX_SNAPSHOTS_KEEP}",
+                path.display()
+            );
+        }
+        if let Some(age) = &self.max_age {
+            let age = parse_duration(age)
+                .with_context(|| format!("invalid `snapshots.max_age` in `{}`", path.display()))?;
+            anyhow::ensure!(
+                !age.is_zero() && age <= MAX_EXPIRY,
+                "invalid `snapshots.max_age` in `{}`: it must be longer than zero and at most \
+                 100 years",
+                path.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The most snapshots kept.
+    pub fn keep(&self) -> usize {
+        self.keep.unwrap_or(DEFAULT_SNAPSHOTS_KEEP)
+    }
+
+    /// How long a snapshot is kept.
+    pub fn max_age(&self) -> Duration {
+        self.max_age
+            .as_deref()
+            .and_then(|age| parse_duration(age).ok())
+            .unwrap_or(DEFAULT_SNAPSHOTS_MAX_AGE)
     }
 }
 
@@ -541,5 +606,28 @@ mod tests {
         assert_eq!(config.style(Mode::Leadership), Some("leadership_chat"));
         assert_eq!(config.wip_limit("IN_PROGRESS"), None);
         assert_eq!(config.wip_limit("TODO"), Some(9));
+    }
+
+    #[test]
+    fn snapshot_bounds_default_and_are_checked() {
+        let config = Config::default();
+        assert_eq!(config.snapshots.keep(), DEFAULT_SNAPSHOTS_KEEP);
+        assert_eq!(config.snapshots.max_age(), DEFAULT_SNAPSHOTS_MAX_AGE);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, r#"{"snapshots": {"keep": 5, "max_age": "7d"}}"#).unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.snapshots.keep(), 5);
+        assert_eq!(config.snapshots.max_age(), Duration::from_secs(7 * 86_400));
+        for (bad, key) in [
+            (r#"{"snapshots": {"keep": 0}}"#, "snapshots.keep"),
+            (r#"{"snapshots": {"keep": 10001}}"#, "snapshots.keep"),
+            (r#"{"snapshots": {"max_age": "soon"}}"#, "snapshots.max_age"),
+            (r#"{"snapshots": {"max_age": "0s"}}"#, "snapshots.max_age"),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let err = format!("{:#}", Config::load(&path).unwrap_err());
+            assert!(err.contains(key), "{bad}: {err}");
+        }
     }
 }

@@ -17,7 +17,9 @@
 //!   its worktrees), read from git's files;
 //! - [`tracker`]: the project's work items in SQLite, and the operations on them;
 //! - [`views`]: the board, the summary and the monitor, each gathered as one JSON value
-//!   that every face renders its own way.
+//!   that every face renders its own way; [`status`]: the current session's item, blockers
+//!   and messages, or the project in one line;
+//! - [`snapshots`]: named context snapshots a session saves and another loads.
 
 pub mod bounds;
 pub mod config;
@@ -32,6 +34,8 @@ pub mod repo;
 pub mod select;
 pub mod session;
 pub mod sessions;
+pub mod snapshots;
+pub mod status;
 pub mod store;
 pub mod tracker;
 pub mod views;
