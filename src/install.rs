@@ -330,16 +330,27 @@ pub(crate) fn remove_from_settings(text: &str) -> anyhow::Result<(Option<String>
             let mut kept_groups = Vec::new();
             let mut changed = false;
             for raw in groups {
-                let Ok(mut group) = serde_json::from_str::<Value>(raw.get()) else {
+                // Raw all the way down to each handler: a neighbour serde_json cannot hold
+                // (`1E400`) is kept as written and does not hide Orchestron's handler.
+                let Ok(mut group) = serde_json::from_str::<Pairs>(raw.get()) else {
                     kept_groups.push(raw);
                     continue;
                 };
-                let Some(handlers) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
+                let Some(Ok(handlers)) = group
+                    .get("hooks")
+                    .map(|handlers| serde_json::from_str::<Vec<Box<RawValue>>>(handlers.get()))
+                else {
                     kept_groups.push(raw);
                     continue;
                 };
                 let before = handlers.len();
-                handlers.retain(|handler| our_handler(handler).is_none());
+                let handlers: Vec<Box<RawValue>> = handlers
+                    .into_iter()
+                    .filter(|handler| {
+                        serde_json::from_str::<Value>(handler.get())
+                            .map_or(true, |handler| our_handler(&handler).is_none())
+                    })
+                    .collect();
                 if handlers.len() == before {
                     kept_groups.push(raw);
                     continue;
@@ -347,7 +358,8 @@ pub(crate) fn remove_from_settings(text: &str) -> anyhow::Result<(Option<String>
                 changed = true;
                 if !handlers.is_empty() {
                     // Only a group Orchestron shared with someone else is laid out afresh.
-                    kept_groups.push(laid_out(&group, 3)?);
+                    group.set("hooks", list_at(&handlers, 4)?);
+                    kept_groups.push(group.to_raw_at(3)?);
                 }
             }
             if !changed {
@@ -664,12 +676,19 @@ impl Pairs {
         })
     }
 
+    /// The value of `key`; of a key given twice, the last, the one Claude Code reads
+    /// (`JSON.parse` keeps the last duplicate).
     fn get(&self, key: &str) -> Option<&RawValue> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| &**v)
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| &**v)
     }
 
+    /// Set `key`: of a key given twice, the last, as `get` reads it.
     fn set(&mut self, key: &str, value: Box<RawValue>) {
-        match self.0.iter_mut().find(|(k, _)| k == key) {
+        match self.0.iter_mut().rev().find(|(k, _)| k == key) {
             Some((_, slot)) => *slot = value,
             None => self.0.push((key.to_owned(), value)),
         }

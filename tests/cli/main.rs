@@ -26,8 +26,8 @@ mod surface;
 mod task;
 mod transfer;
 mod views;
-mod worktrees;
 mod vocab;
+mod worktrees;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -8,8 +8,8 @@
 mod harness;
 mod mock;
 mod slash;
-mod worktrees;
 mod vocab;
+mod worktrees;
 
 use serde_json::{Value, json};
 
