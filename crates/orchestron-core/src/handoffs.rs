@@ -256,3 +256,155 @@ pub fn all(cx: &Context, project: &str) -> Result<Vec<Value>> {
     found.reverse();
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::tracker::model::{Kind, Priority, Status};
+    use crate::tracker::tasks::NewItem;
+    use crate::{Clock, Settings};
+
+    const NOW: &str = "2026-01-01T00:00:00Z";
+
+    /// A context acting as session `actor` (or a person at a terminal).
+    fn context(root: &Path, actor: Option<&str>) -> Context {
+        Context::new(Settings {
+            state_root: root.to_path_buf(),
+            config: Config::default(),
+            default_project: "p".to_owned(),
+            actor: actor.map(str::to_owned),
+            lock_timeout: Duration::from_secs(5),
+            durability: None,
+            test_locks: crate::store::TestLocks::default(),
+            clock: Clock::Fixed(NOW.parse().unwrap()),
+            id_seed: Some("tests".to_owned()),
+        })
+    }
+
+    fn item(cx: &Context, title: &str, priority: Priority) -> String {
+        let new = NewItem {
+            kind: Kind::Task,
+            title: title.to_owned(),
+            description: String::new(),
+            status: Status::Todo,
+            priority,
+            estimate: None,
+            assignee: None,
+            labels: Vec::new(),
+            parent: None,
+        };
+        tasks::create(cx, &new).unwrap().item.id
+    }
+
+    fn document(id: &str) -> Value {
+        json!({"session": {"id": id, "project": "p"}})
+    }
+
+    #[test]
+    fn a_session_hands_on_the_items_it_claimed_worked_on_and_completed() {
+        let dir = tempfile::tempdir().unwrap();
+        let person = context(dir.path(), None);
+        let first = item(&person, "First", Priority::High);
+        let second = item(&person, "Second", Priority::Medium);
+        let third = item(&person, "Third", Priority::Low);
+        let other = item(&person, "Other's", Priority::Low);
+        let s = context(dir.path(), Some("s"));
+        tasks::next(&s, None, true).unwrap();
+        tasks::set_progress(&s, &first, 30).unwrap();
+        tasks::start(&s, &second, false).unwrap();
+        tasks::complete(&s, &second, false).unwrap();
+        tasks::next(&s, None, true).unwrap(); // the third
+        tasks::release(&s, &third).unwrap();
+        tasks::start(&context(dir.path(), Some("t")), &other, false).unwrap();
+
+        let touched = tasks::touched_by(&s, "s").unwrap();
+        let seen: Vec<(&str, &[&str])> = touched
+            .iter()
+            .map(|t| (t.id.as_str(), t.did.as_slice()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (second.as_str(), &["claimed", "completed"][..]),
+                (first.as_str(), &["claimed", "worked"][..]),
+            ],
+            "newest first; a released claim and another session's work are left out"
+        );
+        assert_eq!(touched[1].progress, 30);
+
+        // The session ends having done nothing else: its handoff is kept for its items, and
+        // the next session is told the open one (with its claim) and the completed one.
+        let stored = session_ended(&s, &document("s"), "exit", "p")
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored["items"].as_array().unwrap().len(), 2);
+        let brief = brief(&person, "p", None).unwrap();
+        assert_eq!(brief.items.len(), 1);
+        assert_eq!(brief.items[0].id, first);
+        assert!(
+            brief.general.is_none(),
+            "its only handoff is told with the item"
+        );
+        // Once the item is done elsewhere, the handoff is general: it completed something.
+        tasks::complete(&person, &first, true).unwrap();
+        let brief = self::brief(&person, "p", None).unwrap();
+        assert!(brief.items.is_empty());
+        assert_eq!(brief.general.unwrap()["from_session"], "s");
+    }
+
+    #[test]
+    fn without_a_tracker_or_anything_done_nothing_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = context(dir.path(), Some("s"));
+        assert_eq!(
+            session_ended(&cx, &document("s"), "exit", "p").unwrap(),
+            None
+        );
+        assert!(!dir.path().join(FOLDER).join("p.json").exists());
+        assert!(!cx.tracker_path().exists(), "reads create no tracker");
+        assert!(start_brief(&cx, "p", Some("s")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_persons_handoff_needs_a_step_or_a_note_and_sits_beside_the_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = context(dir.path(), None);
+        let person = Writer::Person {
+            project: "p".to_owned(),
+        };
+        let err = write(&cx, &person, &[], None, false, "p").unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Invalid);
+        let err = write(&cx, &person, &[" ".to_owned()], None, false, "p").unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Invalid);
+        assert!(!dir.path().join(FOLDER).exists(), "refusals change nothing");
+        write(&cx, &person, &["deploy".to_owned()], None, true, "p").unwrap();
+        assert!(
+            all(&cx, "p").unwrap().is_empty(),
+            "a dry run stores nothing"
+        );
+        write(
+            &cx,
+            &person,
+            &["deploy".to_owned()],
+            Some("at noon"),
+            false,
+            "p",
+        )
+        .unwrap();
+        let mut doc = document("s");
+        doc["execution"] = json!({"files": {"/p/a": {}}});
+        session_ended(&cx, &doc, "exit", "p").unwrap();
+        let kept = all(&cx, "p").unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[1]["by"], "person");
+        assert_eq!(kept[0]["from_session"], "s");
+        assert_eq!(
+            of_session(&cx, "p", &SessionId::parse("s").unwrap()).unwrap(),
+            Some(kept[0].clone())
+        );
+    }
+}
