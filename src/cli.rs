@@ -152,7 +152,7 @@ pub enum Command {
         #[arg(long)]
         session: Option<String>,
     },
-    /// Read the project's handoff for the next session, or write one now
+    /// Read what the next session is told of the project's handoffs, or leave one now
     #[command(subcommand)]
     Handoff(HandoffCommand),
     /// What a slash command needs to know, for its `!` block: reads chosen by the command's
@@ -329,16 +329,28 @@ fn duration_parser(raw: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum HandoffCommand {
-    /// The project's last handoff: what was done, the next steps, the last test run
+    /// What the next session is told of the project's handoffs (the open items recent sessions
+    /// took, then the latest handoff that finished something); `--all`, `--item` and
+    /// `--session` print whole handoffs, newest first
     Show {
         /// The project (default: this one)
         #[arg(long)]
         project: Option<String>,
+        /// Every handoff the project keeps
+        #[arg(long, conflicts_with_all = ["item", "session"])]
+        all: bool,
+        /// The handoffs that name this tracker item
+        #[arg(long, value_name = "ID", conflicts_with = "session")]
+        item: Option<String>,
+        /// The handoff this session left
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
     },
-    /// Leave a handoff for the next session now, from a session's to-dos, files and tests,
-    /// with next steps and a note of your own; SessionEnd keeps them
+    /// Leave a handoff for the next sessions now: a session's holds its to-dos, items, files
+    /// and tests with next steps and a note of your own, which SessionEnd keeps; with no
+    /// current session, it is a person's handoff of the steps and the note
     Write {
-        /// The session (default: the current one)
+        /// The session (default: the current one; none makes it a person's handoff)
         #[arg(long)]
         session: Option<String>,
         /// A next step (repeat for more); they come before the unfinished to-dos

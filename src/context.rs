@@ -264,11 +264,6 @@ impl Context {
         self.current_session.as_deref()
     }
 
-    /// The project handoffs, one document per project (`<root>/handoffs/<project>.json`).
-    pub(crate) fn handoff_store(&self) -> anyhow::Result<Store> {
-        self.store_in("handoffs")
-    }
-
     fn store_in(&self, folder: &str) -> anyhow::Result<Store> {
         let durability = match self.durability {
             Some(durability) => durability,

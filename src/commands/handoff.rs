@@ -1,6 +1,8 @@
-//! `orchestron handoff show|write`: the handoff a project keeps for its next session. The
-//! hooks write one at SessionEnd; `write` leaves one now, with next steps and a note that
-//! SessionEnd keeps.
+//! `orchestron handoff show|write`: the handoffs a project keeps for its next sessions. The
+//! hooks leave one per session at SessionEnd; `show` prints what the next session is told
+//! (or whole handoffs with `--all`, `--item`, `--session`); `write` leaves one now, a
+//! session's (with next steps and a note SessionEnd keeps) or, with no current session, a
+//! person's.
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -9,8 +11,8 @@ use crate::cli::HandoffCommand;
 use crate::context::Context;
 use crate::output::Output;
 use orchestron_core::handoff;
+use orchestron_core::handoffs::{self, Writer};
 use orchestron_core::ids::SessionId;
-use orchestron_core::sessions;
 
 pub(super) fn run(
     context: &Context,
@@ -18,19 +20,53 @@ pub(super) fn run(
     command: HandoffCommand,
 ) -> anyhow::Result<()> {
     match command {
-        HandoffCommand::Show { project } => {
+        HandoffCommand::Show {
+            project,
+            all,
+            item,
+            session,
+        } => {
+            // Checked before anything is read.
+            let session = session.as_deref().map(SessionId::parse).transpose()?;
             let project = match project {
                 Some(project) => project,
                 None => context
                     .default_project()
                     .context("the project root has no name; pass `--project`")?,
             };
-            let found = sessions::last_handoff(context.core()?, &project)?;
-            print(
-                out,
-                found.as_ref(),
-                &format!("no handoff yet in project {project}"),
-            )
+            let cx = context.core()?;
+            if all {
+                let found = handoffs::all(cx, &project)?;
+                return print_many(out, &found, &format!("no handoff yet in project {project}"));
+            }
+            if let Some(item) = item {
+                let found = handoffs::touching_item(cx, &project, &item)?;
+                return print_many(
+                    out,
+                    &found,
+                    &format!("no handoff in project {project} names item {item}"),
+                );
+            }
+            if let Some(id) = session {
+                let found = handoffs::of_session(cx, &project, &id)?;
+                return print_one(
+                    out,
+                    found.as_ref(),
+                    &format!("session {id} left no handoff in project {project}"),
+                );
+            }
+            let brief = handoffs::brief_json(cx, &project)?;
+            if out.json() {
+                return Ok(out.json_line(&brief)?);
+            }
+            let lines = brief["lines"].as_array().map_or(&[][..], Vec::as_slice);
+            if lines.is_empty() {
+                crate::output::note(&format!("no handoff to tell in project {project}"));
+            }
+            for line in lines.iter().filter_map(Value::as_str) {
+                out.line(line)?;
+            }
+            Ok(())
         }
         HandoffCommand::Write {
             session,
@@ -38,27 +74,29 @@ pub(super) fn run(
             note,
             dry_run,
         } => {
-            let id = match session {
-                Some(raw) => SessionId::parse(&raw)?,
-                None => context.current_session()?,
-            };
             let fallback = context
                 .default_project()
                 .unwrap_or_else(|| "project".to_owned());
-            let written = sessions::write_handoff(
+            let writer = match session.as_deref().or(context.session_hint()) {
+                Some(raw) => Writer::Session(SessionId::parse(raw)?),
+                None => Writer::Person {
+                    project: fallback.clone(),
+                },
+            };
+            let written = handoffs::write(
                 context.core()?,
-                &id,
+                &writer,
                 &next,
                 note.as_deref(),
                 dry_run,
                 &fallback,
             )?;
-            print(out, Some(&written), "")
+            print_one(out, Some(&written), "")
         }
     }
 }
 
-fn print(out: &mut Output, handoff: Option<&Value>, none: &str) -> anyhow::Result<()> {
+fn print_one(out: &mut Output, handoff: Option<&Value>, none: &str) -> anyhow::Result<()> {
     match handoff {
         Some(handoff) if out.json() => out.json_line(handoff)?,
         None if out.json() => out.json_line(&json!(null))?,
@@ -68,6 +106,24 @@ fn print(out: &mut Output, handoff: Option<&Value>, none: &str) -> anyhow::Resul
             }
         }
         None => crate::output::note(none),
+    }
+    Ok(())
+}
+
+fn print_many(out: &mut Output, found: &[Value], none: &str) -> anyhow::Result<()> {
+    if out.json() {
+        return Ok(out.json_line(&json!(found))?);
+    }
+    if found.is_empty() {
+        crate::output::note(none);
+    }
+    for (i, handoff) in found.iter().enumerate() {
+        if i > 0 {
+            out.line("")?;
+        }
+        for line in handoff::describe(handoff) {
+            out.line(&line)?;
+        }
     }
     Ok(())
 }

@@ -265,7 +265,12 @@ fn plan(command: SlashCommand, args: &[String], session: Option<&str>) -> Vec<Re
         SlashCommand::Handoff => {
             let show = planned(
                 &["handoff", "show"],
-                Command::Handoff(HandoffCommand::Show { project: None }),
+                Command::Handoff(HandoffCommand::Show {
+                    project: None,
+                    all: false,
+                    item: None,
+                    session: None,
+                }),
             );
             match first.as_deref() {
                 Some("write" | "leave" | "save") => vec![

@@ -21,7 +21,6 @@ use serde_json::{Value, json};
 use crate::context::Context;
 use crate::style;
 use orchestron_core::config::MAX_CONTEXT_CHARS;
-use orchestron_core::handoff;
 use orchestron_core::ids::SessionId;
 use orchestron_core::inbox;
 use orchestron_core::session::{self, Lifecycle, Mode, NewSession, Status};
@@ -250,8 +249,9 @@ fn session_start(
 }
 
 /// Everything SessionStart injects, most important first: the session and its mode, the
-/// inbox `messages` (a person wrote them for this session), the project's last handoff, then
-/// what this session itself left open.
+/// inbox `messages` (a person wrote them for this session), its current item, the project's
+/// handoffs (open items recent sessions took, then the latest general handoff; at most
+/// `handoff::BRIEF_SHARE_PERCENT` of the budget), then what this session itself left open.
 fn start_lines(
     context: &Context,
     document: &Value,
@@ -262,9 +262,7 @@ fn start_lines(
     let mut lines = start_context(document, source);
     let mut early = inbox::describe(messages);
     early.extend(task);
-    if let Some(handoff) = last_handoff(context, document) {
-        early.extend(handoff::describe(&handoff));
-    }
+    early.extend(handoff_brief(context, document));
     lines.splice(1..1, early);
     lines
 }
@@ -696,46 +694,40 @@ fn stop(
     Ok(block.map(|reason| json!({"decision": "block", "reason": reason})))
 }
 
-/// End the session `completed`, if it exists and has not ended already, and leave the
-/// project's handoff for the next session.
+/// End the session `completed`, if it exists and has not ended already, and leave its
+/// handoff for the next sessions (kept beside the others; see `orchestron_core::handoffs`).
 fn session_end(context: &Context, id: &SessionId, reason: &str) -> anyhow::Result<()> {
     let store = context.store()?;
     if !store.exists(id) {
         return Ok(());
     }
     let now = context.now;
-    let handoff = store.update(id, |document| {
+    let document = store.update(id, |document| {
         let ended = Lifecycle::of(document)?.stored.is_ended();
         let changed = !ended && session::end(document, now, Status::Completed)?;
-        Ok((changed, handoff::compose(document, now, reason)))
+        Ok((changed, document.clone()))
     })?;
-    // A session that did nothing (a question, a look around) leaves the last handoff alone.
-    if handoff::is_empty(&handoff) {
-        return Ok(());
-    }
-    let project = handoff["project"].as_str().unwrap_or("project");
-    let key = SessionId::from_name(project);
-    context.handoff_store()?.transact(&key, |previous| {
-        let mut handoff = handoff;
-        if let Some(previous) = previous {
-            handoff::carry_plan(&previous, &mut handoff);
-        }
-        Ok((Outcome::Replace(handoff), ()))
-    })
+    let fallback = context
+        .default_project()
+        .unwrap_or_else(|| "project".to_owned());
+    orchestron_core::handoffs::session_ended(context.core()?, &document, reason, &fallback)?;
+    Ok(())
 }
 
-/// The project's last handoff, unless this session left it.
-fn last_handoff(context: &Context, document: &Value) -> Option<Value> {
-    let project = document
-        .pointer("/session/project")
-        .and_then(Value::as_str)?;
-    let id = document.pointer("/session/id").and_then(Value::as_str)?;
-    let handoff = context
-        .handoff_store()
-        .ok()?
-        .try_read(&SessionId::from_name(project))
-        .ok()??;
-    (handoff.get("from_session").and_then(Value::as_str) != Some(id)).then_some(handoff)
+/// What the session is told of its project's handoffs (`handoffs::start_brief`): never its
+/// own. A failure there costs these lines, never the context.
+fn handoff_brief(context: &Context, document: &Value) -> Vec<String> {
+    let Some(project) = document.pointer("/session/project").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let own = document.pointer("/session/id").and_then(Value::as_str);
+    let lines = context
+        .core()
+        .and_then(|cx| Ok(orchestron_core::handoffs::start_brief(cx, project, own)?));
+    lines.unwrap_or_else(|err| {
+        crate::output::warn(&format!("the handoffs are left out: {err:#}"));
+        Vec::new()
+    })
 }
 
 #[cfg(test)]

@@ -526,7 +526,8 @@ fn session_end_leaves_a_handoff_the_next_session_sees() {
         env.document("first")["session"]["lifecycle"]["status"],
         "completed"
     );
-    // One handoff per project, named after it (the temp dir's name, without its leading `.`).
+    // The project's handoffs are one document named after it (the temp dir's name, without
+    // its leading `.`); the session's is the newest.
     let (project, handoff) = env.project_handoff();
     assert_eq!(handoff["project"], project);
     assert_eq!(handoff["from_session"], "first");
@@ -555,14 +556,14 @@ fn session_end_leaves_a_handoff_the_next_session_sees() {
         .ok(),
     )
     .unwrap();
-    assert!(
-        !reply["hookSpecificOutput"]["additionalContext"]
-            .as_str()
-            .unwrap()
-            .contains("Last handoff")
-    );
-    // A session that did nothing leaves the last handoff in place.
+    let context = reply["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap();
+    assert!(!context.contains("from session first"), "{context}");
+    assert!(!context.contains("Latest handoff"), "{context}");
+    // A session that did nothing leaves no handoff, so it hides nothing.
     hook(&env, "SessionEnd", &payload("SessionEnd", "second")).ok();
+    assert_eq!(env.project_handoffs().len(), 1);
     let reply: Value =
         serde_json::from_str(hook(&env, "SessionStart", &payload("SessionStart", "third")).ok())
             .unwrap();

@@ -5,6 +5,7 @@
 mod concurrency;
 mod crash;
 mod fuzz_inputs;
+mod handoffs;
 mod hardening_hooks;
 mod hardening_links;
 mod hardening_misc;
@@ -186,9 +187,9 @@ impl TestEnv {
         serde_json::from_slice(&bytes).expect("a JSON document")
     }
 
-    /// The project's name (the temp dir's, without its leading `.`) and its handoff document,
-    /// the one SessionEnd leaves.
-    pub fn project_handoff(&self) -> (String, Value) {
+    /// The project's name (the temp dir's) and the file of its handoffs (named after it,
+    /// without the leading `.`).
+    pub fn project_file(&self) -> (String, PathBuf) {
         let project = self
             .path()
             .file_name()
@@ -199,11 +200,21 @@ impl TestEnv {
             .home()
             .join("handoffs")
             .join(format!("{}.json", project.trim_start_matches('.')));
-        let bytes = std::fs::read(file).expect("a handoff");
-        (
-            project,
-            serde_json::from_slice(&bytes).expect("a JSON handoff"),
-        )
+        (project, file)
+    }
+
+    /// Every handoff the project keeps, oldest first, read from disk.
+    pub fn project_handoffs(&self) -> Vec<Value> {
+        let (_, file) = self.project_file();
+        let bytes = std::fs::read(file).expect("a handoffs document");
+        let document: Value = serde_json::from_slice(&bytes).expect("a JSON document");
+        document["handoffs"].as_array().expect("a list").clone()
+    }
+
+    /// The project's name and its newest handoff: the one the last SessionEnd left.
+    pub fn project_handoff(&self) -> (String, Value) {
+        let newest = self.project_handoffs().pop().expect("a handoff");
+        (self.project_file().0, newest)
     }
 
     /// Every file under the state root with its bytes, to prove a command changed nothing.

@@ -497,7 +497,8 @@ fn session_start_injects_the_style_of_the_sessions_mode_unless_claude_code_appli
 fn a_written_handoff_reaches_the_next_session_and_survives_session_end() {
     let mut env = TestEnv::new();
     env.set("ORCHESTRON_SESSION", SESSION);
-    assert_eq!(env.run(&["handoff", "show", "--json"]).json(), Value::Null);
+    let mine = ["handoff", "show", "--session", SESSION, "--json"];
+    assert_eq!(env.run(&mine).json(), Value::Null);
     env.run(&["session", "create", "--id", SESSION]).ok();
     let preview = env
         .run(&[
@@ -513,7 +514,7 @@ fn a_written_handoff_reaches_the_next_session_and_survives_session_end() {
         .json();
     assert_eq!(preview["planned"], json!(["run the migration"]));
     assert_eq!(
-        env.run(&["handoff", "show", "--json"]).json(),
+        env.run(&mine).json(),
         Value::Null,
         "a dry run stores nothing"
     );
@@ -541,7 +542,7 @@ fn a_written_handoff_reaches_the_next_session_and_survives_session_end() {
     let end = json!({"session_id": SESSION, "hook_event_name": "SessionEnd", "reason": "exit"});
     env.run_with_stdin(&["hook", "SessionEnd"], &end.to_string())
         .ok();
-    let handoff = env.run(&["handoff", "show", "--json"]).json();
+    let handoff = env.run(&mine).json();
     assert_eq!(handoff["reason"], "exit");
     assert_eq!(handoff["planned"], json!(["run the migration"]));
     assert_eq!(handoff["next_steps"], json!(["fix the test"]));

@@ -5,6 +5,7 @@
 //!
 //! Without the CLI every test is compiled `#[ignore]`d and shows as ignored; with `CI=true` they are mandatory.
 
+mod handoffs;
 mod harness;
 mod mock;
 mod slash;
@@ -117,14 +118,23 @@ fn a_session_records_todos_files_tests_and_leaves_a_handoff() {
         .unwrap();
     assert!(heartbeats >= 7, "{heartbeats} heartbeats: {info:#}");
     assert!(lifecycle["heartbeat"].is_string());
+    // The project's handoffs are one document in `.orchestron/handoffs/`; this session's is
+    // the one handoff in it.
     let handoffs = fixture.project.join(".orchestron/handoffs");
     let handoff = std::fs::read_dir(&handoffs)
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .find(|path| path.extension().is_some_and(|ext| ext == "json"))
         .expect("a handoff for the project");
-    let read = || std::fs::read_to_string(&handoff).unwrap();
-    assert!(read().contains("Write the docs"), "{}", read());
+    let read =
+        || -> Value { serde_json::from_str(&std::fs::read_to_string(&handoff).unwrap()).unwrap() };
+    let kept = read()["handoffs"].as_array().unwrap().clone();
+    assert_eq!(kept.len(), 1, "{kept:#?}");
+    assert_eq!(kept[0]["from_session"], id.as_str());
+    assert!(
+        kept[0]["next_steps"].to_string().contains("Write the docs"),
+        "{kept:#?}"
+    );
 
     // The handoff for the project names what was done and what is left.
     let next = fixture.run(
@@ -140,8 +150,13 @@ fn a_session_records_todos_files_tests_and_leaves_a_handoff() {
         next.context()
     );
     assert!(sent.contains("app.py"), "{}", next.context());
-    // That session did nothing, so the handoff it found stays for the one after.
-    assert!(read().contains("Write the docs"), "{}", read());
+    // That session did nothing, so it left no handoff, and hides nothing from the one after.
+    assert_eq!(
+        read()["handoffs"].as_array().unwrap().len(),
+        1,
+        "{:#}",
+        read()
+    );
 }
 
 /// Scenario 2: a project guard rule refuses a Bash command; it does not run, and the reason

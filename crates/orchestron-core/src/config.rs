@@ -7,6 +7,7 @@
 //!                "styles": { "development": "all-team_dashboard", "config": null } },
 //!   "hooks": { "test_commands": ["cargo test"], "context_chars": 4000 },
 //!   "board": { "wip": { "IN_PROGRESS": 5 } },
+//!   "handoffs": { "keep": 50, "max_age": "14d" },
 //!   "query": { "max_nodes": 5000000 } }
 //! ```
 
@@ -150,7 +151,32 @@ pub struct Config {
     pub query: QueryConfig,
     #[serde(default)]
     pub snapshots: SnapshotsConfig,
+    pub handoffs: HandoffsConfig,
 }
+
+/// How many handoffs a project keeps, and for how long (`handoffs`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HandoffsConfig {
+    /// The most handoffs kept per project, newest first (default [`DEFAULT_HANDOFFS_KEEP`],
+    /// at most [`MAX_HANDOFFS_KEEP`]).
+    #[serde(default)]
+    pub keep: Option<usize>,
+    /// How long a handoff is kept (a duration such as `30d`, or hours; default
+    /// [`DEFAULT_HANDOFFS_MAX_AGE`]).
+    #[serde(default)]
+    pub max_age: Option<ExpirySetting>,
+}
+
+/// How many handoffs a project keeps unless configured otherwise.
+pub const DEFAULT_HANDOFFS_KEEP: usize = 100;
+
+/// The most handoffs `handoffs.keep` may ask for: every SessionStart reads them all, and
+/// they live in one document that must stay under the store's size bound (each handoff is
+/// clipped to a few kilobytes; `handoffs` checks the product).
+pub const MAX_HANDOFFS_KEEP: usize = 200;
+
+/// How long a handoff is kept unless configured otherwise: 30 days.
+pub const DEFAULT_HANDOFFS_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// How far one JSONPath query may go (`query`, `state get`, `state` edits, `slash`).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -324,6 +350,17 @@ impl Config {
             );
         }
         config.snapshots.check(path)?;
+        if let Some(keep) = config.handoffs.keep {
+            anyhow::ensure!(
+                (1..=MAX_HANDOFFS_KEEP).contains(&keep),
+                "invalid `handoffs.keep` in `{}`: it must be 1 to {MAX_HANDOFFS_KEEP}",
+                path.display()
+            );
+        }
+        if let Some(age) = &config.handoffs.max_age {
+            age.duration()
+                .with_context(|| format!("invalid `handoffs.max_age` in `{}`", path.display()))?;
+        }
         if let Some(chars) = config.hooks.context_chars {
             anyhow::ensure!(
                 (1..=MAX_CONTEXT_CHARS).contains(&chars),
@@ -379,6 +416,20 @@ impl Config {
     /// The most characters SessionStart injects.
     pub fn context_chars(&self) -> usize {
         self.hooks.context_chars.unwrap_or(DEFAULT_CONTEXT_CHARS)
+    }
+
+    /// How many handoffs a project keeps.
+    pub fn handoffs_keep(&self) -> usize {
+        self.handoffs.keep.unwrap_or(DEFAULT_HANDOFFS_KEEP)
+    }
+
+    /// How long a handoff is kept.
+    pub fn handoffs_max_age(&self) -> Duration {
+        self.handoffs
+            .max_age
+            .as_ref()
+            .and_then(|setting| setting.duration().ok())
+            .unwrap_or(DEFAULT_HANDOFFS_MAX_AGE)
     }
 
     /// The most nodes one JSONPath query may visit.
@@ -587,6 +638,32 @@ mod tests {
             let config = Config::load(&path).unwrap();
             assert!(config.expiry(Mode::Sprint) <= MAX_EXPIRY, "{expiry}");
         }
+    }
+
+    #[test]
+    fn handoff_bounds_are_configured_and_checked() {
+        let config = Config::default();
+        assert_eq!(config.handoffs_keep(), 100);
+        assert_eq!(config.handoffs_max_age(), Duration::from_secs(30 * 86_400));
+        let config: Config =
+            serde_json::from_str(r#"{"handoffs": {"keep": 5, "max_age": "2d"}}"#).unwrap();
+        assert_eq!(config.handoffs_keep(), 5);
+        assert_eq!(config.handoffs_max_age(), Duration::from_secs(2 * 86_400));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        for (bad, key) in [
+            (r#"{"handoffs": {"keep": 0}}"#, "`handoffs.keep`"),
+            (r#"{"handoffs": {"keep": 201}}"#, "`handoffs.keep`"),
+            (r#"{"handoffs": {"max_age": "soon"}}"#, "`handoffs.max_age`"),
+            (r#"{"handoffs": {"max_age": -1}}"#, "`handoffs.max_age`"),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let err = format!("{:#}", Config::load(&path).unwrap_err());
+            assert!(err.contains(key), "{bad}: {err}");
+        }
+        std::fs::write(&path, r#"{"handoffs": {"keep": 200, "max_age": 12}}"#).unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.handoffs_max_age(), Duration::from_secs(12 * 3600));
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! - [`error`]: typed errors (invalid, not found, conflict, busy, internal) with hints;
 //! - [`ids`], [`session`], [`handoff`], [`inbox`]: sessions as pure rules over documents,
 //!   and [`sessions`]: the operations on them, one locked transaction each;
+//! - [`handoffs`]: the handoffs sessions and people leave, kept per project, and the brief a
+//!   new session is told of them;
 //! - [`docpath`], [`select`], [`jsonpath`]: dot paths and JSONPath over documents (RFC 9535,
 //!   bounded by a budget of nodes);
 //! - [`store`]: locked, atomic JSON documents on disk, and [`bounds`]: the depth and size
@@ -27,6 +29,7 @@ pub mod context;
 pub mod docpath;
 pub mod error;
 pub mod handoff;
+pub mod handoffs;
 pub mod ids;
 pub mod inbox;
 pub mod jsonpath;

@@ -437,9 +437,6 @@ pub fn edit_state(
     Ok(applied)
 }
 
-/// The folder of project handoffs under the state root (one document per project).
-pub const HANDOFFS: &str = "handoffs";
-
 /// Whose inbox a message goes to, or whose messages are listed.
 #[derive(Debug, Clone)]
 pub enum Scope {
@@ -557,44 +554,6 @@ pub fn running(cx: &Context) -> Result<Vec<SessionId>> {
         }
     }
     Ok(found)
-}
-
-/// The last handoff of `project`, if any. Reads only.
-pub fn last_handoff(cx: &Context, project: &str) -> Result<Option<Value>> {
-    Ok(cx
-        .store(HANDOFFS)
-        .try_read(&SessionId::from_name(project))?)
-}
-
-/// A handoff from session `id` now, with planned next steps and a note (SessionEnd keeps
-/// them); stored as the project's (`fallback_project` when the session names none) unless
-/// `dry_run`. Returns the handoff.
-pub fn write_handoff(
-    cx: &Context,
-    id: &SessionId,
-    next: &[String],
-    note: Option<&str>,
-    dry_run: bool,
-    fallback_project: &str,
-) -> Result<Value> {
-    if next.iter().any(|step| step.trim().is_empty()) {
-        return Err(Error::invalid("`--next` needs the text of a step"));
-    }
-    let document = cx.store(FOLDER).read(id)?;
-    let mut written = crate::handoff::compose(&document, cx.now(), "written");
-    crate::handoff::add_plan(&mut written, next, note);
-    if !dry_run {
-        let project = written["project"]
-            .as_str()
-            .unwrap_or(fallback_project)
-            .to_owned();
-        let stored = written.clone();
-        cx.store(HANDOFFS)
-            .transact(&SessionId::from_name(&project), |_| {
-                Ok((Outcome::Replace(stored), ()))
-            })?;
-    }
-    Ok(written)
 }
 
 #[cfg(test)]

@@ -189,6 +189,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX items_kind_status ON items(kind, status);
     CREATE INDEX items_completed ON items(status, completed_at);
     ",
+    // 3: a session's history in order, for the handoff it leaves at its end (the items it
+    // claimed, worked on or completed) without reading every event.
+    "
+    CREATE INDEX events_session ON events(session, id) WHERE session IS NOT NULL;
+    ",
 ];
 
 /// The version of the schema this binary writes.

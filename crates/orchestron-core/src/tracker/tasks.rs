@@ -1384,6 +1384,132 @@ fn touch(tx: &Transaction<'_>, id: &str, now: &str) -> Result<()> {
     Ok(())
 }
 
+/// The most items [`touched_by`] returns: a session's handoff names the items it took.
+pub const MAX_TOUCHED: usize = 20;
+
+/// An item a session claimed, worked on or completed, as it is now, with what the session
+/// did to it (in the order `claimed`, `worked`, `completed`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Touched {
+    pub id: String,
+    pub title: String,
+    pub status: Status,
+    pub progress: i64,
+    pub did: Vec<&'static str>,
+}
+
+/// What a history entry says a session did to an item: took it (`claimed`: a claim, or a
+/// move to IN_PROGRESS), finished it (`completed`: a move to DONE), gave it back
+/// (`released`: a release, or a move back to TODO or BACKLOG, which undoes the claim) or
+/// worked on it (any other change of its status, progress, checkpoints, notes, log, time or
+/// dependencies). Creating, assigning and filing an item is not work on it.
+fn what_was_done(what: &str, detail: Option<&str>) -> Option<&'static str> {
+    match what {
+        "claimed" => Some("claimed"),
+        "status" => {
+            let to = detail
+                .and_then(|detail| serde_json::from_str::<Value>(detail).ok())
+                .and_then(|detail| detail.get("to").and_then(Value::as_str).map(str::to_owned));
+            match to.as_deref() {
+                Some("IN_PROGRESS") => Some("claimed"),
+                Some("DONE") => Some("completed"),
+                Some("TODO" | "BACKLOG") => Some("released"),
+                _ => Some("worked"),
+            }
+        }
+        "released" => Some("released"),
+        "progress" | "checkpoint" | "log" | "updated" | "time" | "hours" | "depends"
+        | "blocked-reason" | "clarification" | "feedback" | "approved" => Some("worked"),
+        _ => None,
+    }
+}
+
+/// The items session `session` claimed, worked on or completed, the most recently touched
+/// first, at most [`MAX_TOUCHED`]; an item it only claimed and then gave back, or that is
+/// gone, is left out. Reads only (through the `events_session` index); a project without a
+/// tracker has none.
+pub fn touched_by(cx: &Context, session: &str) -> Result<Vec<Touched>> {
+    if !cx.tracker_path().exists() {
+        return Ok(Vec::new());
+    }
+    let db = cx.tracker_for_reads()?;
+    let conn = db.conn();
+    let mut statement =
+        conn.prepare("SELECT item, what, detail FROM events WHERE session = ?1 ORDER BY id")?;
+    let rows = statement.query_map([session], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    // Per item, oldest event first: what the session did, and when it last touched it.
+    let mut done: std::collections::HashMap<String, (Vec<&'static str>, usize)> =
+        std::collections::HashMap::new();
+    for (at, row) in rows.enumerate() {
+        let (item, what, detail) = row?;
+        let Some(did) = what_was_done(&what, detail.as_deref()) else {
+            continue;
+        };
+        let (list, last) = done.entry(item).or_default();
+        *last = at;
+        match did {
+            "released" => list.retain(|did| *did != "claimed"),
+            did if !list.contains(&did) => list.push(did),
+            _ => {}
+        }
+    }
+    let mut order: Vec<(String, Vec<&'static str>, usize)> = done
+        .into_iter()
+        .filter(|(_, (did, _))| !did.is_empty())
+        .map(|(id, (did, last))| (id, did, last))
+        .collect();
+    order.sort_by_key(|(_, _, last)| std::cmp::Reverse(*last));
+    order.truncate(MAX_TOUCHED);
+    let sql = format!("SELECT {COLUMNS} FROM items WHERE id = ?1");
+    let mut found = Vec::new();
+    for (id, mut did, _) in order {
+        did.sort_by_key(|did| {
+            ["claimed", "worked", "completed"]
+                .iter()
+                .position(|d| d == did)
+        });
+        let Some(item) = query_items(conn, &sql, [&id])?.into_iter().next() else {
+            continue;
+        };
+        found.push(Touched {
+            id: item.id,
+            title: item.title,
+            status: item.status,
+            progress: item.progress,
+            did,
+        });
+    }
+    Ok(found)
+}
+
+/// The id of the item `raw` names, resolved as `task show` resolves it (exact, any case, a
+/// unique prefix). Reads only; with no tracker, nothing is found.
+pub fn resolve_item(cx: &Context, raw: &str) -> Result<String> {
+    let db = cx.tracker_for_reads()?;
+    items::resolve(db.conn(), raw)
+}
+
+/// The items of `ids` that exist, as they are now. Reads only; a project without a tracker
+/// has none.
+pub fn items_now(cx: &Context, ids: &[&str]) -> Result<Vec<Item>> {
+    if ids.is_empty() || !cx.tracker_path().exists() {
+        return Ok(Vec::new());
+    }
+    let db = cx.tracker_for_reads()?;
+    let sql = format!("SELECT {COLUMNS} FROM items WHERE id = ?1");
+    let mut found = Vec::new();
+    for id in ids {
+        found.extend(query_items(db.conn(), &sql, [id])?);
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
