@@ -151,6 +151,7 @@ pub struct Config {
     pub query: QueryConfig,
     #[serde(default)]
     pub snapshots: SnapshotsConfig,
+    #[serde(default)]
     pub handoffs: HandoffsConfig,
 }
 
