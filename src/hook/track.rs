@@ -975,6 +975,13 @@ mod tests {
             );
         }
         session::record_output_style(&mut doc, Some(&clip(&long(0), MAX_NAME_CHARS)));
+        // A Notification's message, as the hook clips it.
+        session::record_notification(
+            &mut doc,
+            now(),
+            session::Notified::Waiting(session::Waiting::Permission),
+            Some(&clip(&long(0), crate::hook::limits::MAX_TEXT_CHARS)),
+        );
         for _ in 0..2 * orchestron_core::session::MAX_EVENTS {
             session::heartbeat(&mut doc, now(), std::time::Duration::from_secs(3600)).unwrap();
         }

@@ -15,9 +15,11 @@
 //!   every stored document keeps, so that what is written can be read back;
 //! - [`tracker`]: the project's work items in SQLite, and the operations on them;
 //! - [`views`]: the board, the summary and the monitor, each gathered as one JSON value
-//!   that every face renders its own way.
+//!   that every face renders its own way;
+//! - [`briefing`]: what a session without an item is told of the plan when it starts.
 
 pub mod bounds;
+pub mod briefing;
 pub mod config;
 pub mod context;
 pub mod docpath;
