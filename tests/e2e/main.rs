@@ -6,6 +6,7 @@
 //! Without the CLI every test is compiled `#[ignore]`d and shows as ignored; with `CI=true` they are mandatory.
 
 mod harness;
+mod live;
 mod mock;
 mod slash;
 
