@@ -158,7 +158,7 @@ pub struct Config {
 /// itself).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AgentConfig {
-    /// The agent's name, as items are assigned to it (`orchestron task assign ID NAME`).
+    /// The agent's name, as items are assigned to it (`orchestron task assign ID --to NAME`).
     #[serde(default)]
     pub id: Option<String>,
 }

@@ -65,7 +65,7 @@ pub fn add_note(document: &mut Value, now: Timestamp, text: &str) -> Option<u64>
 /// item's comments keep it whole).
 pub const MAX_NOTE_CHARS: usize = 2_000;
 
-const _: () = assert!(MAX_NOTE_CHARS + 1 <= MAX_MESSAGE_CHARS);
+const _: () = assert!(MAX_NOTE_CHARS < MAX_MESSAGE_CHARS);
 
 /// The `from` of a note the tracker leaves.
 pub const FROM_TRACKER: &str = "tracker";
@@ -294,6 +294,27 @@ mod tests {
         let longest = "x".repeat(MAX_MESSAGE_CHARS);
         add(&mut doc, now(), &longest).unwrap();
         assert_eq!(take_unread(&mut doc, now(), MAX_CONTEXT_CHARS), [longest]);
+    }
+
+    #[test]
+    fn a_tracker_note_reads_as_the_tracker_s_and_is_cut_to_its_bound() {
+        let mut doc = json!({"execution": {}});
+        add(&mut doc, now(), "from a person");
+        add_note(&mut doc, now(), &"n".repeat(MAX_NOTE_CHARS + 50));
+        let taken = take_unread(&mut doc, now(), MAX_CONTEXT_CHARS);
+        assert_eq!(taken.len(), 2);
+        assert!(!taken[0].note && taken[1].note);
+        let lines = describe(&taken);
+        assert_eq!(lines[0], format!("{PREFIX}from a person"));
+        assert!(
+            lines[1].starts_with("Orchestron tracker: nnn"),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(taken[1].text.chars().count(), MAX_NOTE_CHARS + 1);
+        assert!(taken[1].text.ends_with('…'));
+        assert_eq!(messages(&doc)[1]["from"], FROM_TRACKER);
+        assert_eq!(messages(&doc)[0].get("from"), None);
     }
 
     #[test]
