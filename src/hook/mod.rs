@@ -71,16 +71,13 @@ pub(crate) fn run(context: &Context, event: Event, input: &Input) -> anyhow::Res
             Ok(deliver(event, &messages))
         }
         Event::Notification => {
-            let notified = session::Notified::of(
-                payload.notification_type.as_deref(),
-                payload.message.as_deref(),
-            );
             keep_alive(context, &id, false, payload.cut, |document, now| {
-                let message = payload
-                    .message
-                    .as_deref()
-                    .map(|message| clip(message, limits::MAX_TEXT_CHARS));
-                session::record_notification(document, now, notified, message.as_deref());
+                track::record_notification(
+                    document,
+                    now,
+                    payload.notification_type.as_deref(),
+                    payload.message.as_deref(),
+                );
             })?;
             Ok(None)
         }
