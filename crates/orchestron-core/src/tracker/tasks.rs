@@ -714,7 +714,7 @@ impl CommentKind {
 }
 
 /// Add a clarification or feedback to an item. When a running session works on the item,
-/// the comment is also left in that session's inbox ([`note_session`]), so that it reaches
+/// the comment is also left in that session's inbox (`note_session`), so that it reaches
 /// the model at the session's next tool call or prompt.
 pub fn comment(cx: &Context, raw: &str, kind: CommentKind, text: &str) -> Result<ItemView> {
     check_text("text", text)?;
