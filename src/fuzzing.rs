@@ -104,6 +104,12 @@ pub fn hook_payload(data: &[u8]) {
                 round == 2,
             );
         }
+        track::record_notification(
+            &mut document,
+            now,
+            payload.notification_type.as_deref(),
+            payload.message.as_deref(),
+        );
         track::snapshot(
             &mut document,
             now,

@@ -33,6 +33,7 @@ pub const EVENTS: &[&str] = &[
     "SessionEnd",
     "TaskCreated",
     "TaskCompleted",
+    "Notification",
 ];
 
 /// Seconds Claude Code waits for one hook. A hook that times out neither blocks nor counts.

@@ -274,7 +274,16 @@ fn session_line(session: &Value) -> String {
         str_of(&session["mode"]).to_owned(),
         str_of(&session["status"]).to_owned(),
     ];
-    if let Some(seconds) = session["age_seconds"].as_i64() {
+    if let Some(waiting) = session["waiting"].as_object() {
+        parts.push(crate::hook::describe_waiting(
+            waiting.get("reason").and_then(Value::as_str),
+            waiting.get("seconds").and_then(Value::as_i64),
+        ));
+    }
+    // An ended session shows how long it ran, fixed; a live one its age.
+    if let Some(seconds) = session["ran_seconds"].as_i64() {
+        parts.push(format!("ran {}", crate::hook::age(seconds)));
+    } else if let Some(seconds) = session["age_seconds"].as_i64() {
         parts.push(format!("up {}", crate::hook::age(seconds)));
     }
     if let Some(total) = session["todos"]["total"].as_u64() {
@@ -325,8 +334,9 @@ pub(super) fn render_monitor(value: &Value, markdown: bool) -> String {
     let mut page = Page::new(markdown);
     let m = &value["metrics"];
     page.title(&format!(
-        "{} live sessions, {} agents running, {} tool calls ({} failed), {} items in progress, {} done today",
+        "{} live sessions ({} waiting for a person), {} agents running, {} tool calls ({} failed), {} items in progress, {} done today",
         m["sessions_live"],
+        m["sessions_waiting"],
         m["agents_running"],
         m["tool_calls"],
         m["tool_failures"],

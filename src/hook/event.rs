@@ -17,12 +17,13 @@ pub(crate) enum Event {
     SessionEnd,
     TaskCreated,
     TaskCompleted,
+    Notification,
     /// Any other event: exit 0, print nothing.
     Other,
 }
 
 impl Event {
-    const ALL: [(Event, &'static str); 12] = [
+    const ALL: [(Event, &'static str); 13] = [
         (Event::SessionStart, "SessionStart"),
         (Event::UserPromptSubmit, "UserPromptSubmit"),
         (Event::PreToolUse, "PreToolUse"),
@@ -35,6 +36,7 @@ impl Event {
         (Event::SessionEnd, "SessionEnd"),
         (Event::TaskCreated, "TaskCreated"),
         (Event::TaskCompleted, "TaskCompleted"),
+        (Event::Notification, "Notification"),
     ];
 
     /// The event named `name`, in either form; case and `-`/`_` do not matter.
@@ -77,7 +79,8 @@ mod tests {
             Event::from_name("post-tool-use-failure"),
             Event::PostToolUseFailure
         );
-        assert_eq!(Event::from_name("Notification"), Event::Other);
+        assert_eq!(Event::from_name("notification"), Event::Notification);
+        assert_eq!(Event::from_name("PermissionRequest"), Event::Other);
         assert_eq!(Event::from_name(""), Event::Other);
     }
 }

@@ -42,19 +42,11 @@ pub(crate) fn run(context: &Context, event: Event, input: &Input) -> anyhow::Res
         Event::SessionStart => session_start(context, &id, &payload),
         Event::UserPromptSubmit => {
             let mut messages = Vec::new();
-            let limit = orchestron_core::config::MAX_CONTEXT_CHARS;
             keep_alive(context, &id, false, payload.cut, |document, now| {
-                messages = inbox::take_unread(document, now, limit);
+                session::clear_waiting(document);
+                messages = inbox::take_unread(document, now, MAX_CONTEXT_CHARS);
             })?;
-            if messages.is_empty() {
-                return Ok(None);
-            }
-            Ok(Some(json!({
-                "hookSpecificOutput": {
-                    "hookEventName": Event::UserPromptSubmit.name(),
-                    "additionalContext": cap(&inbox::describe(&messages), limit),
-                }
-            })))
+            Ok(deliver(event, &messages))
         }
         Event::PreToolUse => pre_tool_use(context, &id, &payload),
         Event::PostToolUse | Event::PostToolUseFailure => {
@@ -67,8 +59,24 @@ pub(crate) fn run(context: &Context, event: Event, input: &Input) -> anyhow::Res
                 error: payload.error.as_deref(),
                 response: &payload.tool_response,
             };
+            // Unread messages go out with the tool's result, taken in the same transaction:
+            // a headless session, which has no next prompt, gets them at its next tool call.
+            let mut messages = Vec::new();
             keep_alive(context, &id, false, payload.cut, |document, now| {
                 track::record_tool(document, now, &call, &tests);
+                session::clear_waiting(document);
+                messages = inbox::take_unread(document, now, MAX_CONTEXT_CHARS);
+            })?;
+            Ok(deliver(event, &messages))
+        }
+        Event::Notification => {
+            keep_alive(context, &id, false, payload.cut, |document, now| {
+                track::record_notification(
+                    document,
+                    now,
+                    payload.notification_type.as_deref(),
+                    payload.message.as_deref(),
+                );
             })?;
             Ok(None)
         }
@@ -116,6 +124,20 @@ pub(crate) fn run(context: &Context, event: Event, input: &Input) -> anyhow::Res
         Event::Stop | Event::SubagentStop => stop(context, &id, event, &payload),
         Event::Other => Ok(None),
     }
+}
+
+/// The reply that hands unread inbox `messages` to the model with `event`'s
+/// `additionalContext` (UserPromptSubmit, PostToolUse, PostToolUseFailure), or none.
+fn deliver(event: Event, messages: &[inbox::Unread]) -> Option<Value> {
+    if messages.is_empty() {
+        return None;
+    }
+    Some(json!({
+        "hookSpecificOutput": {
+            "hookEventName": event.name(),
+            "additionalContext": cap(&inbox::describe(messages), MAX_CONTEXT_CHARS),
+        }
+    }))
 }
 
 /// Create the session on first sight, else record activity: heartbeat an active or paused
@@ -251,18 +273,28 @@ fn session_start(
 /// Everything SessionStart injects, most important first: the session and its mode, the
 /// inbox `messages` (a person wrote them for this session), its current item, the project's
 /// handoffs (open items recent sessions took, then the latest general handoff; at most
-/// `handoff::BRIEF_SHARE_PERCENT` of the budget), then what this session itself left open.
+/// `handoff::BRIEF_SHARE_PERCENT` of the budget), the plan when it has no item (at most
+/// `briefing::PLAN_SHARE_PERCENT`), then what this session itself left open.
 fn start_lines(
     context: &Context,
     document: &Value,
     source: Option<&str>,
-    messages: &[String],
+    messages: &[inbox::Unread],
     task: Vec<String>,
 ) -> Vec<String> {
     let mut lines = start_context(document, source);
     let mut early = inbox::describe(messages);
+    let idle = task.is_empty();
     early.extend(task);
     early.extend(handoff_brief(context, document));
+    // The plan takes its share, or what the lines before it left, whichever is less, so
+    // that the cap never cuts off its last line (the command that takes the next item).
+    let used: usize = lines
+        .iter()
+        .chain(&early)
+        .map(|line| line.chars().count() + 1)
+        .sum();
+    early.extend(plan(context, document, idle, used));
     lines.splice(1..1, early);
     lines
 }
@@ -283,6 +315,30 @@ fn current_task(context: &Context, id: &SessionId, deliver: bool) -> Vec<String>
     });
     lines.unwrap_or_else(|err| {
         crate::output::warn(&format!("the current task is left out: {err:#}"));
+        Vec::new()
+    })
+}
+
+/// The plan (`orchestron_core::briefing`) for a session that has no current item (`idle`),
+/// within its share of the context. Opens the tracker read-only, only when one exists; a
+/// failure there costs the lines, never the context.
+fn plan(context: &Context, document: &Value, idle: bool, used: usize) -> Vec<String> {
+    let Some(id) = document.pointer("/session/id").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    if !idle || !context.state_root().join("orchestron.db").exists() {
+        return Vec::new();
+    }
+    let lines = context.core().and_then(|cx| {
+        let chars = cx.config().context_chars();
+        let budget = orchestron_core::briefing::share(chars).min(chars.saturating_sub(used));
+        let Some(plan) = orchestron_core::briefing::plan(cx, Some(id))? else {
+            return Ok(Vec::new());
+        };
+        Ok(orchestron_core::briefing::describe(&plan, budget))
+    });
+    lines.unwrap_or_else(|err| {
+        crate::output::warn(&format!("the plan is left out: {err:#}"));
         Vec::new()
     })
 }
@@ -375,8 +431,9 @@ fn with_style(context: &Context, mode: Mode, applied: Option<&str>, text: &mut S
     text.push_str(&cap(&[block], room));
 }
 
-/// One status line for Claude Code's `statusLine` command: mode, session age, to-dos
-/// done/total and the last test result. `input` is the status-line JSON.
+/// One status line for Claude Code's `statusLine` command: mode, whether the session waits
+/// for a person, its age (how long it ran, once ended), to-dos done/total and the last test
+/// result. `input` is the status-line JSON.
 pub(crate) fn status_line(context: &Context, input: &Input) -> anyhow::Result<String> {
     let payload = Payload::parse(input)?;
     let id = SessionId::parse(&payload.session_id).context("the status line's `session_id`")?;
@@ -390,12 +447,18 @@ pub(crate) fn status_line(context: &Context, input: &Input) -> anyhow::Result<St
         Status::Active => lifecycle.mode.as_str().to_owned(),
         other => format!("{} ({})", lifecycle.mode.as_str(), other.as_str()),
     });
-    if let Some(created) = document
-        .pointer("/session/created_at")
-        .and_then(Value::as_str)
-        .and_then(|raw| session::parse_time(raw).ok())
-    {
-        parts.push(age(context.now.duration_since(created).as_secs()));
+    if let Some(waiting) = session::waiting(&document) {
+        let seconds = waiting["since"]
+            .as_str()
+            .and_then(|raw| session::parse_time(raw).ok())
+            .map(|since| context.now.duration_since(since).as_secs());
+        parts.push(describe_waiting(waiting["reason"].as_str(), seconds));
+    }
+    // An ended session shows how long it ran, fixed; a live one its age.
+    match session::run_time(&document, context.now) {
+        Some(session::RunTime::Ran(seconds)) => parts.push(format!("ran {}", age(seconds))),
+        Some(session::RunTime::Up(seconds)) => parts.push(age(seconds)),
+        None => {}
     }
     let todos = document.pointer("/execution/todos");
     if let Some(total) = todos
@@ -415,6 +478,19 @@ pub(crate) fn status_line(context: &Context, input: &Input) -> anyhow::Result<St
         parts.push(format!("tests {verdict}"));
     }
     Ok(format!("orchestron: {}", parts.join(" | ")))
+}
+
+/// A session that waits for a person, for people: `WAITING for permission 3m`.
+pub(crate) fn describe_waiting(reason: Option<&str>, seconds: Option<i64>) -> String {
+    let reason = match reason {
+        Some("idle") => "input (idle)",
+        Some(reason) => reason,
+        None => "a person",
+    };
+    match seconds {
+        Some(seconds) => format!("WAITING for {reason} {}", age(seconds)),
+        None => format!("WAITING for {reason}"),
+    }
 }
 
 /// A session's age for people: `45s`, `12m`, `3h05m`, `2d04h`.
@@ -687,6 +763,9 @@ fn stop(
             );
         }
         track::snapshot(document, now, event.name());
+        if event == Event::Stop {
+            session::clear_waiting(document);
+        }
         if gate {
             block = track::failing_tests_gate(document);
         }

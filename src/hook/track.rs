@@ -703,6 +703,20 @@ fn as_object(value: &mut Value) -> &mut Value {
     value
 }
 
+/// Record a `Notification` of `kind` (`notification_type`) with its `message`: whether the
+/// session now waits for a person, and why (`orchestron_core::session::Notified`); the
+/// message is kept up to [`MAX_TEXT_CHARS`].
+pub(crate) fn record_notification(
+    document: &mut Value,
+    now: Timestamp,
+    kind: Option<&str>,
+    message: Option<&str>,
+) {
+    let notified = orchestron_core::session::Notified::of(kind, message);
+    let message = message.map(|message| clip(message, MAX_TEXT_CHARS));
+    orchestron_core::session::record_notification(document, now, notified, message.as_deref());
+}
+
 fn bump(object: &mut Value, key: &str) {
     let count = object.get(key).and_then(Value::as_u64).unwrap_or(0);
     object[key] = json!(count + 1);
@@ -975,6 +989,7 @@ mod tests {
             );
         }
         session::record_output_style(&mut doc, Some(&clip(&long(0), MAX_NAME_CHARS)));
+        record_notification(&mut doc, now(), Some("permission_prompt"), Some(&long(0)));
         for _ in 0..2 * orchestron_core::session::MAX_EVENTS {
             session::heartbeat(&mut doc, now(), std::time::Duration::from_secs(3600)).unwrap();
         }

@@ -101,6 +101,10 @@ pub(crate) struct Payload {
     /// TaskCreated and TaskCompleted.
     pub task_id: Option<String>,
     pub task_subject: Option<String>,
+    /// Notification: what Claude Code tells the person, and of which kind
+    /// (`permission_prompt`, `idle_prompt`, `elicitation_dialog`, `auth_success`, …).
+    pub message: Option<String>,
+    pub notification_type: Option<String>,
     /// The payload was cut at [`MAX_PAYLOAD_BYTES`]: the fields after the cut are missing.
     pub cut: bool,
 }
@@ -183,6 +187,8 @@ enum Key {
     Trigger,
     TaskId,
     TaskSubject,
+    Message,
+    NotificationType,
     #[serde(other)]
     Other,
 }
@@ -235,6 +241,8 @@ impl<'de> Visitor<'de> for Fill<'_> {
                 Key::Trigger => payload.trigger = text(map.next_value()?),
                 Key::TaskId => payload.task_id = text(map.next_value()?),
                 Key::TaskSubject => payload.task_subject = text(map.next_value()?),
+                Key::Message => payload.message = text(map.next_value()?),
+                Key::NotificationType => payload.notification_type = text(map.next_value()?),
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }

@@ -105,7 +105,7 @@ fn kebab_case_names_and_unknown_events() {
     );
     // An unknown event does nothing, whatever its input.
     let before = env.disk();
-    let run = hook(&env, "Notification", "not even JSON");
+    let run = hook(&env, "PermissionRequest", "not even JSON");
     assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{run}");
     assert_eq!(env.disk(), before);
 }

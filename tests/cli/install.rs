@@ -326,7 +326,10 @@ fn init_wires_a_project_once_and_uninstall_takes_exactly_that_out() {
 
     let report = env.run(&["init"]).ok().to_owned();
     assert!(
-        report.contains("added 12 hooks and the status line"),
+        report.contains(&format!(
+            "added {} hooks and the status line",
+            orchestron::EVENTS.len()
+        )),
         "{report}"
     );
     let settings: Value =
@@ -516,7 +519,10 @@ fn doctor_passes_on_a_wired_project_and_fails_readably_otherwise() {
     env.run(&["init"]).ok();
     let report = env.run(&["doctor"]).ok().to_owned();
     assert!(
-        report.contains("ok    hooks       all 12 events wired"),
+        report.contains(&format!(
+            "ok    hooks       all {} events wired",
+            orchestron::EVENTS.len()
+        )),
         "{report}"
     );
     let json = env.run(&["doctor", "--json"]).json();

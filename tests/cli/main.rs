@@ -16,6 +16,7 @@ mod install;
 mod jsonpath_cts;
 mod knowledge;
 mod lifecycle;
+mod live;
 mod query;
 mod readme;
 mod session;

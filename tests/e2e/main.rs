@@ -7,6 +7,7 @@
 
 mod handoffs;
 mod harness;
+mod live;
 mod mock;
 mod slash;
 mod vocab;

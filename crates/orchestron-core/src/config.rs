@@ -153,6 +153,26 @@ pub struct Config {
     pub snapshots: SnapshotsConfig,
     #[serde(default)]
     pub handoffs: HandoffsConfig,
+    #[serde(default)]
+    pub agent: AgentConfig,
+}
+
+/// Who works in this project. Until agents have identities of their own, `agent.id` names
+/// the one agent the project's sessions act for: SessionStart tells a session of the
+/// clarifications and feedback on the open items assigned to it (as well as to the session
+/// itself).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AgentConfig {
+    /// The agent's name, as items are assigned to it (`orchestron task assign ID --to NAME`).
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+impl AgentConfig {
+    /// The agent's name, when one is set and not blank.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref().filter(|id| !id.trim().is_empty())
+    }
 }
 
 /// How many handoffs a project keeps, and for how long (`handoffs`).

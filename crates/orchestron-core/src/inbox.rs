@@ -1,7 +1,8 @@
 //! Messages people leave for running sessions ("use PostgreSQL, not MySQL"), kept in the
-//! session document under `execution.inbox`. The session's next prompt (or start) delivers
-//! unread messages to the model once and marks them read; what does not fit in one prompt's
-//! context waits for the next. No message is dropped or cut unread: a message too long to
+//! session document under `execution.inbox`, and notes the tracker leaves there (a
+//! clarification or feedback on the item the session works on). The session's next prompt,
+//! tool call or start delivers unread messages to the model once and marks them read; what
+//! does not fit in one delivery's context waits for the next. No message is dropped or cut unread: a message too long to
 //! arrive whole is refused when it is left, and so is one for an inbox full of unread ones.
 //!
 //! Pure functions over the document, like `session`: no I/O, no clock.
@@ -46,6 +47,30 @@ pub fn check_text(text: &str) -> Result<(), Error> {
 /// `None` (nothing changed) when the inbox holds [`MAX_MESSAGES`] unread messages already.
 /// The oldest read messages make room for it.
 pub fn add(document: &mut Value, now: Timestamp, text: &str) -> Option<u64> {
+    add_from(document, now, text, None)
+}
+
+/// Leave a note from the tracker (a clarification or feedback on the item the session works
+/// on) in the session's inbox, like [`add`]; it reaches the model as the tracker's, not as a
+/// person's message. `text` is cut to [`MAX_NOTE_CHARS`].
+pub fn add_note(document: &mut Value, now: Timestamp, text: &str) -> Option<u64> {
+    let text = match text.char_indices().nth(MAX_NOTE_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    };
+    add_from(document, now, &text, Some(FROM_TRACKER))
+}
+
+/// The longest note the tracker leaves (characters); a longer comment is cut with `…` (the
+/// item's comments keep it whole).
+pub const MAX_NOTE_CHARS: usize = 2_000;
+
+const _: () = assert!(MAX_NOTE_CHARS < MAX_MESSAGE_CHARS);
+
+/// The `from` of a note the tracker leaves.
+pub const FROM_TRACKER: &str = "tracker";
+
+fn add_from(document: &mut Value, now: Timestamp, text: &str, from: Option<&str>) -> Option<u64> {
     let inbox = inbox_mut(document);
     let unread = inbox
         .iter()
@@ -60,7 +85,11 @@ pub fn add(document: &mut Value, now: Timestamp, text: &str) -> Option<u64> {
         .max()
         .unwrap_or(0)
         + 1;
-    inbox.push(json!({"id": number, "text": text, "at": format_time(now), "read_at": null}));
+    let mut message = json!({"id": number, "text": text, "at": format_time(now), "read_at": null});
+    if let Some(from) = from {
+        message["from"] = json!(from);
+    }
+    inbox.push(message);
     while inbox.len() > MAX_MESSAGES {
         let Some(oldest_read) = inbox
             .iter()
@@ -76,12 +105,51 @@ pub fn add(document: &mut Value, now: Timestamp, text: &str) -> Option<u64> {
 /// The words in front of each message the model sees.
 const PREFIX: &str = "Message from the user, left in the Orchestron inbox: ";
 
+/// The words in front of each note from the tracker; no longer than [`PREFIX`], so that the
+/// budget [`take_unread`] counts holds for notes too.
+const NOTE_PREFIX: &str = "Orchestron tracker: ";
+
+const _: () = assert!(NOTE_PREFIX.len() <= PREFIX.len());
+
+/// An unread message as it is delivered: its text, and whether the tracker left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    pub text: String,
+    /// A note from the tracker ([`add_note`]), not a person's message.
+    pub note: bool,
+}
+
+impl Unread {
+    fn of(message: &Value) -> Unread {
+        Unread {
+            text: message
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            note: message.get("from").and_then(Value::as_str) == Some(FROM_TRACKER),
+        }
+    }
+}
+
+impl PartialEq<&str> for Unread {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl PartialEq<String> for Unread {
+    fn eq(&self, other: &String) -> bool {
+        self.text == *other
+    }
+}
+
 /// Take the unread messages that fit whole in `budget` characters of context, oldest first,
 /// and mark only those read; the rest wait for the next prompt, whose budget
 /// ([`MAX_CONTEXT_CHARS`]) fits any message [`check_text`] lets in. Only a message too long
 /// for any prompt (left before messages were bounded) is taken when it does not fit, first
 /// and alone, so that it cannot block the inbox.
-pub fn take_unread(document: &mut Value, now: Timestamp, budget: usize) -> Vec<String> {
+pub fn take_unread(document: &mut Value, now: Timestamp, budget: usize) -> Vec<Unread> {
     let Some(inbox) = document
         .pointer_mut("/execution/inbox")
         .and_then(Value::as_array_mut)
@@ -94,12 +162,8 @@ pub fn take_unread(document: &mut Value, now: Timestamp, budget: usize) -> Vec<S
         .iter_mut()
         .filter(|message| message["read_at"].is_null())
     {
-        let text = message
-            .get("text")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let needed = PREFIX.chars().count() + text.chars().count() + 1;
+        let taken = Unread::of(message);
+        let needed = PREFIX.chars().count() + taken.text.chars().count() + 1;
         if used + needed > budget {
             let never_fits = texts.is_empty() && needed > MAX_CONTEXT_CHARS;
             if !never_fits {
@@ -107,23 +171,19 @@ pub fn take_unread(document: &mut Value, now: Timestamp, budget: usize) -> Vec<S
             }
         }
         used += needed;
-        texts.push(text);
+        texts.push(taken);
         message["read_at"] = json!(format_time(now));
     }
     texts
 }
 
-/// The unread messages' texts, leaving them unread.
-pub fn unread(document: &Value) -> Vec<String> {
+/// The unread messages, leaving them unread.
+pub fn unread(document: &Value) -> Vec<Unread> {
     messages(document)
         .iter()
         .filter(|message| message["read_at"].is_null())
-        .filter_map(|message| {
-            message
-                .get("text")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        .filter(|message| message.get("text").is_some_and(Value::is_string))
+        .map(Unread::of)
         .collect()
 }
 
@@ -137,8 +197,14 @@ pub fn messages(document: &Value) -> Vec<Value> {
 }
 
 /// The lines that carry messages to the model.
-pub fn describe(texts: &[String]) -> Vec<String> {
-    texts.iter().map(|text| format!("{PREFIX}{text}")).collect()
+pub fn describe(messages: &[Unread]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|message| {
+            let prefix = if message.note { NOTE_PREFIX } else { PREFIX };
+            format!("{prefix}{}", message.text)
+        })
+        .collect()
 }
 
 fn inbox_mut(document: &mut Value) -> &mut Vec<Value> {
@@ -228,6 +294,27 @@ mod tests {
         let longest = "x".repeat(MAX_MESSAGE_CHARS);
         add(&mut doc, now(), &longest).unwrap();
         assert_eq!(take_unread(&mut doc, now(), MAX_CONTEXT_CHARS), [longest]);
+    }
+
+    #[test]
+    fn a_tracker_note_reads_as_the_tracker_s_and_is_cut_to_its_bound() {
+        let mut doc = json!({"execution": {}});
+        add(&mut doc, now(), "from a person");
+        add_note(&mut doc, now(), &"n".repeat(MAX_NOTE_CHARS + 50));
+        let taken = take_unread(&mut doc, now(), MAX_CONTEXT_CHARS);
+        assert_eq!(taken.len(), 2);
+        assert!(!taken[0].note && taken[1].note);
+        let lines = describe(&taken);
+        assert_eq!(lines[0], format!("{PREFIX}from a person"));
+        assert!(
+            lines[1].starts_with("Orchestron tracker: nnn"),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(taken[1].text.chars().count(), MAX_NOTE_CHARS + 1);
+        assert!(taken[1].text.ends_with('…'));
+        assert_eq!(messages(&doc)[1]["from"], FROM_TRACKER);
+        assert_eq!(messages(&doc)[0].get("from"), None);
     }
 
     #[test]

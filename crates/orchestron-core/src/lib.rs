@@ -21,9 +21,11 @@
 //! - [`views`]: the board, the summary and the monitor, each gathered as one JSON value
 //!   that every face renders its own way; [`status`]: the current session's item, blockers
 //!   and messages, or the project in one line;
-//! - [`snapshots`]: named context snapshots a session saves and another loads.
+//! - [`snapshots`]: named context snapshots a session saves and another loads;
+//! - [`briefing`]: what a session without an item is told of the plan when it starts.
 
 pub mod bounds;
+pub mod briefing;
 pub mod config;
 pub mod context;
 pub mod docpath;

@@ -322,6 +322,144 @@ pub fn output_style(document: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Why a session waits for a person, as a `Notification` tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// A tool call waits for permission (`permission_prompt`).
+    Permission,
+    /// A question or a form waits for an answer (`elicitation_dialog`).
+    Input,
+    /// The agent finished and waits for the next prompt (`idle_prompt`).
+    Idle,
+}
+
+impl Waiting {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Waiting::Permission => "permission",
+            Waiting::Input => "input",
+            Waiting::Idle => "idle",
+        }
+    }
+}
+
+/// What a `Notification` says of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notified {
+    /// It waits for a person.
+    Waiting(Waiting),
+    /// The person answered (`elicitation_complete`, `elicitation_response`).
+    Answered,
+    /// Something else (`auth_success`, a type this version does not know): no change.
+    Informed,
+}
+
+impl Notified {
+    /// Read a notification's `notification_type`, or, from versions that send none, its
+    /// `message` ("Claude needs your permission to use Bash", "Claude is waiting for your
+    /// input").
+    pub fn of(kind: Option<&str>, message: Option<&str>) -> Notified {
+        match kind {
+            Some("permission_prompt") => Notified::Waiting(Waiting::Permission),
+            Some("idle_prompt") => Notified::Waiting(Waiting::Idle),
+            Some("elicitation_dialog") => Notified::Waiting(Waiting::Input),
+            Some("elicitation_complete" | "elicitation_response") => Notified::Answered,
+            Some(_) => Notified::Informed,
+            None => match message {
+                Some(text) if text.contains("permission") => Notified::Waiting(Waiting::Permission),
+                Some(text) if text.contains("waiting for your input") => {
+                    Notified::Waiting(Waiting::Idle)
+                }
+                _ => Notified::Waiting(Waiting::Input),
+            },
+        }
+    }
+}
+
+/// Record what a `Notification` says: a session that waits for a person gets
+/// `session.waiting = {"since", "reason", "message"}` (kept until its next prompt, tool
+/// call or Stop, [`clear_waiting`]) and a `waiting` event; an answer clears it. `message` is
+/// recorded as given (the caller bounds it).
+pub fn record_notification(
+    document: &mut Value,
+    now: Timestamp,
+    notified: Notified,
+    message: Option<&str>,
+) {
+    match notified {
+        Notified::Waiting(reason) => {
+            let since = match waiting(document) {
+                // The same wait, told again (a second idle reminder): it began earlier.
+                Some(current) if current["reason"] == reason.as_str() => current["since"].clone(),
+                _ => json!(format_time(now)),
+            };
+            if let Some(session) = document.get_mut("session").and_then(Value::as_object_mut) {
+                session.insert(
+                    "waiting".to_owned(),
+                    json!({"since": since, "reason": reason.as_str(), "message": message}),
+                );
+            }
+            push_event(document, now, "waiting", json!({"reason": reason.as_str()}));
+        }
+        Notified::Answered => clear_waiting(document),
+        Notified::Informed => {}
+    }
+}
+
+/// The session no longer waits for a person: its next prompt, tool call or Stop came.
+pub fn clear_waiting(document: &mut Value) {
+    if let Some(session) = document.get_mut("session").and_then(Value::as_object_mut) {
+        session.remove("waiting");
+    }
+}
+
+/// What the session waits for, if it waits for a person and has not ended:
+/// `{"since", "reason", "message"}`.
+pub fn waiting(document: &Value) -> Option<&Value> {
+    let ended = document
+        .pointer("/session/lifecycle/status")
+        .and_then(Value::as_str)
+        .and_then(|status| status.parse::<Status>().ok())
+        .is_some_and(Status::is_ended);
+    document
+        .pointer("/session/waiting")
+        .filter(|waiting| waiting.is_object() && !ended)
+}
+
+/// How long a session has run, as the views show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunTime {
+    /// Seconds since it was created: it has not ended, so this grows.
+    Up(i64),
+    /// Seconds from its creation to its end (`lifecycle.ended_at`, else its last activity):
+    /// fixed once it has ended.
+    Ran(i64),
+}
+
+/// How long the session has run as of `now`; `None` when its creation time cannot be read.
+pub fn run_time(document: &Value, now: Timestamp) -> Option<RunTime> {
+    let time = |pointer: &str| {
+        document
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .and_then(|raw| parse_time(raw).ok())
+    };
+    let created = time("/session/created_at")?;
+    let ended = document
+        .pointer("/session/lifecycle/status")
+        .and_then(Value::as_str)
+        .and_then(|status| status.parse::<Status>().ok())
+        .is_some_and(Status::is_ended);
+    let seconds = |to: Timestamp| to.duration_since(created).as_secs().max(0);
+    if ended {
+        let end = time("/session/lifecycle/ended_at")
+            .or_else(|| time("/session/lifecycle/last_activity"))
+            .unwrap_or(now);
+        return Some(RunTime::Ran(seconds(end)));
+    }
+    Some(RunTime::Up(seconds(now)))
+}
+
 /// Pause an active session with a reason. Returns false when it was already paused for the
 /// same reason.
 pub fn pause(document: &mut Value, now: Timestamp, reason: &str) -> anyhow::Result<bool> {

@@ -511,6 +511,34 @@ pub fn leave_message(cx: &Context, scope: &Scope, text: &str) -> Result<Left> {
     Ok(left)
 }
 
+/// Leave a note from the tracker in the inbox of session `id` ([`crate::inbox::add_note`]),
+/// when it is running (active or paused, not ended nor expired), so that it reaches the
+/// model at its next tool call or prompt. Returns whether the note was left: not for a
+/// session that is missing, not running, or whose inbox is full of unread messages. Creates
+/// nothing for a missing session.
+pub fn leave_note(cx: &Context, id: &SessionId, text: &str) -> Result<bool> {
+    let store = cx.store(FOLDER);
+    if !store.exists(id) {
+        return Ok(false);
+    }
+    let now = cx.now();
+    let left = store.update(id, |document| {
+        let running = Lifecycle::of(document).is_ok_and(|lifecycle| {
+            matches!(lifecycle.status(now), Status::Active | Status::Paused)
+        });
+        let number = running
+            .then(|| crate::inbox::add_note(document, now, text))
+            .flatten();
+        Ok((number.is_some(), number.is_some()))
+    });
+    match left {
+        Ok(left) => Ok(left),
+        // Removed since it was seen: nobody to tell.
+        Err(err) if Error::kind_of(&err) == ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// The messages of one session or of every session (each with its `session_id`), only the
 /// unread ones with `unread`. Reads only.
 pub fn messages(cx: &Context, scope: &Scope, unread: bool) -> Result<Vec<Value>> {

@@ -91,7 +91,7 @@ pub fn status(cx: &Context, session: Option<&SessionId>) -> Result<Value> {
     let first_lines: Vec<String> = unread
         .iter()
         .take(MESSAGE_LINES)
-        .map(|text| first_line(text, MESSAGE_LINE_CHARS))
+        .map(|message| first_line(&message.text, MESSAGE_LINE_CHARS))
         .collect();
     Ok(json!({
         "schema_version": SCHEMA_VERSION,

@@ -421,6 +421,18 @@ fn session_value(document: &Value, now: Timestamp, status: session::Status, task
         .and_then(Value::as_str)
         .and_then(|raw| session::parse_time(raw).ok())
         .map(|created| now.duration_since(created).as_secs());
+    let ran = match session::run_time(document, now) {
+        Some(session::RunTime::Ran(seconds)) => json!(seconds),
+        _ => Value::Null,
+    };
+    let waiting = session::waiting(document).map_or(Value::Null, |waiting| {
+        let seconds = waiting["since"]
+            .as_str()
+            .and_then(|raw| session::parse_time(raw).ok())
+            .map(|since| now.duration_since(since).as_secs().max(0));
+        json!({"since": waiting["since"], "reason": waiting["reason"],
+            "message": waiting["message"], "seconds": seconds})
+    });
     let agents: Vec<Value> = document
         .pointer("/execution/agents")
         .and_then(Value::as_object)
@@ -448,6 +460,8 @@ fn session_value(document: &Value, now: Timestamp, status: session::Status, task
         "mode": at("/session/mode"),
         "status": status.as_str(),
         "age_seconds": age,
+        "ran_seconds": ran,
+        "waiting": waiting,
         "last_activity": at("/session/lifecycle/last_activity"),
         "tool_calls": document.pointer("/observability/metrics/tool_calls").cloned().unwrap_or(json!(0)),
         "failures": failures,
@@ -513,6 +527,10 @@ pub fn monitor(cx: &Context, limit: usize) -> Result<Value> {
         .iter()
         .filter(|session| matches!(session["status"].as_str(), Some("active" | "paused")))
         .count();
+    let sessions_waiting = sessions
+        .iter()
+        .filter(|session| session["waiting"].is_object())
+        .count();
     let sum = |key: &str| -> u64 { sessions.iter().filter_map(|s| s[key].as_u64()).sum() };
     let agents_running: usize = sessions
         .iter()
@@ -529,6 +547,7 @@ pub fn monitor(cx: &Context, limit: usize) -> Result<Value> {
         "schema_version": SCHEMA_VERSION,
         "metrics": {
             "sessions_live": sessions_live,
+            "sessions_waiting": sessions_waiting,
             "agents_running": agents_running,
             "tool_calls": sum("tool_calls"),
             "tool_failures": sum("failures"),
@@ -683,6 +702,7 @@ mod tests {
         assert_eq!(
             value,
             json!({"id": "s1", "mode": "sprint", "status": "active", "age_seconds": 3600,
+                "ran_seconds": null, "waiting": null,
                 "last_activity": "2026-03-10T11:59:00Z", "tool_calls": 7, "failures": 3,
                 "todos": {"done": 1, "total": 3}, "files": 2, "last_test": false,
                 "agents": [{"id": "a1", "type": "Explore", "status": "running"}],

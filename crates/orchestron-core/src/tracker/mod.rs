@@ -2,7 +2,8 @@
 //! with a lifecycle. `model` holds the pure rules, `db` the connection and migrations,
 //! `items` the queries shared by the operations, `tasks` the operations on items, `sprints`
 //! sprints (burndown, velocity) and the time spent on items, `knowledge` the decisions and
-//! memory entries, `transfer` the export and import of the whole tracker, and `shared` the
+//! memory entries, `plan` the queries behind what a session without an item is told of the
+//! plan, `transfer` the export and import of the whole tracker, and `shared` the
 //! V2 shared-state operations (configurations, epics, sprints, tools).
 //! Opened lazily: only operations that need it open the database, and reads never create it.
 
@@ -10,6 +11,7 @@ pub mod db;
 pub(crate) mod items;
 pub mod knowledge;
 pub mod model;
+pub mod plan;
 pub mod shared;
 pub mod sprints;
 pub mod tasks;

@@ -668,6 +668,10 @@ pub fn approve(cx: &Context, raw: &str, remark: Option<&str>) -> Result<ItemView
                 "INSERT INTO comments (item, kind, text, at, by) VALUES (?1, 'feedback', ?2, ?3, ?4)",
                 params![id, remark, now, actor],
             )?;
+            if !to.is_closed() {
+                let comment = tx.last_insert_rowid();
+                note_session(cx, tx, item, comment, CommentKind::Feedback, remark)?;
+            }
         }
         items::record(
             tx,
@@ -709,7 +713,9 @@ impl CommentKind {
     }
 }
 
-/// Add a clarification or feedback to an item.
+/// Add a clarification or feedback to an item. When a running session works on the item,
+/// the comment is also left in that session's inbox (`note_session`), so that it reaches
+/// the model at the session's next tool call or prompt.
 pub fn comment(cx: &Context, raw: &str, kind: CommentKind, text: &str) -> Result<ItemView> {
     check_text("text", text)?;
     let actor = cx.actor();
@@ -719,10 +725,51 @@ pub fn comment(cx: &Context, raw: &str, kind: CommentKind, text: &str) -> Result
             "INSERT INTO comments (item, kind, text, at, by) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, kind.as_str(), text, now, actor],
         )?;
+        let comment = tx.last_insert_rowid();
         touch(tx, id, now)?;
         items::record(tx, id, now, kind.as_str(), json!(text), actor)?;
+        if !item.status.is_closed() {
+            note_session(cx, tx, item, comment, kind, text)?;
+        }
         Ok(())
     })
+}
+
+/// Leave the new comment `comment` on `item` in the inbox of the session working on it
+/// (`items.session`) and mark it seen, so that the session's next SessionStart does not
+/// repeat it. A session that is missing, not running or has a full inbox is not told now:
+/// the comment stays unseen, and the item's next SessionStart shows it (`current_task`).
+/// Never fails the comment: the session's lock is taken inside the tracker's transaction
+/// (no path holds a session's lock while it waits to write the tracker), and an error there
+/// only leaves the comment unseen.
+fn note_session(
+    cx: &Context,
+    tx: &Transaction<'_>,
+    item: &Item,
+    comment: i64,
+    kind: CommentKind,
+    text: &str,
+) -> Result<()> {
+    let Some(session) = item
+        .session
+        .as_deref()
+        .and_then(|session| crate::ids::SessionId::parse(session).ok())
+    else {
+        return Ok(());
+    };
+    let label = match kind {
+        CommentKind::Clarification => "Clarification",
+        CommentKind::Feedback => "Feedback",
+    };
+    let title: String = item.title.chars().take(80).collect();
+    let note = format!(
+        "{label} on {} ({title}), the item you work on: {text}",
+        item.id
+    );
+    if crate::sessions::leave_note(cx, &session, &note).unwrap_or(false) {
+        tx.execute("UPDATE comments SET seen = 1 WHERE id = ?1", [comment])?;
+    }
+    Ok(())
 }
 
 /// An item's comments of one kind (or all), oldest first.
