@@ -54,7 +54,7 @@ fn readme_use_block_runs() {
     let env = TestEnv::new();
     let block = shell_blocks()
         .into_iter()
-        .find(|block| block.contains("SESSION=$(orchestron session create"))
+        .find(|block| block.starts_with("SESSION=$(orchestron session create --mode sprint"))
         .expect("the README has a usage block");
     let binary_dir = std::path::Path::new(env!("CARGO_BIN_EXE_orchestron"))
         .parent()

@@ -94,7 +94,17 @@ fn worktrees_share_one_tracker() {
         assert!(output.status.success(), "{output:?}");
     }
     // A session in the main checkout leaves a handoff; an item waits in the tracker.
-    let first = one_bash_call(&fixture, "main", &[]);
+    // (A file written counts as work to hand on; a Bash `touch` alone would not.)
+    let first = fixture.run(
+        "main",
+        json!({"steps": [
+            {"tool_use": {"name": "Write", "input": {
+                "file_path": "{{CWD}}/notes.md", "content": "shared\n"}}},
+            {"text": "Written."}
+        ]}),
+        &args("write the notes", &[]),
+    );
+    first.assert_ok();
     let main_session = first.session_id();
     let item = json_in(
         &fixture,
