@@ -274,6 +274,12 @@ fn session_line(session: &Value) -> String {
         str_of(&session["mode"]).to_owned(),
         str_of(&session["status"]).to_owned(),
     ];
+    // Which checkout it works in: a git worktree's branch, else its folder.
+    if let Some(branch) = session["branch"].as_str() {
+        parts.push(format!("branch {branch}"));
+    } else if let Some(worktree) = session["worktree"].as_str() {
+        parts.push(format!("in {worktree}"));
+    }
     if let Some(waiting) = session["waiting"].as_object() {
         parts.push(crate::hook::describe_waiting(
             waiting.get("reason").and_then(Value::as_str),

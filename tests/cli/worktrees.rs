@@ -157,6 +157,24 @@ fn worktrees_share_one_tracker_inbox_and_project_name() {
         list.contains("BRANCH") && list.contains("feature"),
         "{list}"
     );
+    // The views show which checkout a session works in.
+    let monitor = repo
+        .run_in(&repo.main(), &["monitor", "--json"], &[])
+        .ok()
+        .to_owned();
+    let monitor: Value = serde_json::from_str(&monitor).unwrap();
+    let shown = monitor["sessions"]
+        .as_array()
+        .and_then(|sessions| sessions.iter().find(|s| s["id"] == SESSION))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(shown["branch"], "feature", "{monitor:#}");
+    assert_eq!(shown["worktree"], repo.wt().to_str().unwrap(), "{monitor:#}");
+    let text = repo
+        .run_in(&repo.main(), &["monitor"], &[])
+        .ok()
+        .to_owned();
+    assert!(text.contains("branch feature"), "{text}");
     // One inbox: a message sent from the main checkout reaches it.
     repo.run_in(
         &repo.main(),

@@ -462,6 +462,8 @@ fn session_value(document: &Value, now: Timestamp, status: session::Status, task
         "age_seconds": age,
         "ran_seconds": ran,
         "waiting": waiting,
+        "worktree": at("/session/worktree"),
+        "branch": at("/session/branch"),
         "last_activity": at("/session/lifecycle/last_activity"),
         "tool_calls": document.pointer("/observability/metrics/tool_calls").cloned().unwrap_or(json!(0)),
         "failures": failures,
@@ -702,7 +704,7 @@ mod tests {
         assert_eq!(
             value,
             json!({"id": "s1", "mode": "sprint", "status": "active", "age_seconds": 3600,
-                "ran_seconds": null, "waiting": null,
+                "ran_seconds": null, "waiting": null, "worktree": null, "branch": null,
                 "last_activity": "2026-03-10T11:59:00Z", "tool_calls": 7, "failures": 3,
                 "todos": {"done": 1, "total": 3}, "files": 2, "last_test": false,
                 "agents": [{"id": "a1", "type": "Explore", "status": "running"}],
