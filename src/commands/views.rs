@@ -274,11 +274,9 @@ fn session_line(session: &Value) -> String {
         str_of(&session["mode"]).to_owned(),
         str_of(&session["status"]).to_owned(),
     ];
-    // Which checkout it works in: a git worktree's branch, else its folder.
+    // Which checkout it works in, by its branch (the JSON has the folder too).
     if let Some(branch) = session["branch"].as_str() {
         parts.push(format!("branch {branch}"));
-    } else if let Some(worktree) = session["worktree"].as_str() {
-        parts.push(format!("in {worktree}"));
     }
     if let Some(waiting) = session["waiting"].as_object() {
         parts.push(crate::hook::describe_waiting(
