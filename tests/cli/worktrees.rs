@@ -169,11 +169,12 @@ fn worktrees_share_one_tracker_inbox_and_project_name() {
         .cloned()
         .unwrap_or_default();
     assert_eq!(shown["branch"], "feature", "{monitor:#}");
-    assert_eq!(shown["worktree"], repo.wt().to_str().unwrap(), "{monitor:#}");
-    let text = repo
-        .run_in(&repo.main(), &["monitor"], &[])
-        .ok()
-        .to_owned();
+    assert_eq!(
+        shown["worktree"],
+        repo.wt().to_str().unwrap(),
+        "{monitor:#}"
+    );
+    let text = repo.run_in(&repo.main(), &["monitor"], &[]).ok().to_owned();
     assert!(text.contains("branch feature"), "{text}");
     // One inbox: a message sent from the main checkout reaches it.
     repo.run_in(
