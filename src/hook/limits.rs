@@ -14,7 +14,6 @@
 //!   all;
 //! - a payload cut at [`MAX_PAYLOAD_BYTES`] leaves a `hook_payload_cut` event.
 
-use std::borrow::Cow;
 
 /// The mark at the end of a string that was cut, and the name the tool counts use for the
 /// tools past [`MAX_TOOLS`].
@@ -80,17 +79,9 @@ pub(crate) const MAX_SNAPSHOT_MESSAGES: usize = 5;
 /// Only what people write (`orchestron state`, inbox messages) can take a document past it.
 pub(crate) const MAX_HOOK_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
 
-/// `text` cut to `max` characters and marked with [`MARK`], or `text` itself.
-pub(crate) fn clip(text: &str, max: usize) -> Cow<'_, str> {
-    // A string of at most `max` bytes has at most `max` characters.
-    if text.len() <= max {
-        return Cow::Borrowed(text);
-    }
-    match text.char_indices().nth(max) {
-        Some((end, _)) => Cow::Owned(format!("{}{MARK}", &text[..end])),
-        None => Cow::Borrowed(text),
-    }
-}
+/// `text` cut to `max` characters and marked with [`MARK`], or `text` itself: the core's
+/// one rule.
+pub(crate) use orchestron_core::text::clip;
 
 #[cfg(test)]
 mod tests {

@@ -457,7 +457,7 @@ pub(crate) fn status_line(context: &Context, input: &Input) -> anyhow::Result<St
     // An ended session shows how long it ran, fixed; a live one its age.
     match session::run_time(&document, context.now) {
         Some(session::RunTime::Ran(seconds)) => parts.push(format!("ran {}", age(seconds))),
-        Some(session::RunTime::Up(seconds)) => parts.push(age(seconds)),
+        Some(session::RunTime::Up(seconds)) => parts.push(format!("up {}", age(seconds))),
         None => {}
     }
     let todos = document.pointer("/execution/todos");

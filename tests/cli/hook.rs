@@ -590,12 +590,15 @@ fn context_and_statusline_show_the_session() {
     env.set("ORCHESTRON_NOW", "2026-01-01T03:05:00Z");
     assert_eq!(
         env.run_with_stdin(&["statusline"], &status_input).ok(),
-        "orchestron: development | 3h05m | to-dos 1/3\n"
+        "orchestron: development | up 3h05m | to-dos 1/3\n"
     );
     let json = env
         .run_with_stdin(&["statusline", "--json"], &status_input)
         .json();
-    assert_eq!(json["line"], "orchestron: development | 3h05m | to-dos 1/3");
+    assert_eq!(
+        json["line"],
+        "orchestron: development | up 3h05m | to-dos 1/3"
+    );
     env.run_with_stdin(&["statusline"], "nonsense").fails(1);
 
     // `context` previews what SessionStart would inject, without delivering the inbox.

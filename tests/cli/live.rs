@@ -376,7 +376,7 @@ fn a_notification_records_that_the_session_waits_until_its_next_tool_call() {
     env.set("ORCHESTRON_NOW", "2026-01-01T10:04:00Z");
     assert_eq!(
         status_line(&env),
-        "orchestron: development | WAITING for permission 3m | 4m"
+        "orchestron: development | WAITING for permission 3m | up 4m"
     );
     let monitor = env.run(&["monitor", "--json"]).json();
     assert_eq!(monitor["metrics"]["sessions_waiting"], 1);
@@ -402,7 +402,7 @@ fn a_notification_records_that_the_session_waits_until_its_next_tool_call() {
     // The tool call the person allowed ends the wait.
     tool_call(&env, ID, "PostToolUse");
     assert_eq!(env.document(ID)["session"].get("waiting"), None);
-    assert_eq!(status_line(&env), "orchestron: development | 4m");
+    assert_eq!(status_line(&env), "orchestron: development | up 4m");
 
     // Idle, told twice: the wait began at the first; a prompt ends it.
     notify(
@@ -471,6 +471,13 @@ fn a_notification_message_is_kept_within_its_cap_and_an_ended_session_waits_for_
     assert_eq!(monitor["sessions"][0]["waiting"], Value::Null);
     assert_eq!(monitor["metrics"]["sessions_waiting"], 0);
     assert!(!status_line(&env).contains("WAITING"));
+    // A notification after the end is not kept: the document says it waits for nobody.
+    notify(
+        &env,
+        Some("idle_prompt"),
+        "Claude is waiting for your input",
+    );
+    assert_eq!(env.document(ID)["session"].get("waiting"), None);
 }
 
 #[test]

@@ -14,6 +14,7 @@
 
 use crate::context::Context;
 use crate::error::Result;
+use crate::text::clip_line as clip;
 use crate::tracker::plan::{self, Plan};
 use crate::tracker::sprints;
 
@@ -184,17 +185,6 @@ fn fit(lines: &[String], budget: usize) -> Vec<String> {
         break;
     }
     kept
-}
-
-/// `text` on one line, cut to `max` characters with `…`.
-fn clip(text: &str, max: usize) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        return one_line;
-    }
-    let mut cut: String = one_line.chars().take(max).collect();
-    cut.push('…');
-    cut
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 //!   that every face renders its own way; [`status`]: the current session's item, blockers
 //!   and messages, or the project in one line;
 //! - [`snapshots`]: named context snapshots a session saves and another loads;
+//! - [`text`]: how text is cut to fit, everywhere;
 //! - [`briefing`]: what a session without an item is told of the plan when it starts.
 
 pub mod bounds;
@@ -42,6 +43,7 @@ pub mod sessions;
 pub mod snapshots;
 pub mod status;
 pub mod store;
+pub mod text;
 pub mod tracker;
 pub mod views;
 

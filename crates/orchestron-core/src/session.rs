@@ -386,7 +386,10 @@ pub fn record_notification(
     notified: Notified,
     message: Option<&str>,
 ) {
+    // An ended session waits for nobody: what Claude Code says after the end is not kept.
+    let ended = Lifecycle::of(document).is_ok_and(|lifecycle| lifecycle.stored.is_ended());
     match notified {
+        Notified::Waiting(_) if ended => clear_waiting(document),
         Notified::Waiting(reason) => {
             let since = match waiting(document) {
                 // The same wait, told again (a second idle reminder): it began earlier.

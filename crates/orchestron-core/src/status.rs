@@ -172,7 +172,7 @@ pub fn summary_line(summary: &Value) -> String {
         parts.push(format!(
             "next ready: {} {}",
             text(&next["id"]),
-            text(&next["title"])
+            crate::text::clip_line(&text(&next["title"]), crate::briefing::MAX_TITLE_CHARS)
         ));
     }
     format!("{}: {}.", text(&summary["project"]), parts.join("; "))
