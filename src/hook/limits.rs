@@ -14,7 +14,6 @@
 //!   all;
 //! - a payload cut at [`MAX_PAYLOAD_BYTES`] leaves a `hook_payload_cut` event.
 
-
 /// The mark at the end of a string that was cut, and the name the tool counts use for the
 /// tools past [`MAX_TOOLS`].
 pub(crate) const MARK: &str = "…";

@@ -208,5 +208,10 @@ mod tests {
         let empty = json!({"project": "demo", "items": {"total": 0}, "sprint": null,
             "sessions": [], "blockers": [], "ready": []});
         assert_eq!(summary_line(&empty), "demo: no items yet; 0 live sessions.");
+        // One line stays one line: a long title is cut like the plan's.
+        let long = json!({"project": "demo", "items": {"total": 1}, "sprint": null,
+            "sessions": [], "blockers": [], "ready": [{"id": "TASK-ab", "title": "x".repeat(3000)}]});
+        let line = summary_line(&long);
+        assert!(line.chars().count() < 200 && line.ends_with("…."), "{line}");
     }
 }
