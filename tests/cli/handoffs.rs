@@ -744,4 +744,19 @@ fn handoff_show_item_refuses_an_unknown_item_like_task_show() {
     assert_eq!(error["error"]["kind"], "not_found", "{stderr}");
     assert_eq!(error, serde_json::from_str::<Value>(task.trim()).unwrap());
     env.refuses(&["handoff", "show", "--item", "TASK-nope"], 1);
+
+    // An item purged since is no longer in the tracker, but the handoffs naming it exactly
+    // are still found.
+    let gone = create(&env, "Short-lived", "low");
+    start(&env, "s");
+    as_session(&env, "s", &["task", "start", &gone]).ok();
+    edit(&env, "s", "/p/x");
+    end(&env, "s");
+    env.run(&["task", "delete", &gone, "--purge"]).ok();
+    env.refuses(&["task", "show", &gone], 1);
+    let found = env
+        .run(&["handoff", "show", "--item", &gone, "--json"])
+        .json();
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["from_session"], "s");
 }
