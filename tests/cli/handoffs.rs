@@ -477,7 +477,8 @@ fn handoff_show_narrows_and_widens() {
     assert!(!env.home().exists());
     assert_eq!(
         env.run(&["handoff", "show", "--json"]).json(),
-        json!({"project": env.project_file().0, "lines": [], "items": [], "general": null})
+        json!({"project": env.project_file().0, "lines": [], "items": [], "more_items": 0,
+            "general": null})
     );
 
     let (_, parser, page) = four_sessions(&env);
@@ -503,11 +504,6 @@ fn handoff_show_narrows_and_widens() {
             "- Items: {parser} \"Date parser\" (IN_PROGRESS, 40%): claimed and worked on."
         )),
         "{text}"
-    );
-    assert_eq!(
-        env.run(&["handoff", "show", "--item", "TASK-none", "--json"])
-            .json(),
-        json!([])
     );
 
     let d = env
@@ -559,4 +555,208 @@ fn a_session_that_completes_an_item_hands_on_its_done_work() {
         context.contains(&format!("- Completed: {item} \"Fix the login\".")),
         "{context}"
     );
+}
+
+/// Session A works on the app (no item); then `n` sessions each start an item of their own,
+/// write long to-dos, edit a file and end. Returns the items, oldest first.
+fn general_work_then_many_items(env: &TestEnv, n: usize) -> Vec<String> {
+    let items: Vec<String> = (0..n)
+        .map(|i| create(env, &format!("Item {i}"), "medium"))
+        .collect();
+    start(env, "a");
+    todos(
+        env,
+        "a",
+        &[
+            ("Write the app", "completed"),
+            ("Write the docs", "pending"),
+        ],
+    );
+    edit(env, "a", "/p/app.py");
+    end(env, "a");
+    for (i, item) in items.iter().enumerate() {
+        let id = format!("s{i}");
+        start(env, &id);
+        as_session(env, &id, &["task", "start", item]).ok();
+        let step = format!(
+            "Finish item {i}: {}",
+            "and check every case of it ".repeat(4)
+        );
+        todos(env, &id, &[(step.as_str(), "pending")]);
+        edit(env, &id, &format!("/p/item{i}.py"));
+        end(env, &id);
+    }
+    items
+}
+
+#[test]
+fn the_latest_general_handoff_is_never_one_about_an_open_item() {
+    let env = TestEnv::new();
+    let items = general_work_then_many_items(&env, 8);
+    let context = start(&env, "new");
+    // A's handoff is the general one, not that of an open item the list has no room for.
+    assert!(
+        context.contains("Latest handoff in this project, from session a at"),
+        "{context}"
+    );
+    for needle in [
+        "- Done: Write the app.",
+        "- Next steps: Write the docs.",
+        "/p/app.py",
+    ] {
+        assert!(
+            context.contains(needle),
+            "missing {needle:?} in:\n{context}"
+        );
+    }
+    for (i, item) in items.iter().enumerate() {
+        if context.contains(&format!("- {item} ")) {
+            continue;
+        }
+        // An item left out is counted, never dropped silently; its handoff is not general.
+        assert!(
+            !context.contains(&format!("Finish item {i}:")),
+            "item {i}'s handoff told as general:\n{context}"
+        );
+    }
+    let shown = items
+        .iter()
+        .filter(|item| context.contains(&format!("- {item} ")))
+        .count();
+    assert!(shown < items.len(), "{context}");
+    assert!(
+        context.contains(&format!(
+            "({} more open items: `orchestron handoff show --all`)",
+            items.len() - shown
+        )),
+        "{context}"
+    );
+    let brief = env.run(&["handoff", "show"]).ok().to_owned();
+    assert!(brief.trim_end().chars().count() <= 1_200, "{brief}");
+    assert!(
+        context.contains(brief.trim_end()),
+        "{brief}\n---\n{context}"
+    );
+    let data = env.run(&["handoff", "show", "--json"]).json();
+    assert_eq!(data["general"]["from_session"], "a");
+    assert_eq!(data["more_items"], 2, "six listed, two more");
+
+    // Once every item A's successors took is done, the newest of their handoffs is general.
+    for item in &items {
+        env.run(&["task", "complete", item]).ok();
+    }
+    let context = start(&env, "later");
+    assert!(
+        context.contains("Latest handoff in this project, from session s7 at"),
+        "{context}"
+    );
+    assert!(!context.contains("Open items"), "{context}");
+}
+
+#[test]
+fn a_small_budget_keeps_no_empty_heading_and_counts_the_items_left_out() {
+    let env = TestEnv::new();
+    general_work_then_many_items(&env, 3);
+    std::fs::write(
+        env.home().join("config.json"),
+        r#"{"hooks": {"context_chars": 300}}"#,
+    )
+    .unwrap();
+    let context = start(&env, "new");
+    let lines: Vec<&str> = context.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("Open items that recent sessions took")
+            || line.starts_with("Latest handoff in this project")
+        {
+            assert!(
+                lines.get(i + 1).is_some_and(|next| next.starts_with("- ")),
+                "a heading with nothing under it:\n{context}"
+            );
+        }
+    }
+    assert!(
+        context
+            .contains("(3 open items that recent sessions took: `orchestron handoff show --all`)"),
+        "{context}"
+    );
+    let brief = env.run(&["handoff", "show"]).ok().to_owned();
+    assert!(
+        brief.trim_end().chars().count() <= 180,
+        "60% of 300:\n{brief}"
+    );
+    assert!(
+        context.contains(brief.trim_end()),
+        "{brief}\n---\n{context}"
+    );
+    assert!(context.chars().count() <= 300, "{context}");
+}
+
+#[test]
+fn a_session_that_only_ran_task_progress_hides_no_earlier_next_steps() {
+    let env = TestEnv::new();
+    let item = create(&env, "Landing page", "medium");
+    start(&env, "c");
+    as_session(&env, "c", &["task", "start", &item]).ok();
+    todos(&env, "c", &[("Style the footer", "pending")]);
+    edit(&env, "c", "/p/page.html");
+    end(&env, "c");
+    start(&env, "e");
+    as_session(&env, "e", &["task", "progress", &item, "--percent", "40"]).ok();
+    end(&env, "e");
+    assert_eq!(
+        env.project_handoffs().len(),
+        2,
+        "e's work on the item is kept"
+    );
+
+    let context = start(&env, "next");
+    let at = "2026-01-01T00:00:00Z";
+    let expected = format!(
+        "- {item} \"Landing page\" (IN_PROGRESS, 40%): worked on by session e at {at}; before \
+         that claimed by session c at {at}. Next steps: Style the footer. Files touched: \
+         /p/page.html."
+    );
+    assert!(
+        context.contains(&expected),
+        "missing {expected:?} in:\n{context}"
+    );
+}
+
+#[test]
+fn handoff_show_item_refuses_an_unknown_item_like_task_show() {
+    let env = TestEnv::new();
+    let item = create(&env, "Quiet", "low");
+    // An item no handoff names has none: nothing on stdout, exit 0.
+    assert_eq!(
+        env.run(&["handoff", "show", "--item", &item, "--json"])
+            .json(),
+        json!([])
+    );
+    assert!(
+        env.run(&["handoff", "show", "--item", &item])
+            .ok()
+            .is_empty()
+    );
+    // An unknown one fails as `task show` does, with the same error.
+    let task = env.refuses(&["task", "show", "TASK-nope", "--json"], 1);
+    let stderr = env.refuses(&["handoff", "show", "--item", "TASK-nope", "--json"], 1);
+    let error: Value = serde_json::from_str(stderr.trim()).unwrap();
+    assert_eq!(error["error"]["kind"], "not_found", "{stderr}");
+    assert_eq!(error, serde_json::from_str::<Value>(task.trim()).unwrap());
+    env.refuses(&["handoff", "show", "--item", "TASK-nope"], 1);
+
+    // An item purged since is no longer in the tracker, but the handoffs naming it exactly
+    // are still found.
+    let gone = create(&env, "Short-lived", "low");
+    start(&env, "s");
+    as_session(&env, "s", &["task", "start", &gone]).ok();
+    edit(&env, "s", "/p/x");
+    end(&env, "s");
+    env.run(&["task", "delete", &gone, "--purge"]).ok();
+    env.refuses(&["task", "show", &gone], 1);
+    let found = env
+        .run(&["handoff", "show", "--item", &gone, "--json"])
+        .json();
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["from_session"], "s");
 }

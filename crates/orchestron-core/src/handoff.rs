@@ -19,13 +19,18 @@
 //!
 //! **What the next session is told** ([`select`], [`brief_lines`]), within a budget of
 //! characters and in this order:
-//! 1. each open item that recent sessions claimed or worked on (newest first), with the
-//!    latest handoff touching it, or at least who claimed it and when (and then the latest
-//!    work on it);
-//! 2. the most recent handoff that finished or changed something and touches none of those
-//!    items: its done work, files, tests and next steps.
+//! 1. each open item that recent sessions claimed or worked on (newest first, at most
+//!    [`MAX_BRIEF_ITEMS`], and how many more there are), with the latest handoff touching it;
+//!    when that handoff holds only tracker activity (a claim, progress, a log line: no next
+//!    steps, files, test run, done to-dos or note), also the latest earlier handoff that
+//!    holds some on it;
+//! 2. the latest *general* handoff: the newest handoff that finished or changed something
+//!    ([`is_substantive`]) and names no item that is open now (any open item, listed or
+//!    not; a handoff whose items have all been closed since may be general): its done work,
+//!    files, tests and next steps.
 //!
-//! A session is never told its own handoff.
+//! A heading is never told without at least one line under it, and items left out for the
+//! budget are counted. A session is never told its own handoff.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -60,7 +65,7 @@ pub const MAX_ITEMS: usize = 20;
 /// `handoffs`).
 pub const MAX_HANDOFF_BYTES: usize = 16 * 1024;
 
-/// The most open items the brief names.
+/// The most open items the brief names; more open items are only counted.
 pub const MAX_BRIEF_ITEMS: usize = 6;
 
 /// How many distinct items, newest first, the brief looks up in the tracker to learn which
@@ -232,10 +237,10 @@ fn did(item: &Value) -> Vec<&str> {
     list(item, "did").iter().filter_map(Value::as_str).collect()
 }
 
-/// Whether a handoff finished or changed something worth handing on: done work (completed
-/// to-dos or items), edited files, a test run, to-dos left, planned steps or a note, or work
-/// on a tracker item. Claiming an item alone is not (the claim is still told, with the item).
-pub fn is_substantive(handoff: &Value) -> bool {
+/// Whether a handoff holds more than tracker activity: done to-dos, edited files, a test
+/// run, to-dos left, planned steps or a note. One that holds none of these (a session that
+/// only claimed, or only ran `task progress`) says nothing of the work itself.
+pub fn has_content(handoff: &Value) -> bool {
     let any = |key: &str| !list(handoff, key).is_empty();
     any("done")
         || any("files")
@@ -246,6 +251,13 @@ pub fn is_substantive(handoff: &Value) -> bool {
             .get("note")
             .and_then(Value::as_str)
             .is_some_and(|note| !note.trim().is_empty())
+}
+
+/// Whether a handoff finished or changed something worth handing on: [`has_content`], or
+/// work on a tracker item (progress, a checkpoint, a log line, completing it). Claiming an
+/// item alone is not (the claim is still told, with the item).
+pub fn is_substantive(handoff: &Value) -> bool {
+    has_content(handoff)
         || list(handoff, "items")
             .iter()
             .any(|item| did(item).iter().any(|did| *did != "claimed"))
@@ -259,7 +271,7 @@ pub fn worth_keeping(handoff: &Value) -> bool {
 
 fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
+        Some((end, _)) => format!("{}…", text[..end].trim_end()),
         None => text.to_owned(),
     }
 }
@@ -517,28 +529,35 @@ fn visible<'a>(entries: &'a [Value], own: Option<&'a str>) -> impl Iterator<Item
         .filter(move |entry| own.is_none() || from_session(entry) != own)
 }
 
-/// The items the brief may name, newest first: those recent handoffs touched whose latest
-/// handoff left them open, at most [`MAX_BRIEF_CANDIDATES`]. The caller looks up how they
-/// are now.
-pub fn candidates(entries: &[Value], own: Option<&str>) -> Vec<String> {
-    let mut seen: Vec<String> = Vec::new();
-    let mut found = Vec::new();
+/// Every item the visible handoffs name, newest first, with whether its latest handoff left
+/// it open.
+fn recorded_items<'a>(entries: &'a [Value], own: Option<&'a str>) -> Vec<(&'a str, bool)> {
+    let mut found: Vec<(&str, bool)> = Vec::new();
     for entry in visible(entries, own) {
         for item in list(entry, "items") {
             let Some(id) = item.get("id").and_then(Value::as_str) else {
                 continue;
             };
-            if seen.iter().any(|seen| seen == id) {
+            if found.iter().any(|(seen, _)| *seen == id) {
                 continue;
             }
-            seen.push(id.to_owned());
             let status = item.get("status").and_then(Value::as_str).unwrap_or("");
-            if is_open(status) && found.len() < MAX_BRIEF_CANDIDATES {
-                found.push(id.to_owned());
-            }
+            found.push((id, is_open(status)));
         }
     }
     found
+}
+
+/// The items the brief may name, newest first: those recent handoffs touched whose latest
+/// handoff left them open, at most [`MAX_BRIEF_CANDIDATES`]. The caller looks up how they
+/// are now.
+pub fn candidates(entries: &[Value], own: Option<&str>) -> Vec<String> {
+    recorded_items(entries, own)
+        .into_iter()
+        .filter(|(_, open)| *open)
+        .take(MAX_BRIEF_CANDIDATES)
+        .map(|(id, _)| id.to_owned())
+        .collect()
 }
 
 /// One open item of the brief, with the handoffs that tell about it.
@@ -550,7 +569,9 @@ pub struct ItemBrief {
     pub progress: i64,
     /// The latest handoff touching it.
     pub latest: Value,
-    /// When `latest` only claimed it: the latest handoff before it that did work on it.
+    /// When `latest` holds only tracker activity ([`has_content`] is false): the latest
+    /// handoff before it that holds some, or, when `latest` only claimed it and none does,
+    /// the latest that worked on it.
     pub earlier_work: Option<Value>,
 }
 
@@ -559,30 +580,45 @@ pub struct ItemBrief {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Brief {
     pub items: Vec<ItemBrief>,
+    /// Open items past [`MAX_BRIEF_ITEMS`], counted, not named.
+    pub more_items: usize,
     pub general: Option<Value>,
 }
 
 /// Choose what a session (`own`, left out; `None` for a new one) is told of `entries`
-/// (oldest first). `now` holds the items as they are now, when the tracker was asked: an
-/// item missing from it is gone, and one closed since is left out. Without it, each item is
-/// as its latest handoff left it.
+/// (oldest first). `now` holds the candidate items ([`candidates`]) as they are now, when
+/// the tracker was asked: an item missing from it is gone, and one closed since is left out.
+/// Without it, each item is as its latest handoff left it, as are items past the candidates.
+///
+/// The general handoff is the newest substantive one that names no item open now: among the
+/// candidates, as the tracker has them; any other item, as its latest handoff left it.
 pub fn select(
     entries: &[Value],
     own: Option<&str>,
     now: Option<&HashMap<String, ItemNow>>,
 ) -> Brief {
     let mut brief = Brief::default();
-    for id in candidates(entries, own) {
-        if brief.items.len() == MAX_BRIEF_ITEMS {
-            break;
+    let mut open_now: Vec<&str> = Vec::new();
+    let mut looked_up = 0;
+    for (id, recorded_open) in recorded_items(entries, own) {
+        if !recorded_open {
+            continue;
         }
-        let mut touching = visible(entries, own).filter(|entry| touches(entry, &id));
-        let Some(latest) = touching.next() else {
+        if looked_up == MAX_BRIEF_CANDIDATES {
+            // Not looked up: open as its latest handoff left it, for the general handoff.
+            open_now.push(id);
+            continue;
+        }
+        looked_up += 1;
+        let touching: Vec<&Value> = visible(entries, own)
+            .filter(|entry| touches(entry, id))
+            .collect();
+        let Some(latest) = touching.first().copied() else {
             continue;
         };
-        let recorded = item_in(latest, &id);
+        let recorded = item_in(latest, id);
         let state = match now {
-            Some(now) => match now.get(&id) {
+            Some(now) => match now.get(id) {
                 Some(state) => state.clone(),
                 None => continue,
             },
@@ -606,13 +642,27 @@ pub fn select(
         if !is_open(&state.status) {
             continue;
         }
-        let earlier_work = if is_substantive(latest) {
+        open_now.push(id);
+        if brief.items.len() == MAX_BRIEF_ITEMS {
+            brief.more_items += 1;
+            continue;
+        }
+        let earlier = &touching[1..];
+        let earlier_work = if has_content(latest) {
             None
         } else {
-            touching.find(|entry| is_substantive(entry)).cloned()
+            earlier
+                .iter()
+                .find(|entry| has_content(entry))
+                .or_else(|| {
+                    (!is_substantive(latest))
+                        .then(|| earlier.iter().find(|entry| is_substantive(entry)))
+                        .flatten()
+                })
+                .map(|entry| (*entry).clone())
         };
         brief.items.push(ItemBrief {
-            id,
+            id: id.to_owned(),
             title: state.title,
             status: state.status,
             progress: state.progress,
@@ -621,9 +671,7 @@ pub fn select(
         });
     }
     brief.general = visible(entries, own)
-        .find(|entry| {
-            is_substantive(entry) && !brief.items.iter().any(|item| touches(entry, &item.id))
-        })
+        .find(|entry| is_substantive(entry) && !open_now.iter().any(|id| touches(entry, id)))
         .cloned();
     brief
 }
@@ -645,20 +693,49 @@ fn what_done(handoff: &Value, id: &str) -> String {
     }
 }
 
-/// A handoff's content as phrases: note, next steps, last test run, done, files.
+/// `text` as a sentence: trailing blanks trimmed, and a full stop unless it already ends in
+/// one (or in `!`, `?`, or the `…` of a clipped text).
+fn sentence(text: &str) -> String {
+    let text = text.trim_end();
+    if text.ends_with(['.', '!', '?', '…']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
+}
+
+/// Entries joined into one phrase by `separator`, each without its trailing blanks and full
+/// stop, so that the phrase's own stop is the only one.
+fn join_entries(entries: &[String], separator: &str) -> String {
+    entries
+        .iter()
+        .map(|entry| entry.trim_end().trim_end_matches('.').trim_end())
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// A handoff's content as phrases, each a sentence: note, next steps, last test run, done,
+/// files.
 fn phrases(handoff: &Value) -> Vec<String> {
     let mut phrases = Vec::new();
-    if let Some(note) = handoff.get("note").and_then(Value::as_str) {
-        phrases.push(format!("Note: {note}"));
+    if let Some(note) = handoff
+        .get("note")
+        .and_then(Value::as_str)
+        .filter(|note| !note.trim().is_empty())
+    {
+        phrases.push(sentence(&format!("Note: {}", note.trim())));
     }
     let mut next_steps = texts(handoff, "planned");
     next_steps.extend(texts(handoff, "next_steps"));
     if !next_steps.is_empty() {
-        phrases.push(format!("Next steps: {}.", next_steps.join("; ")));
+        phrases.push(sentence(&format!(
+            "Next steps: {}",
+            join_entries(&next_steps, "; ")
+        )));
     }
     if let Some(last) = handoff.get("last_test").filter(|last| last.is_object()) {
         match crate::session::describe_test_run(last) {
-            Some(run) => phrases.push(format!("Last {run}.")),
+            Some(run) => phrases.push(sentence(&format!("Last {run}"))),
             None => {
                 let command = last.get("command").and_then(Value::as_str).unwrap_or("?");
                 phrases.push(format!("Last test run unknown: `{command}`."));
@@ -667,11 +744,11 @@ fn phrases(handoff: &Value) -> Vec<String> {
     }
     let done = texts(handoff, "done");
     if !done.is_empty() {
-        phrases.push(format!("Done: {}.", done.join("; ")));
+        phrases.push(sentence(&format!("Done: {}", join_entries(&done, "; "))));
     }
     let files = texts(handoff, "files");
     if !files.is_empty() {
-        phrases.push(format!("Files touched: {}.", files.join(", ")));
+        phrases.push(sentence(&format!("Files touched: {}", files.join(", "))));
     }
     phrases
 }
@@ -775,7 +852,7 @@ fn describe_brief_item(item: &ItemBrief) -> String {
             ));
             Some(work)
         }
-        None => is_substantive(latest).then_some(latest),
+        None => Some(latest),
     };
     line.push('.');
     if let Some(work) = work {
@@ -789,7 +866,7 @@ fn describe_brief_item(item: &ItemBrief) -> String {
 
 fn clip_line(line: &str, max: usize) -> String {
     match line.char_indices().nth(max.saturating_sub(1)) {
-        Some((end, _)) if line.chars().count() > max => format!("{}…", &line[..end]),
+        Some((end, _)) if line.chars().count() > max => format!("{}…", line[..end].trim_end()),
         _ => line.to_owned(),
     }
 }
@@ -799,15 +876,26 @@ pub fn brief_budget(context_chars: usize) -> usize {
     context_chars * BRIEF_SHARE_PERCENT / 100
 }
 
+/// The heading of the brief's open items.
+const ITEMS_HEADING: &str = "Open items that recent sessions took, newest first:";
+
+/// The line that counts the open items the brief leaves out: `more` of them past the `shown`
+/// ones.
+fn more_items_line(more: usize, shown: usize) -> String {
+    let items = if more == 1 { "item" } else { "items" };
+    if shown == 0 {
+        format!("({more} open {items} that recent sessions took: `orchestron handoff show --all`)")
+    } else {
+        format!("({more} more open {items}: `orchestron handoff show --all`)")
+    }
+}
+
 /// The brief as lines, within `budget` characters (newlines between lines counted): the
 /// items first, then the general handoff, which keeps up to [`GENERAL_SHARE_PERCENT`] of the
-/// budget for itself.
+/// budget for itself. A heading is kept only with at least one line under it; open items
+/// left out (past [`MAX_BRIEF_ITEMS`] or for the budget) are counted in a last line of the
+/// items, when that line fits.
 pub fn brief_lines(brief: &Brief, budget: usize) -> Vec<String> {
-    let mut items = Vec::new();
-    if !brief.items.is_empty() {
-        items.push("Open items that recent sessions took, newest first:".to_owned());
-        items.extend(brief.items.iter().map(describe_brief_item));
-    }
     let general = brief
         .general
         .as_ref()
@@ -816,10 +904,44 @@ pub fn brief_lines(brief: &Brief, budget: usize) -> Vec<String> {
     // The general part's lines and the newline before them.
     let general_size = size(&general) + usize::from(!general.is_empty());
     let held = general_size.min(budget * GENERAL_SHARE_PERCENT / 100);
-    let mut lines = take_lines(&items, budget.saturating_sub(held));
+    let mut lines = item_lines(brief, budget.saturating_sub(held));
     let used = size(&lines) + usize::from(!lines.is_empty());
-    lines.extend(take_lines(&general, budget.saturating_sub(used)));
+    lines.extend(section(&general, budget.saturating_sub(used)));
     lines
+}
+
+/// The open items' part of the brief within `limit` characters: the heading, the items that
+/// fit, and how many are left out.
+fn item_lines(brief: &Brief, limit: usize) -> Vec<String> {
+    let total = brief.items.len() + brief.more_items;
+    if total == 0 {
+        return Vec::new();
+    }
+    let mut all = vec![ITEMS_HEADING.to_owned()];
+    all.extend(brief.items.iter().map(describe_brief_item));
+    let kept = section(&all, limit);
+    if brief.more_items == 0 && kept.len() == all.len() {
+        return kept;
+    }
+    // Some are left out: hold room for the line that counts them (at its longest).
+    let longest = more_items_line(total, 0)
+        .chars()
+        .count()
+        .max(more_items_line(total, 1).chars().count());
+    let mut kept = section(&all, limit.saturating_sub(longest + 1));
+    let shown = kept.len().saturating_sub(1);
+    let line = more_items_line(total - shown, shown);
+    if size(&kept) + usize::from(!kept.is_empty()) + line.chars().count() <= limit {
+        kept.push(line);
+    }
+    kept
+}
+
+/// The first of `lines` (a heading and what is under it) that fit in `limit`, or none when
+/// nothing under the heading fits.
+fn section(lines: &[String], limit: usize) -> Vec<String> {
+    let kept = take_lines(lines, limit);
+    if kept.len() < 2 { Vec::new() } else { kept }
 }
 
 /// Characters of `lines` joined by newlines.
@@ -1311,6 +1433,265 @@ mod tests {
         }
         assert!(brief_lines(&Brief::default(), 1_000).is_empty());
         assert_eq!(brief_budget(2_000), 1_200);
+    }
+
+    /// A general handoff, then `n` sessions each working on an item of its own with long
+    /// to-dos: more open items than the brief names.
+    fn many_items(n: usize) -> Vec<Value> {
+        let mut entries = Vec::new();
+        put(
+            &mut entries,
+            compose(
+                &session(
+                    "a",
+                    json!([{"content": "Write the app", "status": "completed"},
+                           {"content": "Write the docs", "status": "pending"}]),
+                    &["/p/app.py"],
+                    None,
+                ),
+                now(),
+                "exit",
+                Vec::new(),
+            ),
+        );
+        for i in 0..n {
+            let todos =
+                json!([{"content": format!("step {i} {}", "x".repeat(150)), "status": "pending"}]);
+            put(
+                &mut entries,
+                compose(
+                    &session(&format!("s{i}"), todos, &[], None),
+                    now(),
+                    "exit",
+                    vec![item(&format!("T-{i}"), "t", "IN_PROGRESS", 0, &["claimed"])],
+                ),
+            );
+        }
+        entries
+    }
+
+    #[test]
+    fn a_small_budget_drops_headings_with_nothing_under_them_and_counts_the_items_left_out() {
+        let brief = select(&many_items(8), None, None);
+        assert_eq!(brief.items.len(), MAX_BRIEF_ITEMS);
+        assert_eq!(brief.more_items, 2);
+        let total = 8;
+        let mut saw_count = false;
+        for budget in 0..=2_500 {
+            let lines = brief_lines(&brief, budget);
+            let text = lines.join("\n");
+            assert!(text.chars().count() <= budget, "{budget}: {text}");
+            for (i, line) in lines.iter().enumerate() {
+                if line == ITEMS_HEADING || line.starts_with("Latest handoff in this project") {
+                    let under = lines.get(i + 1);
+                    assert!(
+                        under.is_some_and(|under| under.starts_with("- ")),
+                        "{budget}: a heading with nothing under it:\n{text}"
+                    );
+                }
+            }
+            let shown = lines.iter().filter(|line| line.starts_with("- T-")).count();
+            let counted = lines.iter().find(|line| line.starts_with('('));
+            if shown < total && budget >= 200 {
+                let expected = if shown == 0 {
+                    more_items_line(total, 0)
+                } else {
+                    more_items_line(total - shown, shown)
+                };
+                assert_eq!(counted, Some(&expected), "{budget}:\n{text}");
+                saw_count = true;
+            }
+            if shown == total {
+                assert!(counted.is_none(), "{budget}:\n{text}");
+            }
+        }
+        assert!(saw_count);
+        // At 300 characters (the reviewer's `context_chars`, so 180 for the brief), the
+        // items part says how many are left out rather than showing a bare heading.
+        let lines = brief_lines(&brief, brief_budget(300));
+        assert!(!lines.last().unwrap().ends_with(':'), "{lines:#?}");
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.starts_with("(8 open items that recent sessions took")),
+            "{lines:#?}"
+        );
+        assert_eq!(
+            more_items_line(2, 6),
+            "(2 more open items: `orchestron handoff show --all`)"
+        );
+        assert_eq!(
+            more_items_line(1, 6),
+            "(1 more open item: `orchestron handoff show --all`)"
+        );
+    }
+
+    #[test]
+    fn the_general_handoff_is_never_one_tied_to_an_open_item() {
+        // Session a's general work, then 8 sessions each on its own item: a's handoff is the
+        // general one, not that of an item past the six listed.
+        let entries = many_items(8);
+        let brief = select(&entries, None, None);
+        let ids: Vec<&str> = brief.items.iter().map(|item| item.id.as_str()).collect();
+        assert_eq!(ids, ["T-7", "T-6", "T-5", "T-4", "T-3", "T-2"]);
+        assert_eq!(brief.general.as_ref().unwrap()["from_session"], "a");
+        let text = brief_lines(&brief, 1_200).join("\n");
+        assert!(
+            text.contains("Latest handoff in this project, from session a at")
+                && text.contains("- Done: Write the app."),
+            "{text}"
+        );
+        assert!(text.contains("more open items"), "{text}");
+
+        // Items the tracker says are open count, listed or not; closed ones do not: a
+        // handoff whose items have all been closed since may be general.
+        let mut states = HashMap::new();
+        for i in 0..8 {
+            let status = if i == 0 { "DONE" } else { "IN_PROGRESS" };
+            states.insert(
+                format!("T-{i}"),
+                ItemNow {
+                    title: "t".into(),
+                    status: status.into(),
+                    progress: 0,
+                },
+            );
+        }
+        let mut entries = entries;
+        // s0 now also worked on a closed item: still general only if all its items are closed.
+        let brief = select(&entries, None, Some(&states));
+        assert_eq!(brief.more_items, 1);
+        assert_eq!(brief.general.as_ref().unwrap()["from_session"], "s0");
+        // A newer handoff naming a closed item and an open one (T-1, not listed) is not.
+        put(
+            &mut entries,
+            compose(
+                &session("g", json!([]), &["/p/g.py"], None),
+                now(),
+                "exit",
+                vec![
+                    item("T-0", "t", "DONE", 100, &["completed"]),
+                    item("T-1", "t", "IN_PROGRESS", 0, &["worked"]),
+                ],
+            ),
+        );
+        states.remove("T-1");
+        let brief = select(&entries, None, Some(&states));
+        assert!(brief.items.iter().all(|item| item.id != "T-1"), "deleted");
+        assert_eq!(
+            brief.general.as_ref().unwrap()["from_session"],
+            "g",
+            "T-1 was deleted, T-0 is done: g's handoff is general"
+        );
+        states.insert(
+            "T-1".into(),
+            ItemNow {
+                title: "t".into(),
+                status: "TODO".into(),
+                progress: 0,
+            },
+        );
+        let brief = select(&entries, None, Some(&states));
+        assert_eq!(brief.general.as_ref().unwrap()["from_session"], "s0");
+    }
+
+    #[test]
+    fn a_session_that_only_moved_an_item_in_the_tracker_hides_no_earlier_next_steps() {
+        let mut entries = Vec::new();
+        put(
+            &mut entries,
+            compose(
+                &session(
+                    "c",
+                    json!([{"content": "Style the footer", "status": "pending"}]),
+                    &["/p/page.html"],
+                    None,
+                ),
+                now(),
+                "exit",
+                vec![item("T-x", "Page", "IN_PROGRESS", 0, &["claimed"])],
+            ),
+        );
+        put(
+            &mut entries,
+            compose(
+                &session("e", json!([]), &[], None),
+                now(),
+                "exit",
+                vec![item("T-x", "Page", "IN_PROGRESS", 40, &["worked"])],
+            ),
+        );
+        let brief = select(&entries, None, None);
+        let line = describe_brief_item(&brief.items[0]);
+        assert_eq!(brief.items[0].latest["from_session"], "e");
+        assert_eq!(
+            line,
+            format!(
+                "- T-x \"Page\" (IN_PROGRESS, 40%): worked on by session e at {NOW}; before \
+                 that claimed by session c at {NOW}. Next steps: Style the footer. Files \
+                 touched: /p/page.html."
+            )
+        );
+        // A later handoff that says something of its own is told alone.
+        put(
+            &mut entries,
+            compose(
+                &session(
+                    "f",
+                    json!([{"content": "Test on mobile", "status": "pending"}]),
+                    &[],
+                    None,
+                ),
+                now(),
+                "exit",
+                vec![item("T-x", "Page", "IN_PROGRESS", 60, &["worked"])],
+            ),
+        );
+        let brief = select(&entries, None, None);
+        assert!(brief.items[0].earlier_work.is_none());
+        let line = describe_brief_item(&brief.items[0]);
+        assert!(line.ends_with("Next steps: Test on mobile."), "{line}");
+    }
+
+    #[test]
+    fn notes_and_cut_steps_read_as_sentences() {
+        let cut = format!("{}   {}", "a".repeat(MAX_ENTRY_CHARS - 3), "tail");
+        let mut handoff = compose(
+            &session(
+                "s",
+                json!([{"content": cut, "status": "pending"},
+                       {"content": "Ship it. ", "status": "completed"}]),
+                &[],
+                None,
+            ),
+            now(),
+            "exit",
+            vec![item("T-1", "t", "IN_PROGRESS", 10, &["worked"])],
+        );
+        add_plan(
+            &mut handoff,
+            &["Check the zones.".to_owned()],
+            Some("tz db missing "),
+        );
+        let brief = select(&[handoff.clone()], None, None);
+        let line = describe_brief_item(&brief.items[0]);
+        assert!(
+            line.contains(&format!(
+                ". Note: tz db missing. Next steps: Check the zones; {}… Done: Ship it.",
+                "a".repeat(MAX_ENTRY_CHARS - 3)
+            )),
+            "{line}"
+        );
+        for bad in [" .", "..", "….", " …"] {
+            assert!(!line.contains(bad), "{bad:?} in {line}");
+        }
+        let lines = describe(&handoff);
+        assert!(
+            lines.contains(&"- Note: tz db missing.".to_owned()),
+            "{lines:#?}"
+        );
+        assert_eq!(sentence("Done: it!"), "Done: it!");
+        assert_eq!(sentence("Note: x  "), "Note: x.");
     }
 
     #[test]

@@ -222,19 +222,38 @@ pub fn brief_json(cx: &Context, project: &str) -> Result<Value> {
         "project": project,
         "lines": lines,
         "items": chosen.items,
+        "more_items": chosen.more_items,
         "general": chosen.general,
     }))
 }
 
-/// The handoffs of `project` naming tracker item `raw` (resolved in the tracker when it is
-/// there, as `task show` resolves it), newest first. Reads only.
+/// The handoffs of `project` naming tracker item `raw`, newest first, resolved as `task show`
+/// resolves it: an id the tracker does not know is refused (`not_found`) unless a kept
+/// handoff names exactly that id (an item purged since). An item no handoff names has none
+/// (an empty list). Reads only.
 pub fn touching_item(cx: &Context, project: &str, raw: &str) -> Result<Vec<Value>> {
+    let entries = list(cx, project)?;
     let id = match tasks::resolve_item(cx, raw) {
         Ok(id) => id,
-        Err(err) if err.kind() == crate::ErrorKind::NotFound => raw.trim().to_owned(),
+        Err(err) if err.kind() == crate::ErrorKind::NotFound => {
+            let raw = raw.trim();
+            let named = entries.iter().rev().find_map(|entry| {
+                entry
+                    .get("items")
+                    .and_then(Value::as_array)?
+                    .iter()
+                    .filter_map(|item| item.get("id").and_then(Value::as_str))
+                    .find(|id| id.eq_ignore_ascii_case(raw))
+                    .map(str::to_owned)
+            });
+            match named {
+                Some(id) => id,
+                None => return Err(err),
+            }
+        }
         Err(err) => return Err(err),
     };
-    let mut found: Vec<Value> = list(cx, project)?
+    let mut found: Vec<Value> = entries
         .into_iter()
         .filter(|entry| handoff::touches(entry, &id))
         .collect();
