@@ -239,6 +239,9 @@ fn finding_2_doctor_never_runs_a_program_the_project_names() {
     }
 }
 
+/// One write route: runs it.
+type Route<'a> = Box<dyn Fn() -> Run + 'a>;
+
 /// A project whose state lives, through a link, in a folder outside it.
 struct Linked {
     env: TestEnv,
@@ -278,7 +281,7 @@ impl Linked {
     #[track_caller]
     fn every_write_refuses(&self, link: &Path) {
         let dir = self.env.path();
-        let routes: Vec<(&str, Box<dyn Fn() -> Run + '_>)> = vec![
+        let routes: Vec<(&str, Route<'_>)> = vec![
             (
                 "SessionStart (new)",
                 Box::new(|| hook_in(&self.env, dir, "SessionStart", "s-new")),
