@@ -249,9 +249,15 @@ impl Context {
             clock: orchestron_core::Clock::Fixed(self.now),
             id_seed: self.id_seed.clone(),
         };
-        Ok(self
-            .core
-            .get_or_init(|| orchestron_core::Context::new(settings)))
+        let chosen = self.state_root_chosen();
+        Ok(self.core.get_or_init(|| {
+            let core = orchestron_core::Context::new(settings);
+            if chosen {
+                core.with_chosen_state_root()
+            } else {
+                core
+            }
+        }))
     }
 
     /// The session store, with the lock deadline and durability of this invocation.
@@ -269,13 +275,24 @@ impl Context {
             Some(durability) => durability,
             None => self.config()?.durability.unwrap_or_default(),
         };
-        Ok(Store::new(
+        let store = Store::new(
             self.state_root().join(folder),
             self.lock_timeout,
             durability,
             self.test_locks.clone(),
         )
-        .in_state_root(self.state_root()))
+        .in_state_root(self.state_root());
+        Ok(if self.state_root_chosen() {
+            store
+        } else {
+            store.refusing_links(orchestron_core::context::STATE_FOLDERS)
+        })
+    }
+
+    /// Whether the user named the state root (`$ORCHESTRON_HOME`): links in it are theirs.
+    /// Else it was found in the project, and no write goes through a link there.
+    pub(crate) fn state_root_chosen(&self) -> bool {
+        self.home.is_some()
     }
 
     /// `$ORCHESTRON_MODE`, unparsed: only the hooks that create a session read it.

@@ -72,12 +72,16 @@ pub(crate) fn report_usage(err: &clap::Error, json: bool) -> ExitCode {
 }
 
 /// Report a failure of `orchestron hook`: one line on stderr (Claude Code shows the first
-/// line in the transcript), exit 1, which never blocks.
+/// line in the transcript), its hint included, exit 1, which never blocks.
 pub(crate) fn report_hook(err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return SUCCESS;
     }
-    let message = format!("{err:#}").replace('\n', " ");
+    let hint = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<Error>())
+        .and_then(|found| found.hint().map(|hint| format!(" (hint: {hint})")));
+    let message = format!("{err:#}{}", hint.unwrap_or_default()).replace('\n', " ");
     let _ = writeln!(io::stderr().lock(), "orchestron hook: {message}");
     ExitCode::from(FAILURE)
 }

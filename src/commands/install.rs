@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::context::Context;
 use crate::install::{self, Changes, EVENTS};
 use crate::output::Output;
+use orchestron_core::context::STATE_FOLDERS;
 use orchestron_core::store::{self, Confined, read_optional};
 
 /// Where init keeps a copy of the settings file as it was before init changed it.
@@ -155,6 +156,11 @@ pub(super) fn init(
     bin: Option<String>,
 ) -> anyhow::Result<()> {
     let project = Project::resolve(context, dir)?;
+    // A state root found in the project that is a link (or holds one at a state folder's
+    // name) is refused before anything is written, as on every other write route.
+    if !context.state_root_chosen() {
+        store::refuse_linked_state(&project.state_root, STATE_FOLDERS)?;
+    }
     let bin = match bin {
         Some(bin) => bin,
         None => hook_command(context)?,
@@ -367,8 +373,12 @@ fn create_parent(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Remove the state root when nothing but the `.gitignore` Orchestron wrote is in it.
+/// Remove the state root when nothing but the `.gitignore` Orchestron wrote is in it. A
+/// root that is a link is left alone: nothing is removed through it.
 fn remove_empty_state_root(root: &Path) -> bool {
+    if fs::symlink_metadata(root).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        return false;
+    }
     let ours = root.join(store::STATE_GITIGNORE);
     let Ok(entries) = fs::read_dir(root) else {
         return false;
@@ -646,22 +656,30 @@ pub(super) fn doctor(
     for (name, status, detail) in wiring(context, &project) {
         add(name, status, detail);
     }
+    let located = orchestron_core::repo::locate(&project.dir);
+    // A `.git` file naming something that is not a worktree: the checkout is its own
+    // project, which the user may not expect.
+    let doubtful = !context.state_root_chosen() && located.doubtful();
     add(
         "root",
-        Status::Ok,
+        if doubtful { Status::Warn } else { Status::Ok },
         format!(
             "state root {} ({})",
             project.state_root.display(),
             context.state_root_reason(&project.dir)
         ),
     );
+    // Only a linked worktree's own root is one an older orchestron made for it alone: a
+    // main worktree's is the repository's.
     let own = project.dir.join(orchestron_core::repo::STATE_DIR);
-    if own != project.state_root && own.is_dir() {
+    if located.is_linked_worktree() && own != project.state_root && own.is_dir() {
         add(
             "root",
             Status::Warn,
             format!(
-                "{} is a state root an older orchestron made for this worktree alone, and is no                  longer read; to keep its items: `ORCHESTRON_HOME={} orchestron export >                  items.jsonl`, then `orchestron import items.jsonl`, then remove it",
+                "{} is a state root an older orchestron made for this worktree alone, and is no \
+                 longer read; to keep its items: `ORCHESTRON_HOME={} orchestron export > \
+                 items.jsonl`, then `orchestron import items.jsonl`, then remove it",
                 own.display(),
                 own.display()
             ),
@@ -917,13 +935,11 @@ fn wiring(context: &Context, project: &Project) -> Vec<(&'static str, Status, St
     found
 }
 
-/// How long `doctor` waits for a hook command's `--version`.
-const VERSION_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// What Claude Code will run for a hook `command` written in `file`, resolved as Claude Code
 /// resolves it: exec form, so `${CLAUDE_PROJECT_DIR}` is replaced, a bare name is looked up
 /// on Claude Code's own PATH (which doctor cannot see), and a relative path is taken from the
-/// project folder (a hook's working directory).
+/// project folder (a hook's working directory). The program is never run: it may be a
+/// stranger's (`${CLAUDE_PROJECT_DIR}/tools/orchestron` in a committed settings file).
 fn hook_command_check(
     context: &Context,
     project: &Project,
@@ -973,11 +989,10 @@ fn hook_command_check(
             format!("{written}{relative}, which is not an executable file: no hook runs; {fix}"),
         );
     }
-    let this = context
+    if context
         .current_binary()
-        .ok()
-        .and_then(|exe| fs::canonicalize(exe).ok());
-    if this.is_some() && fs::canonicalize(&path).ok() == this {
+        .is_ok_and(|exe| same_program(&exe, &path))
+    {
         return (
             Status::Ok,
             format!(
@@ -986,91 +1001,85 @@ fn hook_command_check(
             ),
         );
     }
-    match version_of(&path) {
-        Some(version) if version.starts_with("orchestron ") => (
-            Status::Ok,
-            format!("{written}{relative}: {version}, whatever PATH Claude Code has"),
+    // Never run: the project names it, and a diagnostic must not run code from a clone.
+    (
+        Status::Warn,
+        format!(
+            "{written}{relative}, an executable file that is not this binary; doctor does not \
+             run programs a project names: run `{} --version` yourself to see what it is, or {fix}",
+            path.display()
         ),
-        Some(version) => (
-            Status::Fail,
-            format!(
-                "{written}{relative}, which is not an orchestron (its --version says {version:?}); {fix}"
-            ),
-        ),
-        None => (
-            Status::Fail,
-            format!(
-                "{written}{relative}, which did not answer --version like an orchestron; {fix}"
-            ),
-        ),
-    }
+    )
 }
 
-/// The first line `path --version` prints, waited for at most [`VERSION_DEADLINE`].
-fn version_of(path: &Path) -> Option<String> {
-    use std::io::Read as _;
-    let mut child = std::process::Command::new(path)
-        .arg("--version")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    let started = std::time::Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if started.elapsed() < VERSION_DEADLINE => {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
+/// Whether `path` is the program `exe`: the same file by canonical path, or by device and
+/// inode (a hard link).
+fn same_program(exe: &Path, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    if let (Ok(exe), Ok(path)) = (fs::canonicalize(exe), fs::canonicalize(path))
+        && exe == path
+    {
+        return true;
     }
-    let mut text = String::new();
-    child
-        .stdout
-        .take()?
-        .take(4096)
-        .read_to_string(&mut text)
-        .ok()?;
-    text.lines().next().map(|line| line.trim().to_owned())
+    match (fs::metadata(exe), fs::metadata(path)) {
+        (Ok(exe), Ok(path)) => exe.dev() == path.dev() && exe.ino() == path.ino(),
+        _ => false,
+    }
 }
 
 /// The state root exists, is a directory this user can write, and its configuration reads.
 fn state_root(context: &Context, project: &Project) -> Vec<(&'static str, Status, String)> {
     let root = &project.state_root;
     let shown_root = root.display().to_string();
+    let mut found = Vec::new();
+    // A state root found in the project that is a link, or holds links at its folders'
+    // names: every write refuses it (see `store::refuse_linked_state`).
+    if !context.state_root_chosen()
+        && let Some(link) = store::linked_state(root, STATE_FOLDERS)
+    {
+        let err = store::linked_state_error(root, &link);
+        found.push((
+            "state",
+            Status::Fail,
+            format!(
+                "{}; every write refuses it: {}",
+                err.message(),
+                err.hint().unwrap_or_default()
+            ),
+        ));
+        if link == *root {
+            return found;
+        }
+    }
     let meta = match fs::metadata(root) {
         Ok(meta) => meta,
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            return vec![(
+            found.push((
                 "state",
                 Status::Warn,
                 format!(
                     "{shown_root} does not exist yet; `orchestron init` or the first hook creates it"
                 ),
-            )];
+            ));
+            return found;
         }
         Err(err) => {
-            return vec![(
+            found.push((
                 "state",
                 Status::Fail,
                 format!("cannot read {shown_root}: {err}"),
-            )];
+            ));
+            return found;
         }
     };
     if !meta.is_dir() {
-        return vec![(
+        found.push((
             "state",
             Status::Fail,
             format!("{shown_root} is not a directory"),
-        )];
+        ));
+        return found;
     }
-    let mut found = Vec::new();
     let probe = root.join(format!(".doctor-{}", std::process::id()));
     // Created exclusively: a link planted at the probe's name is never written through.
     match fs::OpenOptions::new()
@@ -1128,12 +1137,12 @@ fn state_root(context: &Context, project: &Project) -> Vec<(&'static str, Status
                 "gitignore",
                 Status::Warn,
                 format!(
-                    "{shown_root} has no .gitignore of its own, so git may commit the tracker                      and sessions: `orchestron init` adds one"
+                    "{shown_root} has no .gitignore of its own, so git may commit the tracker \
+                     and sessions: `orchestron init` adds one"
                 ),
             ));
         }
     }
-    let _ = context;
     found
 }
 

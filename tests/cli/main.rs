@@ -10,6 +10,7 @@ mod hardening_hooks;
 mod hardening_links;
 mod hardening_misc;
 mod hardening_query;
+mod hardening_repo;
 mod hardening_state;
 mod hook;
 mod install;

@@ -10,12 +10,12 @@ use crate::{Run, TestEnv, Timed as _};
 
 /// A git repository `repo` with one commit and a linked worktree `wt` on branch `feature`,
 /// in a test environment whose state root is the repository's own (no `ORCHESTRON_HOME`).
-struct Repo {
-    env: TestEnv,
+pub(crate) struct Repo {
+    pub(crate) env: TestEnv,
 }
 
 impl Repo {
-    fn new() -> Repo {
+    pub(crate) fn new() -> Repo {
         let mut env = TestEnv::new();
         env.unset("ORCHESTRON_HOME");
         let repo = Repo { env };
@@ -32,15 +32,15 @@ impl Repo {
         repo
     }
 
-    fn main(&self) -> PathBuf {
+    pub(crate) fn main(&self) -> PathBuf {
         self.env.path().join("repo")
     }
 
-    fn wt(&self) -> PathBuf {
+    pub(crate) fn wt(&self) -> PathBuf {
         self.env.path().join("wt")
     }
 
-    fn git(&self, dir: &Path, args: &[&str]) -> String {
+    pub(crate) fn git(&self, dir: &Path, args: &[&str]) -> String {
         let output = Command::new("git")
             .args(args)
             .current_dir(dir)
@@ -58,7 +58,7 @@ impl Repo {
     }
 
     /// Run orchestron in `dir`, with `extra` variables.
-    fn run_in(&self, dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Run {
+    pub(crate) fn run_in(&self, dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Run {
         let mut command = self.env.command(args);
         command.current_dir(dir);
         for (name, value) in extra {
@@ -73,7 +73,7 @@ impl Repo {
     }
 
     /// Run a hook as Claude Code does for a session started in `dir`.
-    fn hook(&self, dir: &Path, event: &str, session: &str) -> Run {
+    pub(crate) fn hook(&self, dir: &Path, event: &str, session: &str) -> Run {
         use std::io::Write as _;
         let payload = json!({"session_id": session, "hook_event_name": event,
             "source": "startup", "cwd": dir});
@@ -100,7 +100,7 @@ impl Repo {
     }
 }
 
-const SESSION: &str = "5e1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
+pub(crate) const SESSION: &str = "5e1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
 
 #[test]
 fn worktrees_share_one_tracker_inbox_and_project_name() {
@@ -251,16 +251,15 @@ fn the_state_root_ignores_itself_and_reads_create_nothing() {
     assert!(repo.main().join(".orchestron/.gitignore").is_file());
     assert_eq!(repo.git(&repo.main(), &["status", "--porcelain"]), "");
 
-    // A link at the root's name is used as it is: nothing is written through it but the
-    // state itself.
+    // A link at the root's name is refused: nothing is written through it (see
+    // `hardening_repo`).
     std::fs::remove_dir_all(repo.main().join(".orchestron")).unwrap();
     let outside = repo.env.path().join("outside");
     std::fs::create_dir(&outside).unwrap();
     std::os::unix::fs::symlink(&outside, repo.main().join(".orchestron")).unwrap();
-    repo.run_in(&repo.main(), &["session", "create", "--id", "s2"], &[])
-        .ok();
-    assert!(outside.join("sessions/s2.json").is_file());
-    assert!(!outside.join(".gitignore").exists());
+    let run = repo.run_in(&repo.main(), &["session", "create", "--id", "s2"], &[]);
+    assert!(run.fails(1).contains("is a symbolic link"), "{run}");
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
 }
 
 #[test]
@@ -423,5 +422,8 @@ fn doctor_resolves_the_hook_command_as_claude_code_will() {
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     env.run(&["init", "--bin", fake.to_str().unwrap()]).ok();
     let run = env.run(&["doctor"]);
-    assert!(run.stdout.contains("is not an orchestron"), "{run}");
+    assert!(
+        run.stdout.contains("warn  command") && run.stdout.contains("is not this binary"),
+        "{run}"
+    );
 }

@@ -59,7 +59,18 @@ pub struct Settings {
 pub struct Context {
     settings: Settings,
     ids: RefCell<IdGenerator>,
+    /// The user named the state root (`ORCHESTRON_HOME`): links in it are theirs, and
+    /// followed. Else it was found in the project, and writes refuse links in it.
+    state_root_chosen: bool,
 }
+
+/// The folders of a state root that hold documents: with the root, never symbolic links
+/// when the root was found in the project (see [`crate::store::refuse_linked_state`]).
+pub const STATE_FOLDERS: &[&str] = &[
+    crate::sessions::FOLDER,
+    crate::handoffs::FOLDER,
+    crate::snapshots::FOLDER,
+];
 
 impl Context {
     pub fn new(settings: Settings) -> Context {
@@ -70,7 +81,25 @@ impl Context {
         Context {
             settings,
             ids: RefCell::new(ids),
+            state_root_chosen: false,
         }
+    }
+
+    /// The same context, its state root named by the user (`ORCHESTRON_HOME`), not found in
+    /// the project: writes go through links in it.
+    pub fn with_chosen_state_root(mut self) -> Context {
+        self.state_root_chosen = true;
+        self
+    }
+
+    /// Refuse a write while the state root, found in the project, or one of its
+    /// [`STATE_FOLDERS`] is a symbolic link. Every write route checks it: the stores (see
+    /// [`Context::store`]) and the tracker.
+    pub fn refuse_linked_state(&self) -> Result<()> {
+        if self.state_root_chosen {
+            return Ok(());
+        }
+        crate::store::refuse_linked_state(self.state_root(), STATE_FOLDERS)
     }
 
     /// "Now", asked afresh: one operation asks once and uses that time throughout.
@@ -132,13 +161,18 @@ impl Context {
 
     /// The documents in a folder of the state root (`sessions`, `handoffs`).
     pub fn store(&self, folder: &str) -> Store {
-        Store::new(
+        let store = Store::new(
             self.state_root().join(folder),
             self.settings.lock_timeout,
             self.durability(),
             self.settings.test_locks.clone(),
         )
-        .in_state_root(self.state_root().to_path_buf())
+        .in_state_root(self.state_root().to_path_buf());
+        if self.state_root_chosen {
+            store
+        } else {
+            store.refusing_links(STATE_FOLDERS)
+        }
     }
 
     /// The tracker database's path.
@@ -148,6 +182,7 @@ impl Context {
 
     /// The tracker, for an operation that writes: created (whole, atomically) on first use.
     pub fn tracker(&self) -> Result<Db> {
+        self.refuse_linked_state()?;
         Db::open(
             &self.tracker_path(),
             self.settings.lock_timeout,

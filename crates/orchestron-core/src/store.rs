@@ -48,6 +48,10 @@ pub struct Store {
     dir: PathBuf,
     /// The state root the folder sits in, created first (with its `.gitignore`) when missing.
     state_root: Option<PathBuf>,
+    /// The state root's folders that must not be symbolic links, with the root itself, for a
+    /// state root found in the project (see [`refuse_linked_state`]); `None` for one the
+    /// user chose.
+    refused_links: Option<&'static [&'static str]>,
     lock_timeout: Duration,
     durability: Durability,
     test_locks: TestLocks,
@@ -63,6 +67,7 @@ impl Store {
         Store {
             dir,
             state_root: None,
+            refused_links: None,
             lock_timeout,
             durability,
             test_locks,
@@ -73,6 +78,15 @@ impl Store {
     /// root with [`create_state_root`] before the folder.
     pub fn in_state_root(mut self, root: PathBuf) -> Store {
         self.state_root = Some(root);
+        self
+    }
+
+    /// The same store, refusing every write while its state root, or one of the root's
+    /// `folders`, is a symbolic link (see [`refuse_linked_state`]): for a state root found
+    /// in the project, which a cloned repository may have planted links in. Reads still go
+    /// through. Needs [`Store::in_state_root`].
+    pub fn refusing_links(mut self, folders: &'static [&'static str]) -> Store {
+        self.refused_links = Some(folders);
         self
     }
 
@@ -288,6 +302,10 @@ impl Store {
 
     /// Take the sidecar lock of `id`: try at once, then poll until the deadline.
     fn lock(&self, id: &SessionId) -> anyhow::Result<LockGuard> {
+        // Every write takes a lock first: nothing is written through a planted link.
+        if let (Some(root), Some(folders)) = (&self.state_root, self.refused_links) {
+            refuse_linked_state(root, folders)?;
+        }
         let path = self.lock_path(id);
         let started = Instant::now();
         let mut pause = Duration::from_micros(50);
@@ -485,6 +503,52 @@ pub const STATE_GITIGNORE: &str = ".gitignore";
 /// What [`STATE_GITIGNORE`] holds: ignore everything here, itself included.
 pub const STATE_GITIGNORE_TEXT: &str =
     "# Orchestron's state (tracker, sessions, handoffs, decisions, memory): never committed.\n*\n";
+
+/// Refuse to write in the state root `root` when it, or one of its `folders`, is a symbolic
+/// link. For a state root found in the project (not one the user named with
+/// `ORCHESTRON_HOME`): a cloned repository may commit `.orchestron` as a link aimed anywhere,
+/// and every write of every route (hooks, sessions, the tracker, `init`) would go there.
+/// One `lstat` each, a microsecond or so, on every write.
+pub fn refuse_linked_state(root: &Path, folders: &[&str]) -> Result<(), Error> {
+    match linked_state(root, folders) {
+        Some(link) => Err(linked_state_error(root, &link)),
+        None => Ok(()),
+    }
+}
+
+/// The first of `root` and its `folders` that is a symbolic link, if any.
+pub fn linked_state(root: &Path, folders: &[&str]) -> Option<PathBuf> {
+    std::iter::once(root.to_path_buf())
+        .chain(folders.iter().map(|folder| root.join(folder)))
+        .find(|path| fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()))
+}
+
+/// The error for the state root `root`, or a folder of it, that is the symbolic link `link`.
+pub fn linked_state_error(root: &Path, link: &Path) -> Error {
+    let target =
+        fs::read_link(link).map_or_else(|_| "?".to_owned(), |target| target.display().to_string());
+    let elsewhere = match fs::canonicalize(link) {
+        // The root itself: the user may mean its target, and can say so.
+        Ok(real) if link == root => {
+            format!(
+                "to keep the state where it points on purpose, name it yourself: \
+                 `ORCHESTRON_HOME={}`",
+                real.display()
+            )
+        }
+        _ => "to keep the state elsewhere, name a state root yourself with `ORCHESTRON_HOME`"
+            .to_owned(),
+    };
+    Error::conflict(format!(
+        "`{}` is a symbolic link (to `{target}`): Orchestron does not write a project's state \
+         through a link, which a cloned repository could aim anywhere",
+        link.display()
+    ))
+    .with_hint(format!(
+        "remove the link (`rm {}`; Orchestron makes a folder in its place); {elsewhere}",
+        link.display()
+    ))
+}
 
 /// Create the state root `root` when it is missing: privately (0700, its missing parents
 /// too), with a [`STATE_GITIGNORE`] inside. The one place a state root is made, whether by a
