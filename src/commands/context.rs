@@ -54,23 +54,6 @@ pub(super) fn run(context: &Context, out: &mut Output, args: ContextArgs) -> any
     }
 }
 
-/// The session the environment names, when its document exists; one named that has not
-/// started yet is passed over with a note.
-fn ambient_session(context: &Context) -> anyhow::Result<Option<SessionId>> {
-    let Some(raw) = context.session_hint() else {
-        return Ok(None);
-    };
-    let id = SessionId::parse(raw)?;
-    if context.store()?.exists(&id) {
-        return Ok(Some(id));
-    }
-    crate::output::note(&format!(
-        "the current session {} has not started here yet",
-        id.as_str()
-    ));
-    Ok(None)
-}
-
 /// `context [ID]` and `context show [ID]`.
 fn show(context: &Context, out: &mut Output, id: Option<String>) -> anyhow::Result<()> {
     let named = id.map(|raw| SessionId::parse(&raw)).transpose()?;
@@ -190,7 +173,7 @@ fn load(
     }
     let session = match session {
         Some(raw) => Some(SessionId::parse(&raw)?),
-        None => ambient_session(context)?,
+        None => super::ambient_session(context)?,
     };
     let loaded = snapshots::load(context.core()?, which, session.as_ref())?;
     let mut lines = snapshots::describe(&loaded.snapshot);

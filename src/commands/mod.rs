@@ -129,3 +129,20 @@ fn parse_json(raw: &str, option: &str) -> anyhow::Result<Value> {
         anyhow::Error::new(err).context(format!("`{option}` {what}: `{raw}`"))
     })
 }
+
+/// The session the environment names, when its document exists; one named that has not
+/// started yet is passed over with a note. For `status` and `context`.
+fn ambient_session(context: &Context) -> anyhow::Result<Option<orchestron_core::ids::SessionId>> {
+    let Some(raw) = context.session_hint() else {
+        return Ok(None);
+    };
+    let id = orchestron_core::ids::SessionId::parse(raw)?;
+    if context.store()?.exists(&id) {
+        return Ok(Some(id));
+    }
+    crate::output::note(&format!(
+        "the current session {} has not started here yet",
+        id.as_str()
+    ));
+    Ok(None)
+}

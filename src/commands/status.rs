@@ -15,7 +15,7 @@ pub(super) fn run(
 ) -> anyhow::Result<()> {
     let id = match session {
         Some(raw) => Some(SessionId::parse(&raw)?),
-        None => ambient_session(context)?,
+        None => super::ambient_session(context)?,
     };
     let value = orchestron_core::status::status(context.core()?, id.as_ref())?;
     if out.json() {
@@ -26,23 +26,6 @@ pub(super) fn run(
         out.line(&line)?;
     }
     Ok(())
-}
-
-/// The session the environment names, when its document exists; one named that has not
-/// started yet is passed over with a note.
-fn ambient_session(context: &Context) -> anyhow::Result<Option<SessionId>> {
-    let Some(raw) = context.session_hint() else {
-        return Ok(None);
-    };
-    let id = SessionId::parse(raw)?;
-    if context.store()?.exists(&id) {
-        return Ok(Some(id));
-    }
-    crate::output::note(&format!(
-        "the current session {} has not started here yet",
-        id.as_str()
-    ));
-    Ok(None)
 }
 
 /// The status as lines for people.

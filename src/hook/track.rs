@@ -208,24 +208,11 @@ pub(crate) fn snapshot(document: &mut Value, now: Timestamp, trigger: &str) {
     let open_todos: Vec<Value> = open.by_ref().take(MAX_TODOS).map(bounded_todo).collect();
     snapshot.insert("open_todos".to_owned(), json!(open_todos));
     add_omitted(&mut snapshot, "open_todos_omitted", open.count());
-    let mut files: Vec<(&str, &str)> = document
-        .pointer("/execution/files")
-        .and_then(Value::as_object)
-        .map(|files| {
-            files
-                .iter()
-                .map(|(path, file)| {
-                    let at = file.get("last_edit").and_then(Value::as_str).unwrap_or("");
-                    (at, path.as_str())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort_unstable_by(|a, b| b.cmp(a));
+    let files = orchestron_core::session::files_by_last_edit(document);
     let listed: Vec<Value> = files
         .iter()
         .take(MAX_SNAPSHOT_FILES)
-        .map(|(_, path)| json!(clip(path, MAX_PATH_CHARS)))
+        .map(|path| json!(clip(path, MAX_PATH_CHARS)))
         .collect();
     let more_files = files.len() - listed.len();
     snapshot.insert("files".to_owned(), Value::Array(listed));

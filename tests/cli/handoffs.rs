@@ -153,21 +153,10 @@ fn four_sessions(env: &TestEnv) -> (String, String, String) {
 }
 
 fn spawn_end(env: &TestEnv, id: &str) -> std::process::Child {
-    use std::io::Write as _;
-    let mut child = env
-        .command(&["hook", "SessionEnd"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(end_payload(id).to_string().as_bytes())
-        .unwrap();
-    child
+    crate::spawn_with_stdin(
+        env.command(&["hook", "SessionEnd"]),
+        &end_payload(id).to_string(),
+    )
 }
 
 #[test]

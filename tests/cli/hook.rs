@@ -1,8 +1,6 @@
 //! `orchestron hook EVENT`: every real payload through the binary, hostile input that must
 //! neither block Claude Code nor touch state, and parallel hooks that must lose nothing.
 
-use std::process::Stdio;
-
 use serde_json::{Value, json};
 
 use crate::TimedChild as _;
@@ -23,21 +21,7 @@ fn payload(name: &str, session_id: &str) -> String {
 
 /// Start `orchestron hook EVENT` with `input` on stdin, without waiting for it.
 fn spawn_hook(env: &TestEnv, event: &str, input: &str) -> std::process::Child {
-    use std::io::Write as _;
-    let mut child = env
-        .command(&["hook", event])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child
+    crate::spawn_with_stdin(env.command(&["hook", event]), input)
 }
 
 fn hook(env: &TestEnv, event: &str, input: &str) -> Run {

@@ -153,27 +153,10 @@ impl TestEnv {
 
     /// Run the binary with `input` on stdin.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
-        use std::io::Write as _;
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary runs");
-        // The binary may exit before reading its input (a bad query is refused first).
-        match child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-        {
-            Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
-                panic!("cannot write stdin: {err}")
-            }
-            _ => {}
-        }
-        run_of(wait_with_timeout(child, CHILD_LIMIT))
+        run_of(wait_with_timeout(
+            spawn_with_stdin(self.command(args), input),
+            CHILD_LIMIT,
+        ))
     }
 
     /// Create a session with `id` and return it.
@@ -260,6 +243,31 @@ impl TestEnv {
         );
         run.stderr
     }
+}
+
+/// Start `command` with `input` on its stdin and its output piped, for a test that waits
+/// later (or runs several at once). The child may exit before reading its input (a bad query
+/// is refused first): a broken pipe is not an error.
+pub fn spawn_with_stdin(mut command: Command, input: &str) -> std::process::Child {
+    use std::io::Write as _;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    match child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+    {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            panic!("cannot write stdin: {err}")
+        }
+        _ => {}
+    }
+    child
 }
 
 /// How long any child process of a test may run: a regression that hangs fails its test

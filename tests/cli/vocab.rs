@@ -36,27 +36,11 @@ fn start(env: &TestEnv, id: &str, mode: Option<&str>) -> String {
         .to_owned()
 }
 
-fn run_with(mut command: std::process::Command, input: &str) -> crate::Run {
-    use std::io::Write as _;
-    use std::process::Stdio;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = crate::wait_with_timeout(child, crate::CHILD_LIMIT);
-    crate::Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+fn run_with(command: std::process::Command, input: &str) -> crate::Run {
+    crate::run_of(crate::wait_with_timeout(
+        crate::spawn_with_stdin(command, input),
+        crate::CHILD_LIMIT,
+    ))
 }
 
 fn write(env: &TestEnv, path: &str, text: &str) {

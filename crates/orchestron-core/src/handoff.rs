@@ -121,21 +121,7 @@ pub fn compose(document: &Value, now: Timestamp, reason: &str, items: Vec<Value>
         .filter_map(content)
         .collect();
     // The files edited last come first, so clipping keeps them.
-    let mut files: Vec<(&str, &str)> = document
-        .pointer("/execution/files")
-        .and_then(Value::as_object)
-        .map(|files| {
-            files
-                .iter()
-                .map(|(path, file)| {
-                    let at = file.get("last_edit").and_then(Value::as_str).unwrap_or("");
-                    (at, path.as_str())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort_by(|a, b| b.0.cmp(a.0).then(a.1.cmp(b.1)));
-    let files: Vec<&str> = files.into_iter().map(|(_, path)| path).collect();
+    let files = crate::session::files_by_last_edit(document);
     let last_test = document
         .pointer("/execution/tests/last")
         .filter(|last| last.is_object())

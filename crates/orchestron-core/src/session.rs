@@ -409,6 +409,24 @@ pub fn record_notification(
     }
 }
 
+/// The files a session edited (`execution.files`), the one edited last first (ties by path),
+/// so that a list cut short keeps the latest. For handoffs, snapshots and the hooks' own
+/// compaction snapshot.
+pub fn files_by_last_edit(document: &Value) -> Vec<&str> {
+    let mut files: Vec<(&str, &str)> = document
+        .pointer("/execution/files")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(path, file)| {
+            let at = file.get("last_edit").and_then(Value::as_str).unwrap_or("");
+            (at, path.as_str())
+        })
+        .collect();
+    files.sort_unstable_by(|a, b| b.0.cmp(a.0).then(a.1.cmp(b.1)));
+    files.into_iter().map(|(_, path)| path).collect()
+}
+
 /// The session no longer waits for a person: its next prompt, tool call or Stop came.
 pub fn clear_waiting(document: &mut Value) {
     if let Some(session) = document.get_mut("session").and_then(Value::as_object_mut) {

@@ -217,21 +217,10 @@ pub fn compose(
         .take(MAX_TODOS)
         .collect();
     // The files most recently edited first.
-    let mut files: Vec<(&str, &str)> = document
-        .pointer("/execution/files")
-        .and_then(Value::as_object)
+    let files: Vec<String> = crate::session::files_by_last_edit(document)
         .into_iter()
-        .flatten()
-        .map(|(path, file)| {
-            let at = file.get("last_edit").and_then(Value::as_str).unwrap_or("");
-            (at, path.as_str())
-        })
-        .collect();
-    files.sort_unstable_by(|a, b| b.cmp(a));
-    let files: Vec<String> = files
-        .iter()
         .take(MAX_FILES)
-        .map(|(_, path)| clip(path))
+        .map(clip)
         .collect();
     let mut kept_notes: Vec<String> = notes.to_vec();
     match document.pointer("/execution/notes") {
