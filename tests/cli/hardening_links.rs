@@ -16,14 +16,14 @@ use crate::{Run, TestEnv, Timed as _};
 
 /// One entry of a folder, as it is on disk: links are not followed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Entry {
+pub(crate) enum Entry {
     File { bytes: Vec<u8>, mode: u32 },
     Folder { mode: u32 },
     Link(PathBuf),
 }
 
 /// Everything under `dir`, links as links, with bytes and modes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Entry> {
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Entry> {
     fn walk(dir: &Path, entries: &mut BTreeMap<PathBuf, Entry>) {
         let Ok(listing) = std::fs::read_dir(dir) else {
             return;

@@ -5,29 +5,14 @@
 //! so (finding 3); `doctor` warns of an older per-worktree root only in a linked worktree,
 //! in one readable sentence (finding 7).
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::{PermissionsExt as _, symlink};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::hardening_links::snapshot;
 use crate::worktrees::Repo;
-use crate::{Run, TestEnv, Timed as _};
-
-/// Run orchestron in `dir` with `extra` variables (and `input` on stdin, for a hook).
-fn run_in(env: &TestEnv, dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Run {
-    let mut command = env.command(args);
-    command.current_dir(dir);
-    for (name, value) in extra {
-        command.env(name, value);
-    }
-    let output = command.timed_output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use crate::{Run, TestEnv};
 
 /// Run the hook `event` as Claude Code does for session `session` started in `dir`.
 fn hook_in(env: &TestEnv, dir: &Path, event: &str, session: &str) -> Run {
@@ -65,32 +50,6 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// Everything under `dir`, links as links (never followed), with file bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
-    fn walk(dir: &Path, entries: &mut BTreeMap<PathBuf, String>) {
-        let Ok(listing) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for item in listing.flatten() {
-            let path = item.path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.file_type().is_symlink() {
-                let target = std::fs::read_link(&path).unwrap();
-                entries.insert(path, format!("link to {}", target.display()));
-            } else if meta.is_dir() {
-                entries.insert(path.clone(), "folder".to_owned());
-                walk(&path, entries);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                entries.insert(path, String::from_utf8_lossy(&bytes).into_owned());
-            }
-        }
-    }
-    let mut entries = BTreeMap::new();
-    walk(dir, &mut entries);
-    entries
-}
-
 /// The checks `doctor --json` made, whatever its exit code.
 fn doctor_checks(run: &Run) -> Vec<Value> {
     let report: Value = serde_json::from_str(&run.stdout)
@@ -108,7 +67,7 @@ fn finding_1_a_crafted_git_file_never_creates_a_state_root_elsewhere() {
     // The report, to the letter: git itself says "not a git repository" here.
     write(&t.join(".git"), "gitdir: evil/wt\n");
     write(&t.join("evil/wt/commondir"), "../../../victimhome\n");
-    run_in(&env, &t, &["task", "create", "y"], &[]).ok();
+    env.run_in(&t, &["task", "create", "y"], &[]).ok();
     hook_in(&env, &t, "SessionStart", "s-one").ok();
     assert!(!victim.join(".orchestron").exists(), "a root in the victim");
     assert!(t.join(".orchestron/orchestron.db").is_file());
@@ -128,12 +87,13 @@ fn finding_1_a_crafted_git_file_never_creates_a_state_root_elsewhere() {
     write(&fake.join("worktrees/wt/HEAD"), "ref: refs/heads/main\n");
     write(&fake.join("worktrees/wt/gitdir"), "../../../.git\n");
     write(&t.join(".git"), "gitdir: fake/worktrees/wt\n");
-    run_in(&env, &t, &["session", "create", "--id", "s-two"], &[]).ok();
+    env.run_in(&t, &["session", "create", "--id", "s-two"], &[])
+        .ok();
     assert!(!victim.join(".orchestron").exists(), "a root in the victim");
     assert!(t.join(".orchestron/sessions/s-two.json").is_file());
 
     // doctor says why the checkout is its own project.
-    let run = run_in(&env, &t, &["doctor", "--json"], &[]);
+    let run = env.run_in(&t, &["doctor", "--json"], &[]);
     let root = doctor_checks(&run)
         .into_iter()
         .find(|check| check["check"] == "root")
@@ -384,8 +344,7 @@ fn finding_3_a_state_root_that_is_a_link_is_refused_on_every_write_route() {
         )),
         "{run}"
     );
-    let chosen = run_in(
-        &linked.env,
+    let chosen = linked.env.run_in(
         linked.env.path(),
         &["task", "create", "Second"],
         &[("ORCHESTRON_HOME", root.to_str().unwrap())],

@@ -151,6 +151,16 @@ impl TestEnv {
         run_of(output)
     }
 
+    /// Run the binary in `dir` (not the test's folder) with `extra` variables.
+    pub fn run_in(&self, dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Run {
+        let mut command = self.command(args);
+        command.current_dir(dir);
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        run_of(command.timed_output().expect("the binary runs"))
+    }
+
     /// Run the binary with `input` on stdin.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
         run_of(wait_with_timeout(

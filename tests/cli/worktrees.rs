@@ -59,17 +59,7 @@ impl Repo {
 
     /// Run orchestron in `dir`, with `extra` variables.
     pub(crate) fn run_in(&self, dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Run {
-        let mut command = self.env.command(args);
-        command.current_dir(dir);
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        let output = command.timed_output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        self.env.run_in(dir, args, extra)
     }
 
     /// Run a hook as Claude Code does for a session started in `dir`.
