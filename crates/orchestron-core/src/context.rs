@@ -64,13 +64,7 @@ pub struct Context {
     state_root_chosen: bool,
 }
 
-/// The folders of a state root that hold documents: with the root, never symbolic links
-/// when the root was found in the project (see [`crate::store::refuse_linked_state`]).
-pub const STATE_FOLDERS: &[&str] = &[
-    crate::sessions::FOLDER,
-    crate::handoffs::FOLDER,
-    crate::snapshots::FOLDER,
-];
+pub use crate::store::STATE_FOLDERS;
 
 impl Context {
     pub fn new(settings: Settings) -> Context {

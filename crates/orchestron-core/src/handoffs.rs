@@ -25,8 +25,8 @@ use crate::ids::SessionId;
 use crate::store::Outcome;
 use crate::tracker::tasks;
 
-/// The folder of project handoffs under the state root (one document per project).
-pub const FOLDER: &str = "handoffs";
+/// The folder of its documents under the state root.
+pub const FOLDER: &str = crate::store::HANDOFFS;
 
 // The most handoffs kept, each at its largest (and a margin for the list's own indentation),
 // fit in one document the store writes.

@@ -13,8 +13,8 @@ use crate::ids::SessionId;
 use crate::session::{self, Lifecycle, Mode, NewSession, Status};
 use crate::store::Outcome;
 
-/// The folder of session documents under the state root.
-pub const FOLDER: &str = "sessions";
+/// The folder of its documents under the state root.
+pub const FOLDER: &str = crate::store::SESSIONS;
 
 /// A session to create.
 #[derive(Debug, Clone)]

@@ -21,8 +21,8 @@ use crate::sessions;
 use crate::store::Outcome;
 use crate::tracker::items;
 
-/// The folder of snapshots under the state root.
-pub const FOLDER: &str = "snapshots";
+/// The folder of its documents under the state root.
+pub const FOLDER: &str = crate::store::SNAPSHOTS;
 
 /// The version of a snapshot document.
 const SCHEMA_VERSION: u32 = 1;

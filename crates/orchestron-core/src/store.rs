@@ -32,6 +32,17 @@ use crate::config::Durability;
 use crate::error::Error;
 use crate::ids::SessionId;
 
+/// The folder of session documents under a state root.
+pub const SESSIONS: &str = "sessions";
+/// The folder of project handoffs under a state root (one document per project).
+pub const HANDOFFS: &str = "handoffs";
+/// The folder of named context snapshots under a state root.
+pub const SNAPSHOTS: &str = "snapshots";
+
+/// The folders of a state root that hold documents: with the root, never symbolic links
+/// when the root was found in the project (see [`refuse_linked_state`]).
+pub const STATE_FOLDERS: &[&str] = &[SESSIONS, HANDOFFS, SNAPSHOTS];
+
 /// What a transaction does to a document once the caller has seen it.
 #[derive(Debug)]
 pub enum Outcome {
