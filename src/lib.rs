@@ -43,7 +43,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         .skip(1)
         .take_while(|arg| *arg != "--")
         .any(|arg| arg == "--json" || arg == "--json-output");
-    let cli = match cli::Cli::try_parse_from(args) {
+    // What Claude Code runs on every tool call skips clap, whose building of the whole
+    // command line is most of a hook's instructions; anything else goes through clap.
+    let parsed = match quick_parse(&args) {
+        Some(cli) => Ok(cli),
+        None => cli::Cli::try_parse_from(args),
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) if in_hook => return error::report_hook_usage(&err),
         Err(err) => return error::report_usage(&err, json),
@@ -62,5 +68,74 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(()) => error::SUCCESS,
         Err(err) if in_hook => error::report_hook(&err),
         Err(err) => error::report(&err, json),
+    }
+}
+
+/// The command lines Claude Code runs most, parsed without clap: `hook EVENT`, `hook EVENT
+/// --payload FILE` and `statusline`, exactly as clap parses them (a test compares the two).
+/// Any other form, `--help` included, is clap's: `None`.
+fn quick_parse(args: &[OsString]) -> Option<cli::Cli> {
+    let words: Vec<&str> = args.iter().skip(1).map(|arg| arg.to_str()).collect::<Option<_>>()?;
+    let plain = |word: &str| !word.is_empty() && !word.starts_with('-');
+    let command = match words.as_slice() {
+        ["hook", event] if plain(event) => cli::Command::Hook {
+            event: (*event).to_owned(),
+            payload: None,
+        },
+        ["hook", event, "--payload", file] if plain(event) && plain(file) => cli::Command::Hook {
+            event: (*event).to_owned(),
+            payload: Some((*file).into()),
+        },
+        ["statusline"] => cli::Command::Statusline { payload: None },
+        _ => return None,
+    };
+    Some(cli::Cli {
+        global: cli::GlobalArgs { json: false },
+        command,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quick_parse_is_clap_s_parse() {
+        let forms: &[&[&str]] = &[
+            &["hook", "PreToolUse"],
+            &["hook", "post-tool-use"],
+            &["hook", "SessionStart", "--payload", "/tmp/p.json"],
+            &["hook", "Whatever"],
+            &["statusline"],
+        ];
+        for form in forms {
+            let args: Vec<OsString> = std::iter::once("orchestron")
+                .chain(form.iter().copied())
+                .map(OsString::from)
+                .collect();
+            let quick = quick_parse(&args).expect("a quick form");
+            let clap = cli::Cli::try_parse_from(&args).expect("clap parses it");
+            assert_eq!(format!("{quick:?}"), format!("{clap:?}"), "{form:?}");
+        }
+        // Everything else is clap's, help and odd forms included.
+        for form in [
+            &["hook"][..],
+            &["hook", "--help"],
+            &["hook", "-h"],
+            &["hook", "PreToolUse", "--json"],
+            &["hook", "PreToolUse", "--payload"],
+            &["hook", "PreToolUse", "--payload", "--json"],
+            &["hook", "--payload", "f", "PreToolUse"],
+            &["--json", "hook", "PreToolUse"],
+            &["statusline", "--json"],
+            &["hook", ""],
+            &["task", "list"],
+        ] {
+            let args: Vec<OsString> = std::iter::once("orchestron")
+                .chain(form.iter().copied())
+                .map(OsString::from)
+                .collect();
+            assert!(quick_parse(&args).is_none(), "{form:?}");
+        }
     }
 }
