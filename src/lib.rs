@@ -75,7 +75,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// --payload FILE` and `statusline`, exactly as clap parses them (a test compares the two).
 /// Any other form, `--help` included, is clap's: `None`.
 fn quick_parse(args: &[OsString]) -> Option<cli::Cli> {
-    let words: Vec<&str> = args.iter().skip(1).map(|arg| arg.to_str()).collect::<Option<_>>()?;
+    let words: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|arg| arg.to_str())
+        .collect::<Option<_>>()?;
     let plain = |word: &str| !word.is_empty() && !word.starts_with('-');
     let command = match words.as_slice() {
         ["hook", event] if plain(event) => cli::Command::Hook {
