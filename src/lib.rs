@@ -72,7 +72,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// The command lines Claude Code runs most, parsed without clap: `hook EVENT`, `hook EVENT
-/// --payload FILE` and `statusline`, exactly as clap parses them (a test compares the two).
+/// --payload FILE` and `statusline [--payload FILE]`, exactly as clap parses them (a test compares the two).
 /// Any other form, `--help` included, is clap's: `None`.
 fn quick_parse(args: &[OsString]) -> Option<cli::Cli> {
     let words: Vec<&str> = args
@@ -91,6 +91,9 @@ fn quick_parse(args: &[OsString]) -> Option<cli::Cli> {
             payload: Some((*file).into()),
         },
         ["statusline"] => cli::Command::Statusline { payload: None },
+        ["statusline", "--payload", file] if plain(file) => cli::Command::Statusline {
+            payload: Some((*file).into()),
+        },
         _ => return None,
     };
     Some(cli::Cli {
@@ -111,6 +114,7 @@ mod tests {
             &["hook", "SessionStart", "--payload", "/tmp/p.json"],
             &["hook", "Whatever"],
             &["statusline"],
+            &["statusline", "--payload", "/tmp/s.json"],
         ];
         for form in forms {
             let args: Vec<OsString> = std::iter::once("orchestron")

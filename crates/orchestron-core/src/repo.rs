@@ -15,7 +15,7 @@
 //! theirs to write: `gitdir: evil/wt` with `evil/wt/commondir` saying `../../../victim`
 //! would otherwise put the state root in any folder. So a checkout counts as a linked
 //! worktree only when it really is one, checked as git would and more strictly (see
-//! [`linked_worktree`]): the common folder looks like a git folder, the worktree's git
+//! `linked_worktree`): the common folder looks like a git folder, the worktree's git
 //! folder is `<common>/worktrees/NAME` with a `HEAD`, and its `gitdir` file names this
 //! checkout's `.git`; a submodule's `core.worktree` must name a checkout whose `.git` names
 //! the submodule's git folder back. Anything else makes the checkout its own project
@@ -156,7 +156,7 @@ impl Location {
 }
 
 /// Where the state of the checkout at `checkout` lives. Reads at most `.git`, then, for a
-/// worktree, its `commondir`, what [`linked_worktree`] checks, and `config` when the common
+/// worktree, its `commondir`, what `linked_worktree` checks, and `config` when the common
 /// folder is not called `.git`. Anything unreadable, not git's, or not a real worktree
 /// makes the checkout its own home.
 pub fn locate(checkout: &Path) -> Location {
