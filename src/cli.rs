@@ -318,13 +318,10 @@ pub enum ContextCommand {
     /// Remove the snapshots older than a duration, and the oldest beyond `snapshots.keep`
     Prune {
         /// Such as `30d` or `12h` (default: `snapshots.max_age`, 30 days)
-        #[arg(long, value_name = "DURATION", value_parser = duration_parser)]
-        older_than: Option<std::time::Duration>,
+        /// (a bad duration is a failure, exit 1, as everywhere else)
+        #[arg(long, value_name = "DURATION")]
+        older_than: Option<String>,
     },
-}
-
-fn duration_parser(raw: &str) -> Result<std::time::Duration, String> {
-    orchestron_core::config::parse_duration(raw).map_err(|err| format!("{err:#}"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,12 @@ pub(super) fn run(context: &Context, out: &mut Output, args: ContextArgs) -> any
         }
         Some(ContextCommand::List) => list(context, out),
         Some(ContextCommand::Prune { older_than }) => {
+            let older_than = older_than
+                .map(|raw| {
+                    orchestron_core::config::parse_duration(&raw)
+                        .map_err(|err| err.context(format!("invalid `--older-than {raw}`")))
+                })
+                .transpose()?;
             let pruned = snapshots::prune(context.core()?, older_than)?;
             if out.json() {
                 out.json_line(&json!({"removed": pruned.removed, "kept": pruned.kept}))?;

@@ -577,8 +577,8 @@ fn snapshots_save_load_list_and_prune() {
         (&["context", "load", "a", "--latest"], 2, "cannot be used"),
         (
             &["context", "prune", "--older-than", "soon"],
-            2,
-            "not a duration",
+            1,
+            "invalid `--older-than soon`",
         ),
     ] {
         let stderr = env.refuses(args, code);
