@@ -78,6 +78,27 @@ impl Target {
 
 /// Where the backup `named` really is, refusing a link at its name or at its temp file's:
 /// a backup never follows a link.
+/// The files `init` and `uninstall` edit, each resolved where its write really goes.
+struct SettingsFiles {
+    shared: Target,
+    shared_backup: PathBuf,
+    local: Target,
+    local_backup: PathBuf,
+    gitignore: Target,
+}
+
+impl SettingsFiles {
+    fn resolve(confined: &Confined, project: &Project) -> anyhow::Result<SettingsFiles> {
+        Ok(SettingsFiles {
+            shared: Target::new(confined, &project.shared)?,
+            shared_backup: backup_at(confined, &project.shared_backup)?,
+            local: Target::new(confined, &project.local)?,
+            local_backup: backup_at(confined, &project.local_backup)?,
+            gitignore: Target::new(confined, &project.gitignore)?,
+        })
+    }
+}
+
 fn backup_at(confined: &Confined, named: &Path) -> anyhow::Result<PathBuf> {
     let real = confined.own(named)?;
     confined.own(&store::temp_path(&real))?;
@@ -168,11 +189,13 @@ pub(super) fn init(
     // Where every write goes, checked before anything is read or written: a symbolic link
     // out of the project, or one at a temp file's or a backup's name, stops here.
     let confined = Confined::new(&project.dir)?;
-    let shared = Target::new(&confined, &project.shared)?;
-    let shared_backup = backup_at(&confined, &project.shared_backup)?;
-    let local = Target::new(&confined, &project.local)?;
-    let local_backup = backup_at(&confined, &project.local_backup)?;
-    let gitignore = Target::new(&confined, &project.gitignore)?;
+    let SettingsFiles {
+        shared,
+        shared_backup,
+        local,
+        local_backup,
+        gitignore,
+    } = SettingsFiles::resolve(&confined, &project)?;
     // Work out every change before writing anything: a malformed settings file stops here.
     let old_shared = read_optional(&shared.real)?;
     let moved = remove_wiring(
@@ -412,11 +435,13 @@ pub(super) fn uninstall(
     let project = Project::resolve(context, dir)?;
     // As for `init`: every file it may write or remove, resolved before anything changes.
     let confined = Confined::new(&project.dir)?;
-    let shared = Target::new(&confined, &project.shared)?;
-    let shared_backup = backup_at(&confined, &project.shared_backup)?;
-    let local = Target::new(&confined, &project.local)?;
-    let local_backup = backup_at(&confined, &project.local_backup)?;
-    let gitignore = Target::new(&confined, &project.gitignore)?;
+    let SettingsFiles {
+        shared,
+        shared_backup,
+        local,
+        local_backup,
+        gitignore,
+    } = SettingsFiles::resolve(&confined, &project)?;
     let shipped = install::shipped_files()
         .into_iter()
         .map(|(relative, text)| Ok((Target::new(&confined, &project.dir.join(relative))?, text)))

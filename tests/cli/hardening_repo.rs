@@ -24,25 +24,7 @@ fn hook_in(env: &TestEnv, dir: &Path, event: &str, session: &str) -> Run {
         serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
     payload["session_id"] = session.into();
     payload["cwd"] = dir.to_str().unwrap().into();
-    let mut command = env.command(&["hook", event]);
-    command
-        .current_dir(dir)
-        .env("CLAUDE_PROJECT_DIR", dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().unwrap();
-        let _ = stdin.write_all(payload.to_string().as_bytes());
-    }
-    let output = crate::wait_with_timeout(child, crate::CHILD_LIMIT);
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    env.hook_in(dir, event, &payload)
 }
 
 fn write(path: &Path, text: &str) {

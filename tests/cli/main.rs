@@ -161,6 +161,17 @@ impl TestEnv {
         run_of(command.timed_output().expect("the binary runs"))
     }
 
+    /// Run the hook `event` with `payload` as Claude Code does for a session started in
+    /// `dir` (its working folder and `CLAUDE_PROJECT_DIR`).
+    pub fn hook_in(&self, dir: &Path, event: &str, payload: &serde_json::Value) -> Run {
+        let mut command = self.command(&["hook", event]);
+        command.current_dir(dir).env("CLAUDE_PROJECT_DIR", dir);
+        run_of(wait_with_timeout(
+            spawn_with_stdin(command, &payload.to_string()),
+            CHILD_LIMIT,
+        ))
+    }
+
     /// Run the binary with `input` on stdin.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
         run_of(wait_with_timeout(

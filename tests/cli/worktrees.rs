@@ -64,29 +64,9 @@ impl Repo {
 
     /// Run a hook as Claude Code does for a session started in `dir`.
     pub(crate) fn hook(&self, dir: &Path, event: &str, session: &str) -> Run {
-        use std::io::Write as _;
         let payload = json!({"session_id": session, "hook_event_name": event,
             "source": "startup", "cwd": dir});
-        let mut command = self.env.command(&["hook", event]);
-        command
-            .current_dir(dir)
-            .env("CLAUDE_PROJECT_DIR", dir)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = command.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(payload.to_string().as_bytes())
-            .unwrap();
-        let output = crate::wait_with_timeout(child, crate::CHILD_LIMIT);
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        self.env.hook_in(dir, event, &payload)
     }
 }
 
