@@ -733,6 +733,9 @@ pub enum TaskCommand {
         /// Straight to DONE, past any gate (recorded in the history)
         #[arg(long)]
         force: bool,
+        /// What was done, kept in the item's history (`completion_note`) for whoever builds on it
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Add a note to an item's history
     Log { id: String, text: String },

@@ -96,7 +96,9 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
             print_item(out, &tasks::checkpoint(cx, &id, &change)?)
         }
         TaskCommand::Start { id, force } => print_item(out, &tasks::start(cx, &id, force)?),
-        TaskCommand::Complete { id, force } => print_item(out, &tasks::complete(cx, &id, force)?),
+        TaskCommand::Complete { id, force, note } => {
+            print_item(out, &tasks::complete(cx, &id, force, note.as_deref())?)
+        }
         TaskCommand::Log { id, text } => print_item(out, &tasks::log(cx, &id, &text)?),
         TaskCommand::Clarify { id, text } => print_item(
             out,

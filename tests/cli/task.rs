@@ -822,3 +822,36 @@ fn every_tracker_command_refuses_bad_input_and_changes_nothing() {
     }
     assert!(!fresh.home().join("orchestron.db").exists());
 }
+
+/// `task complete ID --note TEXT` keeps what was done in the item's history, in the move's
+/// transaction; a blank note is refused before anything changes, the move included.
+#[test]
+fn complete_keeps_a_completion_note_in_the_history() {
+    let env = TestEnv::new();
+    let id = create(&env, &["Parser"]);
+    env.run(&["task", "start", &id]).ok();
+    let stderr = env.refuses(&["task", "complete", &id, "--note", "  "], 1);
+    assert!(stderr.contains("the note must not be empty"), "{stderr}");
+    assert_eq!(status(&env, &id), "IN_PROGRESS");
+    env.run(&[
+        "task",
+        "complete",
+        &id,
+        "--note",
+        "parsed dates and time zones",
+    ])
+    .ok();
+    assert_eq!(status(&env, &id), "DONE");
+    let history = env.run(&["task", "history", &id, "--json"]).json();
+    let notes: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["what"] == "completion_note")
+        .collect();
+    assert_eq!(notes.len(), 1, "{history:#}");
+    assert_eq!(
+        notes[0]["detail"], "parsed dates and time zones",
+        "{history:#}"
+    );
+}

@@ -335,7 +335,7 @@ mod tests {
         tasks::next(&s, None, true).unwrap();
         tasks::set_progress(&s, &first, 30).unwrap();
         tasks::start(&s, &second, false).unwrap();
-        tasks::complete(&s, &second, false).unwrap();
+        tasks::complete(&s, &second, false, None).unwrap();
         tasks::next(&s, None, true).unwrap(); // the third
         tasks::release(&s, &third).unwrap();
         tasks::start(&context(dir.path(), Some("t")), &other, false).unwrap();
@@ -369,7 +369,7 @@ mod tests {
             "its only handoff is told with the item"
         );
         // Once the item is done elsewhere, the handoff is general: it completed something.
-        tasks::complete(&person, &first, true).unwrap();
+        tasks::complete(&person, &first, true, None).unwrap();
         let brief = self::brief(&person, "p", None).unwrap();
         assert!(brief.items.is_empty());
         assert_eq!(brief.general.unwrap()["from_session"], "s");

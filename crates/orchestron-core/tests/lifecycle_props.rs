@@ -80,7 +80,7 @@ fn context(root: &std::path::Path, review: bool, testing: bool) -> Context {
 fn run(cx: &Context, ids: &[String], op: &Op) -> orchestron_core::Result<()> {
     match op {
         Op::Start(i) => tasks::start(cx, &ids[*i], false).map(drop),
-        Op::Complete(i) => tasks::complete(cx, &ids[*i], false).map(drop),
+        Op::Complete(i) => tasks::complete(cx, &ids[*i], false, None).map(drop),
         Op::Approve(i) => tasks::approve(cx, &ids[*i], None).map(drop),
         Op::Release(i) => tasks::release(cx, &ids[*i]).map(drop),
         Op::Move(i, to, force) => tasks::update(

@@ -598,9 +598,19 @@ pub fn start(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
 
 /// Finish work: on to the first stage the project requires (review, testing), else DONE.
 /// An item at a gate is refused: only `approve` passes it, or a person's `force` (DONE).
-pub fn complete(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
+pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Result<ItemView> {
+    if let Some(note) = note {
+        check_text("note", note)?;
+    }
     let workflow = cx.workflow();
     let actor = cx.actor();
+    // What the finisher says it did, in the history beside the move (`completion_note`).
+    let record_note = |tx: &Connection, id: &str, now: &str| -> Result<()> {
+        if let Some(note) = note {
+            items::record(tx, id, now, "completion_note", json!(note), actor)?;
+        }
+        Ok(())
+    };
     change_item(cx, raw, |tx, item, now| {
         let id = &item.id;
         if force {
@@ -614,7 +624,7 @@ pub fn complete(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
                 now,
                 actor,
             )?;
-            return Ok(());
+            return record_note(tx, id, now);
         }
         if !matches!(
             item.status,
@@ -643,7 +653,7 @@ pub fn complete(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
         }
         let to = model::completion_target(item.status, workflow);
         apply_move(tx, item, to, Via::Complete, workflow, None, now, actor)?;
-        Ok(())
+        record_note(tx, id, now)
     })
 }
 
@@ -1466,7 +1476,9 @@ fn what_was_done(what: &str, detail: Option<&str>) -> Option<&'static str> {
         }
         "released" => Some("released"),
         "progress" | "checkpoint" | "log" | "updated" | "time" | "hours" | "depends"
-        | "blocked-reason" | "clarification" | "feedback" | "approved" => Some("worked"),
+        | "blocked-reason" | "clarification" | "feedback" | "approved" | "completion_note" => {
+            Some("worked")
+        }
         _ => None,
     }
 }
