@@ -91,16 +91,7 @@ fn four_sessions(env: &TestEnv) -> (String, String, String) {
     let parser = create(env, "Date parser", "medium");
     let page = create(env, "Landing page", "medium");
 
-    start(env, "a");
-    todos(
-        env,
-        "a",
-        &[
-            ("Write the app", "completed"),
-            ("Write the docs", "pending"),
-        ],
-    );
-    edit(env, "a", "/p/app.py");
+    session_a_writes_the_app(env);
     let test = json!({"command": "cargo test"});
     hook(env, "PostToolUse", &tool("a", "Bash", test)).ok();
     end(env, "a");
@@ -159,6 +150,20 @@ fn spawn_end(env: &TestEnv, id: &str) -> std::process::Child {
     )
 }
 
+/// Session "a" starts, finishes "Write the app", leaves "Write the docs" open and edits
+/// `/p/app.py`: general work, tied to no item.
+fn session_a_writes_the_app(env: &TestEnv) {
+    start(env, "a");
+    todos(
+        env,
+        "a",
+        &[
+            ("Write the app", "completed"),
+            ("Write the docs", "pending"),
+        ],
+    );
+    edit(env, "a", "/p/app.py");
+}
 #[test]
 fn parallel_sessions_keep_their_own_handoffs_and_the_next_is_told_each() {
     let env = TestEnv::new();
@@ -552,16 +557,7 @@ fn general_work_then_many_items(env: &TestEnv, n: usize) -> Vec<String> {
     let items: Vec<String> = (0..n)
         .map(|i| create(env, &format!("Item {i}"), "medium"))
         .collect();
-    start(env, "a");
-    todos(
-        env,
-        "a",
-        &[
-            ("Write the app", "completed"),
-            ("Write the docs", "pending"),
-        ],
-    );
-    edit(env, "a", "/p/app.py");
+    session_a_writes_the_app(env);
     end(env, "a");
     for (i, item) in items.iter().enumerate() {
         let id = format!("s{i}");
