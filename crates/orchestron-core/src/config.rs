@@ -155,6 +155,12 @@ pub struct Config {
     pub handoffs: HandoffsConfig,
     #[serde(default)]
     pub agent: AgentConfig,
+    #[serde(default)]
+    pub claims: ClaimsConfig,
+    #[serde(default)]
+    pub workers: WorkersConfig,
+    #[serde(default)]
+    pub notify: NotifyConfig,
 }
 
 /// Who works in this project. Until agents have identities of their own, `agent.id` names
@@ -382,6 +388,25 @@ impl Config {
             age.duration()
                 .with_context(|| format!("invalid `handoffs.max_age` in `{}`", path.display()))?;
         }
+        if let Some(lease) = &config.claims.lease {
+            let lease = parse_duration(lease)
+                .with_context(|| format!("invalid `claims.lease` in `{}`", path.display()))?;
+            anyhow::ensure!(
+                !lease.is_zero() && lease <= MAX_EXPIRY,
+                "invalid `claims.lease` in `{}`: it must be longer than zero",
+                path.display()
+            );
+        }
+        if let Some(stall) = &config.workers.stall {
+            parse_duration(stall)
+                .with_context(|| format!("invalid `workers.stall` in `{}`", path.display()))?;
+        }
+        if config.workers.instructions_bytes.is_some_and(|b| b < 1024) {
+            anyhow::bail!(
+                "invalid `workers.instructions_bytes` in `{}`: it must be at least 1024",
+                path.display()
+            );
+        }
         if let Some(chars) = config.hooks.context_chars {
             anyhow::ensure!(
                 (1..=MAX_CONTEXT_CHARS).contains(&chars),
@@ -465,6 +490,104 @@ impl Config {
             .get(mode.as_str())
             .and_then(|setting| setting.duration().ok())
             .unwrap_or_else(|| mode.default_expiry())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// claims, workers and notifications (`orchestron workers`, `attention`)
+
+/// How long a claim lasts after its claimer's last activity unless configured otherwise
+/// (`claims.lease`): 15 minutes.
+pub const DEFAULT_CLAIM_LEASE: Duration = Duration::from_secs(15 * 60);
+
+/// Claim leases: every claim on an item lasts `lease` after its claimer's last activity.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ClaimsConfig {
+    /// A duration such as `15m` (default [`DEFAULT_CLAIM_LEASE`]).
+    #[serde(default)]
+    pub lease: Option<String>,
+}
+
+/// The defaults of `orchestron workers run`; each flag overrides its key.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WorkersConfig {
+    /// How many workers run at once (`--count`, default 2).
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// The Claude Code binary (`--claude`; after `ORCHESTRON_CLAUDE`, before `claude` on
+    /// `PATH`).
+    #[serde(default)]
+    pub claude: Option<String>,
+    /// The model workers use (`--model`).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The permission mode workers run in (`--permission-mode`).
+    #[serde(default)]
+    pub permission_mode: Option<String>,
+    /// The most turns one attempt may take (`--max-turns`).
+    #[serde(default)]
+    pub max_turns: Option<u32>,
+    /// How long a worker may go without an event before it is stopped (`--stall`, default
+    /// `5m`).
+    #[serde(default)]
+    pub stall: Option<String>,
+    /// How many attempts an item gets in one run, the first included (`--attempts`,
+    /// default 2).
+    #[serde(default)]
+    pub attempts: Option<u32>,
+    /// The integration branch (`--into`, default `orchestron/integration`).
+    #[serde(default)]
+    pub into: Option<String>,
+    /// The most a run may spend, in US dollars (`--budget-usd`).
+    #[serde(default)]
+    pub budget_usd: Option<f64>,
+    /// The most one attempt may spend, in US dollars (`--item-budget-usd`).
+    #[serde(default)]
+    pub item_budget_usd: Option<f64>,
+    /// The project's test command, run with `sh -c` in a worker's worktree before its work
+    /// is merged; none by default.
+    #[serde(default)]
+    pub test_command: Option<String>,
+    /// The most bytes of a worker's instructions (default 8,192).
+    #[serde(default)]
+    pub instructions_bytes: Option<usize>,
+}
+
+/// The most bytes a worker's instructions take unless configured otherwise.
+pub const DEFAULT_INSTRUCTIONS_BYTES: usize = 8_192;
+
+/// What runs when something enters the attention queue (`notify.command`): a command line
+/// run with `sh -c`, or an array run as is, with the entry as JSON on its stdin.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NotifyConfig {
+    #[serde(default)]
+    pub command: Option<NotifyCommand>,
+}
+
+/// A notification command: a shell line, or the words of a command run without a shell.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum NotifyCommand {
+    Shell(String),
+    Exec(Vec<String>),
+}
+
+impl Config {
+    /// How long a claim lasts after its claimer's last activity.
+    pub fn claim_lease(&self) -> Duration {
+        self.claims
+            .lease
+            .as_deref()
+            .and_then(|lease| parse_duration(lease).ok())
+            .filter(|lease| !lease.is_zero())
+            .unwrap_or(DEFAULT_CLAIM_LEASE)
+    }
+
+    /// The most bytes of a worker's instructions.
+    pub fn instructions_bytes(&self) -> usize {
+        self.workers
+            .instructions_bytes
+            .unwrap_or(DEFAULT_INSTRUCTIONS_BYTES)
     }
 }
 

@@ -194,6 +194,54 @@ const MIGRATIONS: &[&str] = &[
     "
     CREATE INDEX events_session ON events(session, id) WHERE session IS NOT NULL;
     ",
+    // 4: claim leases and workers. A claim has a generation (a fencing token, bumped by
+    // every claim) and a lease renewed at `lease_at` (the lease ends `claims.lease` after the
+    // later of `lease_at` and the claimer session's last activity). `worker_runs` holds one
+    // row per `workers run` (its supervisor process), `worker_attempts` one per attempt of a
+    // worker on an item: its process, branch, worktree, log, outcome and cost.
+    "
+    ALTER TABLE items ADD COLUMN claim_gen INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE items ADD COLUMN lease_at TEXT;
+    CREATE TABLE worker_runs (
+        id TEXT PRIMARY KEY,
+        pid INTEGER NOT NULL,
+        pid_start TEXT,
+        into_branch TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '{}',
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        outcome TEXT,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        seq INTEGER NOT NULL UNIQUE
+    );
+    CREATE INDEX worker_runs_open ON worker_runs(ended_at) WHERE ended_at IS NULL;
+    CREATE TABLE worker_attempts (
+        id INTEGER PRIMARY KEY,
+        item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        run TEXT NOT NULL,
+        session TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        pid INTEGER,
+        pid_start TEXT,
+        branch TEXT NOT NULL,
+        worktree TEXT NOT NULL,
+        log TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        last_event_at TEXT,
+        last_tool TEXT,
+        ended_at TEXT,
+        outcome TEXT,
+        reason TEXT,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        turns INTEGER NOT NULL DEFAULT 0,
+        usage TEXT NOT NULL DEFAULT '{}',
+        data TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (item, attempt)
+    );
+    CREATE INDEX worker_attempts_open ON worker_attempts(ended_at) WHERE ended_at IS NULL;
+    CREATE INDEX worker_attempts_run ON worker_attempts(run, id);
+    ",
 ];
 
 /// The version of the schema this binary writes.
