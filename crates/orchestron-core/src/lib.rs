@@ -23,7 +23,10 @@
 //!   and messages, or the project in one line;
 //! - [`snapshots`]: named context snapshots a session saves and another loads;
 //! - [`text`]: how text is cut to fit, everywhere;
-//! - [`briefing`]: what a session without an item is told of the plan when it starts.
+//! - [`briefing`]: what a session without an item is told of the plan when it starts;
+//! - [`workers`]: parallel headless Claude Code workers: the supervisor, its processes, their
+//!   streams and ledger, their instructions, git and the merge train;
+//! - [`notify`]: the command run when something enters the attention queue.
 
 pub mod bounds;
 pub mod briefing;
@@ -36,6 +39,7 @@ pub mod handoffs;
 pub mod ids;
 pub mod inbox;
 pub mod jsonpath;
+pub mod notify;
 pub mod repo;
 pub mod select;
 pub mod session;
@@ -46,6 +50,7 @@ pub mod store;
 pub mod text;
 pub mod tracker;
 pub mod views;
+pub mod workers;
 
 pub use context::{Clock, Context, Settings};
 pub use error::{Error, ErrorKind, Result};

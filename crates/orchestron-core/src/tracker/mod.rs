@@ -7,6 +7,7 @@
 //! V2 shared-state operations (configurations, epics, sprints, tools).
 //! Opened lazily: only operations that need it open the database, and reads never create it.
 
+pub mod claims;
 pub mod db;
 pub(crate) mod items;
 pub mod knowledge;
