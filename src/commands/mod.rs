@@ -18,6 +18,7 @@ mod status;
 mod task;
 mod transfer;
 mod views;
+mod workers;
 
 use clap::CommandFactory as _;
 use serde_json::{Map, Value};
@@ -72,7 +73,12 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
         Command::Status { session } => status::run(context, out, session),
         Command::Context(args) => context::run(context, out, args),
         Command::Statusline { payload } => hook::statusline(context, out, payload.as_deref()),
-        Command::Hook { event, payload } => hook::run(context, out, &event, payload.as_deref()),
+        Command::Hook {
+            event,
+            payload,
+            worker,
+        } => hook::run(context, out, &event, payload.as_deref(), worker),
+        Command::Workers(command) => workers::run(context, out, command),
         Command::Init { dir, bin } => install::init(context, out, dir, bin),
         Command::Uninstall { dir } => install::uninstall(context, out, dir),
         Command::Doctor { dir } => install::doctor(context, out, dir),

@@ -30,6 +30,7 @@ mod task;
 mod transfer;
 mod views;
 mod vocab;
+mod workers;
 mod worktrees;
 
 use std::collections::BTreeMap;

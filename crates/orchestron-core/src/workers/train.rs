@@ -102,6 +102,9 @@ fn set_status(cx: &Context, id: &str, to: Status, merged: Option<serde_json::Val
     let mut db = cx.tracker()?;
     db.write(|tx| -> Result<()> {
         let item = items::get(tx, id)?;
+        if item.status == to {
+            return Ok(());
+        }
         tasks::apply_move(tx, &item, to, Via::Force, workflow, None, &now, None)?;
         if to == Status::Todo {
             tx.execute(
