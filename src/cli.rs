@@ -265,7 +265,7 @@ pub enum WorkersCommand {
     ///
     /// Exit codes: 0 drained (or nothing to do), 1 error, 3 the budget stopped it, 4 stopped
     /// by a signal or `workers stop`, 5 items were left blocked after their attempts.
-    Run(WorkersRunArgs),
+    Run(Box<WorkersRunArgs>),
     /// The running workers, the queue and recent failures
     Status,
     /// Show a worker's log as a person reads it: text, tool calls, results, the cost

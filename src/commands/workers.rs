@@ -22,9 +22,7 @@ use orchestron_core::config::parse_duration;
 use orchestron_core::workers::git::Git;
 use orchestron_core::workers::records;
 use orchestron_core::workers::stream::{self, StreamEvent};
-use orchestron_core::workers::supervisor::{
-    self, Event, Launch, Options, Outcome, Sink, View,
-};
+use orchestron_core::workers::supervisor::{self, Event, Launch, Options, Outcome, Sink, View};
 use orchestron_core::workers::train::Review;
 use orchestron_core::workers::{process, recover};
 
@@ -45,7 +43,11 @@ const EXIT_LEFT_BLOCKED: u8 = 5;
 /// How often the live table is redrawn at most.
 const REDRAW_EVERY: Duration = Duration::from_millis(250);
 
-pub(super) fn run(context: &Context, out: &mut Output, command: WorkersCommand) -> anyhow::Result<()> {
+pub(super) fn run(
+    context: &Context,
+    out: &mut Output,
+    command: WorkersCommand,
+) -> anyhow::Result<()> {
     match command {
         WorkersCommand::Run(args) => run_workers(context, out, &args),
         WorkersCommand::Status => status(context, out),
@@ -71,7 +73,10 @@ fn options(context: &Context, args: &WorkersRunArgs) -> anyhow::Result<Options> 
         ))
         .into());
     }
-    let attempts = args.attempts.or(workers.attempts).unwrap_or(DEFAULT_ATTEMPTS);
+    let attempts = args
+        .attempts
+        .or(workers.attempts)
+        .unwrap_or(DEFAULT_ATTEMPTS);
     if attempts == 0 {
         return Err(Error::invalid("`--attempts` must be at least 1").into());
     }
@@ -80,8 +85,8 @@ fn options(context: &Context, args: &WorkersRunArgs) -> anyhow::Result<Options> 
         .clone()
         .or(workers.stall.clone())
         .unwrap_or_else(|| DEFAULT_STALL.to_owned());
-    let stall = parse_duration(&stall_text)
-        .with_context(|| format!("invalid `--stall {stall_text}`"))?;
+    let stall =
+        parse_duration(&stall_text).with_context(|| format!("invalid `--stall {stall_text}`"))?;
     if stall.is_zero() {
         return Err(Error::invalid("`--stall` must be longer than zero").into());
     }
@@ -140,7 +145,8 @@ fn claude_binary(context: &Context, args: &WorkersRunArgs) -> anyhow::Result<Pat
     };
     let executable = |path: &Path| {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        std::fs::metadata(path)
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
     };
     let found = match &named {
         Some(path) if path.components().count() > 1 || path.is_absolute() => {
@@ -409,9 +415,7 @@ fn describe(event: &Event) -> Option<String> {
             into,
             count,
             claude,
-        } => format!(
-            "run {run} (pid {pid}): up to {count} workers onto `{into}`, with `{claude}`"
-        ),
+        } => format!("run {run} (pid {pid}): up to {count} workers onto `{into}`, with `{claude}`"),
         Event::Recovered { detail } => format!("recovered: {detail}"),
         Event::Claimed {
             item,
@@ -447,7 +451,10 @@ fn describe(event: &Event) -> Option<String> {
             ..
         } => format!(
             "{item} {outcome}{} (${cost_usd:.4}, {turns} turns)",
-            reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+            reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
         ),
         Event::Integrated { item, result, .. } => {
             use orchestron_core::workers::train::Integrated;
@@ -462,7 +469,10 @@ fn describe(event: &Event) -> Option<String> {
                     format!("{item} conflicts ({}): not merged", files.join(", "))
                 }
                 Integrated::TestsFailed { summary } => {
-                    format!("{item} failed the tests: {}", orchestron_core::text::clip_line(summary, 200))
+                    format!(
+                        "{item} failed the tests: {}",
+                        orchestron_core::text::clip_line(summary, 200)
+                    )
                 }
                 Integrated::NothingDone => format!("{item} left nothing to merge"),
             }
@@ -483,9 +493,7 @@ fn describe(event: &Event) -> Option<String> {
         Event::BudgetReached {
             spent_usd,
             budget_usd,
-        } => format!(
-            "budget reached: ${spent_usd:.2} of ${budget_usd:.2} spent; no new workers"
-        ),
+        } => format!("budget reached: ${spent_usd:.2} of ${budget_usd:.2} spent; no new workers"),
         Event::Stopping => "stopping: no new workers, SIGTERM to each".to_owned(),
         Event::RunEnded { .. } => return None,
     })
@@ -541,7 +549,14 @@ fn status(context: &Context, out: &mut Output) -> anyhow::Result<()> {
             .collect();
         out.table(
             &[
-                "ITEM", "ATTEMPT", "PID", "SESSION", "STARTED", "TURNS", "LAST EVENT", "LAST TOOL",
+                "ITEM",
+                "ATTEMPT",
+                "PID",
+                "SESSION",
+                "STARTED",
+                "TURNS",
+                "LAST EVENT",
+                "LAST TOOL",
                 "COST",
             ],
             &rows,
@@ -583,20 +598,23 @@ fn logs(
     let core = context.core()?;
     let attempts = records::attempts(core, id)?;
     let chosen = match attempt {
-        Some(number) => attempts.iter().find(|a| a.attempt == number).ok_or_else(|| {
-            Error::not_found(format!("item {id} has no attempt {number}")).with_hint(format!(
-                "it has {}",
-                if attempts.is_empty() {
-                    "none".to_owned()
-                } else {
-                    attempts
-                        .iter()
-                        .map(|a| a.attempt.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            ))
-        })?,
+        Some(number) => attempts
+            .iter()
+            .find(|a| a.attempt == number)
+            .ok_or_else(|| {
+                Error::not_found(format!("item {id} has no attempt {number}")).with_hint(format!(
+                    "it has {}",
+                    if attempts.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        attempts
+                            .iter()
+                            .map(|a| a.attempt.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ))
+            })?,
         None => attempts.last().ok_or_else(|| {
             Error::not_found(format!("no worker has worked on {id}"))
                 .with_hint("`orchestron workers status` shows what runs")
@@ -664,7 +682,10 @@ fn render(out: &mut Output, event: &StreamEvent) -> anyhow::Result<()> {
     }
     let text = match event {
         StreamEvent::Init { model, .. } => {
-            format!("── session started ({})", model.as_deref().unwrap_or("model unknown"))
+            format!(
+                "── session started ({})",
+                model.as_deref().unwrap_or("model unknown")
+            )
         }
         StreamEvent::Text { text } => text.clone(),
         StreamEvent::ToolUse { name, input } => {

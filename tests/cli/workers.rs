@@ -123,7 +123,9 @@ fn workers_drain_a_plan_and_dependents_start_from_merged_work() {
     let first = project.create("First");
     let second = project.create("Second");
     let third = project.create("Third");
-    project.run(&["task", "depend", &second, "--on", &first]).ok();
+    project
+        .run(&["task", "depend", &second, "--on", &first])
+        .ok();
     let run = project.workers(&["--count", "2", "--once", "--json"]);
     assert_eq!(run.code, 0, "{run}");
     let events = events(&run);
@@ -153,7 +155,10 @@ fn workers_drain_a_plan_and_dependents_start_from_merged_work() {
         assert!(files.contains(&format!("{id}.txt")), "{files}");
     }
     let second_file = project.git(&["show", &format!("orchestron/integration:{second}.txt")]);
-    assert!(second_file.contains(&format!("{first}.txt")), "{second_file}");
+    assert!(
+        second_file.contains(&format!("{first}.txt")),
+        "{second_file}"
+    );
     // No worktree and no worker branch is left; the user's branch is untouched.
     let branches = project.git(&["branch", "--format=%(refname:short)"]);
     assert_eq!(
@@ -161,14 +166,20 @@ fn workers_drain_a_plan_and_dependents_start_from_merged_work() {
         ["main", "orchestron/integration"],
         "{branches}"
     );
-    assert_eq!(project.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(), "main");
+    assert_eq!(
+        project.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "main"
+    );
     let worktrees = project.git(&["worktree", "list"]);
     assert_eq!(worktrees.lines().count(), 1, "{worktrees}");
     // The ledger: one merged attempt each, with its cost; the log kept every line.
     let status = project.run(&["workers", "status", "--json"]).json();
     assert_eq!(status["running"], json!([]));
     assert_eq!(status["runs"], json!([]), "the run ended");
-    assert!((status["spent_usd"].as_f64().unwrap() - 0.03).abs() < 1e-9, "{status}");
+    assert!(
+        (status["spent_usd"].as_f64().unwrap() - 0.03).abs() < 1e-9,
+        "{status}"
+    );
     let log = project.state().join(format!("workers/{first}/1.jsonl"));
     let lines = std::fs::read_to_string(&log).unwrap();
     assert!(lines.lines().count() >= 5, "{lines}");
@@ -229,7 +240,10 @@ fn a_stalled_worker_is_stopped_and_retried() {
     let started = Instant::now();
     let run = project.workers(&["--once", "--stall", "1s", "--json"]);
     assert_eq!(run.code, 0, "{run}");
-    assert!(started.elapsed() < Duration::from_secs(30), "the stall was cut short");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the stall was cut short"
+    );
     let events = events(&run);
     assert!(events.iter().any(|e| e["event"] == "stalled"), "{run}");
     assert!(
@@ -245,7 +259,9 @@ fn a_stalled_worker_is_stopped_and_retried() {
 fn the_budget_stops_spawning_and_says_so() {
     let mut project = Project::new();
     project.env.set("STUB_COST", "0.6");
-    let ids: Vec<String> = (1..=3).map(|n| project.create(&format!("Item {n}"))).collect();
+    let ids: Vec<String> = (1..=3)
+        .map(|n| project.create(&format!("Item {n}")))
+        .collect();
     let run = project.workers(&["--once", "--count", "1", "--budget-usd", "1"]);
     let stderr = run.fails(3);
     assert!(stderr.contains("budget"), "{run}");
@@ -273,7 +289,11 @@ fn a_conflicting_branch_is_not_merged_and_goes_back() {
         "{run}"
     );
     let shared = project.git(&["show", "orchestron/integration:shared.txt"]);
-    assert_eq!(shared.lines().count(), 1, "never merged with a conflict: {shared}");
+    assert_eq!(
+        shared.lines().count(),
+        1,
+        "never merged with a conflict: {shared}"
+    );
 }
 
 #[test]
@@ -315,7 +335,10 @@ fn workers_stop_commits_the_work_and_gives_the_item_back() {
     assert!(kept.contains("unfinished"), "{kept}");
     assert!(!file.exists(), "the worktree is removed once committed");
     assert!(
-        project.history(&id).iter().any(|e| e["what"] == "claim_returned"),
+        project
+            .history(&id)
+            .iter()
+            .any(|e| e["what"] == "claim_returned"),
         "{run}"
     );
     // Stopping again finds nothing to stop.
@@ -335,8 +358,13 @@ fn workers_logs_render_the_stream_for_a_person() {
     assert!(text.contains("result: success"), "{logs}");
     assert!(text.contains("$0.0100"), "{logs}");
     let json = project.run(&["workers", "logs", &id, "--json"]);
-    assert!(json.ok().lines().any(|l| l.contains("\"kind\":\"result\"")), "{json}");
-    project.run(&["workers", "logs", &id, "--attempt", "7"]).fails(1);
+    assert!(
+        json.ok().lines().any(|l| l.contains("\"kind\":\"result\"")),
+        "{json}"
+    );
+    project
+        .run(&["workers", "logs", &id, "--attempt", "7"])
+        .fails(1);
 }
 
 #[test]
@@ -382,7 +410,12 @@ fn under_orchestron_worker_only_the_worker_hooks_act() {
     let run = run_with(command, &payload.to_string());
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(run.stdout, "", "{run}");
-    assert!(!project.state().join(format!("sessions/{session}.json")).exists());
+    assert!(
+        !project
+            .state()
+            .join(format!("sessions/{session}.json"))
+            .exists()
+    );
     // The supervisor's: the session, marked as the worker's.
     let mut command = project.env.command(&["hook", "SessionStart", "--worker"]);
     command.current_dir(project.repo()).envs(worker);
@@ -398,9 +431,16 @@ fn under_orchestron_worker_only_the_worker_hooks_act() {
     let other = "8a1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
     let payload = json!({"session_id": other, "hook_event_name": "SessionStart",
         "source": "startup", "cwd": project.repo()});
-    let run = project.env.hook_in(&project.repo(), "SessionStart", &payload);
+    let run = project
+        .env
+        .hook_in(&project.repo(), "SessionStart", &payload);
     assert_eq!(run.code, 0, "{run}");
-    assert!(project.state().join(format!("sessions/{other}.json")).exists());
+    assert!(
+        project
+            .state()
+            .join(format!("sessions/{other}.json"))
+            .exists()
+    );
 }
 
 fn run_with(mut command: Command, input: &str) -> Run {

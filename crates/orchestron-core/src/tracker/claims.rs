@@ -158,7 +158,15 @@ fn fenced_move(
 
 // STAND-IN until h13-claims merges
 pub fn give_back(cx: &Context, id: &str, generation: i64, note: &str) -> Result<()> {
-    fenced_move(cx, id, generation, Status::Todo, None, "claim_returned", note)
+    fenced_move(
+        cx,
+        id,
+        generation,
+        Status::Todo,
+        None,
+        "claim_returned",
+        note,
+    )
 }
 
 // STAND-IN until h13-claims merges

@@ -108,7 +108,10 @@ impl Git {
         if run(worktree, &["diff", "--cached", "--quiet"])?.0 {
             return Ok(None);
         }
-        git(worktree, &["commit", "--quiet", "--no-verify", "-m", message])?;
+        git(
+            worktree,
+            &["commit", "--quiet", "--no-verify", "-m", message],
+        )?;
         git(worktree, &["rev-parse", "HEAD"]).map(Some)
     }
 

@@ -47,10 +47,7 @@ pub fn spawn(spawn: &Spawn) -> Result<Child> {
         .process_group(0)
         .spawn()
         .map_err(|err| {
-            Error::internal(format!(
-                "cannot start `{}`: {err}",
-                spawn.program.display()
-            ))
+            Error::internal(format!("cannot start `{}`: {err}", spawn.program.display()))
         })
 }
 
@@ -89,7 +86,10 @@ pub enum Signal {
 
 /// Send `signal` to the process group `pid` leads. A group already gone is not an error.
 pub fn signal_group(pid: u32, signal: Signal) {
-    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
         return;
     };
     let signal = match signal {

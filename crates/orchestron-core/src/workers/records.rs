@@ -261,7 +261,8 @@ pub struct Queued {
 }
 
 /// The outcomes that are not a success.
-const FAILED: &str = "('failed', 'stalled', 'conflict', 'tests_failed', 'nothing_done', 'orphaned')";
+const FAILED: &str =
+    "('failed', 'stalled', 'conflict', 'tests_failed', 'nothing_done', 'orphaned')";
 
 /// The open runs, the running attempts, the queue and the recent failures. Read only.
 pub fn status(cx: &Context, failures: usize) -> Result<Status> {

@@ -72,7 +72,11 @@ impl ResultEvent {
             let text = self.result.as_deref().unwrap_or("").trim();
             return Some(format!("the result is an error: {}", truncate(text, 200)));
         }
-        if self.result.as_deref().is_none_or(|text| text.trim().is_empty()) {
+        if self
+            .result
+            .as_deref()
+            .is_none_or(|text| text.trim().is_empty())
+        {
             return Some("the result is empty".to_owned());
         }
         None
@@ -99,7 +103,15 @@ fn text_of(value: &Value) -> String {
 
 /// A tool's input in short: a command, a path or a pattern when it has one, else its JSON.
 pub fn short_input(input: &Value) -> String {
-    for key in ["command", "file_path", "path", "pattern", "url", "prompt", "description"] {
+    for key in [
+        "command",
+        "file_path",
+        "path",
+        "pattern",
+        "url",
+        "prompt",
+        "description",
+    ] {
         if let Some(text) = input.get(key).and_then(Value::as_str) {
             return truncate(text, MAX_EVENT_CHARS);
         }
@@ -150,7 +162,11 @@ pub fn parse_line(line: &str) -> Vec<StreamEvent> {
                         text: truncate(&text, MAX_EVENT_CHARS),
                     }];
                 }
-                _ => return vec![StreamEvent::Other { event: kind.to_owned() }],
+                _ => {
+                    return vec![StreamEvent::Other {
+                        event: kind.to_owned(),
+                    }];
+                }
             };
             let events: Vec<StreamEvent> = blocks
                 .iter()
@@ -173,7 +189,9 @@ pub fn parse_line(line: &str) -> Vec<StreamEvent> {
                 })
                 .collect();
             if events.is_empty() {
-                vec![StreamEvent::Other { event: kind.to_owned() }]
+                vec![StreamEvent::Other {
+                    event: kind.to_owned(),
+                }]
             } else {
                 events
             }
@@ -263,8 +281,10 @@ mod tests {
             }
         );
         assert_eq!(
-            one(&json!({"type": "system", "subtype": "api_retry", "attempt": 2,
-                        "max_retries": 10, "error": "rate_limit"})),
+            one(
+                &json!({"type": "system", "subtype": "api_retry", "attempt": 2,
+                        "max_retries": 10, "error": "rate_limit"})
+            ),
             StreamEvent::ApiRetry {
                 attempt: Some(2),
                 max_retries: Some(10),

@@ -284,9 +284,17 @@ pub trait Sink {
 }
 
 enum Message {
-    Stream { slot: u64, events: Vec<StreamEvent> },
-    Eof { slot: u64 },
-    Train { slot: u64, result: std::result::Result<Integrated, String> },
+    Stream {
+        slot: u64,
+        events: Vec<StreamEvent>,
+    },
+    Eof {
+        slot: u64,
+    },
+    Train {
+        slot: u64,
+        result: std::result::Result<Integrated, String>,
+    },
 }
 
 struct Running {
@@ -459,11 +467,7 @@ pub fn run(
     }
 }
 
-fn start_train(
-    cx: Context,
-    git: Git,
-    tx: Sender<Message>,
-) -> (Sender<(u64, Job)>, JoinHandle<()>) {
+fn start_train(cx: Context, git: Git, tx: Sender<Message>) -> (Sender<(u64, Job)>, JoinHandle<()>) {
     let (jobs, queue) = mpsc::channel::<(u64, Job)>();
     let handle = std::thread::spawn(move || {
         for (slot, job) in queue {
@@ -543,7 +547,11 @@ impl Supervisor<'_> {
                     .workers
                     .values()
                     .map(|w| (w.item.clone(), w.generation))
-                    .chain(self.merging.values().map(|m| (m.item.clone(), m.generation)))
+                    .chain(
+                        self.merging
+                            .values()
+                            .map(|m| (m.item.clone(), m.generation)),
+                    )
                     .collect();
                 if !held.is_empty() {
                     claims::renew(self.cx, &held)?;
@@ -653,7 +661,13 @@ impl Supervisor<'_> {
         });
         let log = process::log_path(&state_root, &item, attempt);
         let spawned = self.spawn(
-            &item, &session, &branch, &worktree, &log, attempt, run_attempt,
+            &item,
+            &session,
+            &branch,
+            &worktree,
+            &log,
+            attempt,
+            run_attempt,
         );
         let (child, max_budget) = match spawned {
             Ok(spawned) => spawned,
@@ -675,7 +689,16 @@ impl Supervisor<'_> {
             }
         };
         self.launched(
-            child, item, title, generation, row, attempt, run_attempt, branch, worktree, log,
+            child,
+            item,
+            title,
+            generation,
+            row,
+            attempt,
+            run_attempt,
+            branch,
+            worktree,
+            log,
             max_budget,
         )
     }
@@ -764,7 +787,10 @@ impl Supervisor<'_> {
     ) -> Result<(Child, Option<f64>)> {
         if worktree.exists() {
             // Left by an attempt that could not be cleaned up: keep its work on its branch.
-            self.git.commit_all(worktree, &format!("{item}: work left by an earlier attempt"))?;
+            self.git.commit_all(
+                worktree,
+                &format!("{item}: work left by an earlier attempt"),
+            )?;
             self.git.remove_worktree(worktree)?;
         }
         if let Some(parent) = worktree.parent() {
@@ -772,7 +798,8 @@ impl Supervisor<'_> {
                 Error::internal(format!("cannot create `{}`: {err}", parent.display()))
             })?;
         }
-        self.git.add_worktree(worktree, branch, &self.options.into)?;
+        self.git
+            .add_worktree(worktree, branch, &self.options.into)?;
         let composed = instructions::compose(
             self.cx,
             item,
@@ -826,7 +853,10 @@ impl Supervisor<'_> {
             ),
             (process::ENV_WORKER.into(), item.into()),
             (process::ENV_WORKER_RUN.into(), self.run.clone().into()),
-            (process::ENV_WORKER_ATTEMPT.into(), attempt.to_string().into()),
+            (
+                process::ENV_WORKER_ATTEMPT.into(),
+                attempt.to_string().into(),
+            ),
         ]);
         let child = process::spawn(&Spawn {
             program: self.launch.claude.clone(),
@@ -876,8 +906,7 @@ impl Supervisor<'_> {
                         } => {
                             // No new worker until the limit resets (a minute when it does
                             // not say when).
-                            let until =
-                                resets_at.unwrap_or_else(|| self.cx.now().as_second() + 60);
+                            let until = resets_at.unwrap_or_else(|| self.cx.now().as_second() + 60);
                             self.paused_until = Some(self.paused_until.unwrap_or(0).max(until));
                             self.sink.event(&Event::RateLimited {
                                 item: worker.item.clone(),
@@ -1235,10 +1264,7 @@ impl Supervisor<'_> {
     }
 
     fn view(&mut self) -> View {
-        if self
-            .remaining_at
-            .is_none_or(|at| at.elapsed() >= IDLE_POLL)
-        {
+        if self.remaining_at.is_none_or(|at| at.elapsed() >= IDLE_POLL) {
             self.remaining = records::open_items(self.cx).unwrap_or(self.remaining);
             self.remaining_at = Some(Instant::now());
         }
@@ -1293,4 +1319,3 @@ fn describe_exit(code: Option<i32>) -> String {
         None => "no code".to_owned(),
     }
 }
-

@@ -49,9 +49,19 @@ pub enum Integrated {
 
 // STAND-IN until h13-train merges
 pub fn integrate(cx: &Context, git_repo: &Git, job: &Job) -> Result<Integrated> {
-    git_repo.commit_all(&job.worktree, &format!("{}: work left by the worker", job.item))?;
+    git_repo.commit_all(
+        &job.worktree,
+        &format!("{}: work left by the worker", job.item),
+    )?;
     let top = git_repo.top();
-    let ahead = git(top, &["rev-list", "--count", &format!("{}..{}", job.into, job.branch)])?;
+    let ahead = git(
+        top,
+        &[
+            "rev-list",
+            "--count",
+            &format!("{}..{}", job.into, job.branch),
+        ],
+    )?;
     if ahead == "0" {
         git_repo.remove_worktree(&job.worktree)?;
         return Ok(Integrated::NothingDone);
@@ -64,7 +74,13 @@ pub fn integrate(cx: &Context, git_repo: &Git, job: &Job) -> Result<Integrated> 
     let output = std::process::Command::new("git")
         .arg("-C")
         .arg(top)
-        .args(["merge-tree", "--write-tree", "--name-only", &job.into, &job.branch])
+        .args([
+            "merge-tree",
+            "--write-tree",
+            "--name-only",
+            &job.into,
+            &job.branch,
+        ])
         .output()
         .map_err(|err| crate::error::Error::internal(format!("cannot run git: {err}")))?;
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -82,8 +98,19 @@ pub fn integrate(cx: &Context, git_repo: &Git, job: &Job) -> Result<Integrated> 
     let old = git(top, &["rev-parse", &format!("refs/heads/{}", job.into)])?;
     let tip = git(top, &["rev-parse", &job.branch])?;
     let message = format!("Merge {} into {}", job.branch, job.into);
-    let commit = git(top, &["commit-tree", &tree, "-p", &old, "-p", &tip, "-m", &message])?;
-    git(top, &["update-ref", &format!("refs/heads/{}", job.into), &commit, &old])?;
+    let commit = git(
+        top,
+        &["commit-tree", &tree, "-p", &old, "-p", &tip, "-m", &message],
+    )?;
+    git(
+        top,
+        &[
+            "update-ref",
+            &format!("refs/heads/{}", job.into),
+            &commit,
+            &old,
+        ],
+    )?;
     set_status(
         cx,
         &job.item,
