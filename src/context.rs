@@ -53,6 +53,15 @@ pub(crate) mod var {
     pub(crate) const WORKER_RUN: &str = orchestron_core::workers::process::ENV_WORKER_RUN;
     /// Set by `workers run` for a worker: the attempt's number.
     pub(crate) const WORKER_ATTEMPT: &str = orchestron_core::workers::process::ENV_WORKER_ATTEMPT;
+    /// What a Claude Code session sets for its commands, which a worker started from one
+    /// (`workers run` in a session's Bash) must not inherit: it is a session of its own.
+    pub(crate) const NOT_FOR_WORKERS: &[&str] = &[
+        CLAUDE_PROJECT_DIR,
+        CLAUDE_CODE_SESSION_ID,
+        CLAUDE_ENV_FILE,
+        "CLAUDECODE",
+        "CLAUDE_CODE_ENTRYPOINT",
+    ];
     /// Test only: how long a writer holds a lock after reading (`400ms`), or `until:PATH`
     /// (until that file exists), to make races deterministic.
     pub(crate) const TEST_LOCK_HOLD: &str = "ORCHESTRON_TEST_LOCK_HOLD";

@@ -210,7 +210,11 @@ fn run_workers(context: &Context, out: &mut Output, args: &WorkersRunArgs) -> an
     let launch = Launch {
         claude,
         settings: worker_settings(&bin),
-        env: vec![("PATH".into(), path)],
+        env: vec![(crate::context::var::PATH.into(), path)],
+        env_remove: crate::context::var::NOT_FOR_WORKERS
+            .iter()
+            .map(OsString::from)
+            .collect(),
     };
     let core = context.core_for_long_run(&std::process::id().to_string())?;
     let stop = Arc::new(AtomicBool::new(false));

@@ -126,8 +126,15 @@ fn workers_drain_a_plan_and_dependents_start_from_merged_work() {
     project
         .run(&["task", "depend", &second, "--on", &first])
         .ok();
+    // The user's own uncommitted change stays as it is.
+    std::fs::write(project.repo().join("mine.txt"), "work in progress\n").unwrap();
     let run = project.workers(&["--count", "2", "--once", "--json"]);
     assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        std::fs::read_to_string(project.repo().join("mine.txt")).unwrap(),
+        "work in progress\n"
+    );
+    assert_eq!(project.git(&["status", "--porcelain"]), "?? mine.txt\n");
     let events = events(&run);
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(kinds.first(), Some(&"run_started"), "{run}");
@@ -195,6 +202,46 @@ fn workers_drain_a_plan_and_dependents_start_from_merged_work() {
     let worker = document.json();
     assert_eq!(worker["item"], first.as_str(), "{document}");
     assert_eq!(worker["attempt"], 1);
+}
+
+#[test]
+fn human_review_leaves_the_work_in_review_on_its_branch() {
+    let project = Project::new();
+    let id = project.create("Needs eyes");
+    let run = project.workers(&["--once", "--review", "human"]);
+    assert!(run.ok().is_empty(), "{run}");
+    assert!(run.stderr.contains("waits for review"), "{run}");
+    assert_eq!(project.item(&id)["status"], "IN_REVIEW");
+    // The branch is kept, the worktree removed, nothing merged.
+    let kept = project.git(&["show", &format!("orchestron/{id}:{id}.txt")]);
+    assert!(kept.contains(&id), "{kept}");
+    assert!(!project.state().join(format!("worktrees/{id}")).exists());
+    let files = project.git(&["ls-tree", "--name-only", "orchestron/integration"]);
+    assert!(!files.contains(&id), "{files}");
+}
+
+#[test]
+fn a_rejecting_rate_limit_pauses_new_workers_until_it_resets() {
+    let project = Project::new();
+    let first = project.create("Hits the limit");
+    let second = project.create("Waits for the reset");
+    project.script(&first, &["limited"]);
+    let started = Instant::now();
+    let run = project.workers(&["--once", "--count", "1", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let events = events(&run);
+    let limited = events
+        .iter()
+        .position(|e| e["event"] == "rate_limited")
+        .unwrap_or_else(|| panic!("{run}"));
+    let second_claimed = events
+        .iter()
+        .position(|e| e["event"] == "claimed" && e["item"] == second.as_str())
+        .unwrap();
+    assert!(limited < second_claimed, "{run}");
+    // The reset was 2 seconds after the event (whole seconds: at least 1 s later).
+    assert!(started.elapsed() >= Duration::from_secs(1), "{run}");
+    assert_eq!(project.item(&second)["status"], "DONE");
 }
 
 #[test]
@@ -349,7 +396,8 @@ fn workers_stop_commits_the_work_and_gives_the_item_back() {
 fn workers_logs_render_the_stream_for_a_person() {
     let project = Project::new();
     let id = project.create("Logged");
-    project.workers(&["--once"]).ok();
+    // Without `--once` too, a run ends when nothing is left that could become ready.
+    project.workers(&[]).ok();
     let logs = project.run(&["workers", "logs", &id]);
     let text = logs.ok();
     assert!(text.contains("attempt 1"), "{logs}");

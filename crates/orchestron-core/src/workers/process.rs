@@ -28,6 +28,7 @@ pub struct Spawn {
     pub args: Vec<OsString>,
     pub dir: PathBuf,
     pub env: Vec<(OsString, OsString)>,
+    pub env_remove: Vec<OsString>,
     /// Where its stderr goes.
     pub stderr: PathBuf,
 }
@@ -37,7 +38,11 @@ pub fn spawn(spawn: &Spawn) -> Result<Child> {
     let stderr = File::create(&spawn.stderr).map_err(|err| {
         Error::internal(format!("cannot create `{}`: {err}", spawn.stderr.display()))
     })?;
-    Command::new(&spawn.program)
+    let mut command = Command::new(&spawn.program);
+    for name in &spawn.env_remove {
+        command.env_remove(name);
+    }
+    command
         .args(&spawn.args)
         .current_dir(&spawn.dir)
         .envs(spawn.env.iter().map(|(name, value)| (name, value)))

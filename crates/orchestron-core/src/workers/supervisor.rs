@@ -98,6 +98,9 @@ pub struct Launch {
     pub claude: PathBuf,
     pub settings: String,
     pub env: Vec<(OsString, OsString)>,
+    /// Variables the worker must not inherit (a Claude Code session's own, when the
+    /// supervisor runs inside one).
+    pub env_remove: Vec<OsString>,
 }
 
 /// What happened, for the face to print.
@@ -589,7 +592,7 @@ impl Supervisor<'_> {
     fn fill_slots(&mut self) -> Result<bool> {
         while self.workers.len() < self.options.count {
             if let Some(until) = self.paused_until {
-                if self.cx.now().as_second() < until {
+                if wall_clock_secs() < until {
                     return Ok(false);
                 }
                 self.paused_until = None;
@@ -863,6 +866,7 @@ impl Supervisor<'_> {
             args,
             dir: worktree.to_path_buf(),
             env,
+            env_remove: self.launch.env_remove.clone(),
             stderr: log.with_extension("stderr"),
         })?;
         Ok((child, max_budget))
@@ -906,7 +910,7 @@ impl Supervisor<'_> {
                         } => {
                             // No new worker until the limit resets (a minute when it does
                             // not say when).
-                            let until = resets_at.unwrap_or_else(|| self.cx.now().as_second() + 60);
+                            let until = resets_at.unwrap_or_else(|| wall_clock_secs() + 60);
                             self.paused_until = Some(self.paused_until.unwrap_or(0).max(until));
                             self.sink.event(&Event::RateLimited {
                                 item: worker.item.clone(),
@@ -1310,6 +1314,14 @@ impl Supervisor<'_> {
             elapsed_secs: self.started.elapsed().as_secs_f64(),
         }
     }
+}
+
+/// The wall clock in Unix seconds. A rate limit's reset is a moment on the API's clock, not
+/// the context's "now" (which a test may fix): the pause is measured against the real one.
+fn wall_clock_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64)
 }
 
 fn describe_exit(code: Option<i32>) -> String {
