@@ -383,6 +383,11 @@ impl Sink for Printer<'_> {
                 }
             }
             Mode::Lines | Mode::Table => {
+                // On a terminal the table shows each worker's last tool: its calls would
+                // scroll the lines that matter away.
+                if matches!(self.mode, Mode::Table) && matches!(event, Event::Tool { .. }) {
+                    return;
+                }
                 let Some(line) = describe(event) else { return };
                 self.clear();
                 let line = format!("[{}] {}", clock(self.started.elapsed().as_secs_f64()), line);

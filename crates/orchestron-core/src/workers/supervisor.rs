@@ -543,6 +543,10 @@ impl Supervisor<'_> {
                 changed |= self.handle(message)?;
             }
             changed |= self.reap()?;
+            if changed {
+                // Counted again at the next view: an item moved.
+                self.remaining_at = None;
+            }
             self.check_stalls();
             self.flush(false)?;
             if last_renew.elapsed() >= renew_every {
