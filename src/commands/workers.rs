@@ -218,6 +218,14 @@ fn run_workers(context: &Context, out: &mut Output, args: &WorkersRunArgs) -> an
     };
     let core = context.core_for_long_run(&std::process::id().to_string())?;
     let stop = Arc::new(AtomicBool::new(false));
+    // A second Ctrl-C ends the supervisor at once (the next `workers run` or `workers
+    // recover` cleans up after it).
+    signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGINT,
+        EXIT_STOPPED.into(),
+        Arc::clone(&stop),
+    )
+    .context("cannot watch for Ctrl-C")?;
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("cannot watch for Ctrl-C and SIGTERM")?;

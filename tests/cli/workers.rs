@@ -205,6 +205,87 @@ fn workers_drain_a_plan_and_dependents_start_from_merged_work() {
 }
 
 #[test]
+fn a_worker_gets_its_flags_its_worktree_and_the_hooks_once() {
+    let project = Project::new();
+    let id = project.create("Flags");
+    project
+        .workers(&[
+            "--once",
+            "--model",
+            "claude-test",
+            "--permission-mode",
+            "acceptEdits",
+            "--max-turns",
+            "7",
+            "--item-budget-usd",
+            "0.5",
+        ])
+        .ok();
+    let raw = std::fs::read(project.stub_dir.join(format!("{id}.args"))).unwrap();
+    let args: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|arg| !arg.is_empty())
+        .map(|arg| String::from_utf8_lossy(arg).into_owned())
+        .collect();
+    let after = |flag: &str| -> &str {
+        let at = args
+            .iter()
+            .position(|arg| arg == flag)
+            .unwrap_or_else(|| panic!("{flag}: {args:?}"));
+        &args[at + 1]
+    };
+    assert!(after("-p").contains(&id), "the instructions name the item");
+    assert_eq!(after("--output-format"), "stream-json");
+    assert!(args.iter().any(|arg| arg == "--verbose"));
+    assert_eq!(after("--model"), "claude-test");
+    assert_eq!(after("--permission-mode"), "acceptEdits");
+    assert_eq!(after("--max-turns"), "7");
+    assert_eq!(after("--max-budget-usd"), "0.5000");
+    assert!(
+        !args.iter().any(|arg| arg == "--bare"),
+        "--bare would skip every hook"
+    );
+    let session = after("--session-id").to_owned();
+    // Every event Orchestron hooks runs this binary's `hook EVENT --worker`, once.
+    let settings: Value = serde_json::from_str(after("--settings")).unwrap();
+    let hooks = settings["hooks"].as_object().unwrap();
+    assert_eq!(hooks.len(), orchestron::EVENTS.len());
+    for event in orchestron::EVENTS {
+        let handlers = &hooks[*event][0]["hooks"];
+        assert_eq!(handlers.as_array().unwrap().len(), 1, "{event}");
+        assert_eq!(
+            handlers[0]["args"],
+            json!(["hook", event, "--worker"]),
+            "{event}"
+        );
+        assert!(Path::new(handlers[0]["command"].as_str().unwrap()).is_absolute());
+    }
+    // Its environment: its session, the main state root, the worker marks, this binary first
+    // on PATH; its folder: the item's worktree.
+    let env = std::fs::read_to_string(project.stub_dir.join(format!("{id}.env"))).unwrap();
+    let state = project.state().canonicalize().unwrap();
+    for line in [
+        format!("ORCHESTRON_SESSION={session}"),
+        format!("ORCHESTRON_WORKER={id}"),
+        "ORCHESTRON_WORKER_ATTEMPT=1".to_owned(),
+    ] {
+        assert!(env.lines().any(|l| l == line), "{line}\n{env}");
+    }
+    let home = env
+        .lines()
+        .find_map(|l| l.strip_prefix("ORCHESTRON_HOME="))
+        .unwrap();
+    assert_eq!(Path::new(home).canonicalize().unwrap(), state);
+    let pwd = std::fs::read_to_string(project.stub_dir.join(format!("{id}.pwd"))).unwrap();
+    assert_eq!(
+        Path::new(pwd.trim())
+            .canonicalize()
+            .unwrap_or_else(|_| PathBuf::from(pwd.trim())),
+        state.join("worktrees").join(&id)
+    );
+}
+
+#[test]
 fn human_review_leaves_the_work_in_review_on_its_branch() {
     let project = Project::new();
     let id = project.create("Needs eyes");
