@@ -483,25 +483,55 @@ fn start_train(cx: Context, git: Git, tx: Sender<Message>) -> (Sender<(u64, Job)
     (jobs, handle)
 }
 
+/// The longest stream-json line parsed (a tool result can be a whole file); a longer one is
+/// kept in the log whole but only counted as an event, so a worker cannot make the
+/// supervisor hold more than this per worker.
+pub const MAX_PARSED_LINE_BYTES: usize = 16 << 20;
+
 /// Keep every line of a worker's stdout in its log and send the parsed events.
 fn read_stream(slot: u64, stdout: ChildStdout, mut log: File, tx: Sender<Message>) {
     let mut reader = BufReader::new(stdout);
     let mut line = Vec::new();
+    let mut oversized = 0usize;
+    let send_line = |line: &[u8], oversized: usize| {
+        let events = if oversized > 0 {
+            vec![StreamEvent::Unparsed {
+                line: format!("(a line of {oversized} bytes, kept in the log, not parsed)"),
+            }]
+        } else {
+            stream::parse_line(&String::from_utf8_lossy(line))
+        };
+        tx.send(Message::Stream { slot, events }).is_ok()
+    };
     loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let _ = log.write_all(&line);
-                if !line.ends_with(b"\n") {
-                    let _ = log.write_all(b"\n");
-                }
-                let events = stream::parse_line(&String::from_utf8_lossy(&line));
-                if tx.send(Message::Stream { slot, events }).is_err() {
-                    return;
-                }
-            }
+        let chunk = match reader.fill_buf() {
+            Ok([]) | Err(_) => break,
+            Ok(chunk) => chunk,
+        };
+        let (part, complete) = match chunk.iter().position(|byte| *byte == b'\n') {
+            Some(at) => (&chunk[..=at], true),
+            None => (chunk, false),
+        };
+        let _ = log.write_all(part);
+        if oversized > 0 || line.len() + part.len() > MAX_PARSED_LINE_BYTES {
+            oversized = oversized.max(line.len()) + part.len();
+            line.clear();
+        } else {
+            line.extend_from_slice(part);
         }
+        let used = part.len();
+        reader.consume(used);
+        if complete {
+            if !send_line(&line, oversized) {
+                return;
+            }
+            line.clear();
+            oversized = 0;
+        }
+    }
+    if !line.is_empty() || oversized > 0 {
+        let _ = log.write_all(b"\n");
+        let _ = send_line(&line, oversized);
     }
     let _ = tx.send(Message::Eof { slot });
 }
