@@ -1123,8 +1123,13 @@ impl Supervisor<'_> {
                         run_attempt: worker.run_attempt,
                     },
                 );
-                if let Some(train) = &self.train {
-                    let _ = train.send((slot, job));
+                let sent = self
+                    .train
+                    .as_ref()
+                    .is_some_and(|train| train.send((slot, job)).is_ok());
+                if !sent && let Some(merging) = self.merging.remove(&slot) {
+                    // The train is gone: the attempt's work stays on its branch.
+                    self.integrated(merging, Err("the merge train has stopped".to_owned()))?;
                 }
                 Ok(())
             }
