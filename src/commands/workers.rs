@@ -252,11 +252,12 @@ fn run_workers(context: &Context, out: &mut Output, args: &WorkersRunArgs) -> an
         return Err(err.into());
     }
     let totals = format!(
-        "{} merged, {} in review, {} failed attempts, {} blocked; spent ${:.2} in {}",
+        "{} merged, {} in review, {} failed attempts, {} blocked, {} asking a person; spent ${:.2} in {}",
         summary.done,
         summary.in_review,
         summary.failed,
         summary.blocked,
+        summary.asked,
         summary.spent_usd,
         clock(summary.elapsed_secs)
     );
@@ -502,6 +503,9 @@ fn describe(event: &Event) -> Option<String> {
             ..
         } => format!("{item} goes back for attempt {next_attempt} of {of}"),
         Event::Blocked { item, reason } => format!("{item} BLOCKED: {reason}"),
+        Event::Asked { item, question } => {
+            format!("{item} asks a person: {question} (`orchestron task answer {item} \"...\"`)")
+        }
         Event::Returned { item, note } => format!("{item} back to TODO: {note}"),
         Event::Warning { item, message } => match item {
             Some(item) => format!("{item} warning: {message}"),

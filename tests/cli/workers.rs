@@ -326,6 +326,28 @@ fn a_rejecting_rate_limit_pauses_new_workers_until_it_resets() {
 }
 
 #[test]
+#[ignore = "needs `task ask` from h13-claims"]
+fn a_worker_that_asks_a_person_is_neither_merged_nor_retried() {
+    let project = Project::new();
+    let id = project.create("Unclear");
+    project.script(&id, &["ask"]);
+    let run = project.workers(&["--once", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let events = events(&run);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "asked" && e["question"] == "Which colour?"),
+        "{run}"
+    );
+    assert!(!events.iter().any(|e| e["event"] == "integrated"), "{run}");
+    assert_eq!(events.iter().filter(|e| e["event"] == "spawned").count(), 1);
+    let item = project.item(&id);
+    assert_eq!(item["status"], "BLOCKED");
+    assert_eq!(item["blocked_reason"], "Which colour?");
+}
+
+#[test]
 fn a_worker_without_a_result_is_retried_then_blocked_with_the_reason() {
     let project = Project::new();
     let id = project.create("Never finishes");

@@ -368,20 +368,29 @@ pub fn others_at_work(cx: &Context, held: &[String]) -> Result<bool> {
     Ok(ids.iter().any(|id| !held.contains(id)))
 }
 
-/// The status of item `id`, or `not_found`.
-pub fn item_status(cx: &Context, id: &str) -> Result<(crate::tracker::model::Status, i64)> {
+/// An item's status, claim generation and blocked reason, or `not_found`.
+pub fn item_status(
+    cx: &Context,
+    id: &str,
+) -> Result<(crate::tracker::model::Status, i64, Option<String>)> {
     let db = cx.tracker_for_reads()?;
     db.conn()
         .query_row(
-            "SELECT status, claim_gen FROM items WHERE id = ?1",
+            "SELECT status, claim_gen, blocked_reason FROM items WHERE id = ?1",
             params![id],
-            |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
+            },
         )
         .optional()?
-        .map(|(status, generation)| {
+        .map(|(status, generation, reason)| {
             status
                 .parse()
-                .map(|status| (status, generation))
+                .map(|status| (status, generation, reason))
                 .map_err(|_| Error::internal(format!("item {id} has an unknown status")))
         })
         .ok_or_else(|| Error::not_found(format!("no item {id}")))?

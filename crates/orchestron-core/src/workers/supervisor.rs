@@ -184,6 +184,11 @@ pub enum Event {
         item: String,
         reason: String,
     },
+    /// The worker asked a person (`task ask`): the item waits BLOCKED for the answer.
+    Asked {
+        item: String,
+        question: String,
+    },
     Returned {
         item: String,
         note: String,
@@ -204,6 +209,7 @@ pub enum Event {
         in_review: u32,
         failed: u32,
         blocked: u32,
+        asked: u32,
         spent_usd: f64,
         elapsed_secs: f64,
     },
@@ -243,6 +249,8 @@ pub struct Summary {
     pub in_review: u32,
     pub failed: u32,
     pub blocked: u32,
+    /// Items whose worker asked a person (BLOCKED with the question).
+    pub asked: u32,
     pub spent_usd: f64,
     pub budget_usd: Option<f64>,
     pub elapsed_secs: f64,
@@ -361,6 +369,7 @@ struct Supervisor<'a> {
     in_review: u32,
     failed: u32,
     blocked: u32,
+    asked: u32,
     budget_hit: bool,
     stopping: bool,
     paused_until: Option<i64>,
@@ -433,6 +442,7 @@ pub fn run(
         in_review: 0,
         failed: 0,
         blocked: 0,
+        asked: 0,
         budget_hit: false,
         stopping: false,
         paused_until: None,
@@ -454,6 +464,7 @@ pub fn run(
                 in_review: summary.in_review,
                 failed: summary.failed,
                 blocked: summary.blocked,
+                asked: summary.asked,
                 spent_usd: summary.spent_usd,
                 elapsed_secs: summary.elapsed_secs,
             });
@@ -1101,6 +1112,22 @@ impl Supervisor<'_> {
             cost_usd: worker.progress.cost_usd,
             turns: worker.progress.turns,
         });
+        // A worker that asked a person (`task ask`: its item BLOCKED with the question) is
+        // done until the answer: its work is kept on its branch, not merged, not retried.
+        if !matches!(verdict, Verdict::Stopped)
+            && let Ok((Status::Blocked, generation, question)) =
+                records::item_status(self.cx, &worker.item)
+            && generation == worker.generation
+        {
+            self.leave_worktree(&worker.item, &worker.worktree, &worker.branch);
+            self.exclude.push(worker.item.clone());
+            self.asked += 1;
+            self.sink.event(&Event::Asked {
+                item: worker.item,
+                question: question.unwrap_or_default(),
+            });
+            return Ok(());
+        }
         match verdict {
             Verdict::Succeeded => {
                 let job = Job {
@@ -1189,7 +1216,7 @@ impl Supervisor<'_> {
         run_attempt: u32,
         reason: &str,
     ) -> Result<()> {
-        let status = records::item_status(self.cx, item).map(|(status, _)| status);
+        let status = records::item_status(self.cx, item).map(|(status, ..)| status);
         if run_attempt < self.options.attempts {
             if matches!(status, Ok(Status::InProgress)) {
                 let note = format!("attempt {run_attempt} failed: {reason}");
@@ -1348,6 +1375,7 @@ impl Supervisor<'_> {
             in_review: self.in_review,
             failed: self.failed,
             blocked: self.blocked,
+            asked: self.asked,
             spent_usd: self.spent,
             budget_usd: self.options.budget_usd,
             elapsed_secs: self.started.elapsed().as_secs_f64(),
