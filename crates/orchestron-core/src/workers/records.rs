@@ -154,7 +154,22 @@ fn write_progress(
     Ok(())
 }
 
-/// Record how an attempt ended (or, later, what the merge train made of it).
+/// Record how a worker ended while its attempt stays open: a success waits for the merge
+/// train, and a supervisor killed meanwhile leaves it for `recover` to give back.
+pub fn record_exit(cx: &Context, row: i64, outcome: &str, progress: &Progress) -> Result<()> {
+    let now = format_time(cx.now());
+    let mut db = cx.tracker()?;
+    db.write(|tx| -> Result<()> {
+        write_progress(tx, row, progress, &now)?;
+        tx.execute(
+            "UPDATE worker_attempts SET outcome = ?2 WHERE id = ?1",
+            params![row, outcome],
+        )?;
+        Ok(())
+    })
+}
+
+/// Record how an attempt ended (or, later, what the merge train made of it), and close it.
 pub fn end_attempt(
     cx: &Context,
     row: i64,

@@ -1096,13 +1096,18 @@ impl Supervisor<'_> {
         };
         self.spent += worker.progress.cost_usd;
         worker.dirty = false;
-        records::end_attempt(
-            self.cx,
-            worker.row,
-            outcome,
-            reason.as_deref(),
-            Some(&worker.progress),
-        )?;
+        if matches!(verdict, Verdict::Succeeded) {
+            // Open until the train is done with it (see `records::record_exit`).
+            records::record_exit(self.cx, worker.row, outcome, &worker.progress)?;
+        } else {
+            records::end_attempt(
+                self.cx,
+                worker.row,
+                outcome,
+                reason.as_deref(),
+                Some(&worker.progress),
+            )?;
+        }
         self.sink.event(&Event::Exited {
             item: worker.item.clone(),
             attempt: worker.attempt,
@@ -1119,6 +1124,7 @@ impl Supervisor<'_> {
                 records::item_status(self.cx, &worker.item)
             && generation == worker.generation
         {
+            records::end_attempt(self.cx, worker.row, "asked", question.as_deref(), None)?;
             self.leave_worktree(&worker.item, &worker.worktree, &worker.branch);
             self.exclude.push(worker.item.clone());
             self.asked += 1;
