@@ -423,6 +423,33 @@ fn the_budget_stops_spawning_and_says_so() {
 }
 
 #[test]
+fn the_budget_counts_what_running_workers_will_spend() {
+    let mut project = Project::new();
+    project.env.set("STUB_COST", "0.4");
+    let ids: Vec<String> = (1..=6)
+        .map(|n| project.create(&format!("Item {n}")))
+        .collect();
+    // Two and a half items' worth, two at a time: three start, not four or five.
+    let run = project.workers(&["--once", "--count", "2", "--budget-usd", "1", "--json"]);
+    assert_eq!(run.code, 3, "{run}");
+    let events = events(&run);
+    assert_eq!(
+        events.iter().filter(|e| e["event"] == "spawned").count(),
+        3,
+        "{run}"
+    );
+    assert!(
+        events.iter().any(|e| e["event"] == "budget_reached"),
+        "{run}"
+    );
+    let todo = ids
+        .iter()
+        .filter(|id| project.item(id)["status"] == "TODO")
+        .count();
+    assert_eq!(todo, 3, "{run}");
+}
+
+#[test]
 fn a_conflicting_branch_is_not_merged_and_goes_back() {
     let project = Project::new();
     let first = project.create("One");

@@ -371,6 +371,9 @@ struct Supervisor<'a> {
     blocked: u32,
     asked: u32,
     budget_hit: bool,
+    budget_told: bool,
+    /// The costs of this run's finished attempts: their sum and how many.
+    costs: (f64, u32),
     stopping: bool,
     paused_until: Option<i64>,
     remaining: i64,
@@ -444,6 +447,8 @@ pub fn run(
         blocked: 0,
         asked: 0,
         budget_hit: false,
+        budget_told: false,
+        costs: (0.0, 0),
         stopping: false,
         paused_until: None,
         remaining: 0,
@@ -616,7 +621,11 @@ impl Supervisor<'_> {
                 if self.stopping {
                     return Ok(Outcome::Stopped);
                 }
-                if self.budget_hit {
+                if self
+                    .options
+                    .budget_usd
+                    .is_some_and(|budget| self.spent >= budget)
+                {
                     return Ok(Outcome::Budget);
                 }
                 if nothing_ready && !changed && Instant::now() < next_claim {
@@ -642,17 +651,22 @@ impl Supervisor<'_> {
                 }
                 self.paused_until = None;
             }
-            if let Some(budget) = self.options.budget_usd
-                && self.spent >= budget
-            {
-                if !self.budget_hit {
-                    self.budget_hit = true;
-                    self.sink.event(&Event::BudgetReached {
-                        spent_usd: self.spent,
-                        budget_usd: budget,
-                    });
+            if let Some(budget) = self.options.budget_usd {
+                // What is spent, plus what the running workers will likely spend (the run's
+                // mean cost per finished attempt so far): a budget of two and a half items
+                // starts three, not five.
+                let committed = self.spent + self.expected_cost() * self.workers.len() as f64;
+                self.budget_hit = committed >= budget;
+                if self.budget_hit {
+                    if !self.budget_told {
+                        self.budget_told = true;
+                        self.sink.event(&Event::BudgetReached {
+                            spent_usd: self.spent,
+                            budget_usd: budget,
+                        });
+                    }
+                    return Ok(false);
                 }
-                return Ok(false);
             }
             let session = self.cx.new_uuid();
             let scope = Scope {
@@ -1095,6 +1109,10 @@ impl Supervisor<'_> {
             Verdict::Stopped => ("stopped", Some("the supervisor was stopped".to_owned())),
         };
         self.spent += worker.progress.cost_usd;
+        if worker.result.is_some() {
+            self.costs.0 += worker.progress.cost_usd;
+            self.costs.1 += 1;
+        }
         worker.dirty = false;
         if matches!(verdict, Verdict::Succeeded) {
             // Open until the train is done with it (see `records::record_exit`).
@@ -1337,6 +1355,14 @@ impl Supervisor<'_> {
             )?;
         }
         Ok(())
+    }
+
+    /// What an attempt of this run costs on average so far (0 before any has finished).
+    fn expected_cost(&self) -> f64 {
+        match self.costs {
+            (_, 0) => 0.0,
+            (sum, count) => sum / f64::from(count),
+        }
     }
 
     fn view(&mut self) -> View {
