@@ -40,6 +40,9 @@ const MAX_COUNT: u32 = 64;
 const EXIT_BUDGET: u8 = 3;
 const EXIT_STOPPED: u8 = 4;
 const EXIT_LEFT_BLOCKED: u8 = 5;
+/// How much of a tool call's input `workers logs` shows, on one line: enough for a
+/// worker's usual shell line (work, commit, `orchestron task complete`).
+const LOG_INPUT_CHARS: usize = 400;
 /// How often the live table is redrawn at most.
 const REDRAW_EVERY: Duration = Duration::from_millis(250);
 
@@ -710,7 +713,7 @@ fn render(out: &mut Output, event: &StreamEvent) -> anyhow::Result<()> {
         }
         StreamEvent::Text { text } => text.clone(),
         StreamEvent::ToolUse { name, input } => {
-            format!("→ {name}: {}", orchestron_core::text::clip_line(input, 200))
+            format!("→ {name}: {}", orchestron_core::text::clip_line(input, LOG_INPUT_CHARS))
         }
         StreamEvent::ToolResult { is_error, content } => format!(
             "  {} {}",
