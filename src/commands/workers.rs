@@ -713,7 +713,10 @@ fn render(out: &mut Output, event: &StreamEvent) -> anyhow::Result<()> {
         }
         StreamEvent::Text { text } => text.clone(),
         StreamEvent::ToolUse { name, input } => {
-            format!("→ {name}: {}", orchestron_core::text::clip_line(input, LOG_INPUT_CHARS))
+            format!(
+                "→ {name}: {}",
+                orchestron_core::text::clip_line(input, LOG_INPUT_CHARS)
+            )
         }
         StreamEvent::ToolResult { is_error, content } => format!(
             "  {} {}",

@@ -49,7 +49,11 @@ pub const KILL_GRACE: Duration = Duration::from_secs(10);
 const EOF_GRACE: Duration = Duration::from_secs(5);
 
 /// How often the loop wakes when nothing happens.
-const TICK: Duration = Duration::from_millis(100);
+const TICK: Duration = Duration::from_millis(50);
+
+/// How long a worker whose stdout has closed is waited for, at most, before the loop goes
+/// on (its exit usually follows within a millisecond).
+const EXIT_WAIT: Duration = Duration::from_millis(20);
 
 /// How often a run with nothing ready looks again.
 const IDLE_POLL: Duration = Duration::from_secs(2);
@@ -1013,7 +1017,7 @@ impl Supervisor<'_> {
         let mut ended = Vec::new();
         for (slot, worker) in &mut self.workers {
             if worker.exit.is_none()
-                && let Ok(Some(status)) = worker.child.try_wait()
+                && let Ok(Some(status)) = exit_status(&mut worker.child, worker.eof)
             {
                 use std::os::unix::process::ExitStatusExt as _;
                 let code = status.code().or(status.signal().map(|signal| 128 + signal));
@@ -1412,6 +1416,19 @@ impl Supervisor<'_> {
             budget_usd: self.options.budget_usd,
             elapsed_secs: self.started.elapsed().as_secs_f64(),
         }
+    }
+}
+
+/// The child's exit status if it has exited; after its stdout closed (`eof`), waited for a
+/// moment, since the exit follows.
+fn exit_status(child: &mut Child, eof: bool) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let deadline = Instant::now() + EXIT_WAIT;
+    loop {
+        let status = child.try_wait()?;
+        if status.is_some() || !eof || Instant::now() >= deadline {
+            return Ok(status);
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
