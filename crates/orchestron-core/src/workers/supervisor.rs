@@ -857,15 +857,14 @@ impl Supervisor<'_> {
                 worktree,
                 &format!("{item}: work left by an earlier attempt"),
             )?;
-            self.git.remove_worktree(worktree)?;
+            retried(|| self.git.remove_worktree(worktree))?;
         }
         if let Some(parent) = worktree.parent() {
             std::fs::create_dir_all(parent).map_err(|err| {
                 Error::internal(format!("cannot create `{}`: {err}", parent.display()))
             })?;
         }
-        self.git
-            .add_worktree(worktree, branch, &self.options.into)?;
+        retried(|| self.git.add_worktree(worktree, branch, &self.options.into))?;
         let composed = instructions::compose(
             self.cx,
             item,
@@ -1224,7 +1223,7 @@ impl Supervisor<'_> {
         let kept = self
             .git
             .commit_all(worktree, &format!("{item}: work left by the worker"))
-            .and_then(|_| self.git.remove_worktree(worktree));
+            .and_then(|_| retried(|| self.git.remove_worktree(worktree)));
         if let Err(err) = kept {
             self.sink.event(&Event::Warning {
                 item: Some(item.to_owned()),
@@ -1415,6 +1414,25 @@ impl Supervisor<'_> {
             spent_usd: self.spent,
             budget_usd: self.options.budget_usd,
             elapsed_secs: self.started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// How many times a worktree is added or removed before the failure counts.
+const WORKTREE_TRIES: u32 = 3;
+
+/// `change` (adding or removing a worktree), tried again after a moment when it fails: git's
+/// worktree commands read every worktree's admin folder, and one that the merge train's
+/// thread is adding or removing at that instant can make them fail.
+fn retried(mut change: impl FnMut() -> Result<()>) -> Result<()> {
+    let mut tries = 1;
+    loop {
+        match change() {
+            Err(_) if tries < WORKTREE_TRIES => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            done => return done,
         }
     }
 }
