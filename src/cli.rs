@@ -778,14 +778,38 @@ pub enum TaskCommand {
         #[arg(long)]
         limit: Option<u64>,
     },
-    /// The single best item to work on next
+    /// The single best item to work on next (an IN_PROGRESS item whose claim lapsed counts as
+    /// free)
     Next {
         /// Consider items assigned to A or to nobody
         #[arg(long)]
         assignee: Option<String>,
-        /// Take it: assign it (to A, else the current session) and start it, atomically
+        /// Take it: sweep its lapsed claim, if any, then assign it (to A, else the current
+        /// session) and start it, atomically
         #[arg(long)]
         claim: bool,
+    },
+    /// Take back every lapsed claim: IN_PROGRESS items whose lease ran out (`claims.lease`
+    /// after the claimer's last activity) or whose claimer's session ended or expired go back
+    /// to TODO
+    Reclaim {
+        /// Only list them; change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Ask a person: block the item with the question, for the attention queue (then stop
+    /// working on it)
+    Ask {
+        id: String,
+        /// The question
+        question: String,
+    },
+    /// Answer an item's question: a clarification, and a BLOCKED item with an open question
+    /// back to TODO
+    Answer {
+        id: String,
+        /// The answer
+        text: String,
     },
     /// Items that are BLOCKED or wait on unfinished dependencies, with what blocks them
     Blocked,
