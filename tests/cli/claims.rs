@@ -36,7 +36,10 @@ fn history(env: &TestEnv, id: &str) -> Vec<Value> {
 }
 
 fn events<'a>(history: &'a [Value], what: &str) -> Vec<&'a Value> {
-    history.iter().filter(|event| event["what"] == what).collect()
+    history
+        .iter()
+        .filter(|event| event["what"] == what)
+        .collect()
 }
 
 const EARLY: &str = "2025-12-31T23:00:00Z";
@@ -48,7 +51,13 @@ fn an_interactive_claim_whose_session_ended_is_offered_again_and_taken_back() {
     let item = create(&env, "Cart API");
     env.session("one");
     env.session("two");
-    let claimed = run_as(&env, Some("one"), NOW, &["task", "next", "--claim", "--json"]).json();
+    let claimed = run_as(
+        &env,
+        Some("one"),
+        NOW,
+        &["task", "next", "--claim", "--json"],
+    )
+    .json();
     assert_eq!(claimed["id"], item.as_str());
     assert_eq!(claimed["generation"], 1);
     assert_eq!(claimed["session"], "one");
@@ -73,10 +82,20 @@ fn an_interactive_claim_whose_session_ended_is_offered_again_and_taken_back() {
         text.stderr.contains("the claim of `one` has lapsed"),
         "{text}"
     );
-    assert_eq!(before, env.disk(), "a read-only `task next` wrote something");
+    assert_eq!(
+        before,
+        env.disk(),
+        "a read-only `task next` wrote something"
+    );
 
     // A claim sweeps it and takes it, in one transaction.
-    let taken = run_as(&env, Some("two"), NOW, &["task", "next", "--claim", "--json"]).json();
+    let taken = run_as(
+        &env,
+        Some("two"),
+        NOW,
+        &["task", "next", "--claim", "--json"],
+    )
+    .json();
     assert_eq!(taken["id"], item.as_str());
     assert_eq!(taken["session"], "two");
     assert_eq!(taken["assignee"], "two");
@@ -90,7 +109,12 @@ fn an_interactive_claim_whose_session_ended_is_offered_again_and_taken_back() {
     assert_eq!(expired[0]["session"], "two");
     let claims: Vec<(Value, Value)> = events(&history, "claimed")
         .iter()
-        .map(|event| (event["detail"]["by"].clone(), event["detail"]["generation"].clone()))
+        .map(|event| {
+            (
+                event["detail"]["by"].clone(),
+                event["detail"]["generation"].clone(),
+            )
+        })
         .collect();
     assert_eq!(claims, [(json!("one"), json!(1)), (json!("two"), json!(2))]);
 }
@@ -129,7 +153,13 @@ fn the_old_claimers_late_changes_are_refused() {
     assert_eq!(now["session"], "two");
 
     // The current claimer and a person without a session are not fenced.
-    run_as(&env, Some("two"), NOW, &["task", "progress", &item, "--percent", "60"]).ok();
+    run_as(
+        &env,
+        Some("two"),
+        NOW,
+        &["task", "progress", &item, "--percent", "60"],
+    )
+    .ok();
     run_as(&env, Some("two"), NOW, &["task", "complete", &item]).ok();
     assert_eq!(show(&env, &item)["status"], "DONE");
     assert_eq!(events(&history(&env, &item), "status").len(), 4);
@@ -140,11 +170,20 @@ fn a_lease_runs_out_without_activity_and_reclaim_sweeps_it() {
     let env = TestEnv::new();
     let item = create(&env, "Cart API");
     let claimed_at = "2026-01-01T00:00:00Z";
-    run_as(&env, None, claimed_at, &["task", "next", "--claim", "--assignee", "ana"]).ok();
+    run_as(
+        &env,
+        None,
+        claimed_at,
+        &["task", "next", "--claim", "--assignee", "ana"],
+    )
+    .ok();
 
     // Within the lease (15 minutes by default) nothing is offered or swept.
     let within = "2026-01-01T00:14:59Z";
-    assert_eq!(run_as(&env, None, within, &["task", "next", "--json"]).json(), Value::Null);
+    assert_eq!(
+        run_as(&env, None, within, &["task", "next", "--json"]).json(),
+        Value::Null
+    );
     let none = run_as(&env, None, within, &["task", "reclaim", "--json"]).json();
     assert_eq!(none, json!([]));
     assert_eq!(show(&env, &item)["status"], "IN_PROGRESS");
@@ -152,14 +191,23 @@ fn a_lease_runs_out_without_activity_and_reclaim_sweeps_it() {
     // Then it is.
     let after = "2026-01-01T00:15:00Z";
     let before = env.disk();
-    let dry = run_as(&env, None, after, &["task", "reclaim", "--dry-run", "--json"]).json();
+    let dry = run_as(
+        &env,
+        None,
+        after,
+        &["task", "reclaim", "--dry-run", "--json"],
+    )
+    .json();
     assert_eq!(
         dry,
         json!([{"id": item, "title": "Cart API", "claimer": "ana", "generation": 1,
                 "why": "lease_ran_out", "at": "2026-01-01T00:15:00Z"}])
     );
     let text = run_as(&env, None, after, &["task", "reclaim", "--dry-run"]);
-    assert!(text.ok().contains("ana") && text.stderr.contains("dry run"), "{text}");
+    assert!(
+        text.ok().contains("ana") && text.stderr.contains("dry run"),
+        "{text}"
+    );
     assert_eq!(before, env.disk(), "a dry run wrote something");
 
     let swept = run_as(&env, None, after, &["task", "reclaim", "--json"]).json();
@@ -178,10 +226,23 @@ fn a_lease_runs_out_without_activity_and_reclaim_sweeps_it() {
     assert_eq!(expired[0]["detail"]["why"], "lease_ran_out");
 
     // A configured lease counts instead.
-    std::fs::write(env.home().join("config.json"), r#"{"claims": {"lease": "1h"}}"#).unwrap();
-    run_as(&env, None, after, &["task", "next", "--claim", "--assignee", "bo"]).ok();
+    std::fs::write(
+        env.home().join("config.json"),
+        r#"{"claims": {"lease": "1h"}}"#,
+    )
+    .unwrap();
+    run_as(
+        &env,
+        None,
+        after,
+        &["task", "next", "--claim", "--assignee", "bo"],
+    )
+    .ok();
     let later = "2026-01-01T00:45:00Z";
-    assert_eq!(run_as(&env, None, later, &["task", "reclaim", "--json"]).json(), json!([]));
+    assert_eq!(
+        run_as(&env, None, later, &["task", "reclaim", "--json"]).json(),
+        json!([])
+    );
 }
 
 #[test]
@@ -191,13 +252,31 @@ fn a_live_session_keeps_its_claim_by_acting() {
     env.session("one");
     run_as(&env, Some("one"), NOW, &["task", "next", "--claim"]).ok();
     // Its hooks heartbeat the session: the lease runs from its last activity.
-    run_as(&env, None, "2026-01-01T00:20:00Z", &["session", "heartbeat", "one"]).ok();
+    run_as(
+        &env,
+        None,
+        "2026-01-01T00:20:00Z",
+        &["session", "heartbeat", "one"],
+    )
+    .ok();
     let at = "2026-01-01T00:30:00Z";
-    assert_eq!(run_as(&env, None, at, &["task", "next", "--json"]).json(), Value::Null);
+    assert_eq!(
+        run_as(&env, None, at, &["task", "next", "--json"]).json(),
+        Value::Null
+    );
     // A change by the claimer renews the lease too.
-    run_as(&env, Some("one"), "2026-01-01T00:40:00Z", &["task", "progress", &item, "--percent", "10"]).ok();
+    run_as(
+        &env,
+        Some("one"),
+        "2026-01-01T00:40:00Z",
+        &["task", "progress", &item, "--percent", "10"],
+    )
+    .ok();
     let at = "2026-01-01T00:50:00Z";
-    assert_eq!(run_as(&env, None, at, &["task", "reclaim", "--json"]).json(), json!([]));
+    assert_eq!(
+        run_as(&env, None, at, &["task", "reclaim", "--json"]).json(),
+        json!([])
+    );
     let at = "2026-01-01T00:55:00Z";
     let swept = run_as(&env, None, at, &["task", "reclaim", "--json"]).json();
     assert_eq!(swept[0]["claimer"], "one", "{swept}");
@@ -209,18 +288,28 @@ fn ask_blocks_the_item_and_answer_sends_it_back() {
     let item = create(&env, "Cart API");
     env.session("one");
     run_as(&env, Some("one"), NOW, &["task", "next", "--claim"]).ok();
-    let asked = run_as(&env, Some("one"), NOW, &["task", "ask", &item, "PostgreSQL or SQLite?", "--json"]);
+    let asked = run_as(
+        &env,
+        Some("one"),
+        NOW,
+        &["task", "ask", &item, "PostgreSQL or SQLite?", "--json"],
+    );
     let asked_json = asked.json();
     assert_eq!(asked_json["status"], "BLOCKED");
     assert_eq!(asked_json["blocked_reason"], "PostgreSQL or SQLite?");
     assert!(asked.stderr.contains("orchestron attention"), "{asked}");
     let history_now = history(&env, &item);
-    assert_eq!(events(&history_now, "question")[0]["detail"], "PostgreSQL or SQLite?");
+    assert_eq!(
+        events(&history_now, "question")[0]["detail"],
+        "PostgreSQL or SQLite?"
+    );
     // A blocked item is not offered, whatever its claimer's session does.
     env.run(&["session", "end", "one"]).ok();
     assert_eq!(env.run(&["task", "next", "--json"]).json(), Value::Null);
 
-    let answered = env.run(&["task", "answer", &item, "PostgreSQL", "--json"]).json();
+    let answered = env
+        .run(&["task", "answer", &item, "PostgreSQL", "--json"])
+        .json();
     assert_eq!(answered["status"], "TODO");
     assert_eq!(answered["unblocked"], true);
     assert_eq!(answered["question"], "PostgreSQL or SQLite?");
@@ -231,15 +320,22 @@ fn ask_blocks_the_item_and_answer_sends_it_back() {
     assert_eq!(env.run(&["task", "next"]).ok().trim(), item);
 
     // With no open question, an answer is only a clarification.
-    let again = env.run(&["task", "answer", &item, "version 16", "--json"]).json();
+    let again = env
+        .run(&["task", "answer", &item, "version 16", "--json"])
+        .json();
     assert_eq!(again["unblocked"], false);
     assert_eq!(again["question"], Value::Null);
     assert_eq!(again["status"], "TODO");
 
     // A BLOCKED item without an open question stays BLOCKED.
     let other = create(&env, "Other");
-    env.run(&["task", "update", &other, "--status", "BLOCKED", "--reason", "vendor"]).ok();
-    let kept = env.run(&["task", "answer", &other, "soon", "--json"]).json();
+    env.run(&[
+        "task", "update", &other, "--status", "BLOCKED", "--reason", "vendor",
+    ])
+    .ok();
+    let kept = env
+        .run(&["task", "answer", &other, "soon", "--json"])
+        .json();
     assert_eq!(kept["status"], "BLOCKED");
     assert_eq!(kept["unblocked"], false);
 }
@@ -265,24 +361,59 @@ fn a_workers_complete_records_the_note_and_leaves_the_status_to_the_train() {
     env.run(&["task", "depend", &dependent, "--on", &item]).ok();
     env.session("worker");
     env.run(&[
-        "state", "set", "worker", "worker",
+        "state",
+        "set",
+        "worker",
+        "worker",
         &json!({"item": item, "run": "RUN-1", "attempt": 1}).to_string(),
         "--json-value",
     ])
     .ok();
-    let claimed = run_as(&env, Some("worker"), NOW, &["task", "next", "--claim", "--json"]).json();
+    let claimed = run_as(
+        &env,
+        Some("worker"),
+        NOW,
+        &["task", "next", "--claim", "--json"],
+    )
+    .json();
     assert_eq!(claimed["id"], item.as_str());
 
-    let forced = run_as(&env, Some("worker"), NOW, &["task", "complete", &item, "--force"]);
-    assert!(forced.fails(1).contains("a worker cannot force"), "{forced}");
+    let forced = run_as(
+        &env,
+        Some("worker"),
+        NOW,
+        &["task", "complete", &item, "--force"],
+    );
+    assert!(
+        forced.fails(1).contains("a worker cannot force"),
+        "{forced}"
+    );
 
-    let done = run_as(&env, Some("worker"), NOW, &["task", "complete", &item, "--note", "added the API", "--json"]);
+    let done = run_as(
+        &env,
+        Some("worker"),
+        NOW,
+        &[
+            "task",
+            "complete",
+            &item,
+            "--note",
+            "added the API",
+            "--json",
+        ],
+    );
     let done_json = done.json();
     assert_eq!(done_json["status"], "IN_PROGRESS");
     assert_eq!(done_json["awaits_merge"], true);
-    assert!(done.stderr.contains("the supervisor merges your branch"), "{done}");
+    assert!(
+        done.stderr.contains("the supervisor merges your branch"),
+        "{done}"
+    );
     let history = history(&env, &item);
-    assert_eq!(events(&history, "completion_note")[0]["detail"], "added the API");
+    assert_eq!(
+        events(&history, "completion_note")[0]["detail"],
+        "added the API"
+    );
     let finished = events(&history, "worker_finished");
     assert_eq!(finished.len(), 1);
     assert_eq!(finished[0]["detail"]["worker"]["run"], "RUN-1");
@@ -293,6 +424,25 @@ fn a_workers_complete_records_the_note_and_leaves_the_status_to_the_train() {
     // The worker's session ends when it exits; the claim stays while the lease is renewed.
     env.run(&["session", "end", "worker"]).ok();
     assert_eq!(env.run(&["task", "reclaim", "--json"]).json(), json!([]));
+
+    // Once a person takes the item over, the worker's late complete is refused.
+    env.session("person");
+    let live = run_as(&env, Some("person"), NOW, &["task", "start", &item]);
+    assert!(live.fails(1).contains("whose claim is live"), "{live}");
+    run_as(
+        &env,
+        Some("person"),
+        NOW,
+        &["task", "start", &item, "--force"],
+    )
+    .ok();
+    let late = run_as(
+        &env,
+        Some("worker"),
+        NOW,
+        &["task", "complete", &item, "--note", "again"],
+    );
+    assert!(late.fails(1).contains("taken over"), "{late}");
 }
 
 /// A claimer waiting at a gate (a file): once the gate opens every racer runs at once.
@@ -310,7 +460,11 @@ fn racer(env: &TestEnv, gate: &Path, args: &[&str], session: Option<&str>) -> Ch
         .arg("racer")
         .args(&words)
         .env_clear()
-        .envs(env.command(&[]).get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .envs(
+            env.command(&[])
+                .get_envs()
+                .filter_map(|(k, v)| Some((k, v?))),
+        )
         .current_dir(env.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -326,19 +480,30 @@ fn sixteen_processes_racing_next_claim_never_hand_one_item_to_two_claimers() {
     let env = TestEnv::new();
     // 6 ready items; 5 claims that lapsed (3 leases that ran out, 2 sessions that ended);
     // 4 live claims (2 fresh leases, 2 active sessions). 16 claimers want 11 items.
-    let ready: Vec<String> = (0..6).map(|i| create(&env, &format!("ready {i}"))).collect();
+    let ready: Vec<String> = (0..6)
+        .map(|i| create(&env, &format!("ready {i}")))
+        .collect();
     let mut lapsed = Vec::new();
     let mut live = Vec::new();
     let claimed = |title: String, assignee: &str, at: &str| -> String {
-        let item = run_as(&env, None, at, &["task", "create", &title, "--assignee", assignee])
-            .ok()
-            .trim()
-            .to_owned();
+        let item = run_as(
+            &env,
+            None,
+            at,
+            &["task", "create", &title, "--assignee", assignee],
+        )
+        .ok()
+        .trim()
+        .to_owned();
         run_as(&env, None, at, &["task", "start", &item]).ok();
         item
     };
     for i in 0..3 {
-        lapsed.push(claimed(format!("lease ran out {i}"), &format!("gone-{i}"), EARLY));
+        lapsed.push(claimed(
+            format!("lease ran out {i}"),
+            &format!("gone-{i}"),
+            EARLY,
+        ));
     }
     for i in 0..2 {
         let item = create(&env, &format!("session ended {i}"));
@@ -348,7 +513,11 @@ fn sixteen_processes_racing_next_claim_never_hand_one_item_to_two_claimers() {
         lapsed.push(item);
     }
     for i in 0..2 {
-        live.push(claimed(format!("fresh lease {i}"), &format!("busy-{i}"), "2025-12-31T23:55:00Z"));
+        live.push(claimed(
+            format!("fresh lease {i}"),
+            &format!("busy-{i}"),
+            "2025-12-31T23:55:00Z",
+        ));
     }
     for i in 0..2 {
         let item = create(&env, &format!("active session {i}"));
@@ -363,17 +532,31 @@ fn sixteen_processes_racing_next_claim_never_hand_one_item_to_two_claimers() {
         .iter()
         .map(|found| found["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(offered, lapsed.iter().cloned().collect(), "the setup is wrong");
+    assert_eq!(
+        offered,
+        lapsed.iter().cloned().collect(),
+        "the setup is wrong"
+    );
 
     let gate = env.path().join("gate");
     let mut racers = Vec::new();
     for i in 0..16 {
         let child = if i % 2 == 0 {
             let session = env.session(&format!("racer-{i}"));
-            racer(&env, &gate, &["task", "next", "--claim", "--json"], Some(&session))
+            racer(
+                &env,
+                &gate,
+                &["task", "next", "--claim", "--json"],
+                Some(&session),
+            )
         } else {
             let name = format!("racer-{i}");
-            racer(&env, &gate, &["task", "next", "--claim", "--json", "--assignee", &name], None)
+            racer(
+                &env,
+                &gate,
+                &["task", "next", "--claim", "--json", "--assignee", &name],
+                None,
+            )
         };
         racers.push(child);
     }
@@ -385,7 +568,10 @@ fn sixteen_processes_racing_next_claim_never_hand_one_item_to_two_claimers() {
         let output = child.timed_wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "racer {i} failed: {stderr}");
-        let times: Vec<u128> = stderr.lines().filter_map(|line| line.trim().parse().ok()).collect();
+        let times: Vec<u128> = stderr
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect();
         spans.push((times[0], times[times.len() - 1]));
         let got: Value = serde_json::from_slice(&output.stdout).unwrap();
         match got["id"].as_str() {
@@ -412,7 +598,10 @@ fn sixteen_processes_racing_next_claim_never_hand_one_item_to_two_claimers() {
     for item in &live {
         let now = show(&env, item);
         assert_eq!(now["status"], "IN_PROGRESS");
-        let claimer = now["session"].as_str().or(now["assignee"].as_str()).unwrap();
+        let claimer = now["session"]
+            .as_str()
+            .or(now["assignee"].as_str())
+            .unwrap();
         assert!(
             claimer.starts_with("busy-") || claimer.starts_with("active-"),
             "{now}"
@@ -426,7 +615,9 @@ fn sixteen_processes_racing_next_claim_never_hand_one_item_to_two_claimers() {
         for claim in events(&history, "claimed") {
             let generation = claim["detail"]["generation"].as_i64().unwrap();
             assert!(
-                generations.insert(generation, claim["detail"]["by"].clone()).is_none(),
+                generations
+                    .insert(generation, claim["detail"]["by"].clone())
+                    .is_none(),
                 "{item}: generation {generation} claimed twice: {history:#?}"
             );
         }

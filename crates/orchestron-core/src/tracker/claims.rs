@@ -29,6 +29,8 @@ use crate::session::{self, Lifecycle, format_time, parse_time};
 pub const CLAIM_EXPIRED: &str = "claim_expired";
 /// The history entry of a claim the supervisor gave back.
 pub const CLAIM_RETURNED: &str = "claim_returned";
+/// The history entry of a live claim a person took over (`task start --force`).
+pub const CLAIM_TAKEN: &str = "claim_taken";
 
 /// Which items a worker may claim. Empty: every ready item.
 #[derive(Debug, Clone, Default)]
@@ -214,15 +216,11 @@ impl<'a> Judge<'a> {
         }
         let claimer = claimer_of(&row.item)?;
         let (cx, now) = (self.cx, self.now);
-        let session = *self
-            .sessions
-            .entry(claimer.to_owned())
-            .or_insert_with(|| {
-                session_document(cx, claimer)
-                    .map_or(ClaimerSession::Unknown, |document| {
-                        claimer_session_of(&document, now)
-                    })
-            });
+        let session = *self.sessions.entry(claimer.to_owned()).or_insert_with(|| {
+            session_document(cx, claimer).map_or(ClaimerSession::Unknown, |document| {
+                claimer_session_of(&document, now)
+            })
+        });
         let times = [row.lease_at.as_deref(), Some(row.item.updated_at.as_str())];
         let renewed = times
             .into_iter()
@@ -313,7 +311,11 @@ pub(crate) fn pick(
 }
 
 /// Every IN_PROGRESS item whose claim has lapsed, most urgent first.
-fn lapsed_claims(conn: &Connection, cx: &Context, now: Timestamp) -> Result<Vec<(Item, LapsedClaim)>> {
+fn lapsed_claims(
+    conn: &Connection,
+    cx: &Context,
+    now: Timestamp,
+) -> Result<Vec<(Item, LapsedClaim)>> {
     let sql = format!(
         "SELECT {COLUMNS}, claim_gen, lease_at FROM items WHERE status = 'IN_PROGRESS' \
          AND COALESCE(session, assignee) IS NOT NULL ORDER BY priority, seq"
@@ -356,6 +358,59 @@ pub(crate) fn expire(
     items::get(tx, &item.id)
 }
 
+/// Before `claimer` starts `item`: when another claimer holds it (IN_PROGRESS), sweep its
+/// claim if it lapsed ([`expire`]: the item is TODO again), else take it over with `force`
+/// (a new generation and lease, a `claim_taken` event naming the old claimer), else refuse.
+/// Returns the item as it is now.
+pub(crate) fn take_over(
+    tx: &Transaction<'_>,
+    cx: &Context,
+    item: &Item,
+    claimer: &str,
+    force: bool,
+    now: &str,
+) -> Result<Item> {
+    let Some(holder) = claimer_of(item).filter(|holder| *holder != claimer) else {
+        return Ok(item.clone());
+    };
+    if item.status != Status::InProgress {
+        return Ok(item.clone());
+    }
+    let sql = format!("SELECT {COLUMNS}, claim_gen, lease_at FROM items WHERE id = ?1");
+    let row = rows(tx, &sql, &[rusqlite::types::Value::Text(item.id.clone())])?
+        .pop()
+        .ok_or_else(|| Error::not_found(format!("no item {}", item.id)))?;
+    let at = parse_time(now).map_err(|err| Error::internal(err.to_string()))?;
+    if let Some(lapsed) = Judge::new(cx, at).lapsed(&row) {
+        return expire(tx, cx, item, &lapsed, now);
+    }
+    if !force {
+        return Err(Error::conflict(format!(
+            "{} is IN_PROGRESS and claimed by `{holder}`, whose claim is live",
+            item.id
+        ))
+        .with_hint(format!(
+            "`orchestron task start {} --force` takes it over (recorded); the old claimer's \
+             later changes are then refused",
+            item.id
+        )));
+    }
+    tx.execute(
+        "UPDATE items SET claim_gen = claim_gen + 1, lease_at = ?2, assignee = NULL, \
+         session = NULL WHERE id = ?1",
+        params![item.id, now],
+    )?;
+    items::record(
+        tx,
+        &item.id,
+        now,
+        CLAIM_TAKEN,
+        json!({"by": holder, "generation": row.generation, "to": claimer}),
+        cx.actor(),
+    )?;
+    items::get(tx, &item.id)
+}
+
 /// Take `item` (TODO, ready) for `assignee` and `session`: IN_PROGRESS (which bumps its
 /// generation and stamps its lease, see [`tasks::apply_move`]) and a `claimed` event. Returns
 /// the new generation.
@@ -394,9 +449,11 @@ pub(crate) fn take(
 }
 
 fn generation_of(conn: &Connection, id: &str) -> Result<i64> {
-    Ok(conn.query_row("SELECT claim_gen FROM items WHERE id = ?1", [id], |row| {
-        row.get(0)
-    })?)
+    Ok(
+        conn.query_row("SELECT claim_gen FROM items WHERE id = ?1", [id], |row| {
+            row.get(0)
+        })?,
+    )
 }
 
 /// Atomically: sweep a lapsed claim if its item is the best one, then claim the best ready
@@ -566,8 +623,8 @@ pub fn reclaim(cx: &Context, dry_run: bool) -> Result<Vec<Reclaimed>> {
 }
 
 /// The fence of a change by `actor` to `item`: refused (`conflict`) when `actor` is not the
-/// item's claimer and its claim on the item was taken back (a `claim_expired` or
-/// `claim_returned` event names it). A change by the claimer itself renews its lease. A
+/// item's claimer and its claim on the item was taken back (a `claim_expired`,
+/// `claim_returned` or `claim_taken` event names it). A change by the claimer itself renews its lease. A
 /// person without a session is never fenced.
 pub(crate) fn fence_and_renew(
     tx: &Transaction<'_>,
@@ -589,20 +646,20 @@ pub(crate) fn fence_and_renew(
     }
     let taken: Option<(String, String)> = tx
         .query_row(
-            "SELECT at, what FROM events WHERE item = ?1 AND what IN (?3, ?4) \
+            "SELECT at, what FROM events WHERE item = ?1 AND what IN (?3, ?4, ?5) \
              AND json_valid(detail) AND json_extract(detail, '$.by') = ?2 \
              ORDER BY id DESC LIMIT 1",
-            params![item.id, actor, CLAIM_EXPIRED, CLAIM_RETURNED],
+            params![item.id, actor, CLAIM_EXPIRED, CLAIM_RETURNED, CLAIM_TAKEN],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()?;
     let Some((at, what)) = taken else {
         return Ok(());
     };
-    let how = if what == CLAIM_EXPIRED {
-        "reclaimed from it: its claim lapsed"
-    } else {
-        "given back by its supervisor"
+    let how = match what.as_str() {
+        CLAIM_EXPIRED => "reclaimed from it: its claim lapsed",
+        CLAIM_RETURNED => "given back by its supervisor",
+        _ => "taken over with `task start --force`",
     };
     let holder = match claimer_of(item) {
         Some(holder) => format!("; it is {} and held by {holder}", item.status),
@@ -622,7 +679,217 @@ pub(crate) fn fence_and_renew(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::config::Config;
+    use crate::tracker::model::{Kind, Priority};
+    use crate::tracker::tasks::NewItem;
+    use crate::{Clock, Settings};
+
+    fn context(root: &Path, actor: Option<&str>, now: &str) -> Context {
+        Context::new(Settings {
+            state_root: root.to_path_buf(),
+            config: Config::default(),
+            default_project: "p".to_owned(),
+            actor: actor.map(str::to_owned),
+            lock_timeout: Duration::from_secs(5),
+            durability: None,
+            test_locks: crate::store::TestLocks::default(),
+            clock: Clock::Fixed(now.parse().unwrap()),
+            id_seed: Some("tests".to_owned()),
+        })
+    }
+
+    fn item(cx: &Context, title: &str, parent: Option<&str>, labels: &[&str]) -> String {
+        let new = NewItem {
+            kind: if parent.is_none() && title.starts_with("epic") {
+                Kind::Epic
+            } else {
+                Kind::Task
+            },
+            title: title.to_owned(),
+            description: String::new(),
+            status: Status::Todo,
+            priority: Priority::Medium,
+            estimate: None,
+            assignee: None,
+            labels: labels.iter().map(|label| (*label).to_owned()).collect(),
+            parent: parent.map(str::to_owned),
+        };
+        tasks::create(cx, &new).unwrap().item.id
+    }
+
+    fn status(cx: &Context, id: &str) -> Status {
+        tasks::show(cx, id).unwrap().view.item.status
+    }
+
+    const T0: &str = "2026-01-01T00:00:00Z";
+
+    #[test]
+    fn the_supervisors_claims_follow_scope_generation_and_lease() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = context(dir.path(), None, T0);
+        let epic = item(&cx, "epic", None, &[]);
+        let outside = item(&cx, "outside", None, &["api"]);
+        let inside = item(&cx, "inside", Some(&epic), &[]);
+        let labelled = item(&cx, "labelled", Some(&epic), &["api"]);
+
+        let in_epic = Scope {
+            epic: Some(epic.clone()),
+            ..Scope::default()
+        };
+        let first = claim_next(&cx, "w1", &in_epic).unwrap().unwrap();
+        assert_eq!(first.item.item.id, inside);
+        assert_eq!(first.generation, 1);
+        assert_eq!(first.item.item.session.as_deref(), Some("w1"));
+        assert_eq!(first.item.item.assignee.as_deref(), Some("w1"));
+        assert_eq!(first.reclaimed_from, None);
+        let api_not_outside = Scope {
+            label: Some("api".to_owned()),
+            exclude: vec![outside.clone()],
+            ..Scope::default()
+        };
+        let second = claim_next(&cx, "w2", &api_not_outside).unwrap().unwrap();
+        assert_eq!(second.item.item.id, labelled);
+        assert!(claim_next(&cx, "w3", &in_epic).unwrap().is_none());
+
+        // Renewed at 00:10, w1's lease outlives w2's, which runs out at 00:15.
+        let later = context(dir.path(), None, "2026-01-01T00:10:00Z");
+        renew(&later, &[(inside.clone(), 1), (labelled.clone(), 99)]).unwrap();
+        let at = context(dir.path(), None, "2026-01-01T00:16:00Z");
+        let swept: Vec<String> = reclaim(&at, true)
+            .unwrap()
+            .into_iter()
+            .map(|found| found.id)
+            .collect();
+        assert_eq!(swept, [labelled.clone()]);
+        let third = claim_next(&at, "w3", &api_not_outside).unwrap().unwrap();
+        assert_eq!(third.item.item.id, labelled);
+        assert_eq!(third.generation, 2);
+        assert_eq!(third.reclaimed_from.as_deref(), Some("w2"));
+
+        // The old generation is fenced; the current one gives the claim back.
+        let stale = give_back(&at, &labelled, 1, "stopped").unwrap_err();
+        assert_eq!(stale.kind(), crate::ErrorKind::Conflict, "{stale}");
+        assert_eq!(
+            block(&at, &labelled, 1, "x").unwrap_err().kind(),
+            crate::ErrorKind::Conflict
+        );
+        give_back(&at, &labelled, 2, "stopped by a signal").unwrap();
+        let back = tasks::show(&at, &labelled).unwrap().view.item;
+        assert_eq!(
+            (back.status, back.session, back.assignee),
+            (Status::Todo, None, None)
+        );
+        let history = tasks::history(&at, &labelled).unwrap();
+        let returned = history
+            .iter()
+            .find(|event| event.what == CLAIM_RETURNED)
+            .unwrap();
+        assert_eq!(returned.detail["by"], "w3");
+        assert_eq!(returned.detail["note"], "stopped by a signal");
+
+        // w3, whose claim was given back, is fenced out of later changes.
+        let w3 = context(dir.path(), Some("w3"), "2026-01-01T00:17:00Z");
+        let late = tasks::set_progress(&w3, &labelled, 50).unwrap_err();
+        assert_eq!(late.kind(), crate::ErrorKind::Conflict);
+        assert!(
+            late.to_string().contains("given back by its supervisor"),
+            "{late}"
+        );
+
+        // Blocking: fenced, recorded, and a question a worker asked is kept.
+        block(&at, &inside, 1, "failed twice: no result").unwrap();
+        let blocked = tasks::show(&at, &inside).unwrap().view.item;
+        assert_eq!(blocked.status, Status::Blocked);
+        assert_eq!(
+            blocked.blocked_reason.as_deref(),
+            Some("failed twice: no result")
+        );
+        let again = claim_next(&at, "w4", &Scope::default()).unwrap().unwrap();
+        let asker = context(dir.path(), Some("w4"), "2026-01-01T00:16:00Z");
+        tasks::ask(&asker, &again.item.item.id, "which port?").unwrap();
+        block(&at, &again.item.item.id, again.generation, "worker stopped").unwrap();
+        give_back(&at, &again.item.item.id, again.generation, "worker stopped").unwrap();
+        let kept = tasks::show(&at, &again.item.item.id).unwrap().view.item;
+        assert_eq!(kept.blocked_reason.as_deref(), Some("which port?"));
+        assert_eq!(status(&at, &again.item.item.id), Status::Blocked);
+    }
+
+    #[test]
+    fn a_sprint_scope_claims_only_its_items() {
+        use crate::tracker::sprints;
+        let dir = tempfile::tempdir().unwrap();
+        let cx = context(dir.path(), None, T0);
+        let _first = item(&cx, "not in the sprint", None, &[]);
+        let second = item(&cx, "in the sprint", None, &[]);
+        let sprint = sprints::create(
+            &cx,
+            &sprints::NewSprint {
+                name: "one".to_owned(),
+                goal: None,
+                duration_days: 7,
+                start: None,
+            },
+        )
+        .unwrap()
+        .sprint
+        .id;
+        sprints::add(&cx, &sprint, std::slice::from_ref(&second)).unwrap();
+        let scope = Scope {
+            sprint: Some(sprint),
+            ..Scope::default()
+        };
+        let claimed = claim_next(&cx, "w", &scope).unwrap().unwrap();
+        assert_eq!(claimed.item.item.id, second);
+        assert!(claim_next(&cx, "w", &scope).unwrap().is_none());
+        let unknown = Scope {
+            sprint: Some("SPRINT-nope".to_owned()),
+            ..Scope::default()
+        };
+        assert_eq!(
+            claim_next(&cx, "w", &unknown).unwrap_err().kind(),
+            crate::ErrorKind::NotFound
+        );
+    }
+
+    #[test]
+    fn starting_an_item_someone_holds_takes_it_only_when_lapsed_or_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = context(dir.path(), None, T0);
+        let id = item(&cx, "one", None, &[]);
+        let a = context(dir.path(), Some("a"), T0);
+        tasks::start(&a, &id, false).unwrap();
+        let b = context(dir.path(), Some("b"), "2026-01-01T00:05:00Z");
+        let refused = tasks::start(&b, &id, false).unwrap_err();
+        assert_eq!(refused.kind(), crate::ErrorKind::Conflict);
+        assert!(
+            refused.to_string().contains("whose claim is live"),
+            "{refused}"
+        );
+        tasks::start(&b, &id, true).unwrap();
+        let history = tasks::history(&b, &id).unwrap();
+        let taken = history
+            .iter()
+            .find(|event| event.what == CLAIM_TAKEN)
+            .unwrap();
+        assert_eq!(taken.detail, json!({"by": "a", "generation": 1, "to": "b"}));
+        let late = tasks::complete(&a, &id, false, None).unwrap_err();
+        assert!(late.to_string().contains("taken over"), "{late}");
+
+        // A lapsed claim is swept without `force`.
+        let c = context(dir.path(), Some("c"), "2026-01-01T01:00:00Z");
+        tasks::start(&c, &id, false).unwrap();
+        let now = tasks::show(&c, &id).unwrap().view.item;
+        assert_eq!(now.session.as_deref(), Some("c"));
+        let history = tasks::history(&c, &id).unwrap();
+        assert!(
+            history
+                .iter()
+                .any(|event| event.what == CLAIM_EXPIRED && event.detail["by"] == "b")
+        );
+    }
 
     fn at(raw: &str) -> Timestamp {
         raw.parse().unwrap()
@@ -642,20 +909,56 @@ mod tests {
         let cases: &[(&str, ClaimerSession, Option<&str>)] = &[
             // A name: the renewal alone counts; the lease ends 15 minutes after it.
             ("2026-01-01T00:50:00Z", ClaimerSession::Unknown, None),
-            ("2026-01-01T00:45:00Z", ClaimerSession::Unknown, Some("lease")),
-            ("2026-01-01T00:10:00Z", ClaimerSession::Unknown, Some("lease")),
+            (
+                "2026-01-01T00:45:00Z",
+                ClaimerSession::Unknown,
+                Some("lease"),
+            ),
+            (
+                "2026-01-01T00:10:00Z",
+                ClaimerSession::Unknown,
+                Some("lease"),
+            ),
             // A live session's activity keeps an old claim alive.
-            ("2026-01-01T00:10:00Z", known(Active, Some("2026-01-01T00:55:00Z"), false), None),
-            ("2026-01-01T00:10:00Z", known(Active, Some("2026-01-01T00:40:00Z"), false), Some("lease")),
-            ("2026-01-01T00:10:00Z", known(Paused, None, false), Some("lease")),
+            (
+                "2026-01-01T00:10:00Z",
+                known(Active, Some("2026-01-01T00:55:00Z"), false),
+                None,
+            ),
+            (
+                "2026-01-01T00:10:00Z",
+                known(Active, Some("2026-01-01T00:40:00Z"), false),
+                Some("lease"),
+            ),
+            (
+                "2026-01-01T00:10:00Z",
+                known(Paused, None, false),
+                Some("lease"),
+            ),
             ("2026-01-01T00:59:00Z", known(Paused, None, false), None),
             // An ended or expired session lets go at once.
-            ("2026-01-01T00:59:00Z", known(Completed, Some("2026-01-01T00:59:00Z"), false), Some("ended")),
-            ("2026-01-01T00:59:00Z", known(Failed, None, false), Some("ended")),
-            ("2026-01-01T00:59:00Z", known(Expired, None, false), Some("ended")),
+            (
+                "2026-01-01T00:59:00Z",
+                known(Completed, Some("2026-01-01T00:59:00Z"), false),
+                Some("ended"),
+            ),
+            (
+                "2026-01-01T00:59:00Z",
+                known(Failed, None, false),
+                Some("ended"),
+            ),
+            (
+                "2026-01-01T00:59:00Z",
+                known(Expired, None, false),
+                Some("ended"),
+            ),
             // A worker's session ending does not: its supervisor renews the lease.
             ("2026-01-01T00:59:00Z", known(Completed, None, true), None),
-            ("2026-01-01T00:10:00Z", known(Completed, None, true), Some("lease")),
+            (
+                "2026-01-01T00:10:00Z",
+                known(Completed, None, true),
+                Some("lease"),
+            ),
         ];
         for (renewed, session, expected) in cases {
             let got = lapse(at(renewed), *session, now, LEASE);
@@ -666,7 +969,12 @@ mod tests {
             assert_eq!(kind, *expected, "{renewed} {session:?}: {got:?}");
         }
         assert_eq!(
-            lapse(at("2026-01-01T00:45:00Z"), ClaimerSession::Unknown, now, LEASE),
+            lapse(
+                at("2026-01-01T00:45:00Z"),
+                ClaimerSession::Unknown,
+                now,
+                LEASE
+            ),
             Some(Lapse::LeaseRanOut {
                 at: "2026-01-01T01:00:00Z".to_owned()
             }),

@@ -573,13 +573,21 @@ fn mark_done(tx: &Transaction<'_>, row: i64, now: &str) -> Result<()> {
     Ok(())
 }
 
-/// Move an item to IN_PROGRESS and link it to the acting session.
+/// Move an item to IN_PROGRESS and link it to the acting session: a new claim (a new
+/// generation). An item another claimer holds is taken from it when its claim has lapsed, and
+/// only with `force` while its claim is live (`claim_taken`).
 pub fn start(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
     let workflow = cx.workflow();
     let actor = cx.actor();
     change_item(cx, raw, |tx, item, now| {
         let id = &item.id;
         let via = if force { Via::Force } else { Via::Start };
+        // Starting an item another claimer holds takes its claim: a lapsed one is swept, a
+        // live one only with `force`.
+        let item = &match actor {
+            Some(actor) => claims::take_over(tx, cx, item, actor, force, now)?,
+            None => item.clone(),
+        };
         apply_move(
             tx,
             item,
@@ -665,6 +673,17 @@ pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Res
             )?;
             awaits_merge = true;
             return Ok(());
+        }
+        if let Some(worker) = &worker
+            && worker.get("item").and_then(Value::as_str) == Some(id.as_str())
+        {
+            return Err(Error::conflict(format!(
+                "{id} is {} and not held by this worker's session; its claim was taken from it",
+                item.status
+            ))
+            .with_hint(format!(
+                "`orchestron task history {id}` shows what happened"
+            )));
         }
         if force {
             apply_move(
@@ -1190,7 +1209,11 @@ pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<
             None => item,
         };
         let generation = claims::take(tx, cx, &item, who.as_deref(), actor, &at)?;
-        Ok(Some((item.id, generation, lapsed.map(|lapsed| lapsed.claimer))))
+        Ok(Some((
+            item.id,
+            generation,
+            lapsed.map(|lapsed| lapsed.claimer),
+        )))
     })?;
     found
         .map(|(id, generation, reclaimed_from)| {
@@ -1675,9 +1698,7 @@ fn what_was_done(what: &str, detail: Option<&str>) -> Option<&'static str> {
         "released" => Some("released"),
         "progress" | "checkpoint" | "log" | "updated" | "time" | "hours" | "depends"
         | "blocked-reason" | "clarification" | "feedback" | "approved" | "completion_note"
-        | "question" | "worker_finished" => {
-            Some("worked")
-        }
+        | "question" | "worker_finished" => Some("worked"),
         _ => None,
     }
 }
