@@ -5,7 +5,7 @@
 //!
 //! The lease rule is one pure function, [`lapse`]; the operations here apply it inside the
 //! tracker's write transaction, so a sweep and the claim that follows it are one atomic step,
-//! and two claimers can never both take an item. The fence ([`fence_and_renew`]) refuses a
+//! and two claimers can never both take an item. The fence (`fence_and_renew`) refuses a
 //! late change from a claimer whose claim was taken back. This module reads session
 //! documents (never locks or writes them) and does no other I/O.
 
@@ -763,7 +763,7 @@ mod tests {
             .into_iter()
             .map(|found| found.id)
             .collect();
-        assert_eq!(swept, [labelled.clone()]);
+        assert_eq!(swept, std::slice::from_ref(&labelled));
         let third = claim_next(&at, "w3", &api_not_outside).unwrap().unwrap();
         assert_eq!(third.item.item.id, labelled);
         assert_eq!(third.generation, 2);

@@ -624,7 +624,7 @@ pub struct Completed {
 ///
 /// A worker (the acting session's document has a `worker` field) finishing the item it
 /// holds records its note and a `worker_finished` event and leaves the status to the merge
-/// train. A session whose claim was taken back is refused (see [`claims::fence_and_renew`]).
+/// train. A session whose claim was taken back is refused (see `claims::fence_and_renew`).
 pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Result<Completed> {
     if let Some(note) = note {
         check_text("note", note)?;
@@ -891,7 +891,7 @@ pub(crate) fn comments_of(
 /// Ask a person: the item moves to BLOCKED with `question` as its reason, and a `question`
 /// comment and event are recorded, so it waits in the attention queue until
 /// [`answer`] answers it. Fenced like every change by a claimer (see
-/// [`claims::fence_and_renew`]).
+/// `claims::fence_and_renew`).
 pub fn ask(cx: &Context, raw: &str, question: &str) -> Result<ItemView> {
     check_text("question", question)?;
     let workflow = cx.workflow();
