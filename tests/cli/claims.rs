@@ -388,6 +388,13 @@ fn a_workers_complete_records_the_note_and_leaves_the_status_to_the_train() {
         forced.fails(1).contains("a worker cannot force"),
         "{forced}"
     );
+    let moved = run_as(
+        &env,
+        Some("worker"),
+        NOW,
+        &["task", "update", &item, "--status", "DONE"],
+    );
+    assert!(moved.fails(1).contains("merge train"), "{moved}");
 
     let done = run_as(
         &env,

@@ -510,9 +510,14 @@ pub fn renew(cx: &Context, held: &[(String, i64)]) -> Result<()> {
     })
 }
 
-/// The item `raw` names with its generation, refused (`conflict`) unless the generation is
-/// still `generation`: someone claimed it since.
-fn fenced_by_generation(tx: &Transaction<'_>, raw: &str, generation: i64) -> Result<Item> {
+/// The item `raw` names, refused (`conflict`) unless its generation is still `generation`:
+/// someone claimed it since. For every change made on behalf of a claim's holder (the
+/// supervisor's, its merge train's) inside a tracker transaction.
+pub(crate) fn fenced_by_generation(
+    tx: &Transaction<'_>,
+    raw: &str,
+    generation: i64,
+) -> Result<Item> {
     let id = items::resolve(tx, raw)?;
     let current = generation_of(tx, &id)?;
     if current != generation {

@@ -388,9 +388,30 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
         .transpose()?;
     let workflow = cx.workflow();
     let actor = cx.actor();
+    // A worker never moves its own item on to DONE: DONE means its branch is merged, which
+    // only the supervisor's merge train knows.
+    let worker_item = match changes.status {
+        Some(Status::Done | Status::InReview | Status::Testing) => actor
+            .and_then(|actor| claims::session_document(cx, actor))
+            .and_then(|document| {
+                claims::worker_of(&document)
+                    .and_then(|worker| worker.get("item"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            }),
+        _ => None,
+    };
     change_item(cx, raw, |tx, item, now| {
         claims::fence_and_renew(tx, item, actor, now)?;
         let id = &item.id;
+        if worker_item.as_deref() == Some(id.as_str()) {
+            return Err(Error::conflict(format!(
+                "a worker does not move {id} on: the supervisor's merge train does, once its branch is merged"
+            ))
+            .with_hint(format!(
+                "run `orchestron task complete {id} --note \"what you did\"` and stop"
+            )));
+        }
         let mut recorded = Vec::new();
         match (changes.status, &changes.reason) {
             (Some(to), reason) => {
