@@ -154,6 +154,12 @@ fn workers_drain_a_plan_and_dependents_start_from_merged_work() {
             .filter(|event| event["what"] == "merged")
             .count();
         assert_eq!(merged, 1, "{id}");
+        // The worker's `task complete` was a worker's (its session marked by its hooks):
+        // recorded, with the status left to the train.
+        let history = project.history(id);
+        let finished = history.iter().position(|e| e["what"] == "worker_finished");
+        let merged = history.iter().position(|e| e["what"] == "merged");
+        assert!(finished.is_some() && finished < merged, "{history:?}");
     }
     // The integration branch holds every file; the dependent started from its dependency's
     // merged work.
@@ -326,7 +332,6 @@ fn a_rejecting_rate_limit_pauses_new_workers_until_it_resets() {
 }
 
 #[test]
-#[ignore = "needs `task ask` from h13-claims"]
 fn a_worker_that_asks_a_person_is_neither_merged_nor_retried() {
     let project = Project::new();
     let id = project.create("Unclear");
