@@ -437,7 +437,17 @@ fn describe(event: &Event) -> Option<String> {
             count,
             claude,
         } => format!("run {run} (pid {pid}): up to {count} workers onto `{into}`, with `{claude}`"),
-        Event::Recovered { detail } => format!("recovered: {detail}"),
+        Event::Recovered { detail } => format!(
+            "recovered{}: {}",
+            detail["item"]
+                .as_str()
+                .filter(|item| !item.is_empty())
+                .map(|item| format!(" {item}"))
+                .unwrap_or_default(),
+            detail["what"]
+                .as_str()
+                .unwrap_or("something a killed supervisor left")
+        ),
         Event::Claimed {
             item,
             title,
@@ -778,7 +788,11 @@ fn recover_orphans(context: &Context, out: &mut Output) -> anyhow::Result<()> {
         out.line("nothing to recover")?;
     }
     for one in &recovered {
-        out.line(&serde_json::to_string(one)?)?;
+        if one.item.is_empty() {
+            out.line(&one.what)?;
+        } else {
+            out.line(&format!("{}: {}", one.item, one.what))?;
+        }
     }
     Ok(())
 }
