@@ -410,3 +410,135 @@ pub fn item_status(
         })
         .ok_or_else(|| Error::not_found(format!("no item {id}")))?
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::tracker::model::{Kind, Priority, Status as ItemStatus};
+    use crate::tracker::tasks::{self, NewItem};
+    use crate::{Clock, Settings};
+
+    fn context(root: &std::path::Path) -> Context {
+        Context::new(Settings {
+            state_root: root.to_path_buf(),
+            config: Config::default(),
+            default_project: "p".to_owned(),
+            actor: None,
+            lock_timeout: Duration::from_secs(5),
+            durability: None,
+            test_locks: crate::store::TestLocks::default(),
+            clock: Clock::Fixed("2026-01-01T00:00:00Z".parse().unwrap()),
+            id_seed: Some("tests".to_owned()),
+        })
+    }
+
+    fn attempt(cx: &Context, item: &str, run: &str) -> (i64, i64) {
+        start_attempt(
+            cx,
+            &NewAttempt {
+                item: item.to_owned(),
+                run: run.to_owned(),
+                session: "s".to_owned(),
+                generation: 1,
+                branch: format!("orchestron/{item}"),
+                worktree: "/w".to_owned(),
+            },
+            |number| format!("/logs/{number}.jsonl"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_ledger_numbers_attempts_per_item_and_sums_a_run_s_cost() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = context(dir.path());
+        let item = tasks::create(
+            &cx,
+            &NewItem {
+                kind: Kind::Task,
+                title: "One".to_owned(),
+                description: String::new(),
+                status: ItemStatus::Todo,
+                priority: Priority::Medium,
+                estimate: None,
+                assignee: None,
+                parent: None,
+                labels: Vec::new(),
+            },
+        )
+        .unwrap()
+        .item
+        .id;
+        let (pid, pid_start) = super::super::process::this_process();
+        for (run, pid) in [("run-a", pid), ("run-b", 1)] {
+            start_run(
+                &cx,
+                &NewRun {
+                    id: run.to_owned(),
+                    pid,
+                    pid_start: pid_start.clone(),
+                    into: "orchestron/integration".to_owned(),
+                    options: json!({}),
+                },
+            )
+            .unwrap();
+        }
+        // Only the run whose pid is alive with its start time is live.
+        assert_eq!(live_run(&cx).unwrap().unwrap().id, "run-a");
+        let (first, number) = attempt(&cx, &item, "run-a");
+        assert_eq!(number, 1);
+        let progress = Progress {
+            pid: Some(42),
+            cost_usd: 0.25,
+            turns: 3,
+            last_tool: Some("Bash".to_owned()),
+            ..Progress::default()
+        };
+        end_attempt(&cx, first, "failed", Some("no result"), Some(&progress)).unwrap();
+        let (second, number) = attempt(&cx, &item, "run-a");
+        assert_eq!(number, 2, "numbered per item, over every run");
+        record_exit(
+            &cx,
+            second,
+            "succeeded",
+            &Progress {
+                cost_usd: 0.5,
+                ..Progress::default()
+            },
+        )
+        .unwrap();
+        let status = status(&cx, 10).unwrap();
+        assert_eq!(
+            status.running.len(),
+            1,
+            "a success stays open for the train"
+        );
+        assert_eq!(status.recent_failures.len(), 1);
+        assert_eq!(
+            status.recent_failures[0].reason.as_deref(),
+            Some("no result")
+        );
+        assert!((status.spent_usd - 0.75).abs() < 1e-9);
+        end_attempt(&cx, second, "merged", None, None).unwrap();
+        end_run(&cx, "run-a", "drained").unwrap();
+        let status = super::status(&cx, 10).unwrap();
+        assert!(status.running.is_empty());
+        assert_eq!(
+            status
+                .runs
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>(),
+            ["run-b"]
+        );
+        let rows = attempts(&cx, &item).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].outcome.as_deref(), Some("merged"));
+        assert_eq!(rows[0].last_tool.as_deref(), Some("Bash"));
+    }
+}
