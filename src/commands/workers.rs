@@ -570,6 +570,12 @@ fn status(context: &Context, out: &mut Output) -> anyhow::Result<()> {
             .map(|a| {
                 vec![
                     a.item.clone(),
+                    if a.outcome.is_some() {
+                        "merging"
+                    } else {
+                        "working"
+                    }
+                    .to_owned(),
                     a.attempt.to_string(),
                     a.pid.map_or("-".to_owned(), |pid| pid.to_string()),
                     a.session.clone(),
@@ -584,6 +590,7 @@ fn status(context: &Context, out: &mut Output) -> anyhow::Result<()> {
         out.table(
             &[
                 "ITEM",
+                "STATE",
                 "ATTEMPT",
                 "PID",
                 "SESSION",
