@@ -162,31 +162,52 @@ const ATTENTION_FIRST: usize = 3;
 /// the queue since the tracker event kept at `attention.mark` in the session's document (all
 /// of them for a session never told), and the mark moved on. A worker's session (its
 /// document has a `worker`) is told nothing. With `sessions` (SessionStart), paused sessions
-/// are counted too, which reads every session document; UserPromptSubmit does not, so on a
-/// prompt it costs one indexed tracker query when nothing happened. A failure costs the
-/// lines, never the hook.
+/// are counted too, which reads every session document; UserPromptSubmit does not, and
+/// opens the tracker only when its files changed since the fingerprint kept at
+/// `attention.tracker` (then one indexed query when no event is newer than the mark). A
+/// failure costs the lines, never the hook.
 fn attention_lines(context: &Context, document: &mut Value, sessions: bool) -> Vec<String> {
     if document.get("worker").is_some_and(|worker| !worker.is_null()) {
         return Vec::new();
     }
     let mark = document.pointer("/attention/mark").and_then(Value::as_i64);
-    let update = context
-        .core()
-        .and_then(|cx| Ok(orchestron_core::attention::update(cx, mark, sessions)?));
-    let update = match update {
-        Ok(Some(update)) => update,
-        Ok(None) => return Vec::new(),
+    let seen = document.pointer("/attention/tracker").and_then(Value::as_str);
+    let update = context.core().and_then(|cx| {
+        // Taken before the tracker is read, so a write in between is seen next time.
+        let fingerprint = orchestron_core::attention::tracker_fingerprint(cx);
+        // A prompt with the tracker as it was last time has nothing new to tell: two
+        // `stat` calls, and the tracker is not opened.
+        if !sessions
+            && mark.is_some()
+            && fingerprint
+                .as_ref()
+                .is_some_and(|now| now.settled && Some(now.text.as_str()) == seen)
+        {
+            return Ok((None, fingerprint.map(|now| now.text)));
+        }
+        let update = orchestron_core::attention::update(cx, mark, sessions)?;
+        Ok((update, fingerprint.map(|now| now.text)))
+    });
+    let (update, fingerprint) = match update {
+        Ok(found) => found,
         Err(err) => {
             crate::output::warn(&format!("the attention queue is left out: {err:#}"));
             return Vec::new();
         }
     };
-    if mark != Some(update.mark)
+    let new_mark = update.as_ref().map_or(mark, |update| Some(update.mark));
+    if (new_mark != mark || fingerprint.as_deref() != seen)
+        && let Some(new_mark) = new_mark
         && let Some(root) = document.as_object_mut()
     {
-        root.insert("attention".to_owned(), json!({"mark": update.mark}));
+        root.insert(
+            "attention".to_owned(),
+            json!({"mark": new_mark, "tracker": fingerprint}),
+        );
     }
-    orchestron_core::attention::describe(&update, ATTENTION_FIRST)
+    update.map_or_else(Vec::new, |update| {
+        orchestron_core::attention::describe(&update, ATTENTION_FIRST)
+    })
 }
 
 /// Create the session on first sight, else record activity: heartbeat an active or paused

@@ -300,3 +300,43 @@ fn a_prompt_in_a_project_without_a_tracker_creates_none() {
     assert_eq!(told(&env, "UserPromptSubmit", "s1"), "");
     assert!(!env.home().join("orchestron.db").exists());
 }
+
+/// Set the modification time of the tracker's database file.
+fn set_mtime(env: &TestEnv, when: &str) {
+    let status = std::process::Command::new("touch")
+        .args(["-m", "-d", when])
+        .arg(env.home().join("orchestron.db"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_prompt_opens_the_tracker_only_when_its_files_changed() {
+    let env = TestEnv::new();
+    let first = create(&env, "First");
+    told(&env, "SessionStart", "talker");
+    // The tracker's files settle (no write in the last seconds): the prompt keeps their
+    // fingerprint.
+    set_mtime(&env, "2020-01-01 00:00:00");
+    assert_eq!(told(&env, "UserPromptSubmit", "talker"), "");
+    let kept = env.document("talker")["attention"]["tracker"].clone();
+    assert!(kept.as_str().is_some(), "{kept}");
+    // A change that leaves the files' size and time as they were (as no real write does) is
+    // not looked for: the prompt does not open the tracker, so it tells nothing.
+    let size = || {
+        std::fs::metadata(env.home().join("orchestron.db"))
+            .unwrap()
+            .len()
+    };
+    let before = size();
+    ask(&env, &first, "Which one?");
+    set_mtime(&env, "2020-01-01 00:00:00");
+    if size() == before {
+        assert_eq!(told(&env, "UserPromptSubmit", "talker"), "");
+    }
+    // A real write changes the time: the next prompt tells.
+    set_mtime(&env, "2021-01-01 00:00:00");
+    let prompt = told(&env, "UserPromptSubmit", "talker");
+    assert!(prompt.contains("question"), "{prompt}");
+}

@@ -154,6 +154,56 @@ pub fn update(cx: &Context, mark: Option<i64>, sessions: bool) -> Result<Option<
     }))
 }
 
+/// A cheap fingerprint of the tracker's files: the size and modification time of the
+/// database and of its write-ahead log, which every committed write changes (a read changes
+/// neither). Two `stat` calls; `None` when the project has no tracker. The hooks keep it
+/// beside their mark and open the tracker only when it differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub text: String,
+    /// No file changed in the last [`SETTLE`]: a file system's clock may be coarse (a tick of
+    /// a few milliseconds), so a write in the same tick as the last one could leave the same
+    /// time and size; only a settled fingerprint proves nothing changed.
+    pub settled: bool,
+}
+
+/// How long after a write the tracker's fingerprint is not trusted.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The tracker's [`Fingerprint`] now, or `None` when the project has none.
+pub fn tracker_fingerprint(cx: &Context) -> Option<Fingerprint> {
+    let path = cx.tracker_path();
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    let wall = std::time::SystemTime::now();
+    let mut settled = true;
+    let mut of = |path: &std::path::Path| -> String {
+        match std::fs::metadata(path) {
+            Ok(meta) => {
+                let modified = meta.modified().ok();
+                if modified.is_none_or(|time| wall.duration_since(time).unwrap_or_default() < SETTLE)
+                {
+                    settled = false;
+                }
+                let nanos = modified
+                    .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |since| since.as_nanos());
+                format!("{}@{nanos}", meta.len())
+            }
+            Err(_) => "-".to_owned(),
+        }
+    };
+    let database = of(&path);
+    if database == "-" {
+        return None;
+    }
+    let log = of(std::path::Path::new(&wal));
+    Some(Fingerprint {
+        text: format!("{database} {log}"),
+        settled,
+    })
+}
+
 /// The lines a hook injects for `update`: how many entries need a person, then the first
 /// `first` new ones with their commands. Nothing when nothing is new.
 pub fn describe(update: &Update, first: usize) -> Vec<String> {

@@ -776,3 +776,67 @@ mod tests {
         assert_eq!(clip_bytes("héllo", 3), "hé");
     }
 }
+
+#[cfg(test)]
+mod compose_tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::tracker::model::{Kind, Priority, Status};
+    use crate::tracker::tasks::NewItem;
+    use crate::{Clock, Settings};
+
+    #[test]
+    fn the_supervisor_s_attempt_is_named_with_the_branch() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = Context::new(Settings {
+            state_root: dir.path().to_path_buf(),
+            config: Config::default(),
+            default_project: "p".to_owned(),
+            actor: None,
+            lock_timeout: Duration::from_secs(5),
+            durability: None,
+            test_locks: crate::store::TestLocks::default(),
+            clock: Clock::Fixed("2026-01-01T00:00:00Z".parse().unwrap()),
+            id_seed: Some("tests".to_owned()),
+        });
+        let item = tasks::create(
+            &cx,
+            &NewItem {
+                kind: Kind::Task,
+                title: "Write a.txt".to_owned(),
+                description: String::new(),
+                status: Status::Todo,
+                priority: Priority::Medium,
+                estimate: None,
+                assignee: None,
+                labels: Vec::new(),
+                parent: None,
+            },
+        )
+        .unwrap();
+        let id = item.item.id;
+        let attempt = Attempt {
+            number: 2,
+            of: 3,
+            into_branch: "orchestron/integration".to_owned(),
+        };
+        let composed = compose(&cx, &id, Some(&attempt)).unwrap();
+        let text = &composed.markdown;
+        assert!(text.starts_with(&format!("# {id}: Write a.txt\n")), "{text}");
+        assert!(text.contains("This is attempt 2 of 3."), "{text}");
+        assert!(
+            text.contains(&format!("on branch `orchestron/{id}`, which is merged into `orchestron/integration`")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("commit all your work on branch `orchestron/{id}`")),
+            "{text}"
+        );
+        assert!(!text.contains("git merge"), "{text}");
+        assert_eq!(composed.json["attempt"]["number"], 2);
+        assert!(composed.cut.is_empty());
+        assert!(compose(&cx, "TASK-none", None).is_err());
+    }
+}
