@@ -167,11 +167,16 @@ const ATTENTION_FIRST: usize = 3;
 /// `attention.tracker` (then one indexed query when no event is newer than the mark). A
 /// failure costs the lines, never the hook.
 fn attention_lines(context: &Context, document: &mut Value, sessions: bool) -> Vec<String> {
-    if document.get("worker").is_some_and(|worker| !worker.is_null()) {
+    if document
+        .get("worker")
+        .is_some_and(|worker| !worker.is_null())
+    {
         return Vec::new();
     }
     let mark = document.pointer("/attention/mark").and_then(Value::as_i64);
-    let seen = document.pointer("/attention/tracker").and_then(Value::as_str);
+    let seen = document
+        .pointer("/attention/tracker")
+        .and_then(Value::as_str);
     let update = context.core().and_then(|cx| {
         // Taken before the tracker is read, so a write in between is seen next time.
         let fingerprint = orchestron_core::attention::tracker_fingerprint(cx);

@@ -45,8 +45,10 @@ fn db(env: &TestEnv) -> rusqlite::Connection {
 /// A question as `task ask` leaves it: the item BLOCKED with the question as its reason, a
 /// `question` comment and event.
 fn ask(env: &TestEnv, id: &str, question: &str) {
-    env.run(&["task", "update", id, "--status", "BLOCKED", "--reason", question])
-        .ok();
+    env.run(&[
+        "task", "update", id, "--status", "BLOCKED", "--reason", question,
+    ])
+    .ok();
     let conn = db(env);
     conn.execute(
         "INSERT INTO comments (item, kind, text, at) VALUES (?1, 'question', ?2, ?3)",
@@ -165,7 +167,9 @@ fn the_queue_lists_questions_blocks_reviews_and_paused_sessions_with_their_comma
         question["commands"]
             .as_array()
             .unwrap()
-            .contains(&json!(format!("orchestron task update {asked} --status TODO")))
+            .contains(&json!(format!(
+                "orchestron task update {asked} --status TODO"
+            )))
     );
     let blocked = &entries[1];
     let reason = blocked["reason"].as_str().unwrap();
@@ -183,9 +187,12 @@ fn the_queue_lists_questions_blocks_reviews_and_paused_sessions_with_their_comma
     assert_eq!(review["reason"], "wrote README");
     assert_eq!(review["command"], format!("orchestron review {reviewed}"));
     assert!(
-        review["commands"].as_array().unwrap().contains(&json!(format!(
-            "orchestron review reject {reviewed} --feedback \"what to change\""
-        )))
+        review["commands"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(format!(
+                "orchestron review reject {reviewed} --feedback \"what to change\""
+            )))
     );
     // Without a worker's branch, the tracker's own review commands.
     assert_eq!(
@@ -222,8 +229,14 @@ fn the_queue_lists_questions_blocks_reviews_and_paused_sessions_with_their_comma
     // Resumed, approved, unblocked: gone.
     env.run(&["session", "resume", "paused-one"]).ok();
     env.run(&["task", "approve", &by_hand]).ok();
-    env.run(&["task", "update", &asked, "--status", "TODO"]).ok();
-    let left: Vec<Value> = env.run(&["attention", "--json"]).json().as_array().unwrap().clone();
+    env.run(&["task", "update", &asked, "--status", "TODO"])
+        .ok();
+    let left: Vec<Value> = env
+        .run(&["attention", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .clone();
     let items: Vec<&str> = left.iter().map(|e| e["item"].as_str().unwrap()).collect();
     assert_eq!(items, [failed.as_str(), reviewed.as_str()]);
 }
@@ -233,7 +246,13 @@ fn an_interactive_session_is_told_once_when_something_new_needs_the_person() {
     let env = TestEnv::new();
     let blocked = create(&env, "Flaky deploy");
     env.run(&[
-        "task", "update", &blocked, "--status", "BLOCKED", "--reason", "needs creds",
+        "task",
+        "update",
+        &blocked,
+        "--status",
+        "BLOCKED",
+        "--reason",
+        "needs creds",
     ])
     .ok();
     env.session("paused-one");
@@ -267,12 +286,19 @@ fn an_interactive_session_is_told_once_when_something_new_needs_the_person() {
         "{prompt}"
     );
     assert!(
-        prompt.contains(&format!("- question {question} \"Choose a name\": Foo or Bar?")),
+        prompt.contains(&format!(
+            "- question {question} \"Choose a name\": Foo or Bar?"
+        )),
         "{prompt}"
     );
     assert!(!prompt.contains(&blocked), "only the new one: {prompt}");
     assert_eq!(told(&env, "UserPromptSubmit", "talker"), "");
-    assert!(env.document("talker")["attention"]["mark"].as_i64().unwrap() > 0);
+    assert!(
+        env.document("talker")["attention"]["mark"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
 
     // A worker's session is told nothing.
     told(&env, "SessionStart", "worker-1");

@@ -103,7 +103,9 @@ fn the_instructions_hold_the_item_what_it_learned_its_dependencies_and_the_proto
         "- [ ] 2. Token stored encrypted",
         "Use the PKCE flow",
         "Rejected: the token was logged",
-        &format!("{dependency} \"Session storage\" (DONE): merged from `orchestron/{dependency}` into `orchestron/integration` at 0123456789ab"),
+        &format!(
+            "{dependency} \"Session storage\" (DONE): merged from `orchestron/{dependency}` into `orchestron/integration` at 0123456789ab"
+        ),
         "Its note: sessions live in SQLite",
         "\"Tokens are encrypted at rest\": compliance",
         "Always check the OAuth state parameter",
@@ -143,8 +145,13 @@ fn the_instructions_fit_the_configured_size_and_say_what_they_cut() {
     let long = "word ".repeat(1_000);
     let id = create(&env, &["Big one", "--description", &long]);
     for n in 0..20 {
-        env.run(&["task", "clarify", &id, &format!("clarification number {n} {}", "x".repeat(80))])
-            .ok();
+        env.run(&[
+            "task",
+            "clarify",
+            &id,
+            &format!("clarification number {n} {}", "x".repeat(80)),
+        ])
+        .ok();
     }
     let run = env.run(&["worker-instructions", &id]);
     let text = run.ok();
@@ -154,7 +161,10 @@ fn the_instructions_fit_the_configured_size_and_say_what_they_cut() {
     assert!(text.contains("the description's end"), "{text}");
     assert!(text.contains("of 20 clarifications and feedback"), "{text}");
     // The protocol is never cut; the newest clarification is kept before older ones.
-    assert!(text.contains(&format!("orchestron task complete {id} --note")), "{text}");
+    assert!(
+        text.contains(&format!("orchestron task complete {id} --note")),
+        "{text}"
+    );
     assert!(text.contains("clarification number 19"), "{text}");
     assert!(!text.contains("clarification number 0 "), "{text}");
     assert!(run.stderr.contains("cut to fit"), "{}", run.stderr);
@@ -203,7 +213,9 @@ fn earlier_attempts_show_their_branch_reason_and_log_tail_and_a_conflict_says_me
 
     let text = env.run(&["worker-instructions", &id]).ok().to_owned();
     for expected in [
-        &format!("attempt 1 on branch `orchestron/{id}` ended conflict: shared.txt conflicts (3 turns, $0.12)"),
+        &format!(
+            "attempt 1 on branch `orchestron/{id}` ended conflict: shared.txt conflicts (3 turns, $0.12)"
+        ),
         "assistant: Editing the line",
         "tool Bash: sed -i s/a/b/ shared.txt",
         "end (success): done ($0.12)",
@@ -214,7 +226,10 @@ fn earlier_attempts_show_their_branch_reason_and_log_tail_and_a_conflict_says_me
     }
     let value = env.run(&["worker-instructions", &id, "--json"]).json();
     assert_eq!(value["merge_integration_first"], true);
-    assert_eq!(value["attempts"][0]["log_tail"][1], "tool Bash: sed -i s/a/b/ shared.txt");
+    assert_eq!(
+        value["attempts"][0]["log_tail"][1],
+        "tool Bash: sed -i s/a/b/ shared.txt"
+    );
 }
 
 #[test]

@@ -181,7 +181,8 @@ pub fn tracker_fingerprint(cx: &Context) -> Option<Fingerprint> {
         match std::fs::metadata(path) {
             Ok(meta) => {
                 let modified = meta.modified().ok();
-                if modified.is_none_or(|time| wall.duration_since(time).unwrap_or_default() < SETTLE)
+                if modified
+                    .is_none_or(|time| wall.duration_since(time).unwrap_or_default() < SETTLE)
                 {
                     settled = false;
                 }
@@ -274,9 +275,11 @@ fn tracker_queue(cx: &Context) -> Result<Vec<Entry>> {
 
 /// The newest event's id: the mark the hooks keep.
 fn newest_event(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT COALESCE(max(id), 0) FROM events", [], |row| {
-        row.get(0)
-    })?)
+    Ok(
+        conn.query_row("SELECT COALESCE(max(id), 0) FROM events", [], |row| {
+            row.get(0)
+        })?,
+    )
 }
 
 /// Every item in the queue: IN_REVIEW and BLOCKED items (from the status index) and open
@@ -410,12 +413,12 @@ pub(crate) fn latest_event_text(conn: &Connection, id: &str, what: &str) -> Resu
             |row| row.get(0),
         )
         .optional()?;
-    Ok(detail.flatten().map(|raw| {
-        match serde_json::from_str::<Value>(&raw) {
+    Ok(detail
+        .flatten()
+        .map(|raw| match serde_json::from_str::<Value>(&raw) {
             Ok(Value::String(text)) => text,
             _ => raw,
-        }
-    }))
+        }))
 }
 
 /// A worker's attempt at an item, as `worker_attempts` records it.
@@ -501,10 +504,7 @@ fn paused_entry(id: &SessionId, document: &Value, now: jiff::Timestamp) -> Optio
     let place = text("/session/branch")
         .map(|branch| format!(" on {branch}"))
         .unwrap_or_default();
-    let title = format!(
-        "{} session{place}",
-        text("/session/project").unwrap_or("a")
-    );
+    let title = format!("{} session{place}", text("/session/project").unwrap_or("a"));
     let command = format!("orchestron session resume {id}");
     Some(Entry {
         kind: Kind::Paused,
@@ -544,7 +544,10 @@ mod tests {
     fn the_lines_say_how_many_and_the_first_few() {
         let all = Update {
             total: 2,
-            new: vec![entry(Kind::Question, "T-1", 1), entry(Kind::Review, "T-2", 2)],
+            new: vec![
+                entry(Kind::Question, "T-1", 1),
+                entry(Kind::Review, "T-2", 2),
+            ],
             mark: 2,
         };
         let lines = describe(&all, 3);

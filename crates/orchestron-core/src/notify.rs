@@ -86,7 +86,10 @@ pub fn try_notify(cx: &Context, entry: &Entry) -> Result<Notified> {
     }
     let deadline = Instant::now() + WAIT;
     loop {
-        if let Some(status) = child.try_wait().context("cannot wait for `notify.command`")? {
+        if let Some(status) = child
+            .try_wait()
+            .context("cannot wait for `notify.command`")?
+        {
             return Ok(Notified::Exited(status.code()));
         }
         if Instant::now() >= deadline {
@@ -209,11 +212,16 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(2));
 
         let failing = context(dir.path(), Some(NotifyCommand::Shell("exit 3".to_owned())));
-        assert_eq!(try_notify(&failing, &entry).unwrap(), Notified::Exited(Some(3)));
+        assert_eq!(
+            try_notify(&failing, &entry).unwrap(),
+            Notified::Exited(Some(3))
+        );
 
         let missing = context(
             dir.path(),
-            Some(NotifyCommand::Exec(vec!["/nonexistent/notifier".to_owned()])),
+            Some(NotifyCommand::Exec(vec![
+                "/nonexistent/notifier".to_owned(),
+            ])),
         );
         assert!(try_notify(&missing, &entry).is_err());
         notify(&missing, &entry); // and says nothing

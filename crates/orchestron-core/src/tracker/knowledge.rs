@@ -392,9 +392,8 @@ pub fn related_decisions(
     words: &[String],
     limit: usize,
 ) -> Result<Vec<RelatedDecision>> {
-    let mut statement = conn.prepare(
-        "SELECT id, title, rationale, item FROM decisions ORDER BY seq DESC LIMIT ?1",
-    )?;
+    let mut statement = conn
+        .prepare("SELECT id, title, rationale, item FROM decisions ORDER BY seq DESC LIMIT ?1")?;
     let rows = statement
         .query_map([RELATED_SCAN as i64], |row| {
             Ok(RelatedDecision {

@@ -133,7 +133,11 @@ pub fn compose(cx: &Context, id: &str, attempt: Option<&Attempt>) -> Result<Inst
             .iter()
             .map(|(id, title)| format!("{id} \"{}\"", clip_line(title, 80)))
             .collect();
-        parts.push(Section::Item, 2, format!("- part of: {}\n", chain.join(" › ")));
+        parts.push(
+            Section::Item,
+            2,
+            format!("- part of: {}\n", chain.join(" › ")),
+        );
     }
     for checkpoint in &detail.checkpoints {
         parts.push(
@@ -396,11 +400,8 @@ impl Parts {
                 .filter(|(p, taken)| p.section == section && **taken)
                 .count();
             if kept < total {
-                self.cut.push(format!(
-                    "{} of {total} {}",
-                    total - kept,
-                    section.noun()
-                ));
+                self.cut
+                    .push(format!("{} of {total} {}", total - kept, section.noun()));
             }
         }
         let mut text = head.to_owned();
@@ -429,7 +430,7 @@ impl Parts {
                  history` have the rest.)\n",
                 self.cut.join("; ")
             );
-            text.push_str(&clip_bytes(&line, CUT_LINE_RESERVE));
+            text.push_str(clip_bytes(&line, CUT_LINE_RESERVE));
         }
         // Only a protocol larger than the whole limit gets here: the end goes, and says so.
         if text.len() > limit {
@@ -696,7 +697,14 @@ pub(crate) fn render_log(lines: &[&str]) -> Vec<String> {
 
 /// A tool's input in short: its command, file path or pattern when it has one, else its JSON.
 fn short_input(input: &Value) -> String {
-    for key in ["command", "file_path", "pattern", "path", "url", "description"] {
+    for key in [
+        "command",
+        "file_path",
+        "pattern",
+        "path",
+        "url",
+        "description",
+    ] {
         if let Some(text) = input.get(key).and_then(Value::as_str) {
             return text.to_owned();
         }
@@ -824,10 +832,15 @@ mod compose_tests {
         };
         let composed = compose(&cx, &id, Some(&attempt)).unwrap();
         let text = &composed.markdown;
-        assert!(text.starts_with(&format!("# {id}: Write a.txt\n")), "{text}");
+        assert!(
+            text.starts_with(&format!("# {id}: Write a.txt\n")),
+            "{text}"
+        );
         assert!(text.contains("This is attempt 2 of 3."), "{text}");
         assert!(
-            text.contains(&format!("on branch `orchestron/{id}`, which is merged into `orchestron/integration`")),
+            text.contains(&format!(
+                "on branch `orchestron/{id}`, which is merged into `orchestron/integration`"
+            )),
             "{text}"
         );
         assert!(
