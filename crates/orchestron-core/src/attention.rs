@@ -74,8 +74,7 @@ pub struct Entry {
 }
 
 /// The history events that put an item in the queue or change why it is there.
-const ENTERING_EVENTS: &str =
-    "'status', 'question', 'blocked-reason', 'blocked_by_worker', 'answer'";
+const ENTERING_EVENTS: &str = "'status', 'question', 'blocked-reason', 'blocked_by_worker'";
 
 /// The most characters of a reason or a title an entry keeps.
 const MAX_REASON_CHARS: usize = 500;
@@ -115,34 +114,70 @@ pub struct Update {
 
 /// The entries that entered the queue after tracker event `mark` (every entry when `mark`
 /// is `None`: a session that was never told), and the new mark; `None` when there is nothing
-/// new since the mark (an update with no new entries still moves the mark on, so the next
-/// prompt stays cheap). With `sessions`, paused sessions are counted too (and, without a mark, listed):
-/// that reads every session document, so SessionStart asks for it and UserPromptSubmit
-/// does not. A project without a tracker is not opened.
+/// new since the mark. With `sessions`, paused sessions are counted too (and, without a mark,
+/// listed): that reads every session document, so SessionStart asks for it and
+/// UserPromptSubmit does not. A project without a tracker is not opened.
 ///
-/// When nothing happened in the tracker since the mark, this costs one indexed query.
+/// Built for the hooks, so bounded: when no event is newer than the mark it costs one
+/// indexed query; the total counts the IN_REVIEW and BLOCKED items from the status index
+/// (plus any new question on an item in another status; an older one there is listed by
+/// [`queue`] only); at most [`MAX_EXAMINED`] items are looked at for new entries.
 pub fn update(cx: &Context, mark: Option<i64>, sessions: bool) -> Result<Option<Update>> {
     let paused = if sessions {
         paused_sessions(cx)?
     } else {
         Vec::new()
     };
-    let (entries, newest) = if cx.tracker_path().exists() {
+    let mut new = Vec::new();
+    let mut total = paused.len();
+    let mut newest = mark.unwrap_or(0);
+    if cx.tracker_path().exists() {
         let db = cx.tracker_for_reads()?;
         let conn = db.conn();
-        let newest = newest_event(conn)?;
-        if mark.is_some_and(|mark| newest <= mark) && paused.is_empty() {
+        newest = newest_event(conn)?;
+        let fresh = mark.is_none_or(|mark| newest > mark);
+        if !fresh && paused.is_empty() {
             return Ok(None);
         }
-        (tracker_entries(conn)?, newest)
-    } else {
-        (Vec::new(), mark.unwrap_or(0))
-    };
-    let total = entries.len() + paused.len();
-    let mut new: Vec<Entry> = entries
-        .into_iter()
-        .filter(|entry| mark.is_none_or(|mark| entry.event > mark))
-        .collect();
+        let waiting: i64 = conn.query_row(
+            "SELECT count(*) FROM items WHERE status IN ('IN_REVIEW', 'BLOCKED')",
+            [],
+            |row| row.get(0),
+        )?;
+        total += waiting as usize;
+        if fresh {
+            // The items a newer event touched (or, for a session never told, those waiting),
+            // each asked whether it is in the queue because of such an event.
+            let candidates = match mark {
+                Some(mark) => query_items(
+                    conn,
+                    &format!(
+                        "SELECT {COLUMNS} FROM items WHERE id IN                          (SELECT item FROM events WHERE id > ?1 AND what IN ({ENTERING_EVENTS}))                          ORDER BY priority, seq LIMIT {MAX_EXAMINED}"
+                    ),
+                    [mark],
+                )?,
+                None => query_items(
+                    conn,
+                    &format!(
+                        "SELECT {COLUMNS} FROM items WHERE status IN ('IN_REVIEW', 'BLOCKED')                          ORDER BY priority, seq LIMIT {MAX_EXAMINED}"
+                    ),
+                    [],
+                )?,
+            };
+            for item in &candidates {
+                let Some(entry) = entry_of(conn, item)? else {
+                    continue;
+                };
+                if mark.is_some_and(|mark| entry.event <= mark) {
+                    continue;
+                }
+                if !matches!(item.status, Status::InReview | Status::Blocked) {
+                    total += 1;
+                }
+                new.push(entry);
+            }
+        }
+    }
     if mark.is_none() {
         new.extend(paused);
     }
@@ -153,6 +188,9 @@ pub fn update(cx: &Context, mark: Option<i64>, sessions: bool) -> Result<Option<
         mark: newest,
     }))
 }
+
+/// The most items [`update`] looks at for new entries.
+pub const MAX_EXAMINED: usize = 200;
 
 /// A cheap fingerprint of the tracker's files: the size and modification time of the
 /// database and of its write-ahead log, which every committed write changes (a read changes
