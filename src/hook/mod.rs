@@ -161,11 +161,12 @@ const ATTENTION_FIRST: usize = 3;
 /// once, when it is new: how many entries need a person, with the first few that entered
 /// the queue since the tracker event kept at `attention.mark` in the session's document (all
 /// of them for a session never told), and the mark moved on. A worker's session (its
-/// document has a `worker`) is told nothing. With `sessions` (SessionStart), paused sessions
-/// are counted too, which reads every session document; UserPromptSubmit does not, and
-/// opens the tracker only when its files changed since the fingerprint kept at
-/// `attention.tracker` (then one indexed query when no event is newer than the mark). A
-/// failure costs the lines, never the hook.
+/// document has a `worker`) is told nothing. With `sessions` (SessionStart) and no mark yet
+/// (a new session), paused sessions are counted and listed too, which reads every session
+/// document; otherwise (a prompt, a resumed or compacted session) the tracker is opened only
+/// when its files changed since the fingerprint kept at `attention.tracker` (then one
+/// indexed query when no event is newer than the mark). A failure costs the lines, never
+/// the hook.
 fn attention_lines(context: &Context, document: &mut Value, sessions: bool) -> Vec<String> {
     if document
         .get("worker")
@@ -177,6 +178,9 @@ fn attention_lines(context: &Context, document: &mut Value, sessions: bool) -> V
     let seen = document
         .pointer("/attention/tracker")
         .and_then(Value::as_str);
+    // Paused sessions are listed only to a session never told (they are not events with a
+    // mark), so only its SessionStart reads the other session documents.
+    let sessions = sessions && mark.is_none();
     let update = context.core().and_then(|cx| {
         // Taken before the tracker is read, so a write in between is seen next time.
         let fingerprint = orchestron_core::attention::tracker_fingerprint(cx);

@@ -196,6 +196,10 @@ fn the_queue_lists_questions_blocks_reviews_and_paused_sessions_with_their_comma
     );
     // Without a worker's branch, the tracker's own review commands.
     assert_eq!(
+        entries[3]["command"],
+        format!("orchestron task review {by_hand}")
+    );
+    assert_eq!(
         entries[3]["commands"][1],
         format!("orchestron task approve {by_hand}")
     );

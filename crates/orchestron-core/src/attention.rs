@@ -415,7 +415,7 @@ fn entry_of(conn: &Connection, item: &Item) -> Result<Option<Entry>> {
                 ]
             } else {
                 vec![
-                    format!("orchestron task show {id}"),
+                    format!("orchestron task review {id}"),
                     format!("orchestron task approve {id}"),
                     format!("orchestron task feedback {id} \"what to change\""),
                 ]
