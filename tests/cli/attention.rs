@@ -303,6 +303,13 @@ fn an_interactive_session_is_told_once_when_something_new_needs_the_person() {
             .unwrap()
             > 0
     );
+    // Resumed, the session is not told again what it was told.
+    let resumed = told(&env, "SessionStart", "talker");
+    assert!(
+        resumed.starts_with("Orchestron session talker"),
+        "{resumed}"
+    );
+    assert!(!resumed.contains("Attention"), "{resumed}");
 
     // A worker's session is told nothing.
     told(&env, "SessionStart", "worker-1");
