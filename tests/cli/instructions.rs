@@ -159,6 +159,9 @@ fn the_instructions_fit_the_configured_size_and_say_what_they_cut() {
     assert!(text.starts_with(&format!("# {id}: Big one")), "{text}");
     assert!(text.contains("(Cut to fit 1500 bytes: "), "{text}");
     assert!(text.contains("the description's end"), "{text}");
+    // The description's start is kept, marked where it was cut.
+    assert!(text.contains("\nword word word"), "{text}");
+    assert!(text.contains("word…\n"), "{text}");
     assert!(text.contains("of 20 clarifications and feedback"), "{text}");
     // The protocol is never cut; the newest clarification is kept before older ones.
     assert!(

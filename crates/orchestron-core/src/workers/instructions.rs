@@ -59,6 +59,12 @@ const LOG_TAIL_BYTES: u64 = 64 * 1024;
 const LOG_TAIL_LINES: usize = 8;
 /// How many decisions and memory entries are looked for.
 const KNOWLEDGE_LIMIT: usize = 5;
+/// The most bytes of the description the instructions hold.
+const MAX_DESCRIPTION_BYTES: usize = 3_000;
+/// The least room a shortened description is given rather than left out.
+const MIN_SHORTENED: usize = 200;
+/// How a shortened description is named among the cuts.
+const SHORTENED: &str = "the description's end";
 /// Room kept for the line that says what was cut.
 const CUT_LINE_RESERVE: usize = 240;
 
@@ -110,11 +116,14 @@ pub fn compose(cx: &Context, id: &str, attempt: Option<&Attempt>) -> Result<Inst
     let mut parts = Parts::default();
     let description = item.description.trim();
     if !description.is_empty() {
-        let clipped = clip_bytes(description, 2_000);
+        let clipped = clip_bytes(description, MAX_DESCRIPTION_BYTES);
         if clipped.len() < description.len() {
-            parts.note_cut("the description's end".to_owned());
+            parts.note_cut(SHORTENED.to_owned());
+            let clipped = clip_words(description, MAX_DESCRIPTION_BYTES);
+            parts.push_shortening(Section::Item, 0, format!("{clipped}…\n"));
+        } else {
+            parts.push_shortening(Section::Item, 0, format!("{clipped}\n"));
         }
-        parts.push(Section::Item, 0, format!("{clipped}\n"));
     }
     let mut facts = vec![
         format!("type {}", item.kind.as_str()),
@@ -339,6 +348,8 @@ struct Part {
     importance: usize,
     place: usize,
     text: String,
+    /// Cut to what room is left rather than left out (the description).
+    shortens: bool,
 }
 
 #[derive(Debug, Default)]
@@ -359,7 +370,16 @@ impl Parts {
             importance,
             place,
             text,
+            shortens: false,
         });
+    }
+
+    /// A part that, when it does not fit whole, keeps its start (ending in `…`).
+    fn push_shortening(&mut self, section: Section, importance: usize, text: String) {
+        self.push(section, importance, text);
+        if let Some(part) = self.parts.last_mut() {
+            part.shortens = true;
+        }
     }
 
     fn note_cut(&mut self, what: String) {
@@ -377,12 +397,23 @@ impl Parts {
         let mut taken = vec![false; self.parts.len()];
         let mut opened: Vec<Section> = Vec::new();
         for index in order {
-            let part = &self.parts[index];
+            let part = &mut self.parts[index];
             let heading = if opened.contains(&part.section) {
                 0
             } else {
                 part.section.heading().len() + 1
             };
+            if part.shortens && heading + part.text.len() > room && room >= heading + MIN_SHORTENED
+            {
+                // At most half the room, so what follows (the newest feedback first) has
+                // its share.
+                let share = (room / 2).max(MIN_SHORTENED).min(room);
+                let keep = share.saturating_sub(heading + "…\n".len());
+                part.text = format!("{}…\n", clip_words(&part.text, keep));
+                if !self.cut.iter().any(|cut| cut == SHORTENED) {
+                    self.cut.push(SHORTENED.to_owned());
+                }
+            }
             if heading + part.text.len() <= room {
                 room -= heading + part.text.len();
                 taken[index] = true;
@@ -452,6 +483,19 @@ fn clip_bytes(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+/// `text` cut to at most `max` bytes, at the last space when there is one in its second
+/// half, without trailing space.
+fn clip_words(text: &str, max: usize) -> &str {
+    let clipped = clip_bytes(text, max);
+    if clipped.len() == text.len() {
+        return clipped;
+    }
+    match clipped.rfind(char::is_whitespace) {
+        Some(space) if space > clipped.len() / 2 => clipped[..space].trim_end(),
+        _ => clipped.trim_end(),
+    }
 }
 
 fn describe_comment(comment: &Comment) -> String {
@@ -738,6 +782,32 @@ mod tests {
     }
 
     #[test]
+    fn the_text_never_exceeds_the_limit() {
+        let head = heading("TASK-1", &"t".repeat(300), None);
+        let protocol = protocol("TASK-1", None, Some("orchestron/integration"));
+        for limit in [1024, 1500, 2048, 4096, 8192] {
+            for size in [1, 50, 700, 5_000] {
+                let mut parts = Parts::default();
+                parts.push_shortening(Section::Item, 0, format!("{}\n", "é ".repeat(size)));
+                for n in 0..30 {
+                    parts.push(
+                        Section::Learned,
+                        4,
+                        format!("- {}\n", "c".repeat(size % 400 + n)),
+                    );
+                    parts.push(Section::Knowledge, 7, format!("- {}\n", "k".repeat(n * 10)));
+                }
+                let (text, cut) = parts.assemble(&head, &protocol, limit);
+                assert!(text.len() <= limit, "{limit} {size}: {}", text.len());
+                assert!(text.starts_with("# TASK-1: "));
+                assert!(text.contains("git merge orchestron/integration"));
+                assert!(text.contains("orchestron task complete TASK-1"));
+                assert_eq!(cut.is_empty(), !text.contains("Cut to fit"));
+            }
+        }
+    }
+
+    #[test]
     fn nothing_cut_says_nothing() {
         let mut parts = Parts::default();
         parts.push(Section::Item, 0, "short\n".to_owned());
@@ -782,6 +852,9 @@ mod tests {
     fn bytes_are_cut_at_a_character() {
         assert_eq!(clip_bytes("héllo", 2), "h");
         assert_eq!(clip_bytes("héllo", 3), "hé");
+        assert_eq!(clip_words("one two three", 10), "one two");
+        assert_eq!(clip_words("one two three", 100), "one two three");
+        assert_eq!(clip_words("abcdefgh ij", 6), "abcdef");
     }
 }
 
