@@ -24,10 +24,12 @@
 //! - [`snapshots`]: named context snapshots a session saves and another loads;
 //! - [`text`]: how text is cut to fit, everywhere;
 //! - [`briefing`]: what a session without an item is told of the plan when it starts;
+//! - [`attention`]: the attention queue, everything that waits for a person, and
+//!   [`notify`]: `notify.command`, run when something enters it;
 //! - [`workers`]: parallel headless Claude Code workers: the supervisor, its processes, their
-//!   streams and ledger, their instructions, git and the merge train;
-//! - [`notify`]: the command run when something enters the attention queue.
+//!   streams and ledger, their instructions, git and the merge train.
 
+pub mod attention;
 pub mod bounds;
 pub mod briefing;
 pub mod config;
