@@ -350,6 +350,15 @@ fn a_worker_that_asks_a_person_is_neither_merged_nor_retried() {
     let item = project.item(&id);
     assert_eq!(item["status"], "BLOCKED");
     assert_eq!(item["blocked_reason"], "Which colour?");
+    let attention = project.run(&["attention", "--json"]).json();
+    assert!(
+        attention
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|entry| entry["item"] == id.as_str()),
+        "{attention}"
+    );
 }
 
 #[test]
@@ -365,6 +374,18 @@ fn a_worker_without_a_result_is_retried_then_blocked_with_the_reason() {
     let reason = item["blocked_reason"].as_str().unwrap();
     assert!(reason.contains("no result"), "{reason}");
     assert!(reason.contains("2 attempts"), "{reason}");
+    // It waits in the attention queue with its reason and the commands that act on it.
+    let attention = project.run(&["attention", "--json"]).json();
+    let entry = attention
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["item"] == id.as_str())
+        .unwrap_or_else(|| panic!("{attention}"));
+    assert!(
+        entry["reason"].as_str().unwrap().contains("no result"),
+        "{entry}"
+    );
     let status = project.run(&["workers", "status", "--json"]).json();
     let failures = status["recent_failures"].as_array().unwrap();
     assert_eq!(failures.len(), 2, "{status}");
