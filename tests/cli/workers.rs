@@ -476,27 +476,35 @@ fn the_budget_counts_what_running_workers_will_spend() {
 }
 
 #[test]
-fn a_conflicting_branch_is_not_merged_and_goes_back() {
+fn a_conflicting_branch_is_not_merged_and_its_next_attempt_resolves_it() {
     let project = Project::new();
     let first = project.create("One");
     let second = project.create("Two");
-    project.script(&first, &["shared"]);
-    project.script(&second, &["shared", "shared"]);
+    project.script(&first, &["shared", "resolve"]);
+    project.script(&second, &["shared", "resolve"]);
     let run = project.workers(&["--once", "--count", "2", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
     let events = events(&run);
-    // The first merged; the second, started from the same tip, conflicts every time.
+    // Both started from the same tip: one merged, the other conflicted and went back.
+    let conflicted: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "integrated" && e["result"] == "conflict")
+        .map(|e| e["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(conflicted.len(), 1, "{run}");
+    let loser = conflicted[0];
+    // Its next attempt was told to merge the integration branch first, and did.
+    let raw = std::fs::read(project.stub_dir.join(format!("{loser}.args"))).unwrap();
+    let prompt = String::from_utf8_lossy(&raw);
     assert!(
-        events
-            .iter()
-            .any(|e| e["event"] == "integrated" && e["result"] == "conflict"),
-        "{run}"
+        prompt.contains("git merge orchestron/integration"),
+        "{prompt}"
     );
+    for id in [&first, &second] {
+        assert_eq!(project.item(id)["status"], "DONE", "{run}");
+    }
     let shared = project.git(&["show", "orchestron/integration:shared.txt"]);
-    assert_eq!(
-        shared.lines().count(),
-        1,
-        "never merged with a conflict: {shared}"
-    );
+    assert_eq!(shared.lines().count(), 2, "both sides kept: {shared}");
 }
 
 #[test]

@@ -699,6 +699,18 @@ impl Supervisor<'_> {
         let branch = format!("orchestron/{item}");
         let state_root = self.cx.state_root().to_path_buf();
         let worktree = process::worktree_path(&state_root, &item);
+        // Composed before this attempt is recorded: its instructions tell of the earlier
+        // ones (the last one's outcome decides whether to merge the integration branch
+        // first), not of itself.
+        let composed = instructions::compose(
+            self.cx,
+            &item,
+            Some(&Attempt {
+                number: run_attempt,
+                of: self.options.attempts,
+                into_branch: self.options.into.clone(),
+            }),
+        );
         let (row, attempt) = records::start_attempt(
             self.cx,
             &NewAttempt {
@@ -726,15 +738,17 @@ impl Supervisor<'_> {
             generation,
         });
         let log = process::log_path(&state_root, &item, attempt);
-        let spawned = self.spawn(
-            &item,
-            &session,
-            &branch,
-            &worktree,
-            &log,
-            attempt,
-            run_attempt,
-        );
+        let spawned = composed.and_then(|composed| {
+            self.spawn(
+                &item,
+                &session,
+                &branch,
+                &worktree,
+                &log,
+                attempt,
+                composed.markdown,
+            )
+        });
         let (child, max_budget) = match spawned {
             Ok(spawned) => spawned,
             Err(err) => {
@@ -839,7 +853,7 @@ impl Supervisor<'_> {
         Ok(())
     }
 
-    /// Make the worktree, compose the instructions and start Claude Code.
+    /// Make the worktree and start Claude Code with `instructions`.
     #[allow(clippy::too_many_arguments)]
     fn spawn(
         &self,
@@ -849,7 +863,7 @@ impl Supervisor<'_> {
         worktree: &Path,
         log: &Path,
         attempt: i64,
-        run_attempt: u32,
+        instructions: String,
     ) -> Result<(Child, Option<f64>)> {
         if worktree.exists() {
             // Left by an attempt that could not be cleaned up: keep its work on its branch.
@@ -865,15 +879,6 @@ impl Supervisor<'_> {
             })?;
         }
         retried(|| self.git.add_worktree(worktree, branch, &self.options.into))?;
-        let composed = instructions::compose(
-            self.cx,
-            item,
-            Some(&Attempt {
-                number: run_attempt,
-                of: self.options.attempts,
-                into_branch: self.options.into.clone(),
-            }),
-        )?;
         if let Some(folder) = log.parent() {
             std::fs::create_dir_all(folder).map_err(|err| {
                 Error::internal(format!("cannot create `{}`: {err}", folder.display()))
@@ -889,7 +894,7 @@ impl Supervisor<'_> {
         };
         let mut args: Vec<OsString> = vec![
             "-p".into(),
-            composed.markdown.into(),
+            instructions.into(),
             "--output-format".into(),
             "stream-json".into(),
             "--verbose".into(),
