@@ -46,6 +46,7 @@ pub mod store;
 pub mod text;
 pub mod tracker;
 pub mod views;
+pub mod workers;
 
 pub use context::{Clock, Context, Settings};
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,1 @@
+//! Orphans after a killed supervisor.
