@@ -59,7 +59,7 @@ const FALLBACK_IDENTITY: [&str; 4] = [
 ];
 
 /// The repository the workers work in, by its main worktree.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Git {
     /// The main worktree's top level (the user's checkout).
     top: PathBuf,

@@ -72,9 +72,11 @@ pub struct Job {
     /// The project's test command (`workers.test_command`), run with `sh -c` in the
     /// worktree.
     pub test_command: Option<String>,
-    /// The `worker_attempts` row of the attempt, where the test result and the
-    /// integration's outcome are recorded (`data.tests`, `data.integration`).
-    pub attempt: Option<i64>,
+    /// The `worker_attempts` row (`id`) of the attempt, where the test result and the
+    /// integration's outcome are recorded (`data.tests`, `data.integration`, `outcome`); a
+    /// row that does not exist (such as 0, for a review of an item no worker touched)
+    /// records nothing.
+    pub attempt: i64,
 }
 
 /// What became of a job.
@@ -86,15 +88,18 @@ pub enum Integrated {
     Merged { commit: String },
     /// The item waits IN_REVIEW for a person, its branch kept.
     InReview,
-    /// The merge would conflict in these files: nothing merged; the item is back to TODO
-    /// for another attempt (which merges the integration branch and resolves it), its
-    /// branch kept.
+    /// The merge would conflict in these files: nothing merged, the branch kept, the
+    /// worktree removed. The item is left as it was, its claim held: the caller gives it
+    /// back for another attempt (which merges the integration branch and resolves the
+    /// conflict) or blocks it.
     Conflict { files: Vec<String> },
-    /// The test command failed: nothing merged; the item is back to TODO, its branch kept.
+    /// The test command failed: nothing merged, the branch kept, the worktree removed; the
+    /// item is left to the caller as for a conflict.
     TestsFailed { summary: String },
-    /// The branch holds nothing the integration branch lacks. When the worker reported the
-    /// item complete (`task complete`), it is DONE; else it is back to TODO.
-    NothingDone { done: bool },
+    /// The branch holds nothing the integration branch lacks (the worker committed
+    /// nothing): the worktree is removed, and the item left to the caller as for a
+    /// conflict. DONE always means merged, so nothing is DONE without a merge here.
+    NothingDone,
 }
 
 impl Integrated {
@@ -105,12 +110,17 @@ impl Integrated {
             Integrated::InReview => "in_review",
             Integrated::Conflict { .. } => "conflict",
             Integrated::TestsFailed { .. } => "tests_failed",
-            Integrated::NothingDone { .. } => "nothing_done",
+            Integrated::NothingDone => "nothing_done",
         }
     }
 }
 
 /// Integrate one finished attempt. See the module documentation for the order of steps.
+///
+/// Only a merge (DONE) and a review (IN_REVIEW) move the item; after a conflict, failed
+/// tests or an empty branch the item keeps its status and claim, and the caller decides
+/// between another attempt and blocking it (the supervisor counts attempts; `review
+/// approve` gives it back).
 ///
 /// Fails with `conflict`, changing no status, when the claim is no longer the job's (its
 /// generation moved on: the item was reclaimed); the worker's changes are committed to its
@@ -132,14 +142,17 @@ pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
     };
     let into_tip = git.ensure_integration(&job.into)?;
     if git.is_ancestor(&tip, &into_tip)? {
-        return nothing_done(cx, git, job, &item);
+        let outcome = Integrated::NothingDone;
+        finish_attempt(cx, job, &outcome, None)?;
+        // The branch holds nothing of its own: deleting it loses nothing.
+        cleanup(git, job, true);
+        return Ok(outcome);
     }
     if let Some(command) = &job.test_command {
         let run = run_tests(git, job, command)?;
         record_attempt(cx, job, "tests", &tests_json(command, &run, cx))?;
         if !run.succeeded() {
             let summary = test_summary(command, &run);
-            give_back(cx, job, &format!("the tests failed: {summary}"))?;
             let outcome = Integrated::TestsFailed { summary };
             finish_attempt(cx, job, &outcome, None)?;
             cleanup(git, job, false);
@@ -152,20 +165,21 @@ pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
             || workflow.require_review
             || (workflow.require_testing && job.test_command.is_none()));
     // A predicted conflict is never merged, nor shown for review: it goes back first.
-    if let MergePrediction::Conflict { files } = git.predict_merge(&into_tip, &tip)? {
+    let mut prediction = git.predict_merge(&into_tip, &tip)?;
+    if let MergePrediction::Conflict { files } = prediction {
         return conflict(cx, git, job, files);
     }
     if human {
+        // The caller tells the attention queue (the supervisor notifies).
         to_review(cx, job, &tip)?;
         let outcome = Integrated::InReview;
         finish_attempt(cx, job, &outcome, None)?;
         cleanup(git, job, false);
-        // TODO(h13-attention): `crate::notify::entered(cx, &job.item)` once it lands.
         return Ok(outcome);
     }
     let mut old = into_tip;
     for _ in 0..MERGE_TRIES {
-        let tree = match git.predict_merge(&old, &tip)? {
+        let tree = match prediction {
             MergePrediction::Clean { tree } => tree,
             MergePrediction::Conflict { files } => return conflict(cx, git, job, files),
         };
@@ -192,6 +206,7 @@ pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
                 job.into
             ))
         })?;
+        prediction = git.predict_merge(&old, &tip)?;
     }
     Err(Error::busy(format!(
         "the integration branch `{}` kept moving: {} was not merged",
@@ -321,57 +336,10 @@ fn conflict(cx: &Context, git: &Git, job: &Job, files: Vec<String>) -> Result<In
         super::git::summarize(&files, 5),
         job.into
     );
-    give_back(cx, job, &note)?;
     let outcome = Integrated::Conflict { files };
     finish_attempt(cx, job, &outcome, Some(&note))?;
     cleanup(git, job, false);
     Ok(outcome)
-}
-
-/// Nothing to merge: DONE when the worker said it finished, else back to TODO.
-fn nothing_done(cx: &Context, git: &Git, job: &Job, item: &Item) -> Result<Integrated> {
-    let db = cx.tracker_for_reads()?;
-    let reported = worker_reported_completion(db.conn(), &item.id)?;
-    drop(db);
-    if reported && item.status == Status::InProgress {
-        let workflow = cx.workflow();
-        if workflow.require_review || job.review == Review::Human {
-            let tip = git.branch_tip(&job.branch)?.unwrap_or_default();
-            to_review(cx, job, &tip)?;
-            let outcome = Integrated::InReview;
-            finish_attempt(cx, job, &outcome, None)?;
-            cleanup(git, job, false);
-            return Ok(outcome);
-        }
-        mark_done_without_changes(cx, job)?;
-    } else if reported {
-        mark_done_without_changes(cx, job)?;
-    } else {
-        give_back(
-            cx,
-            job,
-            "the attempt committed nothing and did not report the item complete",
-        )?;
-    }
-    let outcome = Integrated::NothingDone { done: reported };
-    finish_attempt(cx, job, &outcome, None)?;
-    cleanup(git, job, reported);
-    Ok(outcome)
-}
-
-/// Whether a worker reported the item complete since it was last claimed.
-fn worker_reported_completion(conn: &Connection, id: &str) -> Result<bool> {
-    Ok(conn
-        .query_row(
-            "SELECT 1 FROM events WHERE item = ?1 \
-             AND what IN ('worker_finished', 'completion_note') \
-             AND id > (SELECT COALESCE(max(id), 0) FROM events WHERE item = ?1 AND what = 'claimed') \
-             LIMIT 1",
-            [id],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
 }
 
 /// One fenced change to the item: the claim must still be the job's.
@@ -438,20 +406,6 @@ fn mark_merged(cx: &Context, job: &Job, commit: &str) -> Result<()> {
     Ok(())
 }
 
-fn mark_done_without_changes(cx: &Context, job: &Job) -> Result<()> {
-    fenced_write(cx, job, |tx, item, now| {
-        advance_to_done(tx, cx, item, now)?;
-        items::record(
-            tx,
-            &item.id,
-            now,
-            "merged",
-            json!({"branch": job.branch, "commit": null, "into": job.into, "nothing": true}),
-            cx.actor(),
-        )
-    })
-}
-
 /// IN_PROGRESS to IN_REVIEW, branch kept, with a `review_requested` event naming it.
 fn to_review(cx: &Context, job: &Job, tip: &str) -> Result<()> {
     let workflow = cx.workflow();
@@ -479,10 +433,11 @@ fn to_review(cx: &Context, job: &Job, tip: &str) -> Result<()> {
     })
 }
 
-/// Give the claim back: the item returns to TODO with no assignee and no session, with a
-/// `claim_returned` event holding the note (fenced by the generation).
-// STAND-IN until h13-claims merges: `tracker::claims::give_back`.
-fn give_back(cx: &Context, job: &Job, note: &str) -> Result<()> {
+/// Send an approved review that could not be merged back for another attempt: the item
+/// returns to TODO (from IN_REVIEW, through IN_PROGRESS) with no assignee and no session,
+/// with a `claim_returned` event holding the note, fenced by the generation. (A worker's
+/// claim is given back by the supervisor through `tracker::claims`.)
+fn send_back(cx: &Context, job: &Job, note: &str) -> Result<()> {
     let workflow = cx.workflow();
     fenced_write(cx, job, |tx, item, now| {
         return_to_todo(tx, item, workflow, now, cx.actor())?;
@@ -542,9 +497,7 @@ fn return_to_todo(
 
 /// Record `value` under `key` in the attempt's `data`.
 fn record_attempt(cx: &Context, job: &Job, key: &str, value: &Value) -> Result<()> {
-    let Some(attempt) = job.attempt else {
-        return Ok(());
-    };
+    let attempt = job.attempt;
     let mut db = cx.tracker_to_change()?;
     db.write(|tx| -> Result<()> {
         tx.execute(
@@ -564,9 +517,7 @@ fn finish_attempt(
     outcome: &Integrated,
     reason: Option<&str>,
 ) -> Result<()> {
-    let Some(attempt) = job.attempt else {
-        return Ok(());
-    };
+    let attempt = job.attempt;
     let mut detail = serde_json::to_value(outcome)?;
     if let Value::Object(map) = &mut detail {
         map.insert("into".to_owned(), json!(job.into));
@@ -805,7 +756,7 @@ pub fn approve(
         let (branch, into) = review_target(conn, &id, &default_into(cx))?;
         (id, generation, branch, into)
     };
-    let attempt = latest_attempt(cx, &id)?;
+    let attempt = latest_attempt(cx, &id)?.unwrap_or(0);
     let job = Job {
         worktree: worktree_path(cx, &id),
         item: id.clone(),
@@ -816,7 +767,44 @@ pub fn approve(
         test_command: test_command.map(str::to_owned),
         attempt,
     };
-    Ok((id, integrate(cx, git, &job)?))
+    let outcome = integrate(cx, git, &job)?;
+    match &outcome {
+        Integrated::Merged { .. } | Integrated::InReview => {}
+        Integrated::Conflict { files } => {
+            let note = format!(
+                "approved, but its branch `{}` conflicts with `{}` in {}: the next attempt \
+                 merges `{}` into it and resolves the conflict",
+                job.branch,
+                job.into,
+                super::git::summarize(files, 5),
+                job.into
+            );
+            send_back(cx, &job, &note)?;
+        }
+        Integrated::TestsFailed { summary } => {
+            send_back(
+                cx,
+                &job,
+                &format!("approved, but the tests failed: {summary}"),
+            )?;
+        }
+        Integrated::NothingDone => {
+            // The integration branch holds the branch already (merged by hand): approved,
+            // it is DONE.
+            fenced_write(cx, &job, |tx, item, now| {
+                advance_to_done(tx, cx, item, now)?;
+                items::record(
+                    tx,
+                    &item.id,
+                    now,
+                    "merged",
+                    json!({"branch": job.branch, "commit": null, "into": job.into}),
+                    cx.actor(),
+                )
+            })?;
+        }
+    }
+    Ok((id, outcome))
 }
 
 /// Reject `raw`'s review with `feedback`: the feedback is recorded, the item is back to
@@ -1005,7 +993,7 @@ mod tests {
                 into: DEFAULT_INTO.to_owned(),
                 review: Review::Auto,
                 test_command: None,
-                attempt: Some(attempt),
+                attempt,
             }
         }
 
@@ -1099,10 +1087,10 @@ mod tests {
             tip,
             "nothing merged"
         );
-        assert_eq!(f.status(&second.item), Status::Todo);
-        assert!(
-            f.events(&second.item)
-                .contains(&"claim_returned".to_owned())
+        assert_eq!(
+            f.status(&second.item),
+            Status::InProgress,
+            "left to the caller"
         );
         assert!(
             !second.worktree.exists(),
@@ -1129,7 +1117,11 @@ mod tests {
             summary.contains("exit 3") && summary.contains("FAILED"),
             "{summary}"
         );
-        assert_eq!(f.status(&job.item), Status::Todo);
+        assert_eq!(
+            f.status(&job.item),
+            Status::InProgress,
+            "left to the caller"
+        );
         assert!(
             f.git.branch_tip(&job.branch).unwrap().is_some(),
             "branch kept"
@@ -1179,6 +1171,25 @@ mod tests {
         assert_eq!(f.status(&job.item), Status::Done);
         assert_eq!(f.show(DEFAULT_INTO, "d.txt").as_deref(), Some("d\n"));
 
+        // An approval that now conflicts goes back for another attempt.
+        let mut late = f.claimed("approved late");
+        late.review = Review::Human;
+        std::fs::write(late.worktree.join("shared.txt"), "late\n").unwrap();
+        integrate(&f.cx, &f.git, &late).unwrap();
+        let first = f.claimed("first");
+        std::fs::write(first.worktree.join("shared.txt"), "first\n").unwrap();
+        assert!(matches!(
+            integrate(&f.cx, &f.git, &first).unwrap(),
+            Integrated::Merged { .. }
+        ));
+        let (_, outcome) = approve(&f.cx, &f.git, &late.item, None).unwrap();
+        assert!(
+            matches!(outcome, Integrated::Conflict { .. }),
+            "{outcome:?}"
+        );
+        assert_eq!(f.status(&late.item), Status::Todo);
+        assert!(f.events(&late.item).contains(&"claim_returned".to_owned()));
+
         let mut other = f.claimed("rejected");
         other.review = Review::Human;
         std::fs::write(other.worktree.join("e.txt"), "e\n").unwrap();
@@ -1207,33 +1218,19 @@ mod tests {
     }
 
     #[test]
-    fn an_attempt_that_did_nothing_goes_back_unless_it_reported_completion() {
+    fn an_attempt_that_committed_nothing_is_not_done() {
         let f = fixture();
         let job = f.claimed("idle");
         assert_eq!(
             integrate(&f.cx, &f.git, &job).unwrap(),
-            Integrated::NothingDone { done: false }
+            Integrated::NothingDone
         );
-        assert_eq!(f.status(&job.item), Status::Todo);
-
-        let done = f.claimed("already true");
-        let mut db = f.cx.tracker().unwrap();
-        db.write(|tx| {
-            items::record(
-                tx,
-                &done.item,
-                "now",
-                "completion_note",
-                json!("no change needed"),
-                None,
-            )
-        })
-        .unwrap();
         assert_eq!(
-            integrate(&f.cx, &f.git, &done).unwrap(),
-            Integrated::NothingDone { done: true }
+            f.status(&job.item),
+            Status::InProgress,
+            "left to the caller"
         );
-        assert_eq!(f.status(&done.item), Status::Done);
+        assert!(!job.worktree.exists());
     }
 
     #[test]
