@@ -871,7 +871,7 @@ pub fn worktrees_dir(cx: &Context) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::process::Command;
 
     use super::*;
@@ -882,10 +882,10 @@ mod tests {
 
     /// A repository with one commit, a state root in it (ignored, as `init` makes it), and
     /// a context on that state root.
-    struct Fixture {
-        dir: tempfile::TempDir,
-        cx: Context,
-        git: Git,
+    pub(in crate::workers) struct Fixture {
+        pub(in crate::workers) dir: tempfile::TempDir,
+        pub(in crate::workers) cx: Context,
+        pub(in crate::workers) git: Git,
     }
 
     fn sh_git(dir: &Path, args: &[&str]) -> String {
@@ -926,18 +926,18 @@ mod tests {
         Fixture { dir, cx, git }
     }
 
-    fn fixture() -> Fixture {
+    pub(in crate::workers) fn fixture() -> Fixture {
         fixture_with(Config::default())
     }
 
     impl Fixture {
-        fn repo(&self) -> PathBuf {
+        pub(in crate::workers) fn repo(&self) -> PathBuf {
             self.dir.path().join("repo")
         }
 
         /// A new item, claimed by a worker session with generation 1, with its worktree
         /// on its branch and an attempt row; returns the job.
-        fn claimed(&self, title: &str) -> Job {
+        pub(in crate::workers) fn claimed(&self, title: &str) -> Job {
             let new = NewItem {
                 kind: Kind::Task,
                 title: title.to_owned(),
@@ -997,13 +997,13 @@ mod tests {
             }
         }
 
-        fn status(&self, id: &str) -> Status {
+        pub(in crate::workers) fn status(&self, id: &str) -> Status {
             items::get(self.cx.tracker_for_reads().unwrap().conn(), id)
                 .unwrap()
                 .status
         }
 
-        fn events(&self, id: &str) -> Vec<String> {
+        pub(in crate::workers) fn events(&self, id: &str) -> Vec<String> {
             tasks::history(&self.cx, id)
                 .unwrap()
                 .into_iter()
@@ -1011,7 +1011,7 @@ mod tests {
                 .collect()
         }
 
-        fn show(&self, revision: &str, file: &str) -> Option<String> {
+        pub(in crate::workers) fn show(&self, revision: &str, file: &str) -> Option<String> {
             let output = Command::new("git")
                 .arg("-C")
                 .arg(self.repo())
