@@ -23,7 +23,9 @@
 //!   and messages, or the project in one line;
 //! - [`snapshots`]: named context snapshots a session saves and another loads;
 //! - [`text`]: how text is cut to fit, everywhere;
-//! - [`briefing`]: what a session without an item is told of the plan when it starts.
+//! - [`briefing`]: what a session without an item is told of the plan when it starts;
+//! - [`workers`]: the parallel headless workers' git, merge train and recovery, and
+//!   [`health`]: the report on them and the tracker, with the safe repairs.
 
 pub mod bounds;
 pub mod briefing;
@@ -33,6 +35,7 @@ pub mod docpath;
 pub mod error;
 pub mod handoff;
 pub mod handoffs;
+pub mod health;
 pub mod ids;
 pub mod inbox;
 pub mod jsonpath;
