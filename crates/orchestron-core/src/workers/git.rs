@@ -12,10 +12,11 @@
 //! nothing uncommitted, and a branch is deleted only when the branch it was merged into
 //! contains it.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -66,6 +67,8 @@ pub struct Git {
     /// Whether git finds a committer identity of its own (config or environment); when it
     /// does not, Orchestron's commits use [`FALLBACK_IDENTITY`]. Asked once.
     has_identity: OnceLock<bool>,
+    /// Branch names `git check-ref-format` accepted already: each is asked once.
+    valid_names: Arc<Mutex<HashSet<String>>>,
 }
 
 /// A worktree of the repository, as `git worktree list --porcelain` describes it.
@@ -138,6 +141,7 @@ impl Git {
         let git = Git {
             top: here.clone(),
             has_identity: OnceLock::new(),
+            valid_names: Arc::default(),
         };
         // A linked worktree's repository is the main worktree's: the first entry.
         let top = git
@@ -148,6 +152,7 @@ impl Git {
         Ok(Git {
             top,
             has_identity: OnceLock::new(),
+            valid_names: Arc::default(),
         })
     }
 
@@ -191,9 +196,16 @@ impl Git {
         if name.is_empty() || name.starts_with('-') || name.contains('@') || name == "HEAD" {
             return Err(bad());
         }
+        let known = |names: &HashSet<String>| names.contains(name);
+        if self.valid_names.lock().is_ok_and(|names| known(&names)) {
+            return Ok(());
+        }
         let output = self.output(&self.top, &["check-ref-format", "--branch", name])?;
         if !output.status.success() || output.stdout.trim() != name {
             return Err(bad());
+        }
+        if let Ok(mut names) = self.valid_names.lock() {
+            names.insert(name.to_owned());
         }
         Ok(())
     }
@@ -223,8 +235,13 @@ impl Git {
     /// (the user's own branch above all: it is never moved), and create it from `HEAD` when
     /// it is missing. Returns its tip.
     pub fn ensure_integration(&self, name: &str) -> Result<String> {
+        self.ensure_integration_among(name, &self.worktrees()?)
+    }
+
+    /// [`Git::ensure_integration`] with the worktrees listed already.
+    pub fn ensure_integration_among(&self, name: &str, worktrees: &[Worktree]) -> Result<String> {
         self.check_branch_name(name)?;
-        self.refuse_checked_out(name, "the integration branch")?;
+        refuse_checked_out_among(name, "the integration branch", worktrees)?;
         if let Some(tip) = self.branch_tip(name)? {
             return Ok(tip);
         }
@@ -253,21 +270,7 @@ impl Git {
 
     /// Refuse `branch` when a worktree has it checked out.
     pub fn refuse_checked_out(&self, branch: &str, what: &str) -> Result<()> {
-        let worktrees = self.worktrees()?;
-        if let Some(worktree) = worktrees
-            .iter()
-            .find(|worktree| worktree.branch.as_deref() == Some(branch))
-        {
-            return Err(Error::conflict(format!(
-                "{what} `{branch}` is checked out in `{}`",
-                worktree.path.display()
-            ))
-            .with_hint(
-                "workers never move a checked-out branch: name another with `--into`, or \
-                 check out something else there",
-            ));
-        }
-        Ok(())
+        refuse_checked_out_among(branch, what, &self.worktrees()?)
     }
 
     /// `git worktree add` at `path` on `branch`: the existing branch when there is one (a
@@ -296,20 +299,10 @@ impl Git {
     /// merge included) to the branch checked out there, without running the repository's
     /// hooks. `None` when there was nothing to commit.
     pub fn commit_all(&self, worktree: &Path, message: &str) -> Result<Option<String>> {
-        self.text(worktree, &["add", "--all"])?;
-        let staged = self.output(worktree, &["diff", "--cached", "--quiet"])?;
-        let changed = match staged.status.code() {
-            Some(0) => false,
-            Some(1) => true,
-            _ => return Err(failed(&["diff", "--cached", "--quiet"], &staged)),
-        };
-        let merging = self
-            .output(worktree, &["rev-parse", "-q", "--verify", "MERGE_HEAD"])?
-            .status
-            .success();
-        if !changed && !merging {
+        if self.uncommitted(worktree)?.is_empty() && !merging(worktree) {
             return Ok(None);
         }
+        self.text(worktree, &["add", "--all"])?;
         let mut args = self.identity();
         args.extend(["commit", "--quiet", "--no-verify", "-m", message]);
         self.text(worktree, &args)?;
@@ -353,10 +346,15 @@ impl Git {
             self.text(&self.top, &["worktree", "prune"])?;
             return Ok(());
         }
+        self.remove_worktree_among(path, &self.worktrees()?)
+    }
+
+    /// [`Git::remove_worktree`] of an existing folder, with the worktrees listed already.
+    pub fn remove_worktree_among(&self, path: &Path, worktrees: &[Worktree]) -> Result<()> {
         let canonical = path.canonicalize().map_err(|err| {
             Error::internal(format!("cannot resolve `{}`: {err}", path.display()))
         })?;
-        let registered = self.worktrees()?.into_iter().any(|worktree| {
+        let registered = worktrees.iter().any(|worktree| {
             !worktree.main
                 && worktree
                     .path
@@ -370,7 +368,14 @@ impl Git {
                 self.top.display()
             )));
         }
-        let left = self.uncommitted(path)?;
+        // Without `--force`, git itself refuses a worktree with modified or untracked files
+        // (it runs `git status` there): the check and the removal are one step.
+        let args = ["worktree", "remove", path_arg(path)?];
+        let output = self.output(&self.top, &args)?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let left = self.uncommitted(path).unwrap_or_default();
         if !left.is_empty() {
             return Err(Error::conflict(format!(
                 "the worktree `{}` holds uncommitted changes ({}): not removed",
@@ -379,8 +384,7 @@ impl Git {
             ))
             .with_hint("commit them to its branch first: nothing is removed uncommitted"));
         }
-        self.text(&self.top, &["worktree", "remove", path_arg(path)?])?;
-        Ok(())
+        Err(failed(&args, &output))
     }
 
     /// Delete `branch` when `into` contains its tip and no worktree has it checked out.
@@ -395,13 +399,25 @@ impl Git {
         if !self.is_ancestor(&tip, &into_tip)? {
             return Ok(false);
         }
-        if self.branches_checked_out()?.iter().any(|b| b == branch) {
+        self.delete_merged_branch(branch, &tip, &self.worktrees()?)
+    }
+
+    /// Delete `branch`, known to be merged at `tip`, unless one of `worktrees` has it checked
+    /// out or it has moved from `tip` (a commit added meanwhile keeps it).
+    pub fn delete_merged_branch(
+        &self,
+        branch: &str,
+        tip: &str,
+        worktrees: &[Worktree],
+    ) -> Result<bool> {
+        if worktrees
+            .iter()
+            .any(|worktree| worktree.branch.as_deref() == Some(branch))
+        {
             return Ok(false);
         }
-        // Deleted only if it still points where it was checked: a commit added meanwhile
-        // keeps it.
         let reference = format!("refs/heads/{branch}");
-        let output = self.output(&self.top, &["update-ref", "-d", &reference, &tip])?;
+        let output = self.output(&self.top, &["update-ref", "-d", &reference, tip])?;
         Ok(output.status.success())
     }
 
@@ -606,6 +622,24 @@ impl Git {
     }
 }
 
+/// Refuse `branch` when one of `worktrees` has it checked out.
+fn refuse_checked_out_among(branch: &str, what: &str, worktrees: &[Worktree]) -> Result<()> {
+    if let Some(worktree) = worktrees
+        .iter()
+        .find(|worktree| worktree.branch.as_deref() == Some(branch))
+    {
+        return Err(Error::conflict(format!(
+            "{what} `{branch}` is checked out in `{}`",
+            worktree.path.display()
+        ))
+        .with_hint(
+            "workers never move a checked-out branch: name another with `--into`, or \
+                 check out something else there",
+        ));
+    }
+    Ok(())
+}
+
 /// The object id git reads as "no such reference" in `update-ref`'s old value.
 const ZERO_OID: &str = "0000000000000000000000000000000000000000";
 
@@ -663,6 +697,20 @@ fn first_line(text: &str) -> &str {
         .find(|line| !line.trim().is_empty())
         .unwrap_or("no message")
         .trim()
+}
+
+/// Whether a merge is under way in `worktree` (its `MERGE_HEAD` exists): read from git's
+/// files, its `.git` file naming the worktree's git folder.
+fn merging(worktree: &Path) -> bool {
+    let dot_git = worktree.join(".git");
+    let git_dir = match std::fs::read_to_string(&dot_git) {
+        Ok(text) => match text.trim().strip_prefix("gitdir:") {
+            Some(dir) => worktree.join(dir.trim()),
+            None => return false,
+        },
+        Err(_) => dot_git,
+    };
+    git_dir.join("MERGE_HEAD").exists()
 }
 
 /// A path as an argument, refusing one that is not UTF-8 or that git would read as an

@@ -21,7 +21,7 @@ use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::git::{CommandRun, Git, MergePrediction};
+use super::git::{CommandRun, Git, MergePrediction, Worktree};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::session::format_time;
@@ -127,11 +127,13 @@ impl Integrated {
 /// branch first all the same.
 pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
     git.check_branch_name(&job.branch)?;
-    git.check_branch_name(&job.into)?;
+    // Listed once: the checks below and the cleanup read it (a merge is quick, and only
+    // this train moves worker worktrees).
+    let worktrees = git.worktrees()?;
+    let w = &worktrees;
     // Nothing is lost: whatever the worker left is on its branch before anything else.
-    let had_worktree = job.worktree.exists();
-    if had_worktree {
-        commit_leftovers(git, job)?;
+    if job.worktree.exists() {
+        commit_leftovers(git, job, w)?;
     }
     let item = fenced_item(cx, job)?;
     let Some(tip) = git.branch_tip(&job.branch)? else {
@@ -140,12 +142,12 @@ pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
             job.branch, job.item
         )));
     };
-    let into_tip = git.ensure_integration(&job.into)?;
+    let into_tip = git.ensure_integration_among(&job.into, w)?;
     if git.is_ancestor(&tip, &into_tip)? {
         let outcome = Integrated::NothingDone;
         finish_attempt(cx, job, &outcome, None)?;
         // The branch holds nothing of its own: deleting it loses nothing.
-        cleanup(git, job, true);
+        cleanup(git, job, Some(&tip), w);
         return Ok(outcome);
     }
     if let Some(command) = &job.test_command {
@@ -155,7 +157,7 @@ pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
             let summary = test_summary(command, &run);
             let outcome = Integrated::TestsFailed { summary };
             finish_attempt(cx, job, &outcome, None)?;
-            cleanup(git, job, false);
+            cleanup(git, job, None, w);
             return Ok(outcome);
         }
     }
@@ -167,21 +169,21 @@ pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
     // A predicted conflict is never merged, nor shown for review: it goes back first.
     let mut prediction = git.predict_merge(&into_tip, &tip)?;
     if let MergePrediction::Conflict { files } = prediction {
-        return conflict(cx, git, job, files);
+        return conflict(cx, git, job, files, w);
     }
     if human {
         // The caller tells the attention queue (the supervisor notifies).
         to_review(cx, job, &tip)?;
         let outcome = Integrated::InReview;
         finish_attempt(cx, job, &outcome, None)?;
-        cleanup(git, job, false);
+        cleanup(git, job, None, w);
         return Ok(outcome);
     }
     let mut old = into_tip;
     for _ in 0..MERGE_TRIES {
         let tree = match prediction {
             MergePrediction::Clean { tree } => tree,
-            MergePrediction::Conflict { files } => return conflict(cx, git, job, files),
+            MergePrediction::Conflict { files } => return conflict(cx, git, job, files, w),
         };
         let message = format!(
             "orchestron: merge {} ({})\n\n{}: {}",
@@ -196,7 +198,7 @@ pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
             mark_merged(cx, job, &commit)?;
             let outcome = Integrated::Merged { commit };
             finish_attempt(cx, job, &outcome, None)?;
-            cleanup(git, job, true);
+            cleanup(git, job, Some(&tip), w);
             return Ok(outcome);
         }
         // The integration branch moved (another merge, a person): compute it again.
@@ -216,8 +218,19 @@ pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
 }
 
 /// Commit what the worker left in its worktree, on its branch.
-fn commit_leftovers(git: &Git, job: &Job) -> Result<Option<String>> {
-    let on = git.worktree_branch(&job.worktree)?;
+fn commit_leftovers(git: &Git, job: &Job, worktrees: &[Worktree]) -> Result<Option<String>> {
+    let canonical = job.worktree.canonicalize().ok();
+    let Some(entry) = worktrees.iter().find(|worktree| {
+        !worktree.main && canonical.is_some() && worktree.path.canonicalize().ok() == canonical
+    }) else {
+        return Err(Error::conflict(format!(
+            "`{}` is not a worktree of `{}`: {}'s work is left as it is",
+            job.worktree.display(),
+            git.top().display(),
+            job.item
+        )));
+    };
+    let on = entry.branch.clone();
     if on.as_deref() != Some(job.branch.as_str()) {
         // A detached HEAD or another branch: committing there could strand the work, and
         // removing the worktree would lose it. Leave everything for a person.
@@ -327,7 +340,13 @@ fn test_summary(command: &str, run: &CommandRun) -> String {
 }
 
 /// A predicted conflict: back to TODO, the branch kept.
-fn conflict(cx: &Context, git: &Git, job: &Job, files: Vec<String>) -> Result<Integrated> {
+fn conflict(
+    cx: &Context,
+    git: &Git,
+    job: &Job,
+    files: Vec<String>,
+    worktrees: &[Worktree],
+) -> Result<Integrated> {
     let note = format!(
         "its branch `{}` conflicts with `{}` in {}: the next attempt merges `{}` into it and \
          resolves the conflict",
@@ -338,7 +357,7 @@ fn conflict(cx: &Context, git: &Git, job: &Job, files: Vec<String>) -> Result<In
     );
     let outcome = Integrated::Conflict { files };
     finish_attempt(cx, job, &outcome, Some(&note))?;
-    cleanup(git, job, false);
+    cleanup(git, job, None, worktrees);
     Ok(outcome)
 }
 
@@ -541,14 +560,31 @@ fn finish_attempt(
 }
 
 /// After the tracker knows: remove the worktree (it holds nothing uncommitted by now) and,
-/// when merged, the branch. A failure here loses nothing and is left for `orchestron
-/// health`, which reports such leftovers.
-fn cleanup(git: &Git, job: &Job, merged: bool) {
-    if job.worktree.exists() {
-        let _ = git.remove_worktree(&job.worktree);
+/// when the integration branch holds the branch at `merged_tip`, the branch. A failure here
+/// loses nothing and is left for `orchestron health`, which reports such leftovers.
+fn cleanup(git: &Git, job: &Job, merged_tip: Option<&str>, worktrees: &[Worktree]) {
+    let canonical = job.worktree.canonicalize().ok();
+    let is_job =
+        |worktree: &Worktree| canonical.is_some() && worktree.path.canonicalize().ok() == canonical;
+    // The other worktrees, told apart while the job's folder still exists.
+    let others: Vec<Worktree> = worktrees
+        .iter()
+        .filter(|worktree| !is_job(worktree))
+        .cloned()
+        .collect();
+    if canonical.is_some() {
+        let removed = if worktrees.iter().any(is_job) {
+            git.remove_worktree_among(&job.worktree, worktrees)
+        } else {
+            // Made after the list (for a review's test run).
+            git.remove_worktree(&job.worktree)
+        };
+        if removed.is_err() {
+            return;
+        }
     }
-    if merged {
-        let _ = git.delete_branch_if_merged(&job.branch, &job.into);
+    if let Some(tip) = merged_tip {
+        let _ = git.delete_merged_branch(&job.branch, tip, &others);
     }
 }
 
