@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::error::Result;
-use crate::session::format_time;
 use crate::tracker::Db;
+use crate::tracker::claims;
 use crate::tracker::db::Health as DbHealth;
 use crate::workers::git::Git;
 use crate::workers::{recover, train};
@@ -160,46 +160,24 @@ fn stale_claims(cx: &Context) -> Result<Check> {
     })
 }
 
-/// Lapsed claims, each in a line: IN_PROGRESS items whose lease (renewed at `lease_at`,
-/// else their last change) ran out.
-// STAND-IN until h13-claims merges: `tracker::claims::reclaim(cx, true)`, which also counts
-// the claimer session's activity and an ended session.
+/// Lapsed claims, each in a line (the claims' own rule, read only).
 fn lapsed_claims(cx: &Context) -> Result<Vec<String>> {
-    let db = cx.tracker_for_reads()?;
-    let lease = jiff::SignedDuration::try_from(cx.config().claim_lease()).unwrap_or_default();
-    let now = cx.now();
-    let mut statement = db.conn().prepare(
-        "SELECT id, title, COALESCE(session, assignee), COALESCE(lease_at, updated_at) \
-         FROM items WHERE status = 'IN_PROGRESS' AND COALESCE(session, assignee) IS NOT NULL \
-         ORDER BY seq",
-    )?;
-    let rows: Vec<(String, String, String, String)> = statement
-        .query_map([], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, title, claimer, at)| {
-            let at: jiff::Timestamp = at.parse().ok()?;
-            let ends = at.checked_add(lease).ok()?;
-            (now >= ends).then(|| {
-                format!(
-                    "{id} ({}) claimed by `{claimer}`: its lease ran out at {}",
-                    crate::text::clip_line(&title, 60),
-                    format_time(ends)
-                )
-            })
-        })
-        .collect())
+    Ok(claims::reclaim(cx, true)?.iter().map(describe).collect())
 }
 
-/// Sweep lapsed claims; returns a line per item.
-// STAND-IN until h13-claims merges: `tracker::claims::reclaim(cx, false)`. Until then the
-// sweep is left to `orchestron task reclaim`, whose rule also counts a session's activity:
-// a repair here must not take an interactive session's live claim.
-fn sweep_lapsed_claims(_cx: &Context) -> Result<Vec<String>> {
-    Ok(Vec::new())
+/// Sweep lapsed claims back to TODO; returns a line per item.
+fn sweep_lapsed_claims(cx: &Context) -> Result<Vec<String>> {
+    Ok(claims::reclaim(cx, false)?.iter().map(describe).collect())
+}
+
+fn describe(reclaimed: &claims::Reclaimed) -> String {
+    format!(
+        "{} ({}) claimed by `{}`: {}",
+        reclaimed.id,
+        crate::text::clip_line(&reclaimed.title, 60),
+        reclaimed.claim.claimer,
+        reclaimed.claim.lapse.describe()
+    )
 }
 
 /// Runs whose supervisor is gone, with their open attempts.

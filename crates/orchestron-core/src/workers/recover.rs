@@ -17,16 +17,15 @@ use std::time::{Duration, Instant};
 
 use rusqlite::params;
 use serde::Serialize;
-use serde_json::json;
 
 use super::git::Git;
 use super::train;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::session::format_time;
+use crate::tracker::claims;
 use crate::tracker::items;
-use crate::tracker::model::{Status, Via};
-use crate::tracker::tasks;
+use crate::tracker::model::Status;
 
 /// How long a stopped worker gets between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -191,8 +190,15 @@ fn recover_attempt(
         "recovered: its supervisor (run {}, pid {}) was gone; its work is on `{}`",
         run.id, run.pid, attempt.branch
     );
-    match give_back(cx, &attempt.item, attempt.generation, &note) {
-        Ok(true) => said.push("returned the item to TODO".to_owned()),
+    let in_progress = {
+        let db = cx.tracker_for_reads()?;
+        items::get(db.conn(), &attempt.item).map(|item| item.status == Status::InProgress)
+    };
+    match in_progress {
+        Ok(true) => match claims::give_back(cx, &attempt.item, attempt.generation, &note) {
+            Ok(()) => said.push("returned the item to TODO".to_owned()),
+            Err(err) => said.push(format!("left the item as it is: {}", err.message())),
+        },
         Ok(false) => said.push("left the item as it is: it is not in progress".to_owned()),
         Err(err) => said.push(format!("left the item as it is: {}", err.message())),
     }
@@ -320,58 +326,6 @@ fn close_run(cx: &Context, run: &str) -> Result<()> {
             params![run, now],
         )?;
         Ok(())
-    })
-}
-
-/// Give a worker's claim back, fenced by its generation: the item returns to TODO with no
-/// assignee and no session, with a `claim_returned` event. `false` when the item is not in
-/// progress (nothing to give back); a `conflict` when it was claimed again.
-// STAND-IN until h13-claims merges: `tracker::claims::give_back`.
-fn give_back(cx: &Context, id: &str, generation: i64, note: &str) -> Result<bool> {
-    let now = format_time(cx.now());
-    let workflow = cx.workflow();
-    let mut db = cx.tracker_to_change()?;
-    db.write(|tx| -> Result<bool> {
-        let item = items::get(tx, id)?;
-        let current: i64 =
-            tx.query_row("SELECT claim_gen FROM items WHERE id = ?1", [id], |row| {
-                row.get(0)
-            })?;
-        if current != generation {
-            return Err(Error::conflict(format!(
-                "{id} was claimed again (generation {current}, the attempt held {generation})"
-            )));
-        }
-        if item.status != Status::InProgress {
-            return Ok(false);
-        }
-        tasks::apply_move(
-            tx,
-            &item,
-            Status::Todo,
-            Via::Release,
-            workflow,
-            None,
-            &now,
-            cx.actor(),
-        )?;
-        tx.execute(
-            "UPDATE items SET assignee = NULL, session = NULL WHERE id = ?1",
-            [id],
-        )?;
-        items::record(
-            tx,
-            id,
-            &now,
-            "claim_returned",
-            json!({
-                "by": item.session.as_ref().or(item.assignee.as_ref()),
-                "generation": generation,
-                "note": note,
-            }),
-            cx.actor(),
-        )?;
-        Ok(true)
     })
 }
 
