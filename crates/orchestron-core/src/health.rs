@@ -189,11 +189,25 @@ fn dead_workers(cx: &Context) -> Result<Check> {
     let db = cx.tracker_for_reads()?;
     let mut findings = Vec::new();
     for run in &orphaned {
-        let items: Vec<String> = db
+        let attempts: Vec<(String, Option<i64>, Option<String>)> = db
             .conn()
-            .prepare("SELECT item FROM worker_attempts WHERE run = ?1 AND ended_at IS NULL")?
-            .query_map([run], |row| row.get(0))?
+            .prepare(
+                "SELECT item, pid, pid_start FROM worker_attempts \
+                 WHERE run = ?1 AND ended_at IS NULL ORDER BY id",
+            )?
+            .query_map([run], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
             .collect::<Result<_, _>>()?;
+        let items: Vec<String> = attempts
+            .into_iter()
+            .map(
+                |(item, pid, start)| match pid.and_then(|pid| u32::try_from(pid).ok()) {
+                    Some(pid) if recover::is_alive(pid, start.as_deref()) => {
+                        format!("{item} (its worker still runs, pid {pid})")
+                    }
+                    _ => item,
+                },
+            )
+            .collect();
         findings.push(if items.is_empty() {
             format!("run {run}: its supervisor is gone")
         } else {

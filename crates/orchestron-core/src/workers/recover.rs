@@ -490,6 +490,40 @@ mod tests {
     }
 
     #[test]
+    fn health_reports_a_dead_supervisor_and_fix_recovers_it() {
+        let f = fixture();
+        let job = f.claimed("orphaned");
+        std::fs::write(job.worktree.join("half.txt"), "half\n").unwrap();
+        let mut db = f.cx.tracker().unwrap();
+        db.write(|tx| -> Result<()> {
+            tx.execute("UPDATE worker_runs SET pid_start = 'gone'", [])?;
+            Ok(())
+        })
+        .unwrap();
+        let report = crate::health::check(&f.cx, Some(&f.git), false).unwrap();
+        let dead = report
+            .checks
+            .iter()
+            .find(|check| check.name == "dead_workers")
+            .unwrap();
+        assert_eq!(dead.verdict, crate::health::Verdict::Problem, "{report:?}");
+        assert!(dead.findings[0].contains(&job.item), "{report:?}");
+        assert!(job.worktree.exists(), "a report changes nothing");
+
+        let fixed = crate::health::check(&f.cx, Some(&f.git), true).unwrap();
+        assert_eq!(fixed.problems, 0, "{fixed:?}");
+        assert!(
+            fixed
+                .fixed
+                .iter()
+                .any(|line| line.contains("returned the item to TODO")),
+            "{fixed:?}"
+        );
+        assert_eq!(f.status(&job.item), Status::Todo);
+        assert_eq!(f.show(&job.branch, "half.txt").as_deref(), Some("half\n"));
+    }
+
+    #[test]
     fn a_live_supervisors_run_is_left_alone() {
         let f = fixture();
         let job = f.claimed("live");
