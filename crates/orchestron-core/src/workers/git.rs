@@ -246,7 +246,7 @@ impl Git {
             return Ok(tip);
         }
         let head = self.head()?;
-        // Created only if still missing: a zero old value makes `update-ref` refuse an
+        // Created only if still missing: an empty old value makes `update-ref` refuse an
         // existing branch, so two supervisors starting together agree on one.
         let reference = format!("refs/heads/{name}");
         let output = self.output(
@@ -257,7 +257,7 @@ impl Git {
                 "orchestron: integration branch",
                 &reference,
                 &head,
-                ZERO_OID,
+                MUST_NOT_EXIST,
             ],
         )?;
         if !output.status.success() {
@@ -640,8 +640,9 @@ fn refuse_checked_out_among(branch: &str, what: &str, worktrees: &[Worktree]) ->
     Ok(())
 }
 
-/// The object id git reads as "no such reference" in `update-ref`'s old value.
-const ZERO_OID: &str = "0000000000000000000000000000000000000000";
+/// The old value `update-ref` reads as "no such reference yet" (an empty string, which holds
+/// for SHA-1 and SHA-256 repositories alike).
+const MUST_NOT_EXIST: &str = "";
 
 /// What one `git` call did.
 #[derive(Debug)]
