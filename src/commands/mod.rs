@@ -4,12 +4,14 @@
 mod attention;
 mod context;
 mod handoff;
+mod health;
 mod hook;
 mod inbox;
 mod install;
 mod knowledge;
 mod mode;
 mod query;
+mod review;
 mod session;
 mod shared;
 mod slash;
@@ -80,6 +82,8 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
             worker,
         } => hook::run(context, out, &event, payload.as_deref(), worker),
         Command::Workers(command) => workers::run(context, out, command),
+        Command::Review(args) => review::run(context, out, args),
+        Command::Health { fix } => health::run(context, out, fix),
         Command::Init { dir, bin } => install::init(context, out, dir, bin),
         Command::Uninstall { dir } => install::uninstall(context, out, dir),
         Command::Doctor { dir } => install::doctor(context, out, dir),

@@ -27,7 +27,8 @@
 //! - [`attention`]: the attention queue, everything that waits for a person, and
 //!   [`notify`]: `notify.command`, run when something enters it;
 //! - [`workers`]: parallel headless Claude Code workers: the supervisor, its processes, their
-//!   streams and ledger, their instructions, git and the merge train.
+//!   streams and ledger, their instructions, git, the merge train and recovery, and
+//!   [`health`]: the report on them and the tracker, with the safe repairs.
 
 pub mod attention;
 pub mod bounds;
@@ -38,6 +39,7 @@ pub mod docpath;
 pub mod error;
 pub mod handoff;
 pub mod handoffs;
+pub mod health;
 pub mod ids;
 pub mod inbox;
 pub mod jsonpath;

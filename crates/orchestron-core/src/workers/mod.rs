@@ -9,8 +9,10 @@
 //! - [`records`]: the ledger of runs and attempts in the tracker (`worker_runs`,
 //!   `worker_attempts`);
 //! - [`instructions`]: what a worker is told;
-//! - [`git`], [`train`], [`recover`]: git for the workers, the merge train, and recovery of
-//!   what a killed supervisor left.
+//! - [`git`]: runs git safely and within bounds, never on the user's checkout;
+//! - [`train`]: integrates finished work one at a time (tests, conflict prediction, merge,
+//!   DONE);
+//! - [`recover`]: finds and repairs what a killed supervisor left behind.
 
 pub mod git;
 pub mod instructions;
