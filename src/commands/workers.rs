@@ -26,8 +26,6 @@ use orchestron_core::workers::supervisor::{self, Event, Launch, Options, Outcome
 use orchestron_core::workers::train::Review;
 use orchestron_core::workers::{process, recover};
 
-/// The integration branch unless `--into` or `workers.into` names another.
-const DEFAULT_INTO: &str = "orchestron/integration";
 /// How many workers run at once by default.
 const DEFAULT_COUNT: u32 = 2;
 /// How many attempts an item gets in a run by default.
@@ -129,7 +127,7 @@ fn options(context: &Context, args: &WorkersRunArgs) -> anyhow::Result<Options> 
             .into
             .clone()
             .or(workers.into.clone())
-            .unwrap_or_else(|| DEFAULT_INTO.to_owned()),
+            .unwrap_or_else(|| orchestron_core::workers::train::DEFAULT_INTO.to_owned()),
         review,
         test_command: workers.test_command.clone(),
         once: args.once,

@@ -606,7 +606,6 @@ fn workers_logs_follow_prints_until_the_attempt_ends() {
 }
 
 #[test]
-#[ignore = "needs `workers::recover` from h13-train (a stand-in finds nothing)"]
 fn a_killed_supervisor_loses_no_commit_and_claims_nothing_twice() {
     let project = Project::new();
     let ids: Vec<String> = (1..=3)

@@ -131,8 +131,3 @@ pub fn log_path(state_root: &Path, item: &str, attempt: i64) -> PathBuf {
         .join(item)
         .join(format!("{attempt}.jsonl"))
 }
-
-/// A worker's worktree: `<state root>/worktrees/<ID>`.
-pub fn worktree_path(state_root: &Path, item: &str) -> PathBuf {
-    state_root.join("worktrees").join(item)
-}

@@ -252,6 +252,19 @@ pub struct RunRow {
     pub cost_usd: f64,
 }
 
+fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok(RunRow {
+        id: row.get(0)?,
+        pid: row.get(1)?,
+        pid_start: row.get(2)?,
+        into: row.get(3)?,
+        started_at: row.get(4)?,
+        ended_at: row.get(5)?,
+        outcome: row.get(6)?,
+        cost_usd: row.get(7)?,
+    })
+}
+
 /// What `workers status` shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
@@ -288,18 +301,7 @@ pub fn status(cx: &Context, failures: usize) -> Result<Status> {
          FROM worker_runs WHERE ended_at IS NULL ORDER BY seq",
     )?;
     let runs = statement
-        .query_map([], |row| {
-            Ok(RunRow {
-                id: row.get(0)?,
-                pid: row.get(1)?,
-                pid_start: row.get(2)?,
-                into: row.get(3)?,
-                started_at: row.get(4)?,
-                ended_at: row.get(5)?,
-                outcome: row.get(6)?,
-                cost_usd: row.get(7)?,
-            })
-        })?
+        .query_map([], run_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let running = conn
         .prepare(&format!(
@@ -351,10 +353,21 @@ pub fn attempts(cx: &Context, raw: &str) -> Result<Vec<AttemptRow>> {
 }
 
 /// The open run a live supervisor holds, if any: its pid still runs with the recorded start
-/// time.
+/// time. Read only.
 pub fn live_run(cx: &Context) -> Result<Option<RunRow>> {
-    let status = status(cx, 0)?;
-    Ok(status.runs.into_iter().find(|run| {
+    if !cx.tracker_path().exists() {
+        return Ok(None);
+    }
+    let db = cx.tracker_for_reads()?;
+    let runs = db
+        .conn()
+        .prepare(
+            "SELECT id, pid, pid_start, into_branch, started_at, ended_at, outcome, cost_usd \
+             FROM worker_runs WHERE ended_at IS NULL ORDER BY seq",
+        )?
+        .query_map([], run_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(runs.into_iter().find(|run| {
         u32::try_from(run.pid)
             .is_ok_and(|pid| super::process::is_alive(pid, run.pid_start.as_deref()))
     }))

@@ -696,9 +696,9 @@ impl Supervisor<'_> {
             *count += 1;
             *count
         };
-        let branch = format!("orchestron/{item}");
+        let branch = train::branch_for(&item);
         let state_root = self.cx.state_root().to_path_buf();
-        let worktree = process::worktree_path(&state_root, &item);
+        let worktree = train::worktree_path(self.cx, &item);
         // Composed before this attempt is recorded: its instructions tell of the earlier
         // ones (the last one's outcome decides whether to merge the integration branch
         // first), not of itself.
