@@ -452,6 +452,11 @@ impl Background {
         self.collect(137)
     }
 
+    /// The supervisor's pid.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn collect(&mut self, status: i32) -> WorkersRun {
         let stdout = self.stdout.take().unwrap().join().unwrap();
         let stderr = self.stderr.take().unwrap().join().unwrap();
@@ -648,9 +653,9 @@ pub(crate) fn wait_for(deadline: Duration, mut check: impl FnMut() -> bool) -> b
     check()
 }
 
-/// Processes whose environment has `ORCHESTRON_WORKER=<item>` and that lead their process
-/// group: the Claude Code worker started for that item (or its `--claude` wrapper).
-pub(crate) fn worker_leaders(item: &str) -> Vec<i32> {
+/// Children of `parent` whose environment has `ORCHESTRON_WORKER=<item>` and that lead their
+/// process group: the Claude Code worker the supervisor `parent` started for that item.
+pub(crate) fn worker_leaders(parent: u32, item: &str) -> Vec<i32> {
     let needle = format!("ORCHESTRON_WORKER={item}");
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -666,7 +671,7 @@ pub(crate) fn worker_leaders(item: &str) -> Vec<i32> {
         {
             continue;
         }
-        if process_group(pid) == Some(pid) {
+        if process_group(pid) == Some(pid) && parent_of(pid) == Some(parent) {
             found.push(pid);
         }
     }
@@ -678,6 +683,13 @@ pub(crate) fn process_group(pid: i32) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &stat[stat.rfind(')')? + 2..];
     after.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// The parent of `pid` (field 4 of `/proc/PID/stat`).
+fn parent_of(pid: i32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Whether a process is alive (and not a zombie).
