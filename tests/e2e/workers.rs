@@ -219,11 +219,16 @@ fn four_workers_drain_a_twelve_item_dag() {
             "{name} {id}: {item:#}\n{}",
             run.context()
         );
-        done_at.insert(
-            name.clone(),
-            item["completed_at"].as_str().unwrap().to_owned(),
-        );
         let events = history(&fixture, id);
+        // Merged: the `merged` event the train records, else the move to DONE.
+        let merged = events
+            .iter()
+            .find(|event| event["what"] == "merged")
+            .and_then(|event| event["at"].as_str())
+            .or(item["completed_at"].as_str())
+            .unwrap()
+            .to_owned();
+        done_at.insert(name.clone(), merged);
         assert_eq!(
             moves_to(&events, "DONE"),
             1,
@@ -530,7 +535,7 @@ fn a_conflict_goes_back_and_the_next_attempt_resolves_it() {
 )]
 fn a_budget_stops_spawning() {
     let Some(fixture) = repo() else { return };
-    let plan: Vec<PlanItem<'_>> = ["P1", "P2", "P3", "P4", "P5", "P6"]
+    let plan: Vec<PlanItem<'_>> = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"]
         .iter()
         .map(|name| (*name, &[][..]))
         .collect();
@@ -553,7 +558,7 @@ fn a_budget_stops_spawning() {
     assert_eq!(count("IN_PROGRESS"), 0, "{statuses:?}");
     assert_eq!(
         count("DONE") + count("TODO"),
-        6,
+        8,
         "{statuses:?}\n{}",
         run.context()
     );
@@ -703,11 +708,13 @@ fn a_killed_supervisor_loses_no_commit_and_claims_nothing_twice() {
     );
 
     let finish = r#"id=$(basename "$PWD"); echo done > "items/$id.second"; git add -A && git commit -qm "$id: second half" && orchestron task complete "$id" --note "finished""#;
-    let run = fixture.workers(
-        "after-kill",
-        scenario(json!([bash(finish), {"text": "Finished."}]), json!([])),
-        &run_args(&fixture, &["--count", "3"]),
-    );
+    let run = fixture
+        .workers_start(
+            "after-kill",
+            scenario(json!([bash(finish), {"text": "Finished."}]), json!([])),
+            &run_args(&fixture, &["--count", "3"]),
+        )
+        .finish(Duration::from_secs(150));
     assert_eq!(
         run.status,
         0,
