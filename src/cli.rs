@@ -724,6 +724,8 @@ pub enum TaskCommand {
     /// Move an item to IN_PROGRESS, linking it to the current session
     Start {
         id: String,
+        /// Allow a move the lifecycle does not, or take over a live claim of another session
+        /// (recorded; its later changes are refused)
         #[arg(long)]
         force: bool,
     },
@@ -778,14 +780,39 @@ pub enum TaskCommand {
         #[arg(long)]
         limit: Option<u64>,
     },
-    /// The single best item to work on next
+    /// The single best item to work on next (a lapsed claim counts as free)
     Next {
         /// Consider items assigned to A or to nobody
         #[arg(long)]
         assignee: Option<String>,
-        /// Take it: assign it (to A, else the current session) and start it, atomically
+        /// Take it: sweep its lapsed claim, if any, then assign it (to A, else the current
+        /// session) and start it, atomically
         #[arg(long)]
         claim: bool,
+    },
+    /// Send every lapsed claim back to TODO (its lease ran out, or its claimer's session ended)
+    ///
+    /// An IN_PROGRESS item's claim lapses `claims.lease` (default 15m) after the claimer's last
+    /// activity, or at once when the claimer's session has ended or expired. `task next
+    /// --claim` sweeps the item it takes by itself; this sweeps them all.
+    Reclaim {
+        /// Only list them; change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Ask a person: block the item with the question until it is answered
+    ///
+    /// The item waits in `orchestron attention`; `task answer` sends it back to TODO.
+    Ask {
+        id: String,
+        /// The question
+        question: String,
+    },
+    /// Answer an item's question: a clarification, and the item back to TODO
+    Answer {
+        id: String,
+        /// The answer
+        text: String,
     },
     /// Items that are BLOCKED or wait on unfinished dependencies, with what blocks them
     Blocked,

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 use crate::cli::TaskCommand;
 use crate::context::Context;
-use crate::output::Output;
+use crate::output::{self, Output};
+use orchestron_core::tracker::claims;
 use orchestron_core::tracker::model::Status;
 use orchestron_core::tracker::tasks::{
     self, Changes, CheckpointChange, CommentKind, ItemDetail, ItemView, ListFilter, NewItem,
@@ -97,7 +98,15 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
         }
         TaskCommand::Start { id, force } => print_item(out, &tasks::start(cx, &id, force)?),
         TaskCommand::Complete { id, force, note } => {
-            print_item(out, &tasks::complete(cx, &id, force, note.as_deref())?)
+            let completed = tasks::complete(cx, &id, force, note.as_deref())?;
+            print_value(out, &completed, &completed.view.item.id)?;
+            if completed.awaits_merge {
+                output::note(&format!(
+                    "recorded; the supervisor merges your branch, and {} is DONE once it is merged",
+                    completed.view.item.id
+                ));
+            }
+            Ok(())
         }
         TaskCommand::Log { id, text } => print_item(out, &tasks::log(cx, &id, &text)?),
         TaskCommand::Clarify { id, text } => print_item(
@@ -141,7 +150,72 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
             match tasks::next(cx, assignee.as_deref(), claim)? {
                 None if out.json() => out.json_line(&Value::Null)?,
                 None => {}
-                Some(found) => print_item(out, &found)?,
+                Some(found) => {
+                    print_value(out, &found, &found.view.item.id)?;
+                    if let Some(lapsed) = &found.reclaimable {
+                        output::note(&format!(
+                            "{} is free: the claim of `{}` has lapsed ({}); `--claim` takes it back",
+                            found.view.item.id,
+                            lapsed.claimer,
+                            lapsed.lapse.describe()
+                        ));
+                    }
+                    if let Some(from) = &found.reclaimed_from {
+                        output::note(&format!(
+                            "took {} back from `{from}`, whose claim had lapsed",
+                            found.view.item.id
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        TaskCommand::Reclaim { dry_run } => {
+            let swept = claims::reclaim(cx, dry_run)?;
+            if out.json() {
+                out.json_line(&serde_json::to_value(&swept)?)?;
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = swept
+                .iter()
+                .map(|found| {
+                    vec![
+                        found.id.clone(),
+                        found.claim.claimer.clone(),
+                        found.claim.generation.to_string(),
+                        found.claim.lapse.describe(),
+                        found.title.clone(),
+                    ]
+                })
+                .collect();
+            if !rows.is_empty() {
+                out.table(&["ID", "CLAIMER", "GENERATION", "WHY", "TITLE"], &rows)?;
+            }
+            let count = swept.len();
+            output::note(&match (count, dry_run) {
+                (0, _) => "no claim has lapsed".to_owned(),
+                (_, true) => format!("{count} lapsed claims would go back to TODO (dry run)"),
+                (_, false) => format!("{count} lapsed claims went back to TODO"),
+            });
+            Ok(())
+        }
+        TaskCommand::Ask { id, question } => {
+            let asked = tasks::ask(cx, &id, &question)?;
+            print_item(out, &asked)?;
+            output::note(&format!(
+                "{} is BLOCKED on your question and waits in `orchestron attention`; stop working on it",
+                asked.item.id
+            ));
+            Ok(())
+        }
+        TaskCommand::Answer { id, text } => {
+            let answered = tasks::answer(cx, &id, &text)?;
+            print_value(out, &answered, &answered.view.item.id)?;
+            if answered.unblocked {
+                output::note(&format!(
+                    "{} is back in TODO with the answer",
+                    answered.view.item.id
+                ));
             }
             Ok(())
         }
@@ -262,12 +336,17 @@ pub(super) fn todo(
 
 /// One item: its id as text, the whole item as JSON.
 fn print_item(out: &mut Output, found: &ItemView) -> anyhow::Result<()> {
+    print_value(out, found, &found.item.id)
+}
+
+/// One result about item `id`: the id as text, the whole result as JSON.
+fn print_value(out: &mut Output, found: &impl serde::Serialize, id: &str) -> anyhow::Result<()> {
     if out.json() {
         let mut value = serde_json::to_value(found)?;
         value["schema_version"] = json!(SCHEMA_VERSION);
         out.json_line(&value)?;
     } else {
-        out.line(&found.item.id)?;
+        out.line(id)?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The project tracker: work items in SQLite (`<root>/orchestron.db`) as a dependency DAG
 //! with a lifecycle. `model` holds the pure rules, `db` the connection and migrations,
+//! `claims` the claim leases (generations, sweeping lapsed claims, fencing late changes),
 //! `items` the queries shared by the operations, `tasks` the operations on items, `sprints`
 //! sprints (burndown, velocity) and the time spent on items, `knowledge` the decisions and
 //! memory entries, `plan` the queries behind what a session without an item is told of the
@@ -7,6 +8,7 @@
 //! V2 shared-state operations (configurations, epics, sprints, tools).
 //! Opened lazily: only operations that need it open the database, and reads never create it.
 
+pub mod claims;
 pub mod db;
 pub(crate) mod items;
 pub mod knowledge;

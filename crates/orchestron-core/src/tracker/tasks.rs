@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::claims;
 use super::items::{self, COLUMNS, Item};
 use super::model::{self, Kind, Priority, Reason, Status, Via, Workflow};
 use crate::context::Context;
@@ -387,8 +388,30 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
         .transpose()?;
     let workflow = cx.workflow();
     let actor = cx.actor();
+    // A worker never moves its own item on to DONE: DONE means its branch is merged, which
+    // only the supervisor's merge train knows.
+    let worker_item = match changes.status {
+        Some(Status::Done | Status::InReview | Status::Testing) => actor
+            .and_then(|actor| claims::session_document(cx, actor))
+            .and_then(|document| {
+                claims::worker_of(&document)
+                    .and_then(|worker| worker.get("item"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            }),
+        _ => None,
+    };
     change_item(cx, raw, |tx, item, now| {
+        claims::fence_and_renew(tx, item, actor, now)?;
         let id = &item.id;
+        if worker_item.as_deref() == Some(id.as_str()) {
+            return Err(Error::conflict(format!(
+                "a worker does not move {id} on: the supervisor's merge train does, once its branch is merged"
+            ))
+            .with_hint(format!(
+                "run `orchestron task complete {id} --note \"what you did\"` and stop"
+            )));
+        }
         let mut recorded = Vec::new();
         match (changes.status, &changes.reason) {
             (Some(to), reason) => {
@@ -462,6 +485,7 @@ pub fn set_progress(cx: &Context, raw: &str, percent: u8) -> Result<ItemView> {
     }
     let actor = cx.actor();
     change_item(cx, raw, |tx, item, now| {
+        claims::fence_and_renew(tx, item, actor, now)?;
         let id = &item.id;
         // DONE means 100 %: the lifecycle set it, and only reopening the item changes it.
         if item.status == Status::Done && percent != 100 {
@@ -494,6 +518,7 @@ pub fn checkpoint(cx: &Context, raw: &str, change: &CheckpointChange) -> Result<
     }
     let actor = cx.actor();
     change_item(cx, raw, |tx, item, now| {
+        claims::fence_and_renew(tx, item, actor, now)?;
         let id = &item.id;
         let (text, done) = match change {
             CheckpointChange::Add(text) | CheckpointChange::DoneText(text) => {
@@ -569,13 +594,21 @@ fn mark_done(tx: &Transaction<'_>, row: i64, now: &str) -> Result<()> {
     Ok(())
 }
 
-/// Move an item to IN_PROGRESS and link it to the acting session.
+/// Move an item to IN_PROGRESS and link it to the acting session: a new claim (a new
+/// generation). An item another claimer holds is taken from it when its claim has lapsed, and
+/// only with `force` while its claim is live (`claim_taken`).
 pub fn start(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
     let workflow = cx.workflow();
     let actor = cx.actor();
     change_item(cx, raw, |tx, item, now| {
         let id = &item.id;
         let via = if force { Via::Force } else { Via::Start };
+        // Starting an item another claimer holds takes its claim: a lapsed one is swept, a
+        // live one only with `force`.
+        let item = &match actor {
+            Some(actor) => claims::take_over(tx, cx, item, actor, force, now)?,
+            None => item.clone(),
+        };
         apply_move(
             tx,
             item,
@@ -596,14 +629,33 @@ pub fn start(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
     })
 }
 
+/// What `complete` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Completed {
+    #[serde(flatten)]
+    pub view: ItemView,
+    /// A worker finished its item: the note and a `worker_finished` event are recorded, and
+    /// the item stays IN_PROGRESS until the supervisor's merge train merges its branch (DONE
+    /// means merged).
+    pub awaits_merge: bool,
+}
+
 /// Finish work: on to the first stage the project requires (review, testing), else DONE.
 /// An item at a gate is refused: only `approve` passes it, or a person's `force` (DONE).
-pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Result<ItemView> {
+///
+/// A worker (the acting session's document has a `worker` field) finishing the item it
+/// holds records its note and a `worker_finished` event and leaves the status to the merge
+/// train. A session whose claim was taken back is refused (see `claims::fence_and_renew`).
+pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Result<Completed> {
     if let Some(note) = note {
         check_text("note", note)?;
     }
     let workflow = cx.workflow();
     let actor = cx.actor();
+    // Read before the transaction, without a lock: whether the actor is a worker, and whose.
+    let worker = actor
+        .and_then(|actor| claims::session_document(cx, actor))
+        .and_then(|document| claims::worker_of(&document).cloned());
     // What the finisher says it did, in the history beside the move (`completion_note`).
     let record_note = |tx: &Connection, id: &str, now: &str| -> Result<()> {
         if let Some(note) = note {
@@ -611,8 +663,49 @@ pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Res
         }
         Ok(())
     };
-    change_item(cx, raw, |tx, item, now| {
+    let mut awaits_merge = false;
+    let view = change_item(cx, raw, |tx, item, now| {
         let id = &item.id;
+        claims::fence_and_renew(tx, item, actor, now)?;
+        if let Some(worker) = &worker
+            && item.status == Status::InProgress
+            && item.session.is_some()
+            && item.session.as_deref() == actor
+        {
+            if force {
+                return Err(Error::invalid(format!(
+                    "a worker cannot force {id} to DONE: the supervisor's merge train moves it on once its branch is merged"
+                ))
+                .with_hint(format!("run `orchestron task complete {id} --note \"what you did\"`")));
+            }
+            record_note(tx, id, now)?;
+            let generation: i64 =
+                tx.query_row("SELECT claim_gen FROM items WHERE id = ?1", [id], |row| {
+                    row.get(0)
+                })?;
+            touch(tx, id, now)?;
+            items::record(
+                tx,
+                id,
+                now,
+                "worker_finished",
+                json!({"worker": worker, "generation": generation, "note": note}),
+                actor,
+            )?;
+            awaits_merge = true;
+            return Ok(());
+        }
+        if let Some(worker) = &worker
+            && worker.get("item").and_then(Value::as_str) == Some(id.as_str())
+        {
+            return Err(Error::conflict(format!(
+                "{id} is {} and not held by this worker's session; its claim was taken from it",
+                item.status
+            ))
+            .with_hint(format!(
+                "`orchestron task history {id}` shows what happened"
+            )));
+        }
         if force {
             apply_move(
                 tx,
@@ -654,7 +747,8 @@ pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Res
         let to = model::completion_target(item.status, workflow);
         apply_move(tx, item, to, Via::Complete, workflow, None, now, actor)?;
         record_note(tx, id, now)
-    })
+    })?;
+    Ok(Completed { view, awaits_merge })
 }
 
 /// Pass a gate: IN_REVIEW on to TESTING (when required) or DONE; TESTING to DONE.
@@ -707,11 +801,13 @@ pub fn log(cx: &Context, raw: &str, text: &str) -> Result<ItemView> {
     })
 }
 
-/// The two kinds of comment.
+/// The kinds of comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommentKind {
     Clarification,
     Feedback,
+    /// A question asked with `task ask`, answered by a later clarification.
+    Question,
 }
 
 impl CommentKind {
@@ -719,6 +815,7 @@ impl CommentKind {
         match self {
             CommentKind::Clarification => "clarification",
             CommentKind::Feedback => "feedback",
+            CommentKind::Question => "question",
         }
     }
 }
@@ -770,6 +867,7 @@ fn note_session(
     let label = match kind {
         CommentKind::Clarification => "Clarification",
         CommentKind::Feedback => "Feedback",
+        CommentKind::Question => "Question",
     };
     let title: String = item.title.chars().take(80).collect();
     let note = format!(
@@ -809,6 +907,130 @@ pub(crate) fn comments_of(
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// Ask a person: the item moves to BLOCKED with `question` as its reason, and a `question`
+/// comment and event are recorded, so it waits in the attention queue until
+/// [`answer`] answers it. Fenced like every change by a claimer (see
+/// `claims::fence_and_renew`).
+pub fn ask(cx: &Context, raw: &str, question: &str) -> Result<ItemView> {
+    check_text("question", question)?;
+    let workflow = cx.workflow();
+    let actor = cx.actor();
+    change_item(cx, raw, |tx, item, now| {
+        claims::fence_and_renew(tx, item, actor, now)?;
+        let id = &item.id;
+        apply_move(
+            tx,
+            item,
+            Status::Blocked,
+            Via::Update,
+            workflow,
+            Some(question),
+            now,
+            actor,
+        )?;
+        tx.execute(
+            "INSERT INTO comments (item, kind, text, at, by) VALUES (?1, 'question', ?2, ?3, ?4)",
+            params![id, question, now, actor],
+        )?;
+        touch(tx, id, now)?;
+        items::record(tx, id, now, "question", json!(question), actor)?;
+        Ok(())
+    })
+}
+
+/// What `answer` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answered {
+    #[serde(flatten)]
+    pub view: ItemView,
+    /// The open question it answered, if any.
+    pub question: Option<String>,
+    /// The item was BLOCKED on that question and is back in TODO, for a worker to pick up
+    /// with the answer in its instructions.
+    pub unblocked: bool,
+}
+
+/// Answer an item's question: a clarification (left in the inbox of a session working on
+/// it), and a BLOCKED item with an open question back to TODO.
+pub fn answer(cx: &Context, raw: &str, text: &str) -> Result<Answered> {
+    check_text("answer", text)?;
+    let workflow = cx.workflow();
+    let actor = cx.actor();
+    let mut answered = (None, false);
+    let view = change_item(cx, raw, |tx, item, now| {
+        let id = &item.id;
+        let question = open_question_of(tx, id)?.map(|question| question.text);
+        tx.execute(
+            "INSERT INTO comments (item, kind, text, at, by) VALUES (?1, 'clarification', ?2, ?3, ?4)",
+            params![id, text, now, actor],
+        )?;
+        let comment = tx.last_insert_rowid();
+        touch(tx, id, now)?;
+        items::record(tx, id, now, "clarification", json!(text), actor)?;
+        if !item.status.is_closed() {
+            note_session(cx, tx, item, comment, CommentKind::Clarification, text)?;
+        }
+        let unblocked = question.is_some() && item.status == Status::Blocked;
+        if unblocked {
+            apply_move(
+                tx,
+                item,
+                Status::Todo,
+                Via::Update,
+                workflow,
+                None,
+                now,
+                actor,
+            )?;
+        }
+        if let Some(question) = &question {
+            items::record(
+                tx,
+                id,
+                now,
+                "answered",
+                json!({"question": question, "unblocked": unblocked}),
+                actor,
+            )?;
+        }
+        answered = (question, unblocked);
+        Ok(())
+    })?;
+    Ok(Answered {
+        view,
+        question: answered.0,
+        unblocked: answered.1,
+    })
+}
+
+/// An item's open question: its latest `question` comment when no clarification came after
+/// it. Reads only.
+pub fn open_question(cx: &Context, raw: &str) -> Result<Option<Comment>> {
+    let db = cx.tracker_for_reads()?;
+    let id = items::resolve(db.conn(), raw)?;
+    open_question_of(db.conn(), &id)
+}
+
+pub(crate) fn open_question_of(conn: &Connection, id: &str) -> Result<Option<Comment>> {
+    Ok(conn
+        .query_row(
+            "SELECT kind, text, at, by FROM comments q WHERE item = ?1 AND kind = 'question' \
+             AND NOT EXISTS (SELECT 1 FROM comments a WHERE a.item = q.item \
+                             AND a.kind = 'clarification' AND a.id > q.id) \
+             ORDER BY id DESC LIMIT 1",
+            [id],
+            |row| {
+                Ok(Comment {
+                    kind: row.get(0)?,
+                    text: row.get(1)?,
+                    at: row.get(2)?,
+                    by: row.get(3)?,
+                })
+            },
+        )
+        .optional()?)
 }
 
 /// Give an item to someone; `none` (or an empty name) releases it like [`release`].
@@ -951,9 +1173,28 @@ pub fn ready(cx: &Context, limit: Option<u64>) -> Result<Vec<ItemView>> {
     with_labels(conn, found)
 }
 
-/// The single best ready item for `assignee` (or anyone); with `claim`, taken for them
-/// (else the acting session) in the same transaction: assigned and started.
-pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<ItemView>> {
+/// What `next` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Next {
+    #[serde(flatten)]
+    pub view: ItemView,
+    /// Offered by a read-only `next`: the item is IN_PROGRESS, but its claim has lapsed, and a
+    /// claim would sweep it first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaimable: Option<claims::LapsedClaim>,
+    /// Taken by `next --claim`: the claim's generation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    /// Taken by `next --claim`: the claimer whose lapsed claim was swept first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaimed_from: Option<String>,
+}
+
+/// The single best ready item for `assignee` (or anyone), or an IN_PROGRESS item whose claim
+/// has lapsed (see [`claims::lapse`]); with `claim`, taken for them (else the acting session)
+/// in the same transaction: a lapsed claim swept (`claim_expired`), then assigned and
+/// started. Without `claim` it only reads.
+pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<Next>> {
     let who = match (assignee, claim) {
         (Some(who), _) => Some(who.to_owned()),
         (None, true) => Some(cx.actor().map(str::to_owned).ok_or_else(|| {
@@ -963,51 +1204,48 @@ pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<
         })?),
         (None, false) => None,
     };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM items WHERE {READY} AND (assignee IS NULL OR assignee = ?1) \
-         ORDER BY priority, seq LIMIT 1"
-    );
-    let pick = |conn: &Connection| -> Result<Option<Item>> {
-        Ok(query_items(conn, &sql, params![who])?.into_iter().next())
-    };
+    let now = cx.now();
+    let scope = claims::Scope::default();
     if !claim {
         let db = cx.tracker_for_reads()?;
-        let found = pick(db.conn())?;
-        return found.map(|item| view(db.conn(), &item.id)).transpose();
-    }
-    let now = format_time(cx.now());
-    let actor = cx.actor();
-    let workflow = cx.workflow();
-    let mut db = cx.tracker_to_change()?;
-    let found = db.write(|tx| -> Result<Option<String>> {
-        let Some(item) = pick(tx)? else {
+        let Some((item, lapsed)) = claims::pick(db.conn(), cx, now, who.as_deref(), &scope)? else {
             return Ok(None);
         };
-        apply_move(
-            tx,
-            &item,
-            Status::InProgress,
-            Via::Start,
-            workflow,
-            None,
-            &now,
-            actor,
-        )?;
-        tx.execute(
-            "UPDATE items SET assignee = ?2, session = COALESCE(?3, session) WHERE id = ?1",
-            params![item.id, who, actor],
-        )?;
-        items::record(
-            tx,
-            &item.id,
-            &now,
-            "claimed",
-            json!({"by": who, "from": item.status.as_str()}),
-            actor,
-        )?;
-        Ok(Some(item.id))
+        return Ok(Some(Next {
+            view: view(db.conn(), &item.id)?,
+            reclaimable: lapsed,
+            generation: None,
+            reclaimed_from: None,
+        }));
+    }
+    let at = format_time(now);
+    let actor = cx.actor();
+    let mut db = cx.tracker_to_change()?;
+    let found = db.write(|tx| -> Result<Option<(String, i64, Option<String>)>> {
+        let Some((item, lapsed)) = claims::pick(tx, cx, now, who.as_deref(), &scope)? else {
+            return Ok(None);
+        };
+        let item = match &lapsed {
+            Some(lapsed) => claims::expire(tx, cx, &item, lapsed, &at)?,
+            None => item,
+        };
+        let generation = claims::take(tx, cx, &item, who.as_deref(), actor, &at)?;
+        Ok(Some((
+            item.id,
+            generation,
+            lapsed.map(|lapsed| lapsed.claimer),
+        )))
     })?;
-    found.map(|id| view(db.conn(), &id)).transpose()
+    found
+        .map(|(id, generation, reclaimed_from)| {
+            Ok(Next {
+                view: view(db.conn(), &id)?,
+                reclaimable: None,
+                generation: Some(generation),
+                reclaimed_from,
+            })
+        })
+        .transpose()
 }
 
 /// Items that cannot go ahead, most urgent first, each with its own reason and what it
@@ -1208,8 +1446,9 @@ fn open_descendants(conn: &Connection, id: &str) -> Result<Vec<Item>> {
 }
 
 /// Move an item to `to` through the lifecycle ([`model::plan_move`]) and apply every side
-/// effect: times, progress, the blocked reason, a released claim, the dependents'
-/// `open_deps`; the move is recorded in the history, marked `forced` when a person forced
+/// effect: times, progress, the blocked reason, a released claim, a new claim (entering
+/// IN_PROGRESS bumps the generation `claim_gen` and stamps the lease `lease_at`), the
+/// dependents' `open_deps`; the move is recorded in the history, marked `forced` when a person forced
 /// it. Returns whether anything changed.
 #[allow(clippy::too_many_arguments)]
 pub fn apply_move(
@@ -1237,7 +1476,9 @@ pub fn apply_move(
          completed_at = CASE ?6 WHEN 1 THEN ?3 WHEN 0 THEN NULL ELSE completed_at END, \
          progress = CASE WHEN ?7 THEN 100 ELSE progress END, \
          assignee = CASE WHEN ?8 THEN NULL ELSE assignee END, \
-         session = CASE WHEN ?8 THEN NULL ELSE session END WHERE id = ?1",
+         session = CASE WHEN ?8 THEN NULL ELSE session END, \
+         claim_gen = CASE WHEN ?9 THEN claim_gen + 1 ELSE claim_gen END, \
+         lease_at = CASE WHEN ?9 THEN ?3 ELSE lease_at END WHERE id = ?1",
         params![
             item.id,
             to.as_str(),
@@ -1247,6 +1488,7 @@ pub fn apply_move(
             effects.completed,
             effects.progress_full,
             effects.release,
+            to == Status::InProgress,
         ],
     )?;
     if effects.dependents_open_delta != 0 {
@@ -1476,9 +1718,8 @@ fn what_was_done(what: &str, detail: Option<&str>) -> Option<&'static str> {
         }
         "released" => Some("released"),
         "progress" | "checkpoint" | "log" | "updated" | "time" | "hours" | "depends"
-        | "blocked-reason" | "clarification" | "feedback" | "approved" | "completion_note" => {
-            Some("worked")
-        }
+        | "blocked-reason" | "clarification" | "feedback" | "approved" | "completion_note"
+        | "question" | "worker_finished" => Some("worked"),
         _ => None,
     }
 }
