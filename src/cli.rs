@@ -182,6 +182,24 @@ pub enum Command {
         #[arg(long)]
         session: Option<String>,
     },
+    /// The prompt a worker gets for an item: the item, what it has learned, its
+    /// dependencies' results, matching decisions and memory, earlier attempts, the protocol
+    ///
+    /// At most `workers.instructions_bytes` (8,192 by default); it says what it had to cut.
+    /// Changes nothing.
+    WorkerInstructions {
+        /// The item
+        id: String,
+        /// How to print it (`--json` means `json`)
+        #[arg(long, value_enum, default_value_t = InstructionsFormat::Markdown)]
+        format: InstructionsFormat,
+    },
+    /// What waits for a person: unanswered questions, blocked items, items in review and
+    /// paused sessions, each with the command that acts on it
+    ///
+    /// Changes nothing. The hooks of an interactive session say when something new enters it;
+    /// `notify.command` in the configuration runs with each new entry as JSON on stdin.
+    Attention,
     /// Print what a session is told when it starts, or keep and load named snapshots of a
     /// session's working context
     ///
@@ -250,6 +268,13 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
+    Markdown,
+    Json,
+}
+
+/// How `worker-instructions` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InstructionsFormat {
     Markdown,
     Json,
 }

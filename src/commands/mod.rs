@@ -1,6 +1,7 @@
 //! One module per command group and this one dispatch `match`. Commands turn arguments into
 //! calls on the core (`session`, `docpath`) through the `store`, and print through `output`.
 
+mod attention;
 mod context;
 mod handoff;
 mod hook;
@@ -97,6 +98,10 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
             stdin,
             args,
         } => slash::run(context, out, command, stdin, args),
+        Command::WorkerInstructions { id, format } => {
+            attention::worker_instructions(context, out, &id, format)
+        }
+        Command::Attention => attention::attention(context, out),
     }
 }
 

@@ -201,6 +201,8 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
         }
         TaskCommand::Ask { id, question } => {
             let asked = tasks::ask(cx, &id, &question)?;
+            // A person is told through `notify.command`, if the project set one.
+            orchestron_core::notify::entered(cx, &asked.item.id);
             print_item(out, &asked)?;
             output::note(&format!(
                 "{} is BLOCKED on your question and waits in `orchestron attention`; stop working on it",

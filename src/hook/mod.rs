@@ -42,11 +42,18 @@ pub(crate) fn run(context: &Context, event: Event, input: &Input) -> anyhow::Res
         Event::SessionStart => session_start(context, &id, &payload),
         Event::UserPromptSubmit => {
             let mut messages = Vec::new();
+            let mut attention = Vec::new();
+            // Only a project with a tracker has news for the person here: paused sessions
+            // are told of at SessionStart, which reads every session document.
+            let tracker = context.state_root().join("orchestron.db").exists();
             keep_alive(context, &id, false, payload.cut, |document, now| {
                 session::clear_waiting(document);
                 messages = inbox::take_unread(document, now, MAX_CONTEXT_CHARS);
+                if tracker {
+                    attention = attention_lines(context, document, false);
+                }
             })?;
-            Ok(deliver(event, &messages))
+            Ok(deliver_with(event, &messages, &attention))
         }
         Event::PreToolUse => pre_tool_use(context, &id, &payload),
         Event::PostToolUse | Event::PostToolUseFailure => {
@@ -129,15 +136,87 @@ pub(crate) fn run(context: &Context, event: Event, input: &Input) -> anyhow::Res
 /// The reply that hands unread inbox `messages` to the model with `event`'s
 /// `additionalContext` (UserPromptSubmit, PostToolUse, PostToolUseFailure), or none.
 fn deliver(event: Event, messages: &[inbox::Unread]) -> Option<Value> {
-    if messages.is_empty() {
+    deliver_with(event, messages, &[])
+}
+
+/// [`deliver`], with `more` lines after the messages (the attention queue's news).
+fn deliver_with(event: Event, messages: &[inbox::Unread], more: &[String]) -> Option<Value> {
+    if messages.is_empty() && more.is_empty() {
         return None;
     }
+    let mut lines = inbox::describe(messages);
+    lines.extend(more.iter().cloned());
     Some(json!({
         "hookSpecificOutput": {
             "hookEventName": event.name(),
-            "additionalContext": cap(&inbox::describe(messages), MAX_CONTEXT_CHARS),
+            "additionalContext": cap(&lines, MAX_CONTEXT_CHARS),
         }
     }))
+}
+
+/// How many of the attention queue's new entries a hook names.
+const ATTENTION_FIRST: usize = 3;
+
+/// What an interactive session is told of the attention queue (`orchestron_core::attention`),
+/// once, when it is new: how many entries need a person, with the first few that entered
+/// the queue since the tracker event kept at `attention.mark` in the session's document (all
+/// of them for a session never told), and the mark moved on. A worker's session (its
+/// document has a `worker`) is told nothing. With `sessions` (SessionStart) and no mark yet
+/// (a new session), paused sessions are counted and listed too, which reads every session
+/// document; otherwise (a prompt, a resumed or compacted session) the tracker is opened only
+/// when its files changed since the fingerprint kept at `attention.tracker` (then one
+/// indexed query when no event is newer than the mark). A failure costs the lines, never
+/// the hook.
+fn attention_lines(context: &Context, document: &mut Value, sessions: bool) -> Vec<String> {
+    if document
+        .get("worker")
+        .is_some_and(|worker| !worker.is_null())
+    {
+        return Vec::new();
+    }
+    let mark = document.pointer("/attention/mark").and_then(Value::as_i64);
+    let seen = document
+        .pointer("/attention/tracker")
+        .and_then(Value::as_str);
+    // Paused sessions are listed only to a session never told (they are not events with a
+    // mark), so only its SessionStart reads the other session documents.
+    let sessions = sessions && mark.is_none();
+    let update = context.core().and_then(|cx| {
+        // Taken before the tracker is read, so a write in between is seen next time.
+        let fingerprint = orchestron_core::attention::tracker_fingerprint(cx);
+        // A prompt with the tracker as it was last time has nothing new to tell: two
+        // `stat` calls, and the tracker is not opened.
+        if !sessions
+            && mark.is_some()
+            && fingerprint
+                .as_ref()
+                .is_some_and(|now| now.settled && Some(now.text.as_str()) == seen)
+        {
+            return Ok((None, fingerprint.map(|now| now.text)));
+        }
+        let update = orchestron_core::attention::update(cx, mark, sessions)?;
+        Ok((update, fingerprint.map(|now| now.text)))
+    });
+    let (update, fingerprint) = match update {
+        Ok(found) => found,
+        Err(err) => {
+            crate::output::warn(&format!("the attention queue is left out: {err:#}"));
+            return Vec::new();
+        }
+    };
+    let new_mark = update.as_ref().map_or(mark, |update| Some(update.mark));
+    if (new_mark != mark || fingerprint.as_deref() != seen)
+        && let Some(new_mark) = new_mark
+        && let Some(root) = document.as_object_mut()
+    {
+        root.insert(
+            "attention".to_owned(),
+            json!({"mark": new_mark, "tracker": fingerprint}),
+        );
+    }
+    update.map_or_else(Vec::new, |update| {
+        orchestron_core::attention::describe(&update, ATTENTION_FIRST)
+    })
 }
 
 /// Create the session on first sight, else record activity: heartbeat an active or paused
@@ -242,11 +321,13 @@ fn session_start(
         applied = session::output_style(document);
         // The mode line comes first; the messages get the rest of the budget.
         let messages = inbox::take_unread(document, now, limit.saturating_sub(120));
+        let attention = attention_lines(context, document, true);
         summary = Some(start_lines(
             context,
             document,
             payload.source.as_deref(),
             &messages,
+            attention,
             task,
         ));
         // Under the session's lock, so that two SessionStarts at once export it once.
@@ -271,7 +352,8 @@ fn session_start(
 }
 
 /// Everything SessionStart injects, most important first: the session and its mode, the
-/// inbox `messages` (a person wrote them for this session), its current item, the project's
+/// inbox `messages` (a person wrote them for this session), the `attention` queue's news
+/// (what waits for the person), its current item, the project's
 /// handoffs (open items recent sessions took, then the latest general handoff; at most
 /// `handoff::BRIEF_SHARE_PERCENT` of the budget), the plan when it has no item (at most
 /// `briefing::PLAN_SHARE_PERCENT`), then what this session itself left open.
@@ -280,10 +362,12 @@ fn start_lines(
     document: &Value,
     source: Option<&str>,
     messages: &[inbox::Unread],
+    attention: Vec<String>,
     task: Vec<String>,
 ) -> Vec<String> {
     let mut lines = start_context(document, source);
     let mut early = inbox::describe(messages);
+    early.extend(attention);
     let idle = task.is_empty();
     early.extend(task);
     early.extend(handoff_brief(context, document));
@@ -383,7 +467,16 @@ pub(crate) fn preview_context(context: &Context, who: Preview<'_>) -> anyhow::Re
             (document, task, Some("startup"))
         }
     };
-    let lines = start_lines(context, &document, source, &inbox::unread(&document), task);
+    // The attention lines as SessionStart would say them; the mark moves in a copy only.
+    let attention = attention_lines(context, &mut document.clone(), true);
+    let lines = start_lines(
+        context,
+        &document,
+        source,
+        &inbox::unread(&document),
+        attention,
+        task,
+    );
     let mut text = cap(&lines, context.config()?.context_chars());
     // What Claude Code applied when the session started; for a session no hook has
     // started, what it would apply now.

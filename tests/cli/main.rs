@@ -2,6 +2,7 @@
 //! binary with a cleared environment, a temporary state root, a fixed clock and a fixed id
 //! seed, and asserts on exit status, stdout and stderr together.
 
+mod attention;
 mod claims;
 mod concurrency;
 mod crash;
@@ -15,6 +16,7 @@ mod hardening_repo;
 mod hardening_state;
 mod hook;
 mod install;
+mod instructions;
 mod jsonpath_cts;
 mod knowledge;
 mod lifecycle;

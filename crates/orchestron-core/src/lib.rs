@@ -23,8 +23,12 @@
 //!   and messages, or the project in one line;
 //! - [`snapshots`]: named context snapshots a session saves and another loads;
 //! - [`text`]: how text is cut to fit, everywhere;
-//! - [`briefing`]: what a session without an item is told of the plan when it starts.
+//! - [`briefing`]: what a session without an item is told of the plan when it starts;
+//! - [`attention`]: the attention queue, everything that waits for a person, and
+//!   [`notify`]: `notify.command`, run when something enters it;
+//! - [`workers`]: the parallel headless workers (their instructions).
 
+pub mod attention;
 pub mod bounds;
 pub mod briefing;
 pub mod config;
@@ -36,6 +40,7 @@ pub mod handoffs;
 pub mod ids;
 pub mod inbox;
 pub mod jsonpath;
+pub mod notify;
 pub mod repo;
 pub mod select;
 pub mod session;
@@ -46,6 +51,7 @@ pub mod store;
 pub mod text;
 pub mod tracker;
 pub mod views;
+pub mod workers;
 
 pub use context::{Clock, Context, Settings};
 pub use error::{Error, ErrorKind, Result};

@@ -372,6 +372,88 @@ fn search(conn: &Connection, text: &str, query: &str) -> Result<Vec<Memory>> {
     Ok(list)
 }
 
+/// A decision as a worker's instructions cite it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RelatedDecision {
+    pub id: String,
+    pub title: String,
+    pub rationale: String,
+    /// The item it belongs to.
+    pub task: Option<String>,
+}
+
+/// The decisions that matter to an item, best first: those tied to one of `items` (the item
+/// and its parents), then those whose title or rationale holds the most of `words` (matched
+/// as the start of a word, ignoring case), newest first among equals. At most `limit`; the
+/// latest [`RELATED_SCAN`] decisions are considered.
+pub fn related_decisions(
+    conn: &Connection,
+    items: &[&str],
+    words: &[String],
+    limit: usize,
+) -> Result<Vec<RelatedDecision>> {
+    let mut statement = conn
+        .prepare("SELECT id, title, rationale, item FROM decisions ORDER BY seq DESC LIMIT ?1")?;
+    let rows = statement
+        .query_map([RELATED_SCAN as i64], |row| {
+            Ok(RelatedDecision {
+                id: row.get(0)?,
+                title: row.get(1)?,
+                rationale: row.get(2)?,
+                task: row.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut scored: Vec<(usize, usize, RelatedDecision)> = rows
+        .into_iter()
+        .enumerate()
+        .filter_map(|(newest, decision)| {
+            let tied = decision
+                .task
+                .as_deref()
+                .is_some_and(|task| items.contains(&task));
+            let text = format!("{} {}", decision.title, decision.rationale).to_lowercase();
+            let text_words: Vec<&str> = text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|word| !word.is_empty())
+                .collect();
+            let matched = words
+                .iter()
+                .filter(|word| text_words.iter().any(|w| w.starts_with(word.as_str())))
+                .count();
+            let score = usize::from(tied) * 1000 + matched;
+            (score > 0).then_some((score, newest, decision))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    Ok(scored
+        .into_iter()
+        .take(limit)
+        .map(|(_, _, decision)| decision)
+        .collect())
+}
+
+/// How many of the latest decisions [`related_decisions`] considers.
+pub const RELATED_SCAN: usize = 2_000;
+
+/// The memory entries that hold any of `words` (each as the start of a word), best match
+/// first through the full-text index; at most `limit`. Words without a letter or digit are
+/// skipped; none left finds nothing.
+pub fn related_memory(conn: &Connection, words: &[String], limit: usize) -> Result<Vec<Memory>> {
+    let quoted: Vec<String> = words
+        .iter()
+        .filter(|word| word.chars().any(char::is_alphanumeric))
+        .map(|word| format!("\"{}\"*", word.replace('"', "\"\"")))
+        .collect();
+    if quoted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = quoted.join(" OR ");
+    let mut found = search(conn, &query, &query)?;
+    found.truncate(limit);
+    Ok(found)
+}
+
 fn collect_memory(mut rows: rusqlite::Rows<'_>) -> Result<Vec<Memory>> {
     let mut list = Vec::new();
     while let Some(row) = rows.next()? {
