@@ -226,6 +226,25 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         payload: Option<PathBuf>,
     },
+    /// Review a worker's finished item: its diff against the integration branch, the test
+    /// result, the worker's note, cost and turns, and the log's summary
+    ///
+    /// Items wait IN_REVIEW when workers run with `--review human` or the project requires
+    /// review; `orchestron attention` lists them.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Review(ReviewArgs),
+    /// Check the workers and the tracker: stale claims, dead workers, orphaned worktrees,
+    /// worker branches, the integration branch, budget used, tracker integrity
+    ///
+    /// Exits 1 when a problem is left. `--fix` makes only the repairs that lose nothing:
+    /// sweeps lapsed claims, recovers what a killed supervisor left (its work committed
+    /// first), deletes worker branches the integration branch holds, prunes worktrees git
+    /// lost, recounts dependency counts.
+    Health {
+        /// Make the safe repairs first, then report what is left
+        #[arg(long)]
+        fix: bool,
+    },
     /// Wire Orchestron into a project without the plugin system
     ///
     /// Adds its hooks and status line to `.claude/settings.local.json`, this machine's
@@ -293,6 +312,37 @@ pub enum SlashCommand {
     Memory,
     Inbox,
     Doctor,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    #[command(subcommand)]
+    pub command: Option<ReviewCommand>,
+    /// The item to show
+    #[arg(required = true)]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Merge the item's branch into the integration branch through the merge train (the
+    /// test command runs again when one is configured); it becomes DONE
+    ///
+    /// A branch that now conflicts, or fails the tests, is not merged: the item goes back
+    /// to TODO for another attempt, and the command exits 1.
+    Approve {
+        /// The item
+        id: String,
+    },
+    /// Send the item back to TODO with feedback; its branch is kept, and the next attempt
+    /// continues from it with the feedback in its instructions
+    Reject {
+        /// The item
+        id: String,
+        /// What to change
+        #[arg(long, value_name = "TEXT")]
+        feedback: String,
+    },
 }
 
 #[derive(Debug, Args)]

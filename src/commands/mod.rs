@@ -4,12 +4,14 @@
 mod attention;
 mod context;
 mod handoff;
+mod health;
 mod hook;
 mod inbox;
 mod install;
 mod knowledge;
 mod mode;
 mod query;
+mod review;
 mod session;
 mod shared;
 mod slash;
@@ -74,6 +76,8 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
         Command::Context(args) => context::run(context, out, args),
         Command::Statusline { payload } => hook::statusline(context, out, payload.as_deref()),
         Command::Hook { event, payload } => hook::run(context, out, &event, payload.as_deref()),
+        Command::Review(args) => review::run(context, out, args),
+        Command::Health { fix } => health::run(context, out, fix),
         Command::Init { dir, bin } => install::init(context, out, dir, bin),
         Command::Uninstall { dir } => install::uninstall(context, out, dir),
         Command::Doctor { dir } => install::doctor(context, out, dir),

@@ -26,7 +26,8 @@
 //! - [`briefing`]: what a session without an item is told of the plan when it starts;
 //! - [`attention`]: the attention queue, everything that waits for a person, and
 //!   [`notify`]: `notify.command`, run when something enters it;
-//! - [`workers`]: the parallel headless workers (their instructions).
+//! - [`workers`]: the parallel headless workers: their instructions, git, merge train and
+//!   recovery, and [`health`]: the report on them and the tracker, with the safe repairs.
 
 pub mod attention;
 pub mod bounds;
@@ -37,6 +38,7 @@ pub mod docpath;
 pub mod error;
 pub mod handoff;
 pub mod handoffs;
+pub mod health;
 pub mod ids;
 pub mod inbox;
 pub mod jsonpath;

@@ -1,0 +1,970 @@
+//! Running `git` for the workers, safely and within bounds: every call names its folder
+//! (`git -C DIR`), runs with git's repository variables removed from its environment (so a
+//! `GIT_DIR` or `GIT_INDEX_FILE` the supervisor inherited can never aim it at another
+//! repository or index), never waits for a terminal, and is killed (with everything it
+//! started) when it outlives its deadline.
+//!
+//! What the workers do to a repository goes through here, and none of it touches the
+//! user's working tree, index or checked-out branch: branches move with `update-ref`
+//! (compare-and-swap), merges are computed with `merge-tree --write-tree` and recorded with
+//! `commit-tree`, and commits are made only inside a worker's own worktree. A branch checked
+//! out in any worktree is never moved or deleted, a worktree is removed only when it holds
+//! nothing uncommitted, and a branch is deleted only when the branch it was merged into
+//! contains it.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// How long one ordinary `git` call may take before it is killed.
+pub const GIT_LIMIT: Duration = Duration::from_secs(120);
+
+/// The most of a `git` call's output kept (a diff for `review` is the large one).
+pub const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
+
+/// The variables that aim `git` at a repository, an index or an object store other than
+/// the folder named with `-C`: removed from every call's environment.
+const REPOSITORY_VARIABLES: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+    "GIT_QUARANTINE_PATH",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_SHALLOW_FILE",
+    "GIT_GRAFT_FILE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_EDITOR",
+    "GIT_SEQUENCE_EDITOR",
+];
+
+/// The identity of the commits Orchestron makes when the repository has none configured.
+const FALLBACK_IDENTITY: [&str; 4] = [
+    "-c",
+    "user.name=Orchestron",
+    "-c",
+    "user.email=orchestron@localhost",
+];
+
+/// The repository the workers work in, by its main worktree.
+#[derive(Debug, Clone)]
+pub struct Git {
+    /// The main worktree's top level (the user's checkout).
+    top: PathBuf,
+    /// Whether git finds a committer identity of its own (config or environment); when it
+    /// does not, Orchestron's commits use [`FALLBACK_IDENTITY`]. Asked once.
+    has_identity: OnceLock<bool>,
+    /// Branch names `git check-ref-format` accepted already: each is asked once.
+    valid_names: Arc<Mutex<HashSet<String>>>,
+}
+
+/// A worktree of the repository, as `git worktree list --porcelain` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Worktree {
+    pub path: PathBuf,
+    /// The commit checked out, absent in a bare repository's entry.
+    pub head: Option<String>,
+    /// The branch checked out (`orchestron/T-1`), `None` when detached.
+    pub branch: Option<String>,
+    /// The main worktree (the first entry).
+    pub main: bool,
+    /// Git says its folder is gone (`git worktree prune` would forget it).
+    pub prunable: bool,
+    pub locked: bool,
+}
+
+/// What `git merge-tree --write-tree` predicts of a merge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergePrediction {
+    /// It merges cleanly into this tree.
+    Clean { tree: String },
+    /// These files conflict; nothing was written to any branch.
+    Conflict { files: Vec<String> },
+}
+
+/// What a command run within bounds did.
+#[derive(Debug, Clone)]
+pub struct CommandRun {
+    /// The exit code; `None` when a signal ended it (or it was killed at its deadline).
+    pub code: Option<i32>,
+    /// It outlived its deadline and was killed, with its process group.
+    pub timed_out: bool,
+    /// Its output, stdout then stderr, the last [`CommandRun::TAIL_BYTES`] kept.
+    pub tail: String,
+    pub took: Duration,
+}
+
+impl CommandRun {
+    /// How much of a command's output is kept: its end, where the verdict is.
+    pub const TAIL_BYTES: usize = 16 * 1024;
+
+    pub fn succeeded(&self) -> bool {
+        self.code == Some(0) && !self.timed_out
+    }
+}
+
+impl Git {
+    /// The repository `project_root` belongs to. Outside a git work tree (no repository, a
+    /// bare one) it is refused with a clear message.
+    pub fn open(project_root: &Path) -> Result<Git> {
+        let output = run_git(
+            project_root,
+            &["rev-parse", "--show-toplevel"],
+            GIT_LIMIT,
+            4096,
+        )?;
+        if !output.status.success() {
+            return Err(Error::invalid(format!(
+                "`{}` is not in a git work tree: {}",
+                project_root.display(),
+                first_line(&output.stderr)
+            ))
+            .with_hint(
+                "workers need a git repository with a commit: `git init` and commit first, \
+                 or run it in the repository",
+            ));
+        }
+        let here = PathBuf::from(output.stdout.trim_end_matches('\n'));
+        let git = Git {
+            top: here.clone(),
+            has_identity: OnceLock::new(),
+            valid_names: Arc::default(),
+        };
+        // A linked worktree's repository is the main worktree's: the first entry.
+        let top = git
+            .worktrees()?
+            .into_iter()
+            .find(|worktree| worktree.main)
+            .map_or(here, |worktree| worktree.path);
+        Ok(Git {
+            top,
+            has_identity: OnceLock::new(),
+            valid_names: Arc::default(),
+        })
+    }
+
+    /// The main worktree's top level.
+    pub fn top(&self) -> &Path {
+        &self.top
+    }
+
+    /// The branch checked out in the main worktree (`None` when its HEAD is detached).
+    pub fn checked_out_branch(&self) -> Result<Option<String>> {
+        let output = self.output(&self.top, &["symbolic-ref", "-q", "--short", "HEAD"])?;
+        Ok(match output.status.code() {
+            Some(0) => Some(output.stdout.trim().to_owned()),
+            Some(1) => None,
+            _ => return Err(failed(&["symbolic-ref", "HEAD"], &output)),
+        })
+    }
+
+    /// Every worktree of the repository, the main one first.
+    pub fn worktrees(&self) -> Result<Vec<Worktree>> {
+        let text = self.text(&self.top, &["worktree", "list", "--porcelain", "-z"])?;
+        Ok(parse_worktrees(&text))
+    }
+
+    /// The branches checked out in any worktree: none of them is ever moved or deleted.
+    pub fn branches_checked_out(&self) -> Result<Vec<String>> {
+        Ok(self
+            .worktrees()?
+            .into_iter()
+            .filter_map(|worktree| worktree.branch)
+            .collect())
+    }
+
+    /// Check `name` as a branch name (`git check-ref-format --branch`), refusing names git
+    /// would read as something else.
+    pub fn check_branch_name(&self, name: &str) -> Result<()> {
+        let bad = || {
+            Error::invalid(format!("`{name}` is not a valid branch name"))
+                .with_hint("see `git check-ref-format --help`; such as `orchestron/integration`")
+        };
+        if name.is_empty() || name.starts_with('-') || name.contains('@') || name == "HEAD" {
+            return Err(bad());
+        }
+        let known = |names: &HashSet<String>| names.contains(name);
+        if self.valid_names.lock().is_ok_and(|names| known(&names)) {
+            return Ok(());
+        }
+        let output = self.output(&self.top, &["check-ref-format", "--branch", name])?;
+        if !output.status.success() || output.stdout.trim() != name {
+            return Err(bad());
+        }
+        if let Ok(mut names) = self.valid_names.lock() {
+            names.insert(name.to_owned());
+        }
+        Ok(())
+    }
+
+    /// The commit a branch points at, `None` when there is no such branch.
+    pub fn branch_tip(&self, branch: &str) -> Result<Option<String>> {
+        let reference = format!("refs/heads/{branch}^{{commit}}");
+        let output = self.output(&self.top, &["rev-parse", "-q", "--verify", &reference])?;
+        Ok(output
+            .status
+            .success()
+            .then(|| output.stdout.trim().to_owned()))
+    }
+
+    /// The commit `HEAD` of the main worktree is at.
+    pub fn head(&self) -> Result<String> {
+        self.commit_of("HEAD").map_err(|_| {
+            Error::conflict(format!(
+                "the repository `{}` has no commit yet",
+                self.top.display()
+            ))
+            .with_hint("commit something first: workers branch from it")
+        })
+    }
+
+    /// Validate the integration branch `name`, refuse it when a worktree has it checked out
+    /// (the user's own branch above all: it is never moved), and create it from `HEAD` when
+    /// it is missing. Returns its tip.
+    pub fn ensure_integration(&self, name: &str) -> Result<String> {
+        self.ensure_integration_among(name, &self.worktrees()?)
+    }
+
+    /// [`Git::ensure_integration`] with the worktrees listed already.
+    pub fn ensure_integration_among(&self, name: &str, worktrees: &[Worktree]) -> Result<String> {
+        self.check_branch_name(name)?;
+        refuse_checked_out_among(name, "the integration branch", worktrees)?;
+        if let Some(tip) = self.branch_tip(name)? {
+            return Ok(tip);
+        }
+        let head = self.head()?;
+        // Created only if still missing: an empty old value makes `update-ref` refuse an
+        // existing branch, so two supervisors starting together agree on one.
+        let reference = format!("refs/heads/{name}");
+        let output = self.output(
+            &self.top,
+            &[
+                "update-ref",
+                "-m",
+                "orchestron: integration branch",
+                &reference,
+                &head,
+                MUST_NOT_EXIST,
+            ],
+        )?;
+        if !output.status.success() {
+            return self
+                .branch_tip(name)?
+                .ok_or_else(|| failed(&["update-ref", &reference], &output));
+        }
+        Ok(head)
+    }
+
+    /// Refuse `branch` when a worktree has it checked out.
+    pub fn refuse_checked_out(&self, branch: &str, what: &str) -> Result<()> {
+        refuse_checked_out_among(branch, what, &self.worktrees()?)
+    }
+
+    /// `git worktree add` at `path` on `branch`: the existing branch when there is one (a
+    /// retry continues from it), else a new branch from `from`.
+    pub fn add_worktree(&self, path: &Path, branch: &str, from: &str) -> Result<()> {
+        self.check_branch_name(branch)?;
+        // A folder deleted behind git's back still holds its registration: forget it, so
+        // the branch can be checked out again.
+        self.text(&self.top, &["worktree", "prune"])?;
+        let path_text = path_arg(path)?;
+        if self.branch_tip(branch)?.is_some() {
+            self.text(
+                &self.top,
+                &["worktree", "add", "--quiet", path_text, branch],
+            )?;
+        } else {
+            self.text(
+                &self.top,
+                &["worktree", "add", "--quiet", "-b", branch, path_text, from],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Commit every change left in `worktree` (tracked, untracked, deleted; an unfinished
+    /// merge included) to the branch checked out there, without running the repository's
+    /// hooks. `None` when there was nothing to commit.
+    pub fn commit_all(&self, worktree: &Path, message: &str) -> Result<Option<String>> {
+        if self.uncommitted(worktree)?.is_empty() && !merging(worktree) {
+            return Ok(None);
+        }
+        self.text(worktree, &["add", "--all"])?;
+        let mut args = self.identity();
+        args.extend(["commit", "--quiet", "--no-verify", "-m", message]);
+        self.text(worktree, &args)?;
+        Ok(Some(self.commit_of_in(worktree, "HEAD")?))
+    }
+
+    /// The branch checked out in `worktree`, `None` when its HEAD is detached.
+    pub fn worktree_branch(&self, worktree: &Path) -> Result<Option<String>> {
+        let output = self.output(worktree, &["symbolic-ref", "-q", "--short", "HEAD"])?;
+        Ok(output
+            .status
+            .success()
+            .then(|| output.stdout.trim().to_owned()))
+    }
+
+    /// What is uncommitted in `worktree` (`git status --porcelain`, untracked files
+    /// included, ignored ones not): empty when it is clean.
+    pub fn uncommitted(&self, worktree: &Path) -> Result<Vec<String>> {
+        let text = self.text(
+            worktree,
+            &[
+                "status",
+                "--porcelain=v1",
+                "-z",
+                "--untracked-files=all",
+                "--ignore-submodules=none",
+            ],
+        )?;
+        Ok(text
+            .split('\0')
+            .filter(|entry| entry.len() > 3)
+            .map(|entry| entry[3..].to_owned())
+            .collect())
+    }
+
+    /// Remove the worktree at `path`, only when it is one of this repository's and holds
+    /// nothing uncommitted (ignored files, such as build output, go with it). A folder that
+    /// is gone already is forgotten (`git worktree prune`).
+    pub fn remove_worktree(&self, path: &Path) -> Result<()> {
+        if !path.exists() {
+            self.text(&self.top, &["worktree", "prune"])?;
+            return Ok(());
+        }
+        self.remove_worktree_among(path, &self.worktrees()?)
+    }
+
+    /// [`Git::remove_worktree`] of an existing folder, with the worktrees listed already.
+    pub fn remove_worktree_among(&self, path: &Path, worktrees: &[Worktree]) -> Result<()> {
+        let canonical = path.canonicalize().map_err(|err| {
+            Error::internal(format!("cannot resolve `{}`: {err}", path.display()))
+        })?;
+        let registered = worktrees.iter().any(|worktree| {
+            !worktree.main
+                && worktree
+                    .path
+                    .canonicalize()
+                    .is_ok_and(|known| known == canonical)
+        });
+        if !registered {
+            return Err(Error::conflict(format!(
+                "`{}` is not a worktree of `{}`: not removed",
+                path.display(),
+                self.top.display()
+            )));
+        }
+        // Without `--force`, git itself refuses a worktree with modified or untracked files
+        // (it runs `git status` there): the check and the removal are one step.
+        let args = ["worktree", "remove", path_arg(path)?];
+        let output = self.output(&self.top, &args)?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let left = self.uncommitted(path).unwrap_or_default();
+        if !left.is_empty() {
+            return Err(Error::conflict(format!(
+                "the worktree `{}` holds uncommitted changes ({}): not removed",
+                path.display(),
+                summarize(&left, 5)
+            ))
+            .with_hint("commit them to its branch first: nothing is removed uncommitted"));
+        }
+        Err(failed(&args, &output))
+    }
+
+    /// Delete `branch` when `into` contains its tip and no worktree has it checked out.
+    /// Returns whether it was deleted (a missing branch is `false`).
+    pub fn delete_branch_if_merged(&self, branch: &str, into: &str) -> Result<bool> {
+        let Some(tip) = self.branch_tip(branch)? else {
+            return Ok(false);
+        };
+        let Some(into_tip) = self.branch_tip(into)? else {
+            return Ok(false);
+        };
+        if !self.is_ancestor(&tip, &into_tip)? {
+            return Ok(false);
+        }
+        self.delete_merged_branch(branch, &tip, &self.worktrees()?)
+    }
+
+    /// Delete `branch`, known to be merged at `tip`, unless one of `worktrees` has it checked
+    /// out or it has moved from `tip` (a commit added meanwhile keeps it).
+    pub fn delete_merged_branch(
+        &self,
+        branch: &str,
+        tip: &str,
+        worktrees: &[Worktree],
+    ) -> Result<bool> {
+        if worktrees
+            .iter()
+            .any(|worktree| worktree.branch.as_deref() == Some(branch))
+        {
+            return Ok(false);
+        }
+        let reference = format!("refs/heads/{branch}");
+        let output = self.output(&self.top, &["update-ref", "-d", &reference, tip])?;
+        Ok(output.status.success())
+    }
+
+    /// Whether `ancestor` is `descendant` or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool> {
+        let output = self.output(
+            &self.top,
+            &["merge-base", "--is-ancestor", ancestor, descendant],
+        )?;
+        match output.status.code() {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => Err(failed(&["merge-base", "--is-ancestor"], &output)),
+        }
+    }
+
+    /// Predict the merge of `theirs` into `ours` (`git merge-tree --write-tree`): the tree
+    /// it would make, or the files that conflict. Writes objects only; no branch, index or
+    /// working tree changes.
+    pub fn predict_merge(&self, ours: &str, theirs: &str) -> Result<MergePrediction> {
+        let args = [
+            "merge-tree",
+            "--write-tree",
+            "-z",
+            "--name-only",
+            "--no-messages",
+            ours,
+            theirs,
+        ];
+        let output = self.output(&self.top, &args)?;
+        let mut fields = output.stdout.split('\0');
+        let tree = fields.next().unwrap_or_default().trim().to_owned();
+        match output.status.code() {
+            Some(0) if !tree.is_empty() => Ok(MergePrediction::Clean { tree }),
+            Some(1) => {
+                let mut files: Vec<String> = fields
+                    .filter(|file| !file.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                files.dedup();
+                Ok(MergePrediction::Conflict { files })
+            }
+            _ => Err(failed(&["merge-tree", "--write-tree"], &output)),
+        }
+    }
+
+    /// Make a commit of `tree` with `parents` (`git commit-tree`), on no branch.
+    pub fn commit_tree(&self, tree: &str, parents: &[&str], message: &str) -> Result<String> {
+        let mut args = self.identity();
+        args.extend(["commit-tree", tree]);
+        for parent in parents {
+            args.extend(["-p", parent]);
+        }
+        args.extend(["-m", message]);
+        Ok(self.text(&self.top, &args)?.trim().to_owned())
+    }
+
+    /// Move `branch` from `old` to `new` if it is still at `old` (compare-and-swap). Returns
+    /// `false` when it had moved meanwhile (nothing changed then).
+    pub fn advance_branch(&self, branch: &str, new: &str, old: &str, why: &str) -> Result<bool> {
+        let reference = format!("refs/heads/{branch}");
+        let output = self.output(&self.top, &["update-ref", "-m", why, &reference, new, old])?;
+        if output.status.success() {
+            return Ok(true);
+        }
+        match self.branch_tip(branch)? {
+            Some(now) if now != old => Ok(false),
+            _ => Err(failed(&["update-ref", &reference], &output)),
+        }
+    }
+
+    /// `git diff` of what `branch` adds since it left `into` (`into...branch`), with a
+    /// summary of the files first; cut at [`MAX_OUTPUT_BYTES`] (the flag says so).
+    pub fn diff(&self, into: &str, branch: &str) -> Result<(String, bool)> {
+        let range = format!("{into}...{branch}");
+        let output = run_git(
+            &self.top,
+            &[
+                "diff",
+                "--no-color",
+                "--no-ext-diff",
+                "--stat",
+                "--patch",
+                &range,
+            ],
+            GIT_LIMIT,
+            MAX_OUTPUT_BYTES,
+        )?;
+        if !output.status.success() {
+            return Err(failed(&["diff", &range], &output));
+        }
+        Ok((output.stdout, output.truncated))
+    }
+
+    /// How many commits `a` has that `b` has not, and the other way round.
+    pub fn ahead_behind(&self, a: &str, b: &str) -> Result<(u64, u64)> {
+        let range = format!("{a}...{b}");
+        let text = self.text(
+            &self.top,
+            &["rev-list", "--left-right", "--count", &range, "--"],
+        )?;
+        let mut counts = text
+            .split_whitespace()
+            .map(|n| n.parse::<u64>().unwrap_or(0));
+        Ok((counts.next().unwrap_or(0), counts.next().unwrap_or(0)))
+    }
+
+    /// The branches under `prefix` (such as `orchestron/`), with their tips.
+    pub fn branches_under(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let pattern = format!("refs/heads/{prefix}");
+        let text = self.text(
+            &self.top,
+            &[
+                "for-each-ref",
+                "--format=%(refname:strip=2) %(objectname)",
+                &pattern,
+            ],
+        )?;
+        Ok(text
+            .lines()
+            .filter_map(|line| line.rsplit_once(' '))
+            .map(|(name, tip)| (name.to_owned(), tip.to_owned()))
+            .collect())
+    }
+
+    /// Forget worktrees whose folders are gone (`git worktree prune`).
+    pub fn prune_worktrees(&self) -> Result<()> {
+        self.text(&self.top, &["worktree", "prune"])?;
+        Ok(())
+    }
+
+    /// Run the project's `command` with `sh -c` in `dir` (a worker's worktree), in its own
+    /// process group with git's repository variables removed, killed with its group after
+    /// `limit`; its output's tail is kept.
+    pub fn run_shell(&self, dir: &Path, command: &str, limit: Duration) -> Result<CommandRun> {
+        let started = Instant::now();
+        let mut shell = Command::new("sh");
+        shell.arg("-c").arg(command).current_dir(dir);
+        for name in REPOSITORY_VARIABLES {
+            shell.env_remove(name);
+        }
+        let output = run_bounded(
+            shell,
+            limit,
+            CommandRun::TAIL_BYTES,
+            Keep::Tail,
+            &format!("`{command}`"),
+        )?;
+        let mut tail = output.stdout;
+        if !output.stderr.is_empty() {
+            if !tail.is_empty() && !tail.ends_with('\n') {
+                tail.push('\n');
+            }
+            tail.push_str(&output.stderr);
+        }
+        Ok(CommandRun {
+            code: output.status.code(),
+            timed_out: output.timed_out,
+            tail: tail_of(&tail, CommandRun::TAIL_BYTES),
+            took: started.elapsed(),
+        })
+    }
+
+    /// The commit `revision` names in the main worktree's repository.
+    pub fn commit_of(&self, revision: &str) -> Result<String> {
+        self.commit_of_in(&self.top, revision)
+    }
+
+    fn commit_of_in(&self, dir: &Path, revision: &str) -> Result<String> {
+        let spec = format!("{revision}^{{commit}}");
+        Ok(self
+            .text(dir, &["rev-parse", "--verify", "-q", &spec])?
+            .trim()
+            .to_owned())
+    }
+
+    /// The `-c` options of a commit: none when git knows who commits, else Orchestron's.
+    fn identity(&self) -> Vec<&'static str> {
+        let known = *self.has_identity.get_or_init(|| {
+            self.output(&self.top, &["var", "GIT_COMMITTER_IDENT"])
+                .is_ok_and(|output| output.status.success())
+        });
+        if known {
+            Vec::new()
+        } else {
+            FALLBACK_IDENTITY.to_vec()
+        }
+    }
+
+    /// Run `git -C dir args`, failing unless it exits 0; returns its stdout.
+    fn text(&self, dir: &Path, args: &[&str]) -> Result<String> {
+        let output = self.output(dir, args)?;
+        if !output.status.success() {
+            return Err(failed(args, &output));
+        }
+        Ok(output.stdout)
+    }
+
+    /// Run `git -C dir args`, whatever its exit code.
+    fn output(&self, dir: &Path, args: &[&str]) -> Result<GitOutput> {
+        run_git(dir, args, GIT_LIMIT, MAX_OUTPUT_BYTES)
+    }
+}
+
+/// Refuse `branch` when one of `worktrees` has it checked out.
+fn refuse_checked_out_among(branch: &str, what: &str, worktrees: &[Worktree]) -> Result<()> {
+    if let Some(worktree) = worktrees
+        .iter()
+        .find(|worktree| worktree.branch.as_deref() == Some(branch))
+    {
+        return Err(Error::conflict(format!(
+            "{what} `{branch}` is checked out in `{}`",
+            worktree.path.display()
+        ))
+        .with_hint(
+            "workers never move a checked-out branch: name another with `--into`, or \
+                 check out something else there",
+        ));
+    }
+    Ok(())
+}
+
+/// The old value `update-ref` reads as "no such reference yet" (an empty string, which holds
+/// for SHA-1 and SHA-256 repositories alike).
+const MUST_NOT_EXIST: &str = "";
+
+/// What one `git` call did.
+#[derive(Debug)]
+struct GitOutput {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    truncated: bool,
+}
+
+fn run_git(dir: &Path, args: &[&str], limit: Duration, max: usize) -> Result<GitOutput> {
+    let mut git = Command::new("git");
+    git.arg("-C").arg(dir).args(args);
+    for name in REPOSITORY_VARIABLES {
+        git.env_remove(name);
+    }
+    // Never ask a person anything: no terminal prompt, no pager, no editor.
+    git.env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_PAGER", "cat")
+        .env("GIT_EDITOR", "true")
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .env("LC_ALL", "C");
+    let what = format!("`git {}`", args.first().unwrap_or(&""));
+    let output = run_bounded(git, limit, max, Keep::Head, &what)?;
+    if output.timed_out {
+        return Err(Error::busy(format!(
+            "`git {}` in `{}` took longer than {}s and was stopped",
+            args.join(" "),
+            dir.display(),
+            limit.as_secs()
+        )));
+    }
+    Ok(GitOutput {
+        status: output.status,
+        stdout: output.stdout,
+        stderr: output.stderr,
+        truncated: output.truncated,
+    })
+}
+
+/// The error of a `git` call that failed.
+fn failed(args: &[&str], output: &GitOutput) -> Error {
+    Error::internal(format!(
+        "`git {}` failed ({}): {}",
+        args.join(" "),
+        output.status,
+        first_line(&output.stderr)
+    ))
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("no message")
+        .trim()
+}
+
+/// Whether a merge is under way in `worktree` (its `MERGE_HEAD` exists): read from git's
+/// files, its `.git` file naming the worktree's git folder.
+fn merging(worktree: &Path) -> bool {
+    let dot_git = worktree.join(".git");
+    let git_dir = match std::fs::read_to_string(&dot_git) {
+        Ok(text) => match text.trim().strip_prefix("gitdir:") {
+            Some(dir) => worktree.join(dir.trim()),
+            None => return false,
+        },
+        Err(_) => dot_git,
+    };
+    git_dir.join("MERGE_HEAD").exists()
+}
+
+/// A path as an argument, refusing one that is not UTF-8 or that git would read as an
+/// option.
+fn path_arg(path: &Path) -> Result<&str> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| Error::invalid(format!("`{}` is not UTF-8", path.display())))?;
+    if text.starts_with('-') {
+        return Err(Error::invalid(format!("`{text}` starts with `-`")));
+    }
+    Ok(text)
+}
+
+/// The first `most` entries of a list, and how many more.
+pub(crate) fn summarize(list: &[String], most: usize) -> String {
+    let shown: Vec<&str> = list.iter().take(most).map(String::as_str).collect();
+    let mut text = shown.join(", ");
+    if list.len() > most {
+        text.push_str(&format!(" and {} more", list.len() - most));
+    }
+    text
+}
+
+/// The end of `text`, at most `max` bytes, cut at a character.
+fn tail_of(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &text[start..])
+}
+
+/// Parse `git worktree list --porcelain -z`.
+fn parse_worktrees(text: &str) -> Vec<Worktree> {
+    let mut list = Vec::new();
+    let mut current: Option<Worktree> = None;
+    for field in text.split('\0') {
+        if field.is_empty() {
+            list.extend(current.take());
+            continue;
+        }
+        let (key, value) = field.split_once(' ').unwrap_or((field, ""));
+        if key == "worktree" {
+            list.extend(current.take());
+            current = Some(Worktree {
+                path: PathBuf::from(value),
+                head: None,
+                branch: None,
+                main: list.is_empty(),
+                prunable: false,
+                locked: false,
+            });
+            continue;
+        }
+        let Some(worktree) = current.as_mut() else {
+            continue;
+        };
+        match key {
+            "HEAD" => worktree.head = Some(value.to_owned()),
+            "branch" => {
+                worktree.branch = Some(value.strip_prefix("refs/heads/").unwrap_or(value).into());
+            }
+            "prunable" => worktree.prunable = true,
+            "locked" => worktree.locked = true,
+            _ => {}
+        }
+    }
+    list.extend(current);
+    list
+}
+
+/// Which end of a long output is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Head,
+    Tail,
+}
+
+/// What a command run within bounds printed and how it ended.
+#[derive(Debug)]
+struct Bounded {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    truncated: bool,
+    timed_out: bool,
+}
+
+/// Run `command` with no stdin, in its own process group, reading its output (at most `max`
+/// bytes of each stream kept, the head or the tail), and kill its whole group when it runs
+/// past `limit`. A process it left behind holding its output open is killed too, after the
+/// command itself has ended.
+fn run_bounded(
+    mut command: Command,
+    limit: Duration,
+    max: usize,
+    keep: Keep,
+    what: &str,
+) -> Result<Bounded> {
+    use std::os::unix::process::CommandExt as _;
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = command
+        .spawn()
+        .map_err(|err| Error::internal(format!("cannot start {what}: {err}")))?;
+    let pid = child.id();
+    let (out_tx, out_rx) = mpsc::channel();
+    for (which, stream) in [
+        (
+            0,
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ),
+        (
+            1,
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ),
+    ] {
+        let out_tx = out_tx.clone();
+        std::thread::spawn(move || {
+            let read = stream.map(|stream| read_capped(stream, max, keep));
+            let _ = out_tx.send((which, read.unwrap_or_default()));
+        });
+    }
+    drop(out_tx);
+    let (status_tx, status_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = status_tx.send(child.wait());
+    });
+    let (status, timed_out) = match status_rx.recv_timeout(limit) {
+        Ok(status) => (status, false),
+        Err(_) => {
+            kill_group(pid);
+            (
+                status_rx
+                    .recv()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("the waiter is gone"))),
+                true,
+            )
+        }
+    };
+    let status = status.map_err(|err| Error::internal(format!("cannot wait for {what}: {err}")))?;
+    let mut outputs: [(Vec<u8>, bool); 2] = Default::default();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    for _ in 0..2 {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match out_rx.recv_timeout(wait) {
+            Ok((which, read)) => outputs[which] = read,
+            Err(_) => {
+                // Something it started still holds its output open: stop the group.
+                kill_group(pid);
+                if let Ok((which, read)) = out_rx.recv_timeout(Duration::from_secs(2)) {
+                    outputs[which] = read;
+                }
+            }
+        }
+    }
+    let [(stdout, cut_out), (stderr, cut_err)] = outputs;
+    Ok(Bounded {
+        status,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        truncated: cut_out || cut_err,
+        timed_out,
+    })
+}
+
+/// Read a stream to its end, keeping at most `max` bytes: the first or the last.
+fn read_capped(mut stream: impl std::io::Read, max: usize, keep: Keep) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut cut = false;
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        let read = match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        match keep {
+            Keep::Head => {
+                let room = max.saturating_sub(kept.len());
+                kept.extend_from_slice(&buffer[..read.min(room)]);
+                cut |= read > room;
+            }
+            Keep::Tail => {
+                kept.extend_from_slice(&buffer[..read]);
+                if kept.len() > 2 * max {
+                    kept.drain(..kept.len() - max);
+                    cut = true;
+                }
+            }
+        }
+    }
+    if keep == Keep::Tail && kept.len() > max {
+        kept.drain(..kept.len() - max);
+        cut = true;
+    }
+    (kept, cut)
+}
+
+/// SIGKILL to the process group `pid` leads (made with `process_group(0)`).
+fn kill_group(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worktree_list_is_parsed() {
+        let text = "worktree /r\0HEAD abc\0branch refs/heads/main\0\0\
+                    worktree /r/.orchestron/worktrees/T-1\0HEAD def\0branch refs/heads/orchestron/T-1\0\0\
+                    worktree /gone\0HEAD 123\0detached\0prunable gitdir file points to non-existent location\0\0";
+        let list = parse_worktrees(text);
+        assert_eq!(list.len(), 3);
+        assert!(list[0].main && !list[1].main);
+        assert_eq!(list[0].branch.as_deref(), Some("main"));
+        assert_eq!(list[1].branch.as_deref(), Some("orchestron/T-1"));
+        assert_eq!(list[2].branch, None);
+        assert!(list[2].prunable);
+    }
+
+    #[test]
+    fn tails_are_cut_at_characters() {
+        assert_eq!(tail_of("abc", 5), "abc");
+        assert_eq!(tail_of("aéé", 3), "…é");
+        let (kept, cut) = read_capped(&b"0123456789"[..], 4, Keep::Tail);
+        assert_eq!((kept.as_slice(), cut), (&b"6789"[..], true));
+        let (kept, cut) = read_capped(&b"0123456789"[..], 4, Keep::Head);
+        assert_eq!((kept.as_slice(), cut), (&b"0123"[..], true));
+    }
+
+    #[test]
+    fn summaries_count_the_rest() {
+        let list: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        assert_eq!(summarize(&list, 2), "a, b and 1 more");
+        assert_eq!(summarize(&list, 3), "a, b, c");
+    }
+}
