@@ -225,6 +225,10 @@ pub enum Command {
         /// Read the payload from this file instead of stdin (for scripts and benchmarks)
         #[arg(long, value_name = "FILE")]
         payload: Option<PathBuf>,
+        /// Run as a worker's hook (`workers run` wires it); under `ORCHESTRON_WORKER`, a
+        /// hook without it does nothing, so every event is handled once
+        #[arg(long)]
+        worker: bool,
     },
     /// Review a worker's finished item: its diff against the integration branch, the test
     /// result, the worker's note, cost and turns, and the log's summary
@@ -276,11 +280,107 @@ pub enum Command {
         /// The project (default: the project root)
         dir: Option<PathBuf>,
     },
+    /// Run headless Claude Code workers in parallel over the ready items, each in its own git
+    /// worktree and branch, merging their work onto an integration branch
+    #[command(subcommand)]
+    Workers(WorkersCommand),
     /// Print shell completions
     Completions {
         /// The shell to complete for
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkersCommand {
+    /// Drain the plan: claim ready items, run a worker on each, merge their work
+    ///
+    /// A foreground process. On a terminal it draws a live table of the workers on stderr;
+    /// otherwise it prints one line per event; with `--json`, NDJSON events on stdout.
+    /// Ctrl-C, SIGTERM or `orchestron workers stop` stop it: each worker gets SIGTERM, its
+    /// work is committed on its branch and its item goes back to TODO.
+    ///
+    /// Exit codes: 0 drained (or nothing to do), 1 error, 3 the budget stopped it, 4 stopped
+    /// by a signal or `workers stop`, 5 items were left blocked after their attempts.
+    Run(Box<WorkersRunArgs>),
+    /// The running workers, the queue and recent failures
+    Status,
+    /// Show a worker's log as a person reads it: text, tool calls, results, the cost
+    Logs {
+        /// The item
+        id: String,
+        /// The attempt (default: the latest)
+        #[arg(long)]
+        attempt: Option<i64>,
+        /// Keep printing as the log grows, until the attempt ends
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Stop the running supervisor (SIGTERM): its workers' work is committed and their items
+    /// go back to TODO
+    Stop,
+    /// Find what a killed supervisor left (worker processes, claims, worktrees), stop it,
+    /// commit its work and give its items back
+    Recover,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkersRunArgs {
+    /// How many workers run at once (default: `workers.count`, else 2)
+    #[arg(long)]
+    pub count: Option<u32>,
+    /// Only items in this sprint
+    #[arg(long, conflicts_with_all = ["epic", "label"])]
+    pub sprint: Option<String>,
+    /// Only this epic's descendants
+    #[arg(long, conflicts_with = "label")]
+    pub epic: Option<String>,
+    /// Only items with this label
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Spawn nothing new once the run has spent this many US dollars
+    #[arg(long, value_name = "USD")]
+    pub budget_usd: Option<f64>,
+    /// The most one attempt may spend (Claude Code's `--max-budget-usd`)
+    #[arg(long, value_name = "USD")]
+    pub item_budget_usd: Option<f64>,
+    /// The most turns one attempt may take
+    #[arg(long)]
+    pub max_turns: Option<u32>,
+    /// Stop a worker that sends no event for this long (`5m`, `90s`; default 5m)
+    #[arg(long, value_name = "DURATION")]
+    pub stall: Option<String>,
+    /// How many attempts an item gets in this run, the first included (default 2)
+    #[arg(long)]
+    pub attempts: Option<u32>,
+    /// The model workers use
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The permission mode workers run in (Claude Code's `--permission-mode`); a permissive
+    /// mode lets a worker run anything its tools allow
+    #[arg(long, value_name = "MODE")]
+    pub permission_mode: Option<String>,
+    /// The integration branch work lands on (default `orchestron/integration`, created from
+    /// HEAD at the first run)
+    #[arg(long, value_name = "BRANCH")]
+    pub into: Option<String>,
+    /// `auto` merges work that passes the tests; `human` leaves it IN_REVIEW (default:
+    /// `human` when the project requires review, else `auto`)
+    #[arg(long, value_enum)]
+    pub review: Option<ReviewMode>,
+    /// The Claude Code binary (else `ORCHESTRON_CLAUDE`, `workers.claude`, `claude` on PATH)
+    #[arg(long, value_name = "PATH")]
+    pub claude: Option<PathBuf>,
+    /// Exit as soon as nothing is ready and nothing runs
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// Who passes a worker's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReviewMode {
+    Auto,
+    Human,
 }
 
 /// How a view prints.

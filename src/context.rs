@@ -42,6 +42,26 @@ pub(crate) mod var {
     pub(crate) const PATH: &str = "PATH";
     /// Where `doctor` finds the user's Claude Code settings (`~/.claude/settings.json`).
     pub(crate) const USER_HOME: &str = "HOME";
+    /// The Claude Code binary `workers run` starts (after `--claude`, before the
+    /// configuration's `workers.claude` and `claude` on `PATH`).
+    pub(crate) const CLAUDE: &str = "ORCHESTRON_CLAUDE";
+    /// Set by `workers run` for a worker: the item it works on. Under it, only `orchestron
+    /// hook EVENT --worker` (the supervisor's `--settings`) acts; the project's and the
+    /// plugin's `orchestron hook EVENT` do nothing, so each event is handled once.
+    pub(crate) const WORKER: &str = orchestron_core::workers::process::ENV_WORKER;
+    /// Set by `workers run` for a worker: the run's id.
+    pub(crate) const WORKER_RUN: &str = orchestron_core::workers::process::ENV_WORKER_RUN;
+    /// Set by `workers run` for a worker: the attempt's number.
+    pub(crate) const WORKER_ATTEMPT: &str = orchestron_core::workers::process::ENV_WORKER_ATTEMPT;
+    /// What a Claude Code session sets for its commands, which a worker started from one
+    /// (`workers run` in a session's Bash) must not inherit: it is a session of its own.
+    pub(crate) const NOT_FOR_WORKERS: &[&str] = &[
+        CLAUDE_PROJECT_DIR,
+        CLAUDE_CODE_SESSION_ID,
+        CLAUDE_ENV_FILE,
+        "CLAUDECODE",
+        "CLAUDE_CODE_ENTRYPOINT",
+    ];
     /// Test only: how long a writer holds a lock after reading (`400ms`), or `until:PATH`
     /// (until that file exists), to make races deterministic.
     pub(crate) const TEST_LOCK_HOLD: &str = "ORCHESTRON_TEST_LOCK_HOLD";
@@ -64,6 +84,8 @@ pub(crate) struct Context {
     pub json: bool,
     /// "Now" for every rule in this invocation, read once.
     pub now: Timestamp,
+    /// `ORCHESTRON_NOW` fixed it.
+    now_fixed: bool,
     home: Option<PathBuf>,
     claude_project_dir: Option<PathBuf>,
     working_dir: PathBuf,
@@ -81,7 +103,18 @@ pub(crate) struct Context {
     path: Option<String>,
     user_home: Option<PathBuf>,
     bin: Option<PathBuf>,
+    claude: Option<PathBuf>,
+    worker: Option<WorkerMark>,
     core: OnceCell<orchestron_core::Context>,
+}
+
+/// What `workers run` tells a worker's hooks about it (`ORCHESTRON_WORKER`,
+/// `ORCHESTRON_WORKER_RUN`, `ORCHESTRON_WORKER_ATTEMPT`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct WorkerMark {
+    pub item: String,
+    pub run: Option<String>,
+    pub attempt: Option<i64>,
 }
 
 impl Context {
@@ -130,6 +163,7 @@ impl Context {
         Ok(Context {
             json,
             now,
+            now_fixed: get(var::NOW).is_some(),
             home: get(var::HOME).map(PathBuf::from),
             claude_project_dir: get(var::CLAUDE_PROJECT_DIR).map(PathBuf::from),
             working_dir,
@@ -147,6 +181,12 @@ impl Context {
             path: get(var::PATH),
             user_home: get(var::USER_HOME).map(PathBuf::from),
             bin: get(var::BIN).map(PathBuf::from),
+            claude: get(var::CLAUDE).map(PathBuf::from),
+            worker: get(var::WORKER).map(|item| WorkerMark {
+                item,
+                run: get(var::WORKER_RUN),
+                attempt: get(var::WORKER_ATTEMPT).and_then(|raw| raw.parse().ok()),
+            }),
             core: OnceCell::new(),
         })
     }
@@ -338,6 +378,50 @@ impl Context {
     /// `$ORCHESTRON_BIN`.
     pub(crate) fn bin_override(&self) -> Option<&Path> {
         self.bin.as_deref()
+    }
+
+    /// `$ORCHESTRON_CLAUDE`: the Claude Code binary workers run, unless `--claude` names one.
+    pub(crate) fn claude_override(&self) -> Option<&Path> {
+        self.claude.as_deref()
+    }
+
+    /// The worker this process serves, when `workers run` started it (`$ORCHESTRON_WORKER`).
+    pub(crate) fn worker(&self) -> Option<&WorkerMark> {
+        self.worker.as_ref()
+    }
+
+    /// `$PATH`, as it was.
+    pub(crate) fn path_var(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    /// The core's context for a long-running command (`workers run`): "now" asked afresh
+    /// for every operation, unless `ORCHESTRON_NOW` fixes it; ids seeded apart from other
+    /// runs' with the same test seed (`salt`).
+    pub(crate) fn core_for_long_run(&self, salt: &str) -> anyhow::Result<orchestron_core::Context> {
+        let settings = orchestron_core::Settings {
+            state_root: self.state_root(),
+            config: self.config()?.clone(),
+            default_project: self
+                .default_project()
+                .unwrap_or_else(|| "project".to_owned()),
+            actor: self.current_session.clone(),
+            lock_timeout: self.lock_timeout,
+            durability: self.durability,
+            test_locks: self.test_locks.clone(),
+            clock: if self.now_fixed {
+                orchestron_core::Clock::Fixed(self.now)
+            } else {
+                orchestron_core::Clock::System
+            },
+            id_seed: self.id_seed.as_ref().map(|seed| format!("{seed}/{salt}")),
+        };
+        let core = orchestron_core::Context::new(settings);
+        Ok(if self.state_root_chosen() {
+            core.with_chosen_state_root()
+        } else {
+            core
+        })
     }
 
     /// The user's home directory (`$HOME`).

@@ -19,12 +19,36 @@ const FAILURE: u8 = 1;
 /// The command line itself was malformed.
 const USAGE: u8 = 2;
 
+/// A command that ran to an end its exit code describes, other than success: `workers run`
+/// stopped by its budget (3), by a signal or `workers stop` (4), or leaving items blocked
+/// (5). Its message goes to stderr as it is (no `error:`), and not at all under `--json`,
+/// where the command's own output says it.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    pub(crate) code: u8,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for Ended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Ended {}
+
 /// Print `err` on stderr and return the exit code for it: `error:` and `caused by:` lines and
 /// a `hint:`, or with `json` one object `{"error": {"kind", "message", "hint"}}`.
 pub(crate) fn report(err: &anyhow::Error, json: bool) -> ExitCode {
     // A closed stdout (`orchestron … | head -1`) is how pipelines end, not a failure.
     if is_broken_pipe(err) {
         return SUCCESS;
+    }
+    if let Some(ended) = err.downcast_ref::<Ended>() {
+        if !json {
+            let _ = writeln!(io::stderr().lock(), "{}", ended.message);
+        }
+        return ExitCode::from(ended.code);
     }
     let hint = err
         .chain()

@@ -72,7 +72,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// The command lines Claude Code runs most, parsed without clap: `hook EVENT`, `hook EVENT
-/// --payload FILE` and `statusline [--payload FILE]`, exactly as clap parses them (a test compares the two).
+/// --worker` (a worker's), `hook EVENT --payload FILE` and `statusline [--payload FILE]`, exactly as clap parses them (a test compares the two).
 /// Any other form, `--help` included, is clap's: `None`.
 fn quick_parse(args: &[OsString]) -> Option<cli::Cli> {
     let words: Vec<&str> = args
@@ -85,10 +85,17 @@ fn quick_parse(args: &[OsString]) -> Option<cli::Cli> {
         ["hook", event] if plain(event) => cli::Command::Hook {
             event: (*event).to_owned(),
             payload: None,
+            worker: false,
+        },
+        ["hook", event, "--worker"] if plain(event) => cli::Command::Hook {
+            event: (*event).to_owned(),
+            payload: None,
+            worker: true,
         },
         ["hook", event, "--payload", file] if plain(event) && plain(file) => cli::Command::Hook {
             event: (*event).to_owned(),
             payload: Some((*file).into()),
+            worker: false,
         },
         ["statusline"] => cli::Command::Statusline { payload: None },
         ["statusline", "--payload", file] if plain(file) => cli::Command::Statusline {
@@ -112,6 +119,7 @@ mod tests {
             &["hook", "PreToolUse"],
             &["hook", "post-tool-use"],
             &["hook", "SessionStart", "--payload", "/tmp/p.json"],
+            &["hook", "SessionStart", "--worker"],
             &["hook", "Whatever"],
             &["statusline"],
             &["statusline", "--payload", "/tmp/s.json"],

@@ -12,9 +12,15 @@ pub(super) fn run(
     out: &mut Output,
     event: &str,
     payload: Option<&Path>,
+    worker: bool,
 ) -> anyhow::Result<()> {
     let event = Event::from_name(event);
     if event == Event::Other {
+        return Ok(());
+    }
+    // A worker's hooks come from the supervisor's `--settings` (`--worker`); the project's
+    // and the plugin's run too, and would record every event twice: they do nothing.
+    if context.worker().is_some() && !worker {
         return Ok(());
     }
     let input = read_input(payload, "the hook payload")?;

@@ -21,6 +21,7 @@ mod status;
 mod task;
 mod transfer;
 mod views;
+mod workers;
 
 use clap::CommandFactory as _;
 use serde_json::{Map, Value};
@@ -75,7 +76,12 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
         Command::Status { session } => status::run(context, out, session),
         Command::Context(args) => context::run(context, out, args),
         Command::Statusline { payload } => hook::statusline(context, out, payload.as_deref()),
-        Command::Hook { event, payload } => hook::run(context, out, &event, payload.as_deref()),
+        Command::Hook {
+            event,
+            payload,
+            worker,
+        } => hook::run(context, out, &event, payload.as_deref(), worker),
+        Command::Workers(command) => workers::run(context, out, command),
         Command::Review(args) => review::run(context, out, args),
         Command::Health { fix } => health::run(context, out, fix),
         Command::Init { dir, bin } => install::init(context, out, dir, bin),

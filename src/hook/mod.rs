@@ -319,6 +319,9 @@ fn session_start(
             session::record_output_style(document, active.as_deref());
         }
         applied = session::output_style(document);
+        if let Some(worker) = context.worker() {
+            mark_worker(document, worker);
+        }
         // The mode line comes first; the messages get the rest of the budget.
         let messages = inbox::take_unread(document, now, limit.saturating_sub(120));
         let attention = attention_lines(context, document, true);
@@ -349,6 +352,20 @@ fn session_start(
             "additionalContext": text,
         }
     })))
+}
+
+/// Mark a session as a worker's (`worker: {item, run, attempt}`), so `task complete`, the
+/// views and the supervisor can tell. Only reached under `hook EVENT --worker`: a hook
+/// without the flag does nothing under `ORCHESTRON_WORKER`.
+fn mark_worker(document: &mut Value, worker: &crate::context::WorkerMark) {
+    if let Some(fields) = document.as_object_mut() {
+        let item = clip(&worker.item, MAX_NAME_CHARS);
+        let run = worker.run.as_deref().map(|run| clip(run, MAX_NAME_CHARS));
+        fields.insert(
+            "worker".to_owned(),
+            json!({"item": item, "run": run, "attempt": worker.attempt}),
+        );
+    }
 }
 
 /// Everything SessionStart injects, most important first: the session and its mode, the

@@ -35,6 +35,7 @@ mod train;
 mod transfer;
 mod views;
 mod vocab;
+mod workers;
 mod worktrees;
 
 use std::collections::BTreeMap;

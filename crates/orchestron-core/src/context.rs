@@ -33,7 +33,7 @@ impl Clock {
 }
 
 /// What a face resolves before it calls the core.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// The state root: sessions, handoffs, the tracker and `config.json` live under it.
     pub state_root: PathBuf,
@@ -94,6 +94,17 @@ impl Context {
             return Ok(());
         }
         crate::store::refuse_linked_state(self.state_root(), STATE_FOLDERS)
+    }
+
+    /// A context like this one for another thread (the supervisor's merge train): the same
+    /// settings, and ids from a seed of its own (`label` added to a test seed), so the two
+    /// never make the same id.
+    pub fn fork(&self, label: &str) -> Context {
+        let mut settings = self.settings.clone();
+        settings.id_seed = settings.id_seed.map(|seed| format!("{seed}/{label}"));
+        let mut forked = Context::new(settings);
+        forked.state_root_chosen = self.state_root_chosen;
+        forked
     }
 
     /// "Now", asked afresh: one operation asks once and uses that time throughout.

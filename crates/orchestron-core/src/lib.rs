@@ -26,8 +26,9 @@
 //! - [`briefing`]: what a session without an item is told of the plan when it starts;
 //! - [`attention`]: the attention queue, everything that waits for a person, and
 //!   [`notify`]: `notify.command`, run when something enters it;
-//! - [`workers`]: the parallel headless workers: their instructions, git, merge train and
-//!   recovery, and [`health`]: the report on them and the tracker, with the safe repairs.
+//! - [`workers`]: parallel headless Claude Code workers: the supervisor, its processes, their
+//!   streams and ledger, their instructions, git, the merge train and recovery, and
+//!   [`health`]: the report on them and the tracker, with the safe repairs.
 
 pub mod attention;
 pub mod bounds;

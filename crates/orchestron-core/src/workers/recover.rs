@@ -329,32 +329,9 @@ fn close_run(cx: &Context, run: &str) -> Result<()> {
     })
 }
 
-/// A process's start time (`/proc/PID/stat` field 22, clock ticks after boot), which tells
-/// it apart from a later process given the same pid.
-// STAND-IN until h13-supervisor merges: `workers::process::start_time`.
-fn start_time(pid: u32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19).map(str::to_owned)
-}
-
-/// Whether the process `pid` that started at `start` still runs (a zombie counts as gone).
-// STAND-IN until h13-supervisor merges: `workers::process::is_alive`.
-pub fn is_alive(pid: u32, start: Option<&str>) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let state = stat
-        .rfind(')')
-        .and_then(|end| stat[end + 1..].split_whitespace().next());
-    if state == Some("Z") {
-        return false;
-    }
-    match start {
-        Some(start) => start_time(pid).as_deref() == Some(start),
-        None => true,
-    }
-}
+pub use super::process::is_alive;
+#[cfg(test)]
+use super::process::start_time;
 
 /// Stop the process group `pid` leads: SIGTERM, then SIGKILL after [`STOP_GRACE`] if its
 /// leader still runs.
@@ -379,21 +356,7 @@ fn stop_group(pid: u32, start: Option<&str>) {
 /// The id of the run a live supervisor holds open, if any (a pid that still runs with its
 /// start time).
 pub fn live_run(cx: &Context) -> Result<Option<String>> {
-    if !cx.tracker_path().exists() {
-        return Ok(None);
-    }
-    let db = cx.tracker_for_reads()?;
-    let runs: Vec<(String, i64, Option<String>)> = db
-        .conn()
-        .prepare("SELECT id, pid, pid_start FROM worker_runs WHERE ended_at IS NULL")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    Ok(runs
-        .into_iter()
-        .find(|(_, pid, start)| {
-            u32::try_from(*pid).is_ok_and(|pid| is_alive(pid, start.as_deref()))
-        })
-        .map(|(id, _, _)| id))
+    Ok(super::records::live_run(cx)?.map(|run| run.id))
 }
 
 /// Whether any recorded run is orphaned: open, its supervisor gone (for `health`).

@@ -1,0 +1,741 @@
+//! Issue 13: `orchestron workers`, with a stub in place of Claude Code
+//! (`tests/fixtures/stub-worker`): scheduling, the merge, failures and retries, stalls, the
+//! budget, stopping, the hooks' worker rule, the logs, and bad input that changes nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{Run, TestEnv, Timed as _, TimedChild as _};
+
+/// A git repository with one commit, the state root in it, the stub as Claude Code.
+struct Project {
+    env: TestEnv,
+    stub_dir: PathBuf,
+}
+
+fn stub() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/stub-worker")
+        .display()
+        .to_string()
+}
+
+impl Project {
+    fn new() -> Project {
+        let mut env = TestEnv::new();
+        env.unset("ORCHESTRON_HOME");
+        env.set("PATH", "/usr/bin:/bin");
+        for (name, value) in [
+            ("GIT_AUTHOR_NAME", "t"),
+            ("GIT_AUTHOR_EMAIL", "t@example.com"),
+            ("GIT_COMMITTER_NAME", "t"),
+            ("GIT_COMMITTER_EMAIL", "t@example.com"),
+        ] {
+            env.set(name, value);
+        }
+        let stub_dir = env.path().join("stub");
+        std::fs::create_dir(&stub_dir).unwrap();
+        env.set("STUB_DIR", &stub_dir.display().to_string());
+        let project = Project { env, stub_dir };
+        std::fs::create_dir(project.repo()).unwrap();
+        project.git(&["init", "-q", "-b", "main"]);
+        std::fs::write(project.repo().join(".gitignore"), ".orchestron/\n").unwrap();
+        project.git(&["add", "."]);
+        project.git(&["commit", "-q", "-m", "first"]);
+        project
+    }
+
+    fn repo(&self) -> PathBuf {
+        self.env.path().join("repo")
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(self.repo())
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", self.env.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .timed_output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.env.run_in(&self.repo(), args, &[])
+    }
+
+    fn create(&self, title: &str) -> String {
+        self.run(&["task", "create", title, "--json"]).json()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// What the stub does for `item`, attempt by attempt.
+    fn script(&self, item: &str, modes: &[&str]) {
+        std::fs::write(self.stub_dir.join(item), modes.join("\n") + "\n").unwrap();
+    }
+
+    fn workers(&self, extra: &[&str]) -> Run {
+        let stub = stub();
+        let mut args = vec!["workers", "run", "--claude", &stub];
+        args.extend(extra);
+        self.run(&args)
+    }
+
+    fn item(&self, id: &str) -> Value {
+        self.run(&["task", "show", id, "--json"]).json()
+    }
+
+    fn history(&self, id: &str) -> Vec<Value> {
+        self.run(&["task", "history", id, "--json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn state(&self) -> PathBuf {
+        self.repo().join(".orchestron")
+    }
+}
+
+/// The events of a `--json` run.
+fn events(run: &Run) -> Vec<Value> {
+    run.stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("NDJSON: {line}\n{run}")))
+        .collect()
+}
+
+#[test]
+fn workers_drain_a_plan_and_dependents_start_from_merged_work() {
+    let project = Project::new();
+    let first = project.create("First");
+    let second = project.create("Second");
+    let third = project.create("Third");
+    project
+        .run(&["task", "depend", &second, "--on", &first])
+        .ok();
+    // The user's own uncommitted change stays as it is.
+    std::fs::write(project.repo().join("mine.txt"), "work in progress\n").unwrap();
+    let run = project.workers(&["--count", "2", "--once", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        std::fs::read_to_string(project.repo().join("mine.txt")).unwrap(),
+        "work in progress\n"
+    );
+    assert_eq!(project.git(&["status", "--porcelain"]), "?? mine.txt\n");
+    let events = events(&run);
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"run_started"), "{run}");
+    assert_eq!(kinds.last(), Some(&"run_ended"), "{run}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "spawned").count(),
+        3,
+        "{run}"
+    );
+    assert_eq!(events.last().unwrap()["outcome"], "drained");
+    for id in [&first, &second, &third] {
+        assert_eq!(project.item(id)["status"], "DONE", "{id}\n{run}");
+        // Each item was merged exactly once.
+        let merged = project
+            .history(id)
+            .iter()
+            .filter(|event| event["what"] == "merged")
+            .count();
+        assert_eq!(merged, 1, "{id}");
+        // The worker's `task complete` was a worker's (its session marked by its hooks):
+        // recorded, with the status left to the train.
+        let history = project.history(id);
+        let finished = history.iter().position(|e| e["what"] == "worker_finished");
+        let merged = history.iter().position(|e| e["what"] == "merged");
+        assert!(finished.is_some() && finished < merged, "{history:?}");
+    }
+    // The integration branch holds every file; the dependent started from its dependency's
+    // merged work.
+    let files = project.git(&["ls-tree", "--name-only", "orchestron/integration"]);
+    for id in [&first, &second, &third] {
+        assert!(files.contains(&format!("{id}.txt")), "{files}");
+    }
+    let second_file = project.git(&["show", &format!("orchestron/integration:{second}.txt")]);
+    assert!(
+        second_file.contains(&format!("{first}.txt")),
+        "{second_file}"
+    );
+    // No worktree and no worker branch is left; the user's branch is untouched.
+    let branches = project.git(&["branch", "--format=%(refname:short)"]);
+    assert_eq!(
+        branches.lines().collect::<Vec<_>>(),
+        ["main", "orchestron/integration"],
+        "{branches}"
+    );
+    assert_eq!(
+        project.git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "main"
+    );
+    let worktrees = project.git(&["worktree", "list"]);
+    assert_eq!(worktrees.lines().count(), 1, "{worktrees}");
+    // The ledger: one merged attempt each, with its cost; the log kept every line.
+    let status = project.run(&["workers", "status", "--json"]).json();
+    assert_eq!(status["running"], json!([]));
+    assert_eq!(status["runs"], json!([]), "the run ended");
+    assert!(
+        (status["spent_usd"].as_f64().unwrap() - 0.03).abs() < 1e-9,
+        "{status}"
+    );
+    let log = project.state().join(format!("workers/{first}/1.jsonl"));
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert!(lines.lines().count() >= 5, "{lines}");
+    // The worker's session was marked as a worker's by its `hook SessionStart --worker`.
+    let session = events
+        .iter()
+        .find(|e| e["event"] == "claimed" && e["item"] == first.as_str())
+        .unwrap()["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let document = project.run(&["state", "get", &session, "worker", "--json"]);
+    let worker = document.json();
+    assert_eq!(worker["item"], first.as_str(), "{document}");
+    assert_eq!(worker["attempt"], 1);
+}
+
+#[test]
+fn a_worker_gets_its_flags_its_worktree_and_the_hooks_once() {
+    let project = Project::new();
+    let id = project.create("Flags");
+    project
+        .workers(&[
+            "--once",
+            "--model",
+            "claude-test",
+            "--permission-mode",
+            "acceptEdits",
+            "--max-turns",
+            "7",
+            "--item-budget-usd",
+            "0.5",
+        ])
+        .ok();
+    let raw = std::fs::read(project.stub_dir.join(format!("{id}.args"))).unwrap();
+    let args: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|arg| !arg.is_empty())
+        .map(|arg| String::from_utf8_lossy(arg).into_owned())
+        .collect();
+    let after = |flag: &str| -> &str {
+        let at = args
+            .iter()
+            .position(|arg| arg == flag)
+            .unwrap_or_else(|| panic!("{flag}: {args:?}"));
+        &args[at + 1]
+    };
+    assert!(after("-p").contains(&id), "the instructions name the item");
+    assert_eq!(after("--output-format"), "stream-json");
+    assert!(args.iter().any(|arg| arg == "--verbose"));
+    assert_eq!(after("--model"), "claude-test");
+    assert_eq!(after("--permission-mode"), "acceptEdits");
+    assert_eq!(after("--max-turns"), "7");
+    assert_eq!(after("--max-budget-usd"), "0.5000");
+    assert!(
+        !args.iter().any(|arg| arg == "--bare"),
+        "--bare would skip every hook"
+    );
+    let session = after("--session-id").to_owned();
+    // Every event Orchestron hooks runs this binary's `hook EVENT --worker`, once.
+    let settings: Value = serde_json::from_str(after("--settings")).unwrap();
+    let hooks = settings["hooks"].as_object().unwrap();
+    assert_eq!(hooks.len(), orchestron::EVENTS.len());
+    for event in orchestron::EVENTS {
+        let handlers = &hooks[*event][0]["hooks"];
+        assert_eq!(handlers.as_array().unwrap().len(), 1, "{event}");
+        assert_eq!(
+            handlers[0]["args"],
+            json!(["hook", event, "--worker"]),
+            "{event}"
+        );
+        assert!(Path::new(handlers[0]["command"].as_str().unwrap()).is_absolute());
+    }
+    // Its environment: its session, the main state root, the worker marks, this binary first
+    // on PATH; its folder: the item's worktree.
+    let env = std::fs::read_to_string(project.stub_dir.join(format!("{id}.env"))).unwrap();
+    let state = project.state().canonicalize().unwrap();
+    for line in [
+        format!("ORCHESTRON_SESSION={session}"),
+        format!("ORCHESTRON_WORKER={id}"),
+        "ORCHESTRON_WORKER_ATTEMPT=1".to_owned(),
+    ] {
+        assert!(env.lines().any(|l| l == line), "{line}\n{env}");
+    }
+    let home = env
+        .lines()
+        .find_map(|l| l.strip_prefix("ORCHESTRON_HOME="))
+        .unwrap();
+    assert_eq!(Path::new(home).canonicalize().unwrap(), state);
+    let pwd = std::fs::read_to_string(project.stub_dir.join(format!("{id}.pwd"))).unwrap();
+    assert_eq!(
+        Path::new(pwd.trim())
+            .canonicalize()
+            .unwrap_or_else(|_| PathBuf::from(pwd.trim())),
+        state.join("worktrees").join(&id)
+    );
+}
+
+#[test]
+fn human_review_leaves_the_work_in_review_on_its_branch() {
+    let project = Project::new();
+    let id = project.create("Needs eyes");
+    let run = project.workers(&["--once", "--review", "human"]);
+    assert!(run.ok().is_empty(), "{run}");
+    assert!(run.stderr.contains("waits for review"), "{run}");
+    assert_eq!(project.item(&id)["status"], "IN_REVIEW");
+    // The branch is kept, the worktree removed, nothing merged.
+    let kept = project.git(&["show", &format!("orchestron/{id}:{id}.txt")]);
+    assert!(kept.contains(&id), "{kept}");
+    assert!(!project.state().join(format!("worktrees/{id}")).exists());
+    let files = project.git(&["ls-tree", "--name-only", "orchestron/integration"]);
+    assert!(!files.contains(&id), "{files}");
+}
+
+#[test]
+fn a_rejecting_rate_limit_pauses_new_workers_until_it_resets() {
+    let project = Project::new();
+    let first = project.create("Hits the limit");
+    let second = project.create("Waits for the reset");
+    project.script(&first, &["limited"]);
+    let started = Instant::now();
+    let run = project.workers(&["--once", "--count", "1", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let events = events(&run);
+    let limited = events
+        .iter()
+        .position(|e| e["event"] == "rate_limited")
+        .unwrap_or_else(|| panic!("{run}"));
+    let second_claimed = events
+        .iter()
+        .position(|e| e["event"] == "claimed" && e["item"] == second.as_str())
+        .unwrap();
+    assert!(limited < second_claimed, "{run}");
+    // The reset was 2 seconds after the event (whole seconds: at least 1 s later).
+    assert!(started.elapsed() >= Duration::from_secs(1), "{run}");
+    assert_eq!(project.item(&second)["status"], "DONE");
+}
+
+#[test]
+fn a_worker_that_asks_a_person_is_neither_merged_nor_retried() {
+    let project = Project::new();
+    let id = project.create("Unclear");
+    project.script(&id, &["ask"]);
+    let run = project.workers(&["--once", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let events = events(&run);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "asked" && e["question"] == "Which colour?"),
+        "{run}"
+    );
+    assert!(!events.iter().any(|e| e["event"] == "integrated"), "{run}");
+    assert_eq!(events.iter().filter(|e| e["event"] == "spawned").count(), 1);
+    let item = project.item(&id);
+    assert_eq!(item["status"], "BLOCKED");
+    assert_eq!(item["blocked_reason"], "Which colour?");
+    let attention = project.run(&["attention", "--json"]).json();
+    assert!(
+        attention
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|entry| entry["item"] == id.as_str()),
+        "{attention}"
+    );
+}
+
+#[test]
+fn a_worker_without_a_result_is_retried_then_blocked_with_the_reason() {
+    let project = Project::new();
+    let id = project.create("Never finishes");
+    project.script(&id, &["noresult", "noresult"]);
+    let run = project.workers(&["--once", "--attempts", "2"]);
+    let stderr = run.fails(5);
+    assert!(stderr.contains("BLOCKED"), "{run}");
+    let item = project.item(&id);
+    assert_eq!(item["status"], "BLOCKED");
+    let reason = item["blocked_reason"].as_str().unwrap();
+    assert!(reason.contains("no result"), "{reason}");
+    assert!(reason.contains("2 attempts"), "{reason}");
+    // It waits in the attention queue with its reason and the commands that act on it.
+    let attention = project.run(&["attention", "--json"]).json();
+    let entry = attention
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["item"] == id.as_str())
+        .unwrap_or_else(|| panic!("{attention}"));
+    assert!(
+        entry["reason"].as_str().unwrap().contains("no result"),
+        "{entry}"
+    );
+    let status = project.run(&["workers", "status", "--json"]).json();
+    let failures = status["recent_failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 2, "{status}");
+    assert!(failures.iter().all(|f| f["outcome"] == "failed"));
+}
+
+#[test]
+fn a_failed_attempt_is_retried_and_the_retry_succeeds() {
+    let project = Project::new();
+    let id = project.create("Second time lucky");
+    project.script(&id, &["error", "ok"]);
+    let run = project.workers(&["--once"]);
+    run.ok();
+    assert!(run.stderr.contains("goes back for attempt 2 of 2"), "{run}");
+    assert_eq!(project.item(&id)["status"], "DONE");
+    let history = project.history(&id);
+    assert!(
+        history.iter().any(|e| e["what"] == "claim_returned"),
+        "{history:?}"
+    );
+}
+
+#[test]
+fn a_stalled_worker_is_stopped_and_retried() {
+    let project = Project::new();
+    let id = project.create("Goes quiet once");
+    project.script(&id, &["stall", "ok"]);
+    let started = Instant::now();
+    let run = project.workers(&["--once", "--stall", "1s", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the stall was cut short"
+    );
+    let events = events(&run);
+    assert!(events.iter().any(|e| e["event"] == "stalled"), "{run}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "exited" && e["outcome"] == "stalled"),
+        "{run}"
+    );
+    assert_eq!(project.item(&id)["status"], "DONE");
+}
+
+#[test]
+fn the_budget_stops_spawning_and_says_so() {
+    let mut project = Project::new();
+    project.env.set("STUB_COST", "0.6");
+    let ids: Vec<String> = (1..=3)
+        .map(|n| project.create(&format!("Item {n}")))
+        .collect();
+    let run = project.workers(&["--once", "--count", "1", "--budget-usd", "1"]);
+    let stderr = run.fails(3);
+    assert!(stderr.contains("budget"), "{run}");
+    let statuses: Vec<String> = ids
+        .iter()
+        .map(|id| project.item(id)["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["DONE", "DONE", "TODO"], "{run}");
+}
+
+#[test]
+fn the_budget_counts_what_running_workers_will_spend() {
+    let mut project = Project::new();
+    project.env.set("STUB_COST", "0.4");
+    let ids: Vec<String> = (1..=6)
+        .map(|n| project.create(&format!("Item {n}")))
+        .collect();
+    // Two and a half items' worth, two at a time: three start, not four or five.
+    let run = project.workers(&["--once", "--count", "2", "--budget-usd", "1", "--json"]);
+    assert_eq!(run.code, 3, "{run}");
+    let events = events(&run);
+    assert_eq!(
+        events.iter().filter(|e| e["event"] == "spawned").count(),
+        3,
+        "{run}"
+    );
+    assert!(
+        events.iter().any(|e| e["event"] == "budget_reached"),
+        "{run}"
+    );
+    let todo = ids
+        .iter()
+        .filter(|id| project.item(id)["status"] == "TODO")
+        .count();
+    assert_eq!(todo, 3, "{run}");
+}
+
+#[test]
+fn a_conflicting_branch_is_not_merged_and_its_next_attempt_resolves_it() {
+    let project = Project::new();
+    let first = project.create("One");
+    let second = project.create("Two");
+    project.script(&first, &["shared", "resolve"]);
+    project.script(&second, &["shared", "resolve"]);
+    let run = project.workers(&["--once", "--count", "2", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let events = events(&run);
+    // Both started from the same tip: one merged, the other conflicted and went back.
+    let conflicted: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "integrated" && e["result"] == "conflict")
+        .map(|e| e["item"].as_str().unwrap())
+        .collect();
+    assert_eq!(conflicted.len(), 1, "{run}");
+    let loser = conflicted[0];
+    // Its next attempt was told to merge the integration branch first, and did.
+    let raw = std::fs::read(project.stub_dir.join(format!("{loser}.args"))).unwrap();
+    let prompt = String::from_utf8_lossy(&raw);
+    assert!(
+        prompt.contains("git merge orchestron/integration"),
+        "{prompt}"
+    );
+    for id in [&first, &second] {
+        assert_eq!(project.item(id)["status"], "DONE", "{run}");
+    }
+    let shared = project.git(&["show", "orchestron/integration:shared.txt"]);
+    assert_eq!(shared.lines().count(), 2, "both sides kept: {shared}");
+}
+
+#[test]
+fn workers_stop_commits_the_work_and_gives_the_item_back() {
+    let project = Project::new();
+    let id = project.create("Interrupted");
+    project.script(&id, &["slow"]);
+    let child = spawn_run(&project, &["--once"]);
+    let file = project.state().join(format!("worktrees/{id}/{id}.txt"));
+    wait_for("the worker's file", || file.exists());
+    let status = project.run(&["workers", "status", "--json"]).json();
+    assert_eq!(status["running"].as_array().unwrap().len(), 1, "{status}");
+    project.run(&["workers", "stop"]).ok();
+    let output = child.timed_wait_with_output().unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert_eq!(run.code, 4, "{run}");
+    assert!(run.stderr.contains("stopped"), "{run}");
+    let item = project.item(&id);
+    assert_eq!(item["status"], "TODO", "{run}");
+    // Nothing is lost: the uncommitted file is in a commit on the item's branch.
+    let kept = project.git(&["show", &format!("orchestron/{id}:{id}.txt")]);
+    assert!(kept.contains("unfinished"), "{kept}");
+    assert!(!file.exists(), "the worktree is removed once committed");
+    assert!(
+        project
+            .history(&id)
+            .iter()
+            .any(|e| e["what"] == "claim_returned"),
+        "{run}"
+    );
+    // Stopping again finds nothing to stop.
+    project.run(&["workers", "stop"]).fails(1);
+}
+
+#[test]
+fn workers_logs_render_the_stream_for_a_person() {
+    let project = Project::new();
+    let id = project.create("Logged");
+    // Without `--once` too, a run ends when nothing is left that could become ready.
+    project.workers(&[]).ok();
+    let logs = project.run(&["workers", "logs", &id]);
+    let text = logs.ok();
+    assert!(text.contains("attempt 1"), "{logs}");
+    assert!(text.contains("→ Bash: write"), "{logs}");
+    assert!(text.contains(&format!("Done with {id}.")), "{logs}");
+    assert!(text.contains("result: success"), "{logs}");
+    assert!(text.contains("$0.0100"), "{logs}");
+    let json = project.run(&["workers", "logs", &id, "--json"]);
+    assert!(
+        json.ok().lines().any(|l| l.contains("\"kind\":\"result\"")),
+        "{json}"
+    );
+    project
+        .run(&["workers", "logs", &id, "--attempt", "7"])
+        .fails(1);
+}
+
+/// Start `workers run` in the background.
+fn spawn_run(project: &Project, extra: &[&str]) -> std::process::Child {
+    let stub = stub();
+    let mut args = vec!["workers", "run", "--claude", &stub];
+    args.extend(extra);
+    project
+        .env
+        .command(&args)
+        .current_dir(project.repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} never happened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn workers_logs_follow_prints_until_the_attempt_ends() {
+    let project = Project::new();
+    let id = project.create("Followed");
+    project.script(&id, &["steady"]);
+    let child = spawn_run(&project, &["--once"]);
+    let log = project.state().join(format!("workers/{id}/1.jsonl"));
+    wait_for("the log", || log.exists());
+    let logs = project.run(&["workers", "logs", &id, "--follow"]);
+    let text = logs.ok();
+    assert!(text.contains("→ Bash: step 5"), "{logs}");
+    assert!(text.contains("result: success"), "{logs}");
+    let output = child.timed_wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn a_killed_supervisor_loses_no_commit_and_claims_nothing_twice() {
+    let project = Project::new();
+    let ids: Vec<String> = (1..=3)
+        .map(|n| project.create(&format!("Item {n}")))
+        .collect();
+    for id in &ids {
+        project.script(id, &["slow", "ok"]);
+    }
+    let mut child = spawn_run(&project, &["--count", "3", "--once"]);
+    for id in &ids {
+        let file = project.state().join(format!("worktrees/{id}/{id}.txt"));
+        wait_for("every worker's file", || file.exists());
+    }
+    child.kill().unwrap();
+    child.timed_wait().unwrap();
+    // The workers still run, orphaned; the next run finds them.
+    let run = project.workers(&["--once", "--count", "3"]);
+    assert_eq!(run.code, 0, "{run}");
+    for id in &ids {
+        assert_eq!(project.item(id)["status"], "DONE", "{id}\n{run}");
+        // The file the killed worker left uncommitted is in a commit.
+        let log = project.git(&[
+            "log",
+            "-p",
+            "orchestron/integration",
+            "--",
+            &format!("{id}.txt"),
+        ]);
+        assert!(log.contains("unfinished"), "{id}: {log}");
+        // Each generation was claimed by one claimer.
+        let claims: Vec<Value> = project
+            .history(id)
+            .into_iter()
+            .filter(|e| e["what"] == "claimed")
+            .collect();
+        let mut generations: Vec<i64> = claims
+            .iter()
+            .filter_map(|e| e["detail"]["generation"].as_i64())
+            .collect();
+        generations.dedup();
+        assert_eq!(generations.len(), claims.len(), "{claims:?}");
+    }
+    let status = project.run(&["workers", "status", "--json"]).json();
+    assert_eq!(status["running"], json!([]), "{status}");
+    assert_eq!(status["runs"], json!([]), "{status}");
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    // Not a git repository.
+    let env = TestEnv::new();
+    let stub = stub();
+    let run = env.run(&["workers", "run", "--claude", &stub, "--once"]);
+    assert!(run.fails(1).contains("not a git repository"), "{run}");
+    let project = Project::new();
+    let id = project.create("Untouched");
+    // A missing Claude Code.
+    let run = project.run(&["workers", "run", "--claude", "/nowhere/claude", "--once"]);
+    assert!(run.fails(1).contains("/nowhere/claude"), "{run}");
+    let run = project.run(&["workers", "run", "--once"]);
+    assert!(run.fails(1).contains("cannot find Claude Code"), "{run}");
+    // An invalid integration branch, and the user's own branch.
+    let run = project.workers(&["--once", "--into", "bad..name"]);
+    assert!(run.fails(1).contains("not a valid branch name"), "{run}");
+    let run = project.workers(&["--once", "--into", "main"]);
+    assert!(run.fails(1).contains("checked out"), "{run}");
+    let run = project.workers(&["--once", "--count", "0"]);
+    run.fails(1);
+    assert_eq!(project.item(&id)["status"], "TODO");
+    let branches = project.git(&["branch", "--format=%(refname:short)"]);
+    assert_eq!(branches.trim(), "main");
+}
+
+#[test]
+fn under_orchestron_worker_only_the_worker_hooks_act() {
+    let project = Project::new();
+    let session = "7a1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
+    let payload = json!({"session_id": session, "hook_event_name": "SessionStart",
+        "source": "startup", "cwd": project.repo()});
+    let worker = [
+        ("ORCHESTRON_WORKER", "T-1"),
+        ("ORCHESTRON_WORKER_RUN", "run-1"),
+        ("ORCHESTRON_WORKER_ATTEMPT", "2"),
+    ];
+    // The plugin's or `init`'s hook: nothing, not even the session.
+    let mut command = project.env.command(&["hook", "SessionStart"]);
+    command.current_dir(project.repo()).envs(worker);
+    let run = run_with(command, &payload.to_string());
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.stdout, "", "{run}");
+    assert!(
+        !project
+            .state()
+            .join(format!("sessions/{session}.json"))
+            .exists()
+    );
+    // The supervisor's: the session, marked as the worker's.
+    let mut command = project.env.command(&["hook", "SessionStart", "--worker"]);
+    command.current_dir(project.repo()).envs(worker);
+    let run = run_with(command, &payload.to_string());
+    assert_eq!(run.code, 0, "{run}");
+    let marked = project.run(&["state", "get", session, "worker", "--json"]);
+    assert_eq!(
+        marked.json(),
+        json!({"item": "T-1", "run": "run-1", "attempt": 2}),
+        "{marked}"
+    );
+    // Without `ORCHESTRON_WORKER`, a hook acts as always.
+    let other = "8a1d0b9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
+    let payload = json!({"session_id": other, "hook_event_name": "SessionStart",
+        "source": "startup", "cwd": project.repo()});
+    let run = project
+        .env
+        .hook_in(&project.repo(), "SessionStart", &payload);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        project
+            .state()
+            .join(format!("sessions/{other}.json"))
+            .exists()
+    );
+}
+
+fn run_with(mut command: Command, input: &str) -> Run {
+    command.stdin(Stdio::piped());
+    let child = crate::spawn_with_stdin(command, input);
+    let output = crate::wait_with_timeout(child, crate::CHILD_LIMIT);
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
