@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 use crate::cli::{
     Command, ContextArgs, DecisionCommand, Format, HandoffCommand, InboxCommand, MemoryCommand,
-    SessionCommand, SlashCommand, SprintCommand, StateCommand, TaskCommand,
+    ReviewArgs, SessionCommand, SlashCommand, SprintCommand, StateCommand, TaskCommand,
+    WorkersCommand,
 };
 use crate::context::Context;
 use crate::output::Output;
@@ -183,6 +184,19 @@ fn plan(command: SlashCommand, args: &[String], session: Option<&str>) -> Vec<Re
                 }
                 (Some("epic"), Some("plan"), Some(id)) => reads.push(task_tree(id)),
                 (Some("epic"), _, _) => reads.push(task_list(&["--type", "EPIC"], session)),
+                (Some("workers"), _, _) => {
+                    reads.push(workers_status());
+                    reads.push(task_ready(Some(10)));
+                }
+                (Some("status"), _, _) => {
+                    reads.push(workers_status());
+                    reads.push(attention());
+                }
+                (Some("review"), _, _) => match rest.first().filter(|id| !id.starts_with('-')) {
+                    Some(id) => reads.push(review(id)),
+                    None => reads.push(attention()),
+                },
+                (Some("attention"), _, _) => reads.push(attention()),
                 _ => {}
             }
             reads
@@ -354,6 +368,27 @@ fn summary() -> Read {
         Command::Summary {
             format: Format::Text,
         },
+    )
+}
+
+fn workers_status() -> Read {
+    planned(
+        &["workers", "status"],
+        Command::Workers(WorkersCommand::Status),
+    )
+}
+
+fn attention() -> Read {
+    planned(&["attention"], Command::Attention)
+}
+
+fn review(id: &str) -> Read {
+    planned(
+        &["review", id],
+        Command::Review(ReviewArgs {
+            command: None,
+            id: Some(id.to_owned()),
+        }),
     )
 }
 
@@ -662,6 +697,10 @@ mod tests {
             &["sprint", "status"],
             &["task", "delegate", "TASK-1"],
             &["epic", "plan", "EPIC-1"],
+            &["workers", "4"],
+            &["status"],
+            &["review", "TASK-1"],
+            &["attention"],
             &["write", "--next", "x"],
             &["search", "auth", "tokens"],
             &["get", "pattern", "auth"],
@@ -676,6 +715,9 @@ mod tests {
         let readers = [
             "summary",
             "status",
+            "workers status",
+            "attention",
+            "review",
             "context",
             "board",
             "monitor",

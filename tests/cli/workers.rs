@@ -362,6 +362,100 @@ fn a_worker_that_asks_a_person_is_neither_merged_nor_retried() {
 }
 
 #[test]
+fn a_worker_killed_with_sigkill_is_retried_and_its_work_kept() {
+    let project = Project::new();
+    let id = project.create("Killed halfway");
+    project.script(&id, &["killed", "ok"]);
+    let run = project.workers(&["--once", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let events = events(&run);
+    let exited: Vec<&Value> = events.iter().filter(|e| e["event"] == "exited").collect();
+    assert_eq!(exited.len(), 2, "{run}");
+    assert_eq!(exited[0]["outcome"], "failed");
+    assert_eq!(exited[0]["exit_code"], 137, "128 + SIGKILL");
+    assert_eq!(project.item(&id)["status"], "DONE");
+    // What the killed worker left uncommitted is in a commit on the integration branch.
+    let log = project.git(&[
+        "log",
+        "-p",
+        "orchestron/integration",
+        "--",
+        &format!("{id}.txt"),
+    ]);
+    assert!(log.contains("left by a killed worker"), "{log}");
+}
+
+#[test]
+fn four_workers_drain_a_dag_and_no_item_starts_before_its_dependencies_merge() {
+    let project = Project::new();
+    // Width 4, depth 3, two joins.
+    let a: Vec<String> = (1..=4).map(|n| project.create(&format!("A{n}"))).collect();
+    let b: Vec<String> = (1..=4).map(|n| project.create(&format!("B{n}"))).collect();
+    let c: Vec<String> = (1..=4).map(|n| project.create(&format!("C{n}"))).collect();
+    let mut deps: Vec<(&String, Vec<&String>)> = vec![
+        (&b[0], vec![&a[0], &a[1]]),
+        (&b[1], vec![&a[1]]),
+        (&b[2], vec![&a[2]]),
+        (&b[3], vec![&a[3]]),
+        (&c[0], vec![&b[0], &b[1], &b[2]]),
+    ];
+    deps.extend((1..4).map(|n| (&c[n], vec![&b[n]])));
+    for (item, on) in &deps {
+        for dependency in on {
+            project
+                .run(&["task", "depend", item, "--on", dependency])
+                .ok();
+        }
+    }
+    let run = project.workers(&["--once", "--count", "4", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let events = events(&run);
+    // Each item's worktree, made from the integration branch when it was claimed, held its
+    // dependencies' files (the stub lists them): they were merged before it started.
+    for (item, on) in &deps {
+        let listed = project.git(&["show", &format!("orchestron/integration:{item}.txt")]);
+        for dependency in on {
+            assert!(
+                listed.contains(&format!("{dependency}.txt")),
+                "{item} started before {dependency} was merged: {listed}\n{run}"
+            );
+        }
+    }
+    let files = project.git(&["ls-tree", "--name-only", "orchestron/integration"]);
+    for id in a.iter().chain(&b).chain(&c) {
+        assert_eq!(project.item(id)["status"], "DONE", "{id}");
+        assert!(files.contains(&format!("{id}.txt")), "{files}");
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e["event"] == "claimed" && e["item"] == id.as_str())
+                .count(),
+            1,
+            "{id} claimed once"
+        );
+    }
+    // A join's worktree held its dependencies' dependencies too.
+    let join = project.git(&["show", &format!("orchestron/integration:{}.txt", c[0])]);
+    for dependency in [&a[0], &a[1], &a[2]] {
+        assert!(join.contains(&format!("{dependency}.txt")), "{join}");
+    }
+    // At most four at once, and four at once at the start.
+    let mut running = 0;
+    let mut most = 0;
+    for e in &events {
+        match e["event"].as_str() {
+            Some("spawned") => running += 1,
+            Some("exited") => running -= 1,
+            _ => {}
+        }
+        most = most.max(running);
+    }
+    assert_eq!(most, 4, "{run}");
+    let attention = project.run(&["attention", "--json"]).json();
+    assert_eq!(attention, json!([]), "{attention}");
+}
+
+#[test]
 fn a_worker_without_a_result_is_retried_then_blocked_with_the_reason() {
     let project = Project::new();
     let id = project.create("Never finishes");

@@ -69,6 +69,10 @@ pub struct Git {
     has_identity: OnceLock<bool>,
     /// Branch names `git check-ref-format` accepted already: each is asked once.
     valid_names: Arc<Mutex<HashSet<String>>>,
+    /// Held across `git worktree add`, `remove` and `prune`, shared by every clone: a
+    /// prune running beside an unfinished add (the supervisor adds while its train removes)
+    /// forgets the new worktree's half-written registration.
+    worktree_ops: Arc<Mutex<()>>,
 }
 
 /// A worktree of the repository, as `git worktree list --porcelain` describes it.
@@ -142,6 +146,7 @@ impl Git {
             top: here.clone(),
             has_identity: OnceLock::new(),
             valid_names: Arc::default(),
+            worktree_ops: Arc::default(),
         };
         // A linked worktree's repository is the main worktree's: the first entry.
         let top = git
@@ -153,6 +158,7 @@ impl Git {
             top,
             has_identity: OnceLock::new(),
             valid_names: Arc::default(),
+            worktree_ops: Arc::default(),
         })
     }
 
@@ -277,6 +283,7 @@ impl Git {
     /// retry continues from it), else a new branch from `from`.
     pub fn add_worktree(&self, path: &Path, branch: &str, from: &str) -> Result<()> {
         self.check_branch_name(branch)?;
+        let _one_at_a_time = self.worktree_ops();
         // A folder deleted behind git's back still holds its registration: forget it, so
         // the branch can be checked out again.
         self.text(&self.top, &["worktree", "prune"])?;
@@ -343,8 +350,7 @@ impl Git {
     /// is gone already is forgotten (`git worktree prune`).
     pub fn remove_worktree(&self, path: &Path) -> Result<()> {
         if !path.exists() {
-            self.text(&self.top, &["worktree", "prune"])?;
-            return Ok(());
+            return self.prune_worktrees();
         }
         self.remove_worktree_among(path, &self.worktrees()?)
     }
@@ -371,7 +377,10 @@ impl Git {
         // Without `--force`, git itself refuses a worktree with modified or untracked files
         // (it runs `git status` there): the check and the removal are one step.
         let args = ["worktree", "remove", path_arg(path)?];
-        let output = self.output(&self.top, &args)?;
+        let output = {
+            let _one_at_a_time = self.worktree_ops();
+            self.output(&self.top, &args)?
+        };
         if output.status.success() {
             return Ok(());
         }
@@ -545,8 +554,16 @@ impl Git {
 
     /// Forget worktrees whose folders are gone (`git worktree prune`).
     pub fn prune_worktrees(&self) -> Result<()> {
+        let _one_at_a_time = self.worktree_ops();
         self.text(&self.top, &["worktree", "prune"])?;
         Ok(())
+    }
+
+    /// The lock every change to the worktree list holds (a poisoned lock is still a lock).
+    fn worktree_ops(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.worktree_ops
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Run the project's `command` with `sh -c` in `dir` (a worker's worktree), in its own

@@ -573,6 +573,13 @@ impl Supervisor<'_> {
                     process::signal_group(worker.pid, Signal::Term);
                 }
             }
+            // What the train has finished is told before anything new is claimed, so the
+            // events read in order (a dependent's claim after its dependency's merge) but
+            // for the moment between the train's commit and its message.
+            let mut changed = false;
+            while let Ok(message) = rx.try_recv() {
+                changed |= self.handle(message)?;
+            }
             if !self.stopping && Instant::now() >= next_claim {
                 nothing_ready = self.fill_slots()?;
                 next_claim = if nothing_ready || self.workers.len() >= self.options.count {
@@ -581,7 +588,6 @@ impl Supervisor<'_> {
                     Instant::now()
                 };
             }
-            let mut changed = false;
             match rx.recv_timeout(TICK) {
                 Ok(message) => changed |= self.handle(message)?,
                 Err(RecvTimeoutError::Timeout) => {}
