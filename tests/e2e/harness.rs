@@ -336,3 +336,369 @@ impl Run {
         assert_eq!(self.status, 0, "{}", self.context());
     }
 }
+
+/// Items of a plan for [`Fixture::plan`]: a name (the title) and the names it depends on.
+pub(crate) type PlanItem<'a> = (&'a str, &'a [&'a str]);
+
+/// The 12-item DAG of the workers' tests and bench: width 4, depth 3, two joins (B1 waits
+/// for A1 and A2, C1 for B1 and B2).
+pub(crate) const DAG12: &[PlanItem<'static>] = &[
+    ("A1", &[]),
+    ("A2", &[]),
+    ("A3", &[]),
+    ("A4", &[]),
+    ("B1", &["A1", "A2"]),
+    ("B2", &["A3"]),
+    ("B3", &["A4"]),
+    ("B4", &["A4"]),
+    ("C1", &["B1", "B2"]),
+    ("C2", &["B3"]),
+    ("C3", &["B4"]),
+    ("C4", &["B2"]),
+];
+
+/// A `workers run` (or any long command) started in the background, with its mock.
+pub(crate) struct Background {
+    pub(crate) child: std::process::Child,
+    pub(crate) work: PathBuf,
+    pub(crate) log: PathBuf,
+    _mock: Mock,
+    stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
+    stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+/// What one `workers run` left.
+pub(crate) struct WorkersRun {
+    pub(crate) status: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    /// Every request the workers' Claude Code sent the mock.
+    pub(crate) requests: Vec<Value>,
+    pub(crate) work: PathBuf,
+}
+
+impl WorkersRun {
+    pub(crate) fn context(&self) -> String {
+        format!(
+            "workers run exited {}\n--- stderr:\n{}\n--- stdout (tail):\n{}\n--- logs in {}",
+            self.status,
+            self.stderr.trim(),
+            tail(&self.stdout, 4000),
+            self.work.display()
+        )
+    }
+
+    /// The main-loop requests whose prompt (first user message) contains `text`.
+    pub(crate) fn prompts_with(&self, text: &str) -> Vec<&Value> {
+        self.requests
+            .iter()
+            .filter(|r| r["body"]["tools"].as_array().is_some_and(|t| !t.is_empty()))
+            .filter(|r| {
+                r["body"]["messages"]
+                    .as_array()
+                    .and_then(|m| m.first())
+                    .is_some_and(|m| m["content"].to_string().contains(text))
+            })
+            .collect()
+    }
+}
+
+fn tail(text: &str, bytes: usize) -> &str {
+    let mut start = text.len().saturating_sub(bytes);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
+}
+
+fn read_requests(log: &Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+impl Background {
+    /// Wait for the end, at most `deadline` (then kill it and fail).
+    pub(crate) fn finish(mut self, deadline: Duration) -> WorkersRun {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for workers run") {
+                break status;
+            }
+            if started.elapsed() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let stderr = self.stderr.take().unwrap().join().unwrap();
+                panic!(
+                    "workers run took longer than {deadline:?} and was killed; stderr:\n{}\nlogs in {}",
+                    String::from_utf8_lossy(&stderr),
+                    self.work.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        self.collect(
+            std::os::unix::process::ExitStatusExt::signal(&status)
+                .map_or_else(|| status.code().unwrap_or(-1), |signal| 128 + signal),
+        )
+    }
+
+    /// SIGKILL the supervisor itself (not its workers, which run in their own groups).
+    pub(crate) fn kill_hard(mut self) -> WorkersRun {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.collect(137)
+    }
+
+    /// The supervisor's pid.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn collect(&mut self, status: i32) -> WorkersRun {
+        let stdout = self.stdout.take().unwrap().join().unwrap();
+        let stderr = self.stderr.take().unwrap().join().unwrap();
+        let run = WorkersRun {
+            status,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            requests: read_requests(&self.log),
+            work: self.work.clone(),
+        };
+        std::fs::write(run.work.join("workers.out"), &run.stdout).unwrap();
+        std::fs::write(run.work.join("workers.err"), &run.stderr).unwrap();
+        run
+    }
+}
+
+/// How long a whole `workers run` of a test may take.
+pub(crate) const WORKERS_DEADLINE: Duration = Duration::from_secs(300);
+
+impl Fixture {
+    /// `git ARGS` in the project, asserting success; its stdout, trimmed.
+    pub(crate) fn git(&self, args: &[&str]) -> String {
+        let output = self.git_command(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    /// `git ARGS` in the project with the fixture's identity, not run.
+    pub(crate) fn git_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("git");
+        command
+            .args(args)
+            .current_dir(&self.project)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &self.home);
+        for (name, value) in GIT_IDENTITY {
+            command.env(name, value);
+        }
+        command
+    }
+
+    /// Make the project a git repository on `main` with one commit holding `files` small
+    /// files (and a README), and `.orchestron/` ignored.
+    pub(crate) fn git_repo(&self, files: usize) {
+        self.git(&["init", "-q", "-b", "main"]);
+        self.write("README.md", "# fixture\n");
+        self.write(".gitignore", ".orchestron/\n");
+        for n in 0..files {
+            self.write(&format!("src/f{n:04}.txt"), &format!("file {n}\n"));
+        }
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", "first"]);
+    }
+
+    /// Create the plan's items (title = name) with their dependencies; name → id.
+    pub(crate) fn plan(
+        &self,
+        items: &[PlanItem<'_>],
+    ) -> std::collections::BTreeMap<String, String> {
+        let mut ids = std::collections::BTreeMap::new();
+        for (name, _) in items {
+            let created = self.orchestron_json(&["task", "create", name]);
+            ids.insert(
+                (*name).to_owned(),
+                created["id"].as_str().unwrap().to_owned(),
+            );
+        }
+        for (name, deps) in items {
+            for dep in *deps {
+                let output = self.orchestron(&["task", "depend", &ids[*name], "--on", &ids[*dep]]);
+                assert!(
+                    output.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+        }
+        ids
+    }
+
+    /// `orchestron workers ARGS` in the project with what its workers need: the mock's
+    /// address, the fixture's home, an isolated environment, a git identity for their
+    /// commits, and `IS_SANDBOX=1` (Claude Code refuses `bypassPermissions` as root
+    /// without it).
+    pub(crate) fn workers_command(&self, port: u16, args: &[&str]) -> Command {
+        let mut command = Command::new(orchestron_bin());
+        command
+            .arg("workers")
+            .args(args)
+            .current_dir(&self.project)
+            .env_clear()
+            .env("PATH", self.path_var())
+            .env("HOME", &self.home)
+            .env("TERM", "dumb")
+            .env("LANG", "C.UTF-8")
+            .env("ANTHROPIC_API_KEY", "dummy-key-for-local-mock")
+            .env("ANTHROPIC_BASE_URL", format!("http://127.0.0.1:{port}"))
+            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            .env("DISABLE_TELEMETRY", "1")
+            .env("DISABLE_AUTOUPDATER", "1")
+            .env("DISABLE_ERROR_REPORTING", "1")
+            .env("IS_SANDBOX", "1")
+            .stdin(Stdio::null());
+        for (name, value) in GIT_IDENTITY {
+            command.env(name, value);
+        }
+        if let Some(tmp) = std::env::var_os("TMPDIR") {
+            command.env("TMPDIR", tmp);
+        }
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        command
+    }
+
+    /// Start `orchestron workers ARGS` against a mock answering `scenario`; the run's logs
+    /// go to `run-NAME/`.
+    pub(crate) fn workers_start(&self, name: &str, scenario: Value, args: &[&str]) -> Background {
+        use std::io::Read as _;
+        let work = self.root.join(format!("run-{name}"));
+        std::fs::create_dir_all(&work).unwrap();
+        let log = work.join("mock-requests.jsonl");
+        let mock = Mock::start(scenario, &log);
+        let mut command = self.workers_command(mock.port, args);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start orchestron workers");
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = stdout.read_to_end(&mut bytes);
+            bytes
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = stderr.read_to_end(&mut bytes);
+            bytes
+        });
+        Background {
+            child,
+            work,
+            log,
+            _mock: mock,
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+        }
+    }
+
+    /// `orchestron workers ARGS` to its end (at most [`WORKERS_DEADLINE`]).
+    pub(crate) fn workers(&self, name: &str, scenario: Value, args: &[&str]) -> WorkersRun {
+        self.workers_start(name, scenario, args)
+            .finish(WORKERS_DEADLINE)
+    }
+
+    /// `orchestron ARGS --json` in the project, parsed, asserting success.
+    pub(crate) fn item(&self, id: &str) -> Value {
+        self.orchestron_json(&["task", "show", id])
+    }
+
+    /// The item's status.
+    pub(crate) fn status_of(&self, id: &str) -> String {
+        let item = self.item(id);
+        let status = if item["status"].is_string() {
+            &item["status"]
+        } else {
+            &item["item"]["status"]
+        };
+        status.as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// The identity the fixture's commits (and the workers' `git commit`) use.
+pub(crate) const GIT_IDENTITY: [(&str, &str); 4] = [
+    ("GIT_AUTHOR_NAME", "t"),
+    ("GIT_AUTHOR_EMAIL", "t@example.com"),
+    ("GIT_COMMITTER_NAME", "t"),
+    ("GIT_COMMITTER_EMAIL", "t@example.com"),
+];
+
+/// Wait until `check` holds, at most `deadline`; whether it did.
+pub(crate) fn wait_for(deadline: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    check()
+}
+
+/// Children of `parent` whose environment has `ORCHESTRON_WORKER=<item>` and that lead their
+/// process group: the Claude Code worker the supervisor `parent` started for that item.
+pub(crate) fn worker_leaders(parent: u32, item: &str) -> Vec<i32> {
+    let needle = format!("ORCHESTRON_WORKER={item}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if !environ
+            .split(|b| *b == 0)
+            .any(|var| var == needle.as_bytes())
+        {
+            continue;
+        }
+        if process_group(pid) == Some(pid) && parent_of(pid) == Some(parent) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// The process group of `pid` (field 5 of `/proc/PID/stat`).
+pub(crate) fn process_group(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// The parent of `pid` (field 4 of `/proc/PID/stat`).
+fn parent_of(pid: i32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether a process is alive (and not a zombie).
+pub(crate) fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after = stat[stat.rfind(')')? + 2..].to_owned();
+            after.split_whitespace().next().map(|s| s != "Z")
+        })
+        .unwrap_or(false)
+}

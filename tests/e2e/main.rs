@@ -11,6 +11,7 @@ mod live;
 mod mock;
 mod slash;
 mod vocab;
+mod workers;
 mod worktrees;
 
 use serde_json::{Value, json};

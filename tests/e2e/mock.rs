@@ -11,6 +11,16 @@
 //! A step is `{"text": …}`, `{"tool_use": {"name": …, "input": …}}`, `{"tool_uses": [...]}`
 //! or several of these. `{{CWD}}` in a tool input becomes the working directory Claude Code
 //! names in its prompt. Every request is appended to `mock-requests.jsonl`.
+//!
+//! For the workers' tests (many sessions against one mock):
+//! - `routes`: `[{"match": TEXT or [TEXT, …], "steps": [...]}]`; a route whose texts all
+//!   occur in the conversation's first user message (the prompt: the item id, "attempt 2
+//!   of 2", a reviewer's feedback) replaces `steps`; the last matching route wins;
+//! - `"sleep_ms": N` on a step holds the answer back N ms (a model that stops answering,
+//!   for a stall; or a worker kept busy while a test acts);
+//! - `"usage": {"input_tokens": …, "output_tokens": …}` on a step, or on the scenario for
+//!   every answer (side requests included), sets the tokens an answer reports, so Claude
+//!   Code's `total_cost_usd` is predictable (it prices the usage at the model's list price).
 
 use std::fs::OpenOptions;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
@@ -184,11 +194,18 @@ fn reply(shared: &Shared, body: &Value) -> Value {
     let id = shared.ids.fetch_add(1, Ordering::Relaxed);
     let mut content = Vec::new();
     let mut stop = "end_turn";
+    let mut usage = scenario.get("usage").cloned();
     if body["tools"]
         .as_array()
         .is_some_and(|tools| !tools.is_empty())
     {
         let step = pick_step(scenario, body);
+        if let Some(ms) = step["sleep_ms"].as_u64() {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        if let Some(own) = step.get("usage") {
+            usage = Some(own.clone());
+        }
         let cwd = find_cwd(body);
         if let Some(text) = step["text"].as_str() {
             content.push(json!({"type": "text", "text": text}));
@@ -216,10 +233,31 @@ fn reply(shared: &Shared, body: &Value) -> Value {
         content.push(json!({"type": "text", "text": text}));
     }
     let model = body["model"].as_str().unwrap_or("claude-mock-1");
+    let tokens = |name: &str, default: u64| {
+        usage
+            .as_ref()
+            .and_then(|usage| usage[name].as_u64())
+            .unwrap_or(default)
+    };
     json!({"id": format!("msg_mock{id:06}"), "type": "message", "role": "assistant",
         "model": model, "content": content, "stop_reason": stop, "stop_sequence": null,
-        "usage": {"input_tokens": 10, "output_tokens": 10,
+        "usage": {"input_tokens": tokens("input_tokens", 10),
+            "output_tokens": tokens("output_tokens", 10),
             "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}})
+}
+
+/// Whether a route's `match` (one text, or a list that must all occur) fits `first`.
+fn route_matches(route: &Value, first: &str) -> bool {
+    match &route["match"] {
+        Value::String(text) => first.contains(text.as_str()),
+        Value::Array(texts) => {
+            !texts.is_empty()
+                && texts
+                    .iter()
+                    .all(|text| text.as_str().is_some_and(|text| first.contains(text)))
+        }
+        _ => false,
+    }
 }
 
 fn pick_step(scenario: &Value, body: &Value) -> Value {
@@ -231,7 +269,7 @@ fn pick_step(scenario: &Value, body: &Value) -> Value {
         .collect();
     let mut steps = scenario["steps"].as_array().cloned().unwrap_or_default();
     for route in scenario["routes"].as_array().into_iter().flatten() {
-        if route["match"].as_str().is_some_and(|m| first.contains(m)) {
+        if route_matches(route, &first) {
             steps = route["steps"].as_array().cloned().unwrap_or_default();
         }
     }
@@ -323,7 +361,7 @@ fn stream(out: &mut TcpStream, message: &Value) -> std::io::Result<()> {
         "message_delta",
         json!({"type": "message_delta",
         "delta": {"stop_reason": message["stop_reason"], "stop_sequence": null},
-        "usage": {"output_tokens": 10}}),
+        "usage": {"output_tokens": message["usage"]["output_tokens"]}}),
     )?;
     event("message_stop", json!({"type": "message_stop"}))?;
     out.flush()
