@@ -297,8 +297,10 @@ pub enum WorkersCommand {
     ///
     /// A foreground process. On a terminal it draws a live table of the workers on stderr;
     /// otherwise it prints one line per event; with `--json`, NDJSON events on stdout.
-    /// Ctrl-C, SIGTERM or `orchestron workers stop` stop it: each worker gets SIGTERM, its
-    /// work is committed on its branch and its item goes back to TODO.
+    /// Ctrl-C, SIGTERM or `orchestron workers stop` stop it: each worker gets SIGTERM and a
+    /// test run its group is killed, the work is committed on its branch and the item goes
+    /// back to TODO. A second Ctrl-C exits at once; `orchestron workers recover` (or the
+    /// next run) then cleans up what it left.
     ///
     /// Exit codes: 0 drained (or nothing to do), 1 error, 3 the budget stopped it, 4 stopped
     /// by a signal or `workers stop`, 5 items were left blocked after their attempts.
@@ -326,8 +328,9 @@ pub enum WorkersCommand {
 
 #[derive(Debug, Args)]
 pub struct WorkersRunArgs {
-    /// How many workers run at once (default: `workers.count`, else 2)
-    #[arg(long)]
+    /// How many workers run at once, 1 to 64 (default: `workers.count`, else 2)
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(orchestron_core::config::MAX_WORKERS_COUNT)))]
     pub count: Option<u32>,
     /// Only items in this sprint
     #[arg(long, conflicts_with_all = ["epic", "label"])]
@@ -338,20 +341,25 @@ pub struct WorkersRunArgs {
     /// Only items with this label
     #[arg(long)]
     pub label: Option<String>,
-    /// Spawn nothing new once the run has spent this many US dollars
-    #[arg(long, value_name = "USD")]
+    /// The most the run spends, in US dollars: each worker may spend at most what is
+    /// neither spent nor reserved by the running workers (set `--item-budget-usd` too, or
+    /// workers run one at a time)
+    #[arg(long, value_name = "USD", allow_negative_numbers = true, value_parser = usd_parser)]
     pub budget_usd: Option<f64>,
     /// The most one attempt may spend (Claude Code's `--max-budget-usd`)
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true, value_parser = usd_parser)]
     pub item_budget_usd: Option<f64>,
-    /// The most turns one attempt may take
-    #[arg(long)]
+    /// The most turns one attempt may take, 1 to 100000
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(orchestron_core::config::MAX_WORKER_TURNS)))]
     pub max_turns: Option<u32>,
-    /// Stop a worker that sends no event for this long (`5m`, `90s`; default 5m)
-    #[arg(long, value_name = "DURATION")]
+    /// Stop a worker that sends no event for this long, at most 24h (`5m`, `90s`; default
+    /// 5m)
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = wait_parser)]
     pub stall: Option<String>,
-    /// How many attempts an item gets in this run, the first included (default 2)
-    #[arg(long)]
+    /// How many attempts an item gets in this run, the first included, 1 to 10 (default 2)
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(orchestron_core::config::MAX_WORKER_ATTEMPTS)))]
     pub attempts: Option<u32>,
     /// The model workers use
     #[arg(long)]
@@ -374,6 +382,22 @@ pub struct WorkersRunArgs {
     /// Exit as soon as nothing is ready and nothing runs
     #[arg(long)]
     pub once: bool,
+}
+
+/// A positive, finite amount of US dollars.
+fn usd_parser(raw: &str) -> Result<f64, String> {
+    let usd: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{raw}` is not an amount of US dollars"))?;
+    orchestron_core::config::positive_usd(usd).map_err(|err| err.to_string())
+}
+
+/// A duration longer than zero and at most a day.
+fn wait_parser(raw: &str) -> Result<String, String> {
+    orchestron_core::config::worker_wait(raw)
+        .map(|_| raw.to_owned())
+        .map_err(|err| format!("{err:#}"))
 }
 
 /// Who passes a worker's work.

@@ -18,7 +18,7 @@ use crate::context::Context;
 use crate::error::Ended;
 use crate::output::{Output, printable};
 use orchestron_core::Error;
-use orchestron_core::config::parse_duration;
+use orchestron_core::config::worker_wait;
 use orchestron_core::workers::git::Git;
 use orchestron_core::workers::records;
 use orchestron_core::workers::stream::{self, StreamEvent};
@@ -32,8 +32,6 @@ const DEFAULT_COUNT: u32 = 2;
 const DEFAULT_ATTEMPTS: u32 = 2;
 /// How long a worker may be silent by default.
 const DEFAULT_STALL: &str = "5m";
-/// The most workers one run may start at once.
-const MAX_COUNT: u32 = 64;
 /// The exit codes of `workers run` besides 0 and 1.
 const EXIT_BUDGET: u8 = 3;
 const EXIT_STOPPED: u8 = 4;
@@ -62,44 +60,24 @@ pub(super) fn run(
     }
 }
 
-/// Resolve the flags against the configuration; every check happens here, before anything
-/// changes.
+/// Resolve the flags against the configuration. The flags' values are checked as they are
+/// parsed (a usage error, exit 2) and the configuration's as it is read (naming the key):
+/// here they only meet.
 fn options(context: &Context, args: &WorkersRunArgs) -> anyhow::Result<Options> {
     let config = context.config()?;
     let workers = &config.workers;
     let count = args.count.or(workers.count).unwrap_or(DEFAULT_COUNT);
-    if !(1..=MAX_COUNT).contains(&count) {
-        return Err(Error::invalid(format!(
-            "`--count {count}` is out of range: from 1 to {MAX_COUNT}"
-        ))
-        .into());
-    }
     let attempts = args
         .attempts
         .or(workers.attempts)
         .unwrap_or(DEFAULT_ATTEMPTS);
-    if attempts == 0 {
-        return Err(Error::invalid("`--attempts` must be at least 1").into());
-    }
     let stall_text = args
         .stall
         .clone()
         .or(workers.stall.clone())
         .unwrap_or_else(|| DEFAULT_STALL.to_owned());
     let stall =
-        parse_duration(&stall_text).with_context(|| format!("invalid `--stall {stall_text}`"))?;
-    if stall.is_zero() {
-        return Err(Error::invalid("`--stall` must be longer than zero").into());
-    }
-    let money = |flag: &str, value: Option<f64>| -> anyhow::Result<Option<f64>> {
-        match value {
-            Some(usd) if !(usd.is_finite() && usd > 0.0) => Err(Error::invalid(format!(
-                "`--{flag} {usd}` must be a positive amount of US dollars"
-            ))
-            .into()),
-            other => Ok(other),
-        }
-    };
+        worker_wait(&stall_text).with_context(|| format!("invalid `--stall {stall_text}`"))?;
     let review = match args.review {
         _ if config.tracker.require_review => Review::Human,
         Some(ReviewMode::Human) => Review::Human,
@@ -110,11 +88,8 @@ fn options(context: &Context, args: &WorkersRunArgs) -> anyhow::Result<Options> 
         sprint: args.sprint.clone(),
         epic: args.epic.clone(),
         label: args.label.clone(),
-        budget_usd: money("budget-usd", args.budget_usd.or(workers.budget_usd))?,
-        item_budget_usd: money(
-            "item-budget-usd",
-            args.item_budget_usd.or(workers.item_budget_usd),
-        )?,
+        budget_usd: args.budget_usd.or(workers.budget_usd),
+        item_budget_usd: args.item_budget_usd.or(workers.item_budget_usd),
         max_turns: args.max_turns.or(workers.max_turns),
         stall,
         attempts,
@@ -130,6 +105,7 @@ fn options(context: &Context, args: &WorkersRunArgs) -> anyhow::Result<Options> 
             .unwrap_or_else(|| orchestron_core::workers::train::DEFAULT_INTO.to_owned()),
         review,
         test_command: workers.test_command.clone(),
+        test_timeout: workers.test_timeout(),
         once: args.once,
     })
 }
@@ -267,14 +243,27 @@ fn run_workers(context: &Context, out: &mut Output, args: &WorkersRunArgs) -> an
         Outcome::Budget => (
             EXIT_BUDGET,
             format!(
-                "workers: the budget of ${:.2} is reached, nothing new was started ({totals})",
+                "workers: budget reached: spent ${:.2} of ${:.2}; nothing new was started ({totals})",
+                summary.spent_usd,
                 summary.budget_usd.unwrap_or_default()
             ),
         ),
-        Outcome::Stopped => (
-            EXIT_STOPPED,
-            format!("workers: stopped; the workers' items are back in TODO ({totals})"),
-        ),
+        Outcome::Stopped => (EXIT_STOPPED, {
+            let mut what = Vec::new();
+            if !summary.merged.is_empty() {
+                what.push(format!("merged: {}", summary.merged.join(", ")));
+            }
+            if !summary.returned.is_empty() {
+                what.push(format!(
+                    "back in TODO, their work kept on their branches: {}",
+                    summary.returned.join(", ")
+                ));
+            }
+            if what.is_empty() {
+                what.push("no item was running".to_owned());
+            }
+            format!("workers: stopped; {} ({totals})", what.join("; "))
+        }),
         Outcome::LeftBlocked => (
             EXIT_LEFT_BLOCKED,
             format!(
@@ -711,7 +700,36 @@ fn logs(
             .find(|a| a.attempt == chosen.attempt)
             .is_none_or(|a| a.ended_at.is_some());
     }
+    // How the attempt ended, from its record (read again: `--follow` waited for it).
+    let row = records::attempts(context.core()?, id)?
+        .into_iter()
+        .find(|a| a.attempt == chosen.attempt);
+    if let Some(row) = row
+        && !out.json()
+    {
+        out.line(&ending(&row))?;
+    }
     Ok(())
+}
+
+/// The last line of `workers logs`: how the attempt ended, or that it has not.
+fn ending(row: &records::AttemptRow) -> String {
+    let why = row
+        .reason
+        .as_deref()
+        .map(|reason| format!(": {}", orchestron_core::text::clip_line(reason, 500)))
+        .unwrap_or_default();
+    match (&row.ended_at, row.outcome.as_deref()) {
+        (Some(at), Some(outcome)) => {
+            format!("── attempt {} ended at {at}: {outcome}{why}", row.attempt)
+        }
+        (Some(at), None) => format!("── attempt {} ended at {at}{why}", row.attempt),
+        (None, Some(outcome)) => format!(
+            "── attempt {} {outcome}, not ended yet (in the merge train)",
+            row.attempt
+        ),
+        (None, None) => format!("── attempt {} is still running", row.attempt),
+    }
 }
 
 /// One stream event as a person reads it (or as JSON).

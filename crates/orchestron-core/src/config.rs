@@ -323,7 +323,7 @@ pub struct SessionConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a number of hours or a duration such as `36h`")]
 pub enum ExpirySetting {
     Hours(f64),
     Text(String),
@@ -397,16 +397,7 @@ impl Config {
                 path.display()
             );
         }
-        if let Some(stall) = &config.workers.stall {
-            parse_duration(stall)
-                .with_context(|| format!("invalid `workers.stall` in `{}`", path.display()))?;
-        }
-        if config.workers.instructions_bytes.is_some_and(|b| b < 1024) {
-            anyhow::bail!(
-                "invalid `workers.instructions_bytes` in `{}`: it must be at least 1024",
-                path.display()
-            );
-        }
+        config.workers.check(path)?;
         if let Some(chars) = config.hooks.context_chars {
             anyhow::ensure!(
                 (1..=MAX_CONTEXT_CHARS).contains(&chars),
@@ -551,6 +542,88 @@ pub struct WorkersConfig {
     /// The most bytes of a worker's instructions (default 8,192).
     #[serde(default)]
     pub instructions_bytes: Option<usize>,
+    /// How long the test command may run before its process group is killed and the
+    /// attempt fails (a duration such as `10m`; default [`DEFAULT_TEST_TIMEOUT`]).
+    #[serde(default)]
+    pub test_timeout: Option<String>,
+}
+
+/// The most workers one run may start at once (`--count`, `workers.count`).
+pub const MAX_WORKERS_COUNT: u32 = 64;
+
+/// The most attempts an item may get in one run (`--attempts`, `workers.attempts`).
+pub const MAX_WORKER_ATTEMPTS: u32 = 10;
+
+/// The most turns `--max-turns` (`workers.max_turns`) may allow.
+pub const MAX_WORKER_TURNS: u32 = 100_000;
+
+/// The longest `--stall` (`workers.stall`) and `workers.test_timeout`: a day.
+pub const MAX_WORKER_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// How long the test command may run unless configured otherwise (`workers.test_timeout`).
+pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// Check a duration for `--stall` or `workers.test_timeout`: longer than zero, at most
+/// [`MAX_WORKER_WAIT`].
+pub fn worker_wait(text: &str) -> anyhow::Result<Duration> {
+    let wait = parse_duration(text)?;
+    anyhow::ensure!(!wait.is_zero(), "it must be longer than zero");
+    anyhow::ensure!(
+        wait <= MAX_WORKER_WAIT,
+        "`{text}` is longer than the longest allowed, 24h"
+    );
+    Ok(wait)
+}
+
+/// Check an amount for `--budget-usd` or `--item-budget-usd`: positive and finite.
+pub fn positive_usd(usd: f64) -> anyhow::Result<f64> {
+    anyhow::ensure!(
+        usd.is_finite() && usd > 0.0,
+        "`{usd}` is not a positive amount of US dollars"
+    );
+    Ok(usd)
+}
+
+impl WorkersConfig {
+    fn check(&self, path: &Path) -> anyhow::Result<()> {
+        let bad = |key: &str| format!("invalid `workers.{key}` in `{}`", path.display());
+        let range = |key: &str, value: Option<u32>, max: u32| -> anyhow::Result<()> {
+            match value {
+                Some(value) if !(1..=max).contains(&value) => {
+                    anyhow::bail!("{}: `{value}` is out of range, from 1 to {max}", bad(key))
+                }
+                _ => Ok(()),
+            }
+        };
+        range("count", self.count, MAX_WORKERS_COUNT)?;
+        range("attempts", self.attempts, MAX_WORKER_ATTEMPTS)?;
+        range("max_turns", self.max_turns, MAX_WORKER_TURNS)?;
+        for (key, value) in [("stall", &self.stall), ("test_timeout", &self.test_timeout)] {
+            if let Some(text) = value {
+                worker_wait(text).with_context(|| bad(key))?;
+            }
+        }
+        for (key, value) in [
+            ("budget_usd", self.budget_usd),
+            ("item_budget_usd", self.item_budget_usd),
+        ] {
+            if let Some(usd) = value {
+                positive_usd(usd).with_context(|| bad(key))?;
+            }
+        }
+        if self.instructions_bytes.is_some_and(|b| b < 1024) {
+            anyhow::bail!("{}: it must be at least 1024", bad("instructions_bytes"));
+        }
+        Ok(())
+    }
+
+    /// How long the test command may run.
+    pub fn test_timeout(&self) -> Duration {
+        self.test_timeout
+            .as_deref()
+            .and_then(|text| worker_wait(text).ok())
+            .unwrap_or(DEFAULT_TEST_TIMEOUT)
+    }
 }
 
 /// The most bytes a worker's instructions take unless configured otherwise.
@@ -566,7 +639,10 @@ pub struct NotifyConfig {
 
 /// A notification command: a shell line, or the words of a command run without a shell.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a command line (a string) or the words of a command (an array of strings)"
+)]
 pub enum NotifyCommand {
     Shell(String),
     Exec(Vec<String>),
@@ -693,9 +769,13 @@ pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
         Err(err) => text
             .parse::<jiff::Span>()
             .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
-            .map_err(|_| err)
-            .with_context(|| {
-                format!("`{text}` is not a duration such as `500ms`, `2s`, `1h` or `7d`")
+            // jiff's own wording ("try parsing into a `jiff::Span`") speaks to programmers.
+            .map_err(|_| {
+                drop(err);
+                anyhow::anyhow!(
+                    "`{text}` is not a duration such as `500ms`, `2s`, `1h` or `7d` \
+                     (or it is too long)"
+                )
             })?,
     };
     Duration::try_from(signed).with_context(|| format!("`{text}` is negative"))

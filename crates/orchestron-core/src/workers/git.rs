@@ -15,6 +15,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -106,6 +107,8 @@ pub struct CommandRun {
     pub code: Option<i32>,
     /// It outlived its deadline and was killed, with its process group.
     pub timed_out: bool,
+    /// It was stopped (the supervisor is stopping) and killed, with its process group.
+    pub cancelled: bool,
     /// Its output, stdout then stderr, the last [`CommandRun::TAIL_BYTES`] kept.
     pub tail: String,
     pub took: Duration,
@@ -116,7 +119,7 @@ impl CommandRun {
     pub const TAIL_BYTES: usize = 16 * 1024;
 
     pub fn succeeded(&self) -> bool {
-        self.code == Some(0) && !self.timed_out
+        self.code == Some(0) && !self.timed_out && !self.cancelled
     }
 }
 
@@ -216,6 +219,43 @@ impl Git {
         Ok(())
     }
 
+    /// Check `name` as the integration branch (`--into`, `workers.into`): a valid branch
+    /// name, not a full ref (`refs/heads/x` would make `refs/heads/refs/heads/x`), not under
+    /// `orchestron/` (the workers' own branches, `orchestron/<ID>`) other than the default
+    /// `orchestron/integration`, and not the name of a tag too (git would find it ambiguous).
+    pub fn check_integration_name(&self, name: &str) -> Result<()> {
+        use super::train::{BRANCH_PREFIX, DEFAULT_INTO};
+        if name.starts_with("refs/") {
+            return Err(
+                Error::invalid(format!("`--into {name}` names a ref, not a branch")).with_hint(
+                    "name the branch alone, such as `integration` for `refs/heads/integration`",
+                ),
+            );
+        }
+        if name.starts_with(BRANCH_PREFIX) && name != DEFAULT_INTO {
+            return Err(Error::invalid(format!(
+                "`--into {name}` is under `{BRANCH_PREFIX}`, where the workers' own branches \
+                 (`{BRANCH_PREFIX}<ID>`) live"
+            ))
+            .with_hint(format!(
+                "leave it out for `{DEFAULT_INTO}`, or name a branch outside `{BRANCH_PREFIX}`"
+            )));
+        }
+        self.check_branch_name(name)?;
+        let tag = format!("refs/tags/{name}");
+        if self
+            .output(&self.top, &["rev-parse", "-q", "--verify", &tag])?
+            .status
+            .success()
+        {
+            return Err(Error::invalid(format!(
+                "`--into {name}` is also the name of a tag: git would find `{name}` ambiguous"
+            ))
+            .with_hint("name another branch"));
+        }
+        Ok(())
+    }
+
     /// The commit a branch points at, `None` when there is no such branch.
     pub fn branch_tip(&self, branch: &str) -> Result<Option<String>> {
         let reference = format!("refs/heads/{branch}^{{commit}}");
@@ -288,6 +328,11 @@ impl Git {
         // the branch can be checked out again.
         self.text(&self.top, &["worktree", "prune"])?;
         let path_text = path_arg(path)?;
+        // A branch named in full, so that a tag of the same name cannot make it ambiguous.
+        let start = match self.branch_tip(from)? {
+            Some(_) => format!("refs/heads/{from}"),
+            None => from.to_owned(),
+        };
         if self.branch_tip(branch)?.is_some() {
             self.text(
                 &self.top,
@@ -296,7 +341,9 @@ impl Git {
         } else {
             self.text(
                 &self.top,
-                &["worktree", "add", "--quiet", "-b", branch, path_text, from],
+                &[
+                    "worktree", "add", "--quiet", "-b", branch, path_text, &start,
+                ],
             )?;
         }
         Ok(())
@@ -568,8 +615,14 @@ impl Git {
 
     /// Run the project's `command` with `sh -c` in `dir` (a worker's worktree), in its own
     /// process group with git's repository variables removed, killed with its group after
-    /// `limit`; its output's tail is kept.
-    pub fn run_shell(&self, dir: &Path, command: &str, limit: Duration) -> Result<CommandRun> {
+    /// `limit`, or as soon as `cancel` is set; its output's tail is kept.
+    pub fn run_shell(
+        &self,
+        dir: &Path,
+        command: &str,
+        limit: Duration,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<CommandRun> {
         let started = Instant::now();
         let mut shell = Command::new("sh");
         shell.arg("-c").arg(command).current_dir(dir);
@@ -582,6 +635,7 @@ impl Git {
             CommandRun::TAIL_BYTES,
             Keep::Tail,
             &format!("`{command}`"),
+            cancel,
         )?;
         let mut tail = output.stdout;
         if !output.stderr.is_empty() {
@@ -593,6 +647,7 @@ impl Git {
         Ok(CommandRun {
             code: output.status.code(),
             timed_out: output.timed_out,
+            cancelled: output.cancelled,
             tail: tail_of(&tail, CommandRun::TAIL_BYTES),
             took: started.elapsed(),
         })
@@ -683,7 +738,7 @@ fn run_git(dir: &Path, args: &[&str], limit: Duration, max: usize) -> Result<Git
         .env("GIT_OPTIONAL_LOCKS", "0")
         .env("LC_ALL", "C");
     let what = format!("`git {}`", args.first().unwrap_or(&""));
-    let output = run_bounded(git, limit, max, Keep::Head, &what)?;
+    let output = run_bounded(git, limit, max, Keep::Head, &what, None)?;
     if output.timed_out {
         return Err(Error::busy(format!(
             "`git {}` in `{}` took longer than {}s and was stopped",
@@ -819,18 +874,20 @@ struct Bounded {
     stderr: String,
     truncated: bool,
     timed_out: bool,
+    cancelled: bool,
 }
 
 /// Run `command` with no stdin, in its own process group, reading its output (at most `max`
 /// bytes of each stream kept, the head or the tail), and kill its whole group when it runs
-/// past `limit`. A process it left behind holding its output open is killed too, after the
-/// command itself has ended.
+/// past `limit` or once `cancel` is set. A process it left behind holding its output open is
+/// killed too, after the command itself has ended.
 fn run_bounded(
     mut command: Command,
     limit: Duration,
     max: usize,
     keep: Keep,
     what: &str,
+    cancel: Option<&AtomicBool>,
 ) -> Result<Bounded> {
     use std::os::unix::process::CommandExt as _;
     command
@@ -870,16 +927,23 @@ fn run_bounded(
     std::thread::spawn(move || {
         let _ = status_tx.send(child.wait());
     });
-    let (status, timed_out) = match status_rx.recv_timeout(limit) {
-        Ok(status) => (status, false),
-        Err(_) => {
-            kill_group(pid);
-            (
-                status_rx
+    let deadline = Instant::now() + limit;
+    let cancelled = || cancel.is_some_and(|flag| flag.load(Ordering::SeqCst));
+    let (status, timed_out, was_cancelled) = loop {
+        let step = deadline
+            .saturating_duration_since(Instant::now())
+            .min(CANCEL_POLL);
+        match status_rx.recv_timeout(step) {
+            Ok(status) => break (status, false, false),
+            Err(_) if cancelled() || Instant::now() >= deadline => {
+                kill_group(pid);
+                let status = status_rx
                     .recv()
-                    .unwrap_or_else(|_| Err(std::io::Error::other("the waiter is gone"))),
-                true,
-            )
+                    .unwrap_or_else(|_| Err(std::io::Error::other("the waiter is gone")));
+                let stopped = cancelled();
+                break (status, !stopped, stopped);
+            }
+            Err(_) => {}
         }
     };
     let status = status.map_err(|err| Error::internal(format!("cannot wait for {what}: {err}")))?;
@@ -905,8 +969,12 @@ fn run_bounded(
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
         truncated: cut_out || cut_err,
         timed_out,
+        cancelled: was_cancelled,
     })
 }
+
+/// How often a bounded command looks at its `cancel` flag.
+const CANCEL_POLL: Duration = Duration::from_millis(100);
 
 /// Read a stream to its end, keeping at most `max` bytes: the first or the last.
 fn read_capped(mut stream: impl std::io::Read, max: usize, keep: Keep) -> (Vec<u8>, bool) {

@@ -35,9 +35,7 @@ pub struct Spawn {
 
 /// Start `spawn` in a new process group, stdout piped, stdin empty.
 pub fn spawn(spawn: &Spawn) -> Result<Child> {
-    let stderr = File::create(&spawn.stderr).map_err(|err| {
-        Error::internal(format!("cannot create `{}`: {err}", spawn.stderr.display()))
-    })?;
+    let stderr = open_log(&spawn.stderr, false)?;
     let mut command = Command::new(&spawn.program);
     for name in &spawn.env_remove {
         command.env_remove(name);
@@ -122,6 +120,34 @@ pub fn signal_process(pid: u32, signal: Signal) -> Result<()> {
 pub fn this_process() -> (u32, Option<String>) {
     let pid = std::process::id();
     (pid, start_time(pid))
+}
+
+/// Open a worker's log file for writing (appending when `append`, else truncated), never
+/// through a symbolic link (`O_NOFOLLOW`): a link planted at a log's path would make the
+/// supervisor write outside the project.
+pub fn open_log(path: &Path, append: bool) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut options = std::fs::OpenOptions::new();
+    options
+        .create(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    if append {
+        options.append(true);
+    } else {
+        options.write(true).truncate(true);
+    }
+    options.open(path).map_err(|err| {
+        let linked = std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_symlink());
+        if linked {
+            Error::conflict(format!(
+                "`{}` is a symbolic link: a worker's log is never written through one",
+                path.display()
+            ))
+            .with_hint("remove the link; Orchestron makes the log itself")
+        } else {
+            Error::internal(format!("cannot open `{}`: {err}", path.display()))
+        }
+    })
 }
 
 /// The log of a worker's attempt: `<state root>/workers/<ID>/<attempt>.jsonl`.

@@ -17,10 +17,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
@@ -82,6 +83,8 @@ pub struct Options {
     pub into: String,
     pub review: Review,
     pub test_command: Option<String>,
+    #[serde(with = "secs")]
+    pub test_timeout: Duration,
     pub once: bool,
 }
 
@@ -258,6 +261,10 @@ pub struct Summary {
     pub spent_usd: f64,
     pub budget_usd: Option<f64>,
     pub elapsed_secs: f64,
+    /// The items this run merged.
+    pub merged: Vec<String>,
+    /// The items given back to TODO because the run stopped (their work on their branches).
+    pub returned: Vec<String>,
 }
 
 /// A running worker as the live table shows it.
@@ -329,6 +336,8 @@ struct Running {
     kill_sent: bool,
     stalled: bool,
     stop_requested: bool,
+    /// Its `--max-budget-usd`: what it may spend at most, reserved from the run's budget.
+    max_budget_usd: Option<f64>,
     exit: Option<(Option<i32>, Instant)>,
     eof: bool,
     result: Option<ResultEvent>,
@@ -379,6 +388,11 @@ struct Supervisor<'a> {
     /// The costs of this run's finished attempts: their sum and how many.
     costs: (f64, u32),
     stopping: bool,
+    /// Set with `stopping`: the train kills a test run it is in (see `train::Job::cancel`).
+    cancel_tests: Arc<AtomicBool>,
+    /// The items this run merged, and those it gave back to TODO when it stopped.
+    merged_items: Vec<String>,
+    returned_items: Vec<String>,
     paused_until: Option<i64>,
     remaining: i64,
     remaining_at: Option<Instant>,
@@ -395,6 +409,11 @@ pub fn run(
     stop: &AtomicBool,
     sink: &mut dyn Sink,
 ) -> Result<Summary> {
+    // Every input is checked before anything is written: the state's folders, the scope,
+    // the integration branch's name; only then is the branch created and the run recorded.
+    crate::store::refuse_linked_state(cx.state_root(), WORKER_FOLDERS)?;
+    let options = &resolve_scope(cx, options)?;
+    git.check_integration_name(&options.into)?;
     git.ensure_integration(&options.into)?;
     if let Some(live) = records::live_run(cx)? {
         return Err(Error::conflict(format!(
@@ -454,6 +473,9 @@ pub fn run(
         budget_told: false,
         costs: (0.0, 0),
         stopping: false,
+        cancel_tests: Arc::new(AtomicBool::new(false)),
+        merged_items: Vec::new(),
+        returned_items: Vec::new(),
         paused_until: None,
         remaining: 0,
         remaining_at: None,
@@ -488,6 +510,39 @@ pub fn run(
             Err(err)
         }
     }
+}
+
+/// The state root's folders a run writes in (`workers/` the logs, `worktrees/` the
+/// worktrees): a symbolic link in their place is refused, as for the other state folders.
+pub const WORKER_FOLDERS: &[&str] = &["workers", "worktrees"];
+
+/// The least a worker is started with under `--budget-usd`: with less left (the budget minus
+/// what is spent and what running workers may still spend), no new worker starts.
+pub const MIN_WORKER_BUDGET_USD: f64 = 0.01;
+
+/// `options` with its sprint and epic resolved to ids (an unknown one is an error now, before
+/// anything is written, not at the first claim).
+fn resolve_scope(cx: &Context, options: &Options) -> Result<Options> {
+    let mut options = options.clone();
+    if options.sprint.is_none() && options.epic.is_none() {
+        return Ok(options);
+    }
+    let db = cx.tracker_for_reads()?;
+    if let Some(raw) = &options.sprint {
+        options.sprint = Some(crate::tracker::tasks::resolve_sprint(db.conn(), raw)?);
+    }
+    if let Some(raw) = &options.epic {
+        options.epic = Some(crate::tracker::items::resolve(db.conn(), raw)?);
+    }
+    Ok(options)
+}
+
+/// The first of `paths` that is a symbolic link.
+fn linked(paths: &[&Path]) -> Option<PathBuf> {
+    paths
+        .iter()
+        .find(|path| std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_symlink()))
+        .map(|path| path.to_path_buf())
 }
 
 fn start_train(cx: Context, git: Git, tx: Sender<Message>) -> (Sender<(u64, Job)>, JoinHandle<()>) {
@@ -566,6 +621,7 @@ impl Supervisor<'_> {
         loop {
             if stop.load(Ordering::SeqCst) && !self.stopping {
                 self.stopping = true;
+                self.cancel_tests.store(true, Ordering::SeqCst);
                 self.sink.event(&Event::Stopping);
                 for worker in self.workers.values_mut() {
                     worker.stop_requested = true;
@@ -631,10 +687,10 @@ impl Supervisor<'_> {
                 if self.stopping {
                     return Ok(Outcome::Stopped);
                 }
-                if self
-                    .options
-                    .budget_usd
-                    .is_some_and(|budget| self.spent >= budget)
+                if self.budget_hit
+                    || self
+                        .budget_left()
+                        .is_some_and(|left| left < MIN_WORKER_BUDGET_USD)
                 {
                     return Ok(Outcome::Budget);
                 }
@@ -662,13 +718,17 @@ impl Supervisor<'_> {
                 self.paused_until = None;
             }
             if let Some(budget) = self.options.budget_usd {
-                // What is spent, plus what the running workers will likely spend (the run's
-                // mean cost per finished attempt so far): a budget of two and a half items
-                // starts three, not five.
+                // The run never spends more than its budget: a new worker may spend at most
+                // what is neither spent nor reserved by the running workers' own caps, and
+                // starts only when that is worth a worker. Nor does one start when what the
+                // running workers will likely spend (the run's mean cost per finished
+                // attempt so far) uses the budget up.
+                let left = self.budget_left().unwrap_or(budget);
                 let committed = self.spent + self.expected_cost() * self.workers.len() as f64;
-                self.budget_hit = committed >= budget;
-                if self.budget_hit {
-                    if !self.budget_told {
+                if left < MIN_WORKER_BUDGET_USD || committed >= budget {
+                    // Reached only once nothing runs that could give some back.
+                    self.budget_hit = self.workers.is_empty();
+                    if self.budget_hit && !self.budget_told {
                         self.budget_told = true;
                         self.sink.event(&Event::BudgetReached {
                             spent_usd: self.spent,
@@ -697,6 +757,28 @@ impl Supervisor<'_> {
         let item = claimed.item.item.id.clone();
         let title = claimed.item.item.title.clone();
         let generation = claimed.generation;
+        let worktree = train::worktree_path(self.cx, &item);
+        let logs = process::log_path(self.cx.state_root(), &item, 1);
+        // A link planted in place of the item's worktree or log folder would make git or the
+        // log write elsewhere: the item is refused, before an attempt is spent on it.
+        if let Some(link) = linked(&[&worktree, logs.parent().unwrap_or(&logs)]) {
+            let note = format!(
+                "`{}` is a symbolic link: not started; remove the link, then run the workers again",
+                link.display()
+            );
+            self.exclude.push(item.clone());
+            if let Err(err) = claims::give_back(self.cx, &item, generation, &note) {
+                self.sink.event(&Event::Warning {
+                    item: Some(item.clone()),
+                    message: format!("could not give the item back: {err:#}"),
+                });
+            }
+            self.sink.event(&Event::Warning {
+                item: Some(item),
+                message: note,
+            });
+            return Ok(());
+        }
         let run_attempt = {
             let count = self.run_attempts.entry(item.clone()).or_insert(0);
             *count += 1;
@@ -704,7 +786,6 @@ impl Supervisor<'_> {
         };
         let branch = train::branch_for(&item);
         let state_root = self.cx.state_root().to_path_buf();
-        let worktree = train::worktree_path(self.cx, &item);
         // Composed before this attempt is recorded: its instructions tell of the earlier
         // ones (the last one's outcome decides whether to merge the integration branch
         // first), not of itself.
@@ -808,11 +889,7 @@ impl Supervisor<'_> {
         let slot = self.next_slot;
         self.next_slot += 1;
         let stdout = child.stdout.take().expect("stdout is piped");
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .map_err(|err| Error::internal(format!("cannot open `{}`: {err}", log.display())))?;
+        let file = process::open_log(&log, true)?;
         let tx = self.tx.clone();
         std::thread::spawn(move || read_stream(slot, stdout, file, tx));
         let progress = Progress {
@@ -848,6 +925,7 @@ impl Supervisor<'_> {
                 kill_sent: false,
                 stalled: false,
                 stop_requested: false,
+                max_budget_usd,
                 exit: None,
                 eof: false,
                 result: None,
@@ -890,14 +968,13 @@ impl Supervisor<'_> {
                 Error::internal(format!("cannot create `{}`: {err}", folder.display()))
             })?;
         }
-        let remaining = self
-            .options
-            .budget_usd
-            .map(|budget| (budget - self.spent).max(0.0));
+        let remaining = self.budget_left();
         let max_budget = match (self.options.item_budget_usd, remaining) {
             (Some(item), Some(remaining)) => Some(item.min(remaining)),
             (one, other) => one.or(other),
-        };
+        }
+        // Written with four decimals, rounded down: the cap never exceeds what is left.
+        .map(|usd| (usd * 10_000.0).floor() / 10_000.0);
         let mut args: Vec<OsString> = vec![
             "-p".into(),
             instructions.into(),
@@ -1095,10 +1172,8 @@ impl Supervisor<'_> {
         let verdict = if worker.stop_requested {
             Verdict::Stopped
         } else if worker.stalled {
-            Verdict::Failed(format!(
-                "stalled: no event for {}s",
-                self.options.stall.as_secs()
-            ))
+            // The outcome says `stalled`; the reason says how long.
+            Verdict::Failed(format!("no event for {}s", self.options.stall.as_secs()))
         } else {
             match (&worker.result, code) {
                 (Some(result), code) => match result.failure() {
@@ -1176,6 +1251,8 @@ impl Supervisor<'_> {
                     into: self.options.into.clone(),
                     review: self.options.review,
                     test_command: self.options.test_command.clone(),
+                    test_timeout: self.options.test_timeout,
+                    cancel: Some(Arc::clone(&self.cancel_tests)),
                     attempt: worker.row,
                 };
                 self.merging.insert(
@@ -1205,10 +1282,13 @@ impl Supervisor<'_> {
                     worker.branch
                 );
                 match claims::give_back(self.cx, &worker.item, worker.generation, &note) {
-                    Ok(()) => self.sink.event(&Event::Returned {
-                        item: worker.item,
-                        note,
-                    }),
+                    Ok(()) => {
+                        self.returned_items.push(worker.item.clone());
+                        self.sink.event(&Event::Returned {
+                            item: worker.item,
+                            note,
+                        });
+                    }
                     Err(err) => self.sink.event(&Event::Warning {
                         item: Some(worker.item),
                         message: format!("could not give the item back: {err:#}"),
@@ -1219,6 +1299,11 @@ impl Supervisor<'_> {
             Verdict::Failed(reason) => {
                 self.failed += 1;
                 self.leave_worktree(&worker.item, &worker.worktree, &worker.branch);
+                let reason = if worker.stalled {
+                    format!("stalled: {reason}")
+                } else {
+                    reason
+                };
                 self.settle_failure(&worker.item, worker.generation, worker.run_attempt, &reason)
             }
         }
@@ -1304,6 +1389,34 @@ impl Supervisor<'_> {
     ) -> Result<()> {
         let result = match result {
             Ok(result) => result,
+            Err(error) if self.stopping => {
+                // Stopped in the train (its tests killed): the work is on its branch, the
+                // item goes back to TODO, as a stopped worker's does.
+                let reason = if error.contains(train::STOPPED_DURING_TESTS) {
+                    train::STOPPED_DURING_TESTS.to_owned()
+                } else {
+                    format!("the supervisor was stopped; its work was not integrated: {error}")
+                };
+                records::end_attempt(self.cx, merging.row, "stopped", Some(&reason), None)?;
+                let note = format!(
+                    "{reason}; the work is kept on branch `{}`",
+                    train::branch_for(&merging.item)
+                );
+                match claims::give_back(self.cx, &merging.item, merging.generation, &note) {
+                    Ok(()) => {
+                        self.returned_items.push(merging.item.clone());
+                        self.sink.event(&Event::Returned {
+                            item: merging.item,
+                            note,
+                        });
+                    }
+                    Err(err) => self.sink.event(&Event::Warning {
+                        item: Some(merging.item),
+                        message: format!("could not give the item back: {err:#}"),
+                    }),
+                }
+                return Ok(());
+            }
             Err(error) => {
                 records::end_attempt(self.cx, merging.row, "failed", Some(&error), None)?;
                 self.failed += 1;
@@ -1328,6 +1441,7 @@ impl Supervisor<'_> {
         let failure = match &result {
             Integrated::Merged { .. } => {
                 self.done += 1;
+                self.merged_items.push(merging.item.clone());
                 records::end_attempt(self.cx, merging.row, "merged", None, None)?;
                 None
             }
@@ -1369,6 +1483,19 @@ impl Supervisor<'_> {
             )?;
         }
         Ok(())
+    }
+
+    /// What a new worker may still spend under `--budget-usd`: the budget minus what is spent
+    /// and minus the caps (`--max-budget-usd`) of the workers still running.
+    fn budget_left(&self) -> Option<f64> {
+        let reserved: f64 = self
+            .workers
+            .values()
+            .filter_map(|worker| worker.max_budget_usd)
+            .sum();
+        self.options
+            .budget_usd
+            .map(|budget| (budget - self.spent - reserved).max(0.0))
     }
 
     /// What an attempt of this run costs on average so far (0 before any has finished).
@@ -1425,6 +1552,8 @@ impl Supervisor<'_> {
             spent_usd: self.spent,
             budget_usd: self.options.budget_usd,
             elapsed_secs: self.started.elapsed().as_secs_f64(),
+            merged: self.merged_items.clone(),
+            returned: self.returned_items.clone(),
         }
     }
 }

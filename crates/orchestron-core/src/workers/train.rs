@@ -15,6 +15,8 @@
 //! merged. This module does not start or stop processes, and does not claim.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
@@ -35,8 +37,8 @@ pub const DEFAULT_INTO: &str = "orchestron/integration";
 /// The prefix of every worker branch: `orchestron/<ID>`.
 pub const BRANCH_PREFIX: &str = "orchestron/";
 
-/// How long the project's test command may run in a worktree before it is stopped.
-pub const TEST_LIMIT: Duration = Duration::from_secs(30 * 60);
+/// What a job stopped during its test run fails with.
+pub const STOPPED_DURING_TESTS: &str = "the supervisor was stopped during the tests";
 
 /// How many times a merge is computed again when the integration branch moved meanwhile.
 const MERGE_TRIES: usize = 5;
@@ -72,6 +74,12 @@ pub struct Job {
     /// The project's test command (`workers.test_command`), run with `sh -c` in the
     /// worktree.
     pub test_command: Option<String>,
+    /// How long the test command may run before its process group is killed
+    /// (`workers.test_timeout`).
+    pub test_timeout: Duration,
+    /// Set when the supervisor stops: a test run is killed with its process group, the work
+    /// stays committed on the branch and the job fails with [`STOPPED_DURING_TESTS`].
+    pub cancel: Option<Arc<AtomicBool>>,
     /// The `worker_attempts` row (`id`) of the attempt, where the test result and the
     /// integration's outcome are recorded (`data.tests`, `data.integration`, `outcome`); a
     /// row that does not exist (such as 0, for a review of an item no worker touched)
@@ -153,6 +161,13 @@ pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
     if let Some(command) = &job.test_command {
         let run = run_tests(git, job, command)?;
         record_attempt(cx, job, "tests", &tests_json(command, &run, cx))?;
+        if run.cancelled {
+            // The work is on the branch already; the worktree goes, the item is the
+            // caller's to give back.
+            cleanup(git, job, None, w);
+            return Err(Error::conflict(STOPPED_DURING_TESTS)
+                .with_hint(format!("the work is kept on branch `{}`", job.branch)));
+        }
         if !run.succeeded() {
             let summary = test_summary(command, &run);
             let outcome = Integrated::TestsFailed { summary };
@@ -291,11 +306,12 @@ fn check_fence(item: &Item, generation: i64, job: &Job) -> Result<()> {
 /// Run the test command in the worktree, adding one (on the branch) for the run when it is
 /// gone, as after a review.
 fn run_tests(git: &Git, job: &Job, command: &str) -> Result<CommandRun> {
+    let cancel = job.cancel.as_deref();
     if job.worktree.exists() {
-        return git.run_shell(&job.worktree, command, TEST_LIMIT);
+        return git.run_shell(&job.worktree, command, job.test_timeout, cancel);
     }
     git.add_worktree(&job.worktree, &job.branch, &job.into)?;
-    let run = git.run_shell(&job.worktree, command, TEST_LIMIT);
+    let run = git.run_shell(&job.worktree, command, job.test_timeout, cancel);
     // The tests may leave files: they are not the worker's work, but they are committed
     // rather than thrown away (a worktree is only removed clean).
     let _ = git.commit_all(&job.worktree, "orchestron: files the tests left");
@@ -308,6 +324,7 @@ fn tests_json(command: &str, run: &CommandRun, cx: &Context) -> Value {
         "passed": run.succeeded(),
         "exit_code": run.code,
         "timed_out": run.timed_out,
+        "cancelled": run.cancelled,
         "took_ms": run.took.as_millis() as u64,
         "tail": run.tail,
         "at": format_time(cx.now()),
@@ -316,7 +333,10 @@ fn tests_json(command: &str, run: &CommandRun, cx: &Context) -> Value {
 
 fn test_summary(command: &str, run: &CommandRun) -> String {
     let how = if run.timed_out {
-        format!("stopped after {}s", TEST_LIMIT.as_secs())
+        format!(
+            "timed out: stopped after {}s (`workers.test_timeout`)",
+            run.took.as_secs()
+        )
     } else {
         match run.code {
             Some(code) => format!("exit {code}"),
@@ -801,6 +821,8 @@ pub fn approve(
         into,
         review: Review::Auto,
         test_command: test_command.map(str::to_owned),
+        test_timeout: cx.config().workers.test_timeout(),
+        cancel: None,
         attempt,
     };
     let outcome = integrate(cx, git, &job)?;
@@ -1029,6 +1051,8 @@ pub(super) mod tests {
                 into: DEFAULT_INTO.to_owned(),
                 review: Review::Auto,
                 test_command: None,
+                test_timeout: crate::config::DEFAULT_TEST_TIMEOUT,
+                cancel: None,
                 attempt,
             }
         }
