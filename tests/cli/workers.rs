@@ -767,7 +767,7 @@ fn bad_input_is_refused_and_changes_nothing() {
     let run = project.workers(&["--once", "--into", "main"]);
     assert!(run.fails(1).contains("checked out"), "{run}");
     let run = project.workers(&["--once", "--count", "0"]);
-    run.fails(1);
+    run.fails(2);
     assert_eq!(project.item(&id)["status"], "TODO");
     let branches = project.git(&["branch", "--format=%(refname:short)"]);
     assert_eq!(branches.trim(), "main");
@@ -832,4 +832,265 @@ fn run_with(mut command: Command, input: &str) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// review findings of issue 13 (supervisor side)
+
+/// Finding 2: a symbolic link under the state root's `workers/` or `worktrees/` is never
+/// followed: a linked log is refused before anything is appended to its target, a linked
+/// `workers` or `worktrees` folder refuses the run, and a linked worktree of one item is
+/// refused before an attempt is spent on it.
+#[test]
+fn finding_02_links_under_workers_and_worktrees_are_never_followed() {
+    let project = Project::new();
+    let id = project.create("Linked log");
+    let victim = project.env.path().join("victim.txt");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let logs = project.state().join(format!("workers/{id}"));
+    std::fs::create_dir_all(&logs).unwrap();
+    std::os::unix::fs::symlink(&victim, logs.join("1.jsonl")).unwrap();
+    let run = project.workers(&["--once", "--json"]);
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "precious\n",
+        "{run}"
+    );
+    assert!(run.stdout.contains("symbolic link"), "{run}");
+    assert_eq!(project.item(&id)["status"], "TODO", "{run}");
+    let attempts = project.run(&["workers", "logs", &id]);
+    assert!(
+        attempts.fails(1).contains("no worker"),
+        "no attempt spent: {attempts}"
+    );
+    std::fs::remove_dir_all(&logs).unwrap();
+
+    // A linked worktree of the item: refused clearly, no attempt spent.
+    let elsewhere = project.env.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::create_dir_all(project.state().join("worktrees")).unwrap();
+    let link = project.state().join(format!("worktrees/{id}"));
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let run = project.workers(&["--once", "--json"]);
+    assert!(run.stdout.contains("is a symbolic link"), "{run}");
+    assert_eq!(project.item(&id)["status"], "TODO", "{run}");
+    assert!(project.run(&["workers", "logs", &id]).code != 0, "{run}");
+    std::fs::remove_file(&link).unwrap();
+
+    // Linked `workers` and `worktrees` folders refuse the run.
+    for folder in ["workers", "worktrees"] {
+        let target = project.env.path().join(format!("target-{folder}"));
+        std::fs::create_dir(&target).unwrap();
+        let path = project.state().join(folder);
+        let _ = std::fs::remove_dir_all(&path);
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let run = project.workers(&["--once"]);
+        assert!(run.fails(1).contains("symbolic link"), "{folder}: {run}");
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0, "{run}");
+        std::fs::remove_file(&path).unwrap();
+    }
+    assert_eq!(project.item(&id)["status"], "TODO");
+}
+
+/// Findings 4 and 5: `--into` is refused up front, before any branch is made, when it is
+/// under `orchestron/` (a worker's branch), a full ref, or also a tag's name.
+#[test]
+fn finding_04_05_an_into_branch_that_would_collide_is_refused_up_front() {
+    let project = Project::new();
+    let id = project.create("Aimed");
+    project.git(&["tag", "v1"]);
+    for (into, says) in [
+        (format!("orchestron/{id}"), "orchestron/"),
+        ("orchestron/mine".to_owned(), "orchestron/"),
+        ("refs/heads/foo".to_owned(), "names a ref"),
+        ("v1".to_owned(), "tag"),
+    ] {
+        let run = project.workers(&["--once", "--into", &into]);
+        assert!(run.fails(1).contains(says), "{into}: {run}");
+    }
+    let branches = project.git(&["branch", "--format=%(refname)"]);
+    assert_eq!(branches.trim(), "refs/heads/main");
+    assert_eq!(project.item(&id)["status"], "TODO");
+    let status = project.run(&["workers", "status", "--json"]).json();
+    assert_eq!(status["runs"], json!([]), "{status}");
+}
+
+/// Finding 6: the run never spends more than `--budget-usd`, however many workers run: each
+/// new worker may spend what is neither spent nor reserved by the running ones.
+#[test]
+fn finding_06_the_budget_is_never_overspent() {
+    let mut project = Project::new();
+    project.env.set("STUB_COST", "0.4");
+    for n in 1..=6 {
+        project.create(&format!("Item {n}"));
+    }
+    let run = project.workers(&["--once", "--count", "2", "--budget-usd", "0.5", "--json"]);
+    assert_eq!(run.code, 3, "{run}");
+    let events = events(&run);
+    let ended = events.last().unwrap();
+    assert_eq!(ended["outcome"], "budget", "{run}");
+    let spent = ended["spent_usd"].as_f64().unwrap();
+    assert!(spent <= 0.5 + 1e-9, "spent {spent} of 0.5\n{run}");
+    // The second worker was started with what the first had not reserved, not with all.
+    let caps: Vec<f64> = events
+        .iter()
+        .filter(|e| e["event"] == "spawned")
+        .map(|e| e["max_budget_usd"].as_f64().unwrap())
+        .collect();
+    assert!(caps.iter().all(|cap| *cap <= 0.5), "{caps:?}\n{run}");
+    assert!(caps.len() >= 2 && caps[1] <= 0.1 + 1e-9, "{caps:?}\n{run}");
+    let run = project.workers(&["--once", "--count", "2", "--budget-usd", "0.5"]);
+    assert!(run.fails(3).contains("spent $0.50 of $0.50"), "{run}");
+}
+
+/// Finding 9: an unknown `--sprint` or `--epic` fails before the integration branch or a
+/// run record is made.
+#[test]
+fn finding_09_an_unknown_scope_changes_nothing() {
+    let project = Project::new();
+    project.create("Out of scope");
+    for flag in ["--sprint", "--epic"] {
+        let run = project.workers(&["--once", flag, "NOPE"]);
+        run.fails(1);
+        let branches = project.git(&["branch", "--format=%(refname:short)"]);
+        assert_eq!(branches.trim(), "main", "{flag}: {run}");
+        let status = project.run(&["workers", "status", "--json"]).json();
+        assert_eq!(status["runs"], json!([]), "{flag}: {status}");
+    }
+    let run = project.workers(&["--once"]);
+    assert!(!run.stderr.contains("recovered"), "{run}");
+    run.ok();
+}
+
+/// Finding 11: the test command is stopped at `workers.test_timeout`, and a stop kills a
+/// test run within seconds: the item goes back to TODO, its work kept on its branch, and
+/// the final message says so.
+#[test]
+fn finding_11_the_tests_time_out_and_a_stop_kills_them() {
+    let project = Project::new();
+    let id = project.create("Slow tests");
+    let pid_file = project.stub_dir.join("test.pid");
+    let config = json!({"workers": {"test_command": format!("echo $$ > {}; exec sleep 60", pid_file.display()),
+                                    "test_timeout": "1s"}});
+    std::fs::write(project.state().join("config.json"), config.to_string()).unwrap();
+    let started = Instant::now();
+    let run = project.workers(&["--once", "--attempts", "1", "--json"]);
+    assert_eq!(run.code, 5, "{run}");
+    assert!(started.elapsed() < Duration::from_secs(30), "{run}");
+    assert!(run.stdout.contains("timed out"), "{run}");
+
+    // A bad timeout is refused naming its key.
+    std::fs::write(
+        project.state().join("config.json"),
+        r#"{"workers": {"test_timeout": "0s"}}"#,
+    )
+    .unwrap();
+    let run = project.workers(&["--once"]);
+    assert!(run.fails(1).contains("workers.test_timeout"), "{run}");
+    std::fs::remove_file(project.state().join("config.json")).unwrap();
+
+    // A stop during the tests kills them.
+    let id = project.create("Stopped in its tests");
+    let config = json!({"workers": {"test_command": format!("echo $$ > {}; exec sleep 60", pid_file.display())}});
+    std::fs::write(project.state().join("config.json"), config.to_string()).unwrap();
+    let _ = std::fs::remove_file(&pid_file);
+    let child = spawn_run(&project, &["--once"]);
+    wait_for("the test run", || pid_file.exists());
+    std::thread::sleep(Duration::from_millis(200));
+    let test_pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let stopping = Instant::now();
+    project.run(&["workers", "stop"]).ok();
+    let output = child.timed_wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(stopping.elapsed() < Duration::from_secs(8), "{stderr}");
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "back in TODO, their work kept on their branches: {id}"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(project.item(&id)["status"], "TODO", "{stderr}");
+    project.git(&["show", &format!("orchestron/{id}:{id}.txt")]);
+    let alive = Command::new("kill")
+        .args(["-0", &test_pid])
+        .status()
+        .unwrap()
+        .success();
+    assert!(!alive, "the test run {test_pid} was left running");
+}
+
+/// Finding 12: numeric flags are checked alike, as usage errors (exit 2) naming the flag;
+/// configuration keys are named as keys; no library's internals leak.
+#[test]
+fn finding_12_numbers_are_checked_alike_and_name_the_flag_or_key() {
+    let project = Project::new();
+    let id = project.create("Untouched");
+    for (args, says) in [
+        (&["--max-turns", "0"][..], "--max-turns"),
+        (&["--attempts", "0"], "--attempts"),
+        (&["--attempts", "99999999999"], "--attempts"),
+        (&["--count", "-1"], "--count"),
+        (&["--count", "65"], "--count"),
+        (&["--budget-usd", "-1"], "--budget-usd"),
+        (&["--item-budget-usd", "NaN"], "--item-budget-usd"),
+        (&["--stall", "0s"], "--stall"),
+        (&["--stall", "99999999999d"], "--stall"),
+    ] {
+        let mut full = vec!["--once"];
+        full.extend(args);
+        let run = project.workers(&full);
+        let stderr = run.fails(2);
+        assert!(stderr.contains(says), "{args:?}: {run}");
+        for leak in ["jiff", "Span", "4294967295", "unexpected argument"] {
+            assert!(!stderr.contains(leak), "{args:?}: {run}");
+        }
+    }
+    for (config, key) in [
+        (r#"{"workers": {"count": 0}}"#, "`workers.count`"),
+        (r#"{"workers": {"attempts": 0}}"#, "`workers.attempts`"),
+        (r#"{"workers": {"max_turns": 0}}"#, "`workers.max_turns`"),
+        (r#"{"workers": {"budget_usd": -2}}"#, "`workers.budget_usd`"),
+        (
+            r#"{"workers": {"stall": "99999999999d"}}"#,
+            "`workers.stall`",
+        ),
+        (r#"{"notify": {"command": 5}}"#, "a command line"),
+    ] {
+        std::fs::write(project.state().join("config.json"), config).unwrap();
+        let run = project.workers(&["--once"]);
+        let stderr = run.fails(1);
+        assert!(stderr.contains(key), "{config}: {run}");
+        for leak in ["--count", "untagged", "jiff", "Span"] {
+            assert!(!stderr.contains(leak), "{config}: {run}");
+        }
+    }
+    std::fs::remove_file(project.state().join("config.json")).unwrap();
+    assert_eq!(project.item(&id)["status"], "TODO");
+}
+
+/// Findings 15 and 16: a stall reads "stalled" once, and `workers logs` ends with how the
+/// attempt ended.
+#[test]
+fn finding_15_16_a_stall_reads_once_and_logs_say_how_the_attempt_ended() {
+    let project = Project::new();
+    let id = project.create("Goes quiet");
+    project.script(&id, &["stall", "ok"]);
+    let run = project.workers(&["--once", "--stall", "1s"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.contains("stalled: no event for 1s"), "{run}");
+    assert!(!run.stderr.contains("stalled: stalled"), "{run}");
+    let logs = project.run(&["workers", "logs", &id, "--attempt", "1"]);
+    let last = logs.ok().lines().last().unwrap_or_default().to_owned();
+    assert!(last.contains("attempt 1 ended at"), "{logs}");
+    assert!(last.contains("stalled: no event for 1s"), "{logs}");
+    let logs = project.run(&["workers", "logs", &id]);
+    let last = logs.ok().lines().last().unwrap_or_default().to_owned();
+    assert!(
+        last.contains("attempt 2 ended at") && last.contains("merged"),
+        "{logs}"
+    );
 }

@@ -761,7 +761,13 @@ impl Supervisor<'_> {
         let logs = process::log_path(self.cx.state_root(), &item, 1);
         // A link planted in place of the item's worktree or log folder would make git or the
         // log write elsewhere: the item is refused, before an attempt is spent on it.
-        if let Some(link) = linked(&[&worktree, logs.parent().unwrap_or(&logs)]) {
+        let folder = logs.parent().unwrap_or(&logs);
+        let mut paths = vec![worktree.clone(), folder.to_path_buf()];
+        if let Ok(entries) = std::fs::read_dir(folder) {
+            paths.extend(entries.flatten().map(|entry| entry.path()));
+        }
+        let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        if let Some(link) = linked(&paths) {
             let note = format!(
                 "`{}` is a symbolic link: not started; remove the link, then run the workers again",
                 link.display()
@@ -974,7 +980,8 @@ impl Supervisor<'_> {
             (one, other) => one.or(other),
         }
         // Written with four decimals, rounded down: the cap never exceeds what is left.
-        .map(|usd| (usd * 10_000.0).floor() / 10_000.0);
+        // (A hair above, so that 0.5 - 0.4 makes 0.1000, not 0.0999.)
+        .map(|usd| ((usd * 10_000.0) + 1e-6).floor() / 10_000.0);
         let mut args: Vec<OsString> = vec![
             "-p".into(),
             instructions.into(),
