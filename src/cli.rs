@@ -297,10 +297,10 @@ pub enum WorkersCommand {
     ///
     /// A foreground process. On a terminal it draws a live table of the workers on stderr;
     /// otherwise it prints one line per event; with `--json`, NDJSON events on stdout.
-    /// Ctrl-C, SIGTERM or `orchestron workers stop` stop it: each worker gets SIGTERM and a
-    /// test run its group is killed, the work is committed on its branch and the item goes
-    /// back to TODO. A second Ctrl-C exits at once; `orchestron workers recover` (or the
-    /// next run) then cleans up what it left.
+    /// Ctrl-C, SIGTERM or `orchestron workers stop` stop it within seconds: each worker gets
+    /// SIGTERM, a test run in progress is killed with its process group, the work is
+    /// committed on its branch and the item goes back to TODO. A second Ctrl-C exits at
+    /// once, leaving that to `orchestron workers recover` (or the next run).
     ///
     /// Exit codes: 0 drained (or nothing to do), 1 error, 3 the budget stopped it, 4 stopped
     /// by a signal or `workers stop`, 5 items were left blocked after their attempts.

@@ -968,7 +968,7 @@ fn finding_09_an_unknown_scope_changes_nothing() {
 #[test]
 fn finding_11_the_tests_time_out_and_a_stop_kills_them() {
     let project = Project::new();
-    let id = project.create("Slow tests");
+    project.create("Slow tests");
     let pid_file = project.stub_dir.join("test.pid");
     let config = json!({"workers": {"test_command": format!("echo $$ > {}; exec sleep 60", pid_file.display()),
                                     "test_timeout": "1s"}});
