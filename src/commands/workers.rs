@@ -667,6 +667,14 @@ fn logs(
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             out.line("(no log yet)")?;
+            if !out.json()
+                && let Some(row) = records::attempts(context.core()?, id)?
+                    .into_iter()
+                    .find(|a| a.attempt == chosen.attempt)
+                && row.ended_at.is_some()
+            {
+                out.line(&ending(&row))?;
+            }
             return Ok(());
         }
         Err(err) => return Err(err).with_context(|| format!("cannot read `{}`", path.display())),
@@ -803,6 +811,8 @@ fn stop(context: &Context, out: &mut Output) -> anyhow::Result<()> {
 fn recover_orphans(context: &Context, out: &mut Output) -> anyhow::Result<()> {
     let git = Git::open(context.project_root())?;
     let core = context.core_for_long_run("recover")?;
+    // It commits and removes worktrees: never in a linked folder.
+    orchestron_core::store::refuse_linked_state(core.state_root(), supervisor::WORKER_FOLDERS)?;
     let recovered = recover::recover(&core, &git)?;
     if out.json() {
         return Ok(out.serialize(&recovered)?);
