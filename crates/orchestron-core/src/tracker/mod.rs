@@ -12,6 +12,7 @@ pub mod claims;
 pub mod db;
 pub(crate) mod items;
 pub mod knowledge;
+pub mod lease;
 pub mod model;
 pub mod plan;
 pub mod shared;
