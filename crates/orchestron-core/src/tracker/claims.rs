@@ -93,62 +93,71 @@ pub fn renew(cx: &Context, held: &[(String, i64)]) -> Result<()> {
 /// as it is.
 pub fn give_back(cx: &Context, id: &str, generation: i64, note: &str) -> Result<()> {
     tasks::check_text("note", note)?;
-    let now = format_time(cx.now());
-    let mut db = cx.tracker_to_change()?;
-    db.write(|tx| -> Result<()> {
-        let item = tasks::fenced_by_generation(tx, id, generation)?;
-        if item.status != Status::InProgress {
-            return Ok(());
-        }
-        tasks::apply_move(
-            tx,
-            &item,
-            Status::Todo,
-            Via::Release,
-            cx.workflow(),
-            None,
-            &now,
-            cx.actor(),
-        )?;
-        items::record(
-            tx,
-            &item.id,
-            &now,
-            CLAIM_RETURNED,
-            json!({"by": claimer_of(&item), "generation": generation, "note": note}),
-            cx.actor(),
-        )?;
-        Ok(())
-    })
+    let to = Move {
+        unless: |status| status != Status::InProgress,
+        status: Status::Todo,
+        via: Via::Release,
+        reason: None,
+        event: CLAIM_RETURNED,
+        detail: ("note", note),
+    };
+    fenced_move(cx, id, generation, &to)
 }
 
 /// Block it (fenced): BLOCKED with `reason`, event `blocked_by_worker`. An item BLOCKED
 /// already (its worker asked a question) keeps its own reason.
 pub fn block(cx: &Context, id: &str, generation: i64, reason: &str) -> Result<()> {
     tasks::check_text("reason", reason)?;
+    let to = Move {
+        unless: |status| status == Status::Blocked,
+        status: Status::Blocked,
+        via: Via::Update,
+        reason: Some(reason),
+        event: "blocked_by_worker",
+        detail: ("reason", reason),
+    };
+    fenced_move(cx, id, generation, &to)
+}
+
+/// A status change on behalf of a claim's holder: [`give_back`]'s or [`block`]'s.
+struct Move<'a> {
+    /// The item is left as it is when its status is one of these.
+    unless: fn(Status) -> bool,
+    status: Status,
+    via: Via,
+    reason: Option<&'a str>,
+    /// The history entry, and the one field it adds to `by` and `generation`.
+    event: &'static str,
+    detail: (&'static str, &'a str),
+}
+
+/// Apply `to` to the item `id` in one transaction, fenced by the claim's `generation` (a
+/// stale one is a `conflict`), with its history entry naming the claimer.
+fn fenced_move(cx: &Context, id: &str, generation: i64, to: &Move<'_>) -> Result<()> {
     let now = format_time(cx.now());
     let mut db = cx.tracker_to_change()?;
     db.write(|tx| -> Result<()> {
         let item = tasks::fenced_by_generation(tx, id, generation)?;
-        if item.status == Status::Blocked {
+        if (to.unless)(item.status) {
             return Ok(());
         }
         tasks::apply_move(
             tx,
             &item,
-            Status::Blocked,
-            Via::Update,
+            to.status,
+            to.via,
             cx.workflow(),
-            Some(reason),
+            to.reason,
             &now,
             cx.actor(),
         )?;
+        let (key, text) = to.detail;
         items::record(
             tx,
             &item.id,
             &now,
-            "blocked_by_worker",
-            json!({"by": claimer_of(&item), "generation": generation, "reason": reason}),
+            to.event,
+            json!({"by": claimer_of(&item), "generation": generation, key: text}),
             cx.actor(),
         )?;
         Ok(())
