@@ -132,6 +132,24 @@ pub struct NewItem {
     pub parent: Option<String>,
 }
 
+#[cfg(test)]
+impl NewItem {
+    /// A TODO task of medium priority titled `title`, and nothing else: for tests.
+    pub(crate) fn task(title: &str) -> NewItem {
+        NewItem {
+            kind: Kind::Task,
+            title: title.to_owned(),
+            description: String::new(),
+            status: Status::Todo,
+            priority: Priority::Medium,
+            estimate: None,
+            assignee: None,
+            labels: Vec::new(),
+            parent: None,
+        }
+    }
+}
+
 /// Which items `list` returns.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
@@ -1898,9 +1916,8 @@ pub(crate) fn pick(
     let mut values: Vec<Sql> = vec![who.map_or(Sql::Null, |who| Sql::Text(who.to_owned()))];
     let mut sql = format!(
         "SELECT {COLUMNS}, claim_gen, lease_at FROM items WHERE \
-         (({ready}) AND (assignee IS NULL OR assignee = ?1) \
-          OR (status = 'IN_PROGRESS' AND COALESCE(session, assignee) IS NOT NULL AND {FREE_TO_START}))",
-        ready = READY
+         (({READY}) AND (assignee IS NULL OR assignee = ?1) \
+          OR (status = 'IN_PROGRESS' AND COALESCE(session, assignee) IS NOT NULL AND {FREE_TO_START}))"
     );
     if let Some(raw) = &scope.sprint {
         values.push(Sql::Text(resolve_sprint(conn, raw)?));
