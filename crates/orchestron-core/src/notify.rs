@@ -108,43 +108,21 @@ mod tests {
     use super::*;
     use crate::attention::Kind;
     use crate::config::{Config, NotifyConfig};
-    use crate::tracker::model::{Kind as ItemKind, Priority, Status};
+    use crate::tracker::model::Status;
     use crate::tracker::tasks::{self, Changes, NewItem};
-    use crate::{Clock, Settings};
 
     fn context(root: &Path, command: Option<NotifyCommand>) -> Context {
-        Context::new(Settings {
-            state_root: root.to_path_buf(),
-            config: Config {
+        crate::context::for_tests(
+            root.to_path_buf(),
+            Config {
                 notify: NotifyConfig { command },
                 ..Config::default()
             },
-            default_project: "p".to_owned(),
-            actor: None,
-            lock_timeout: Duration::from_secs(5),
-            durability: None,
-            test_locks: crate::store::TestLocks::default(),
-            clock: Clock::Fixed("2026-01-01T00:00:00Z".parse().unwrap()),
-            id_seed: Some("tests".to_owned()),
-        })
+        )
     }
 
     fn blocked_item(cx: &Context) -> String {
-        let item = tasks::create(
-            cx,
-            &NewItem {
-                kind: ItemKind::Task,
-                title: "Deploy".to_owned(),
-                description: String::new(),
-                status: Status::Todo,
-                priority: Priority::Medium,
-                estimate: None,
-                assignee: None,
-                labels: Vec::new(),
-                parent: None,
-            },
-        )
-        .unwrap();
+        let item = tasks::create(cx, &NewItem::task("Deploy")).unwrap();
         let changes = Changes {
             status: Some(Status::Blocked),
             reason: Some("needs credentials".to_owned()),

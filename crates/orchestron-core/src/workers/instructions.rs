@@ -17,6 +17,8 @@ use rusqlite::{Connection, OptionalExtension as _};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::stream;
+use super::train::{DEFAULT_INTO, branch_for};
 use crate::attention::{AttemptRow, attempts_of, latest_event_text};
 use crate::context::Context;
 use crate::error::Result;
@@ -24,9 +26,6 @@ use crate::text::clip_line;
 use crate::tracker::items;
 use crate::tracker::knowledge::{self, RelatedDecision};
 use crate::tracker::tasks::{self, Comment};
-
-/// The integration branch when neither the caller nor an earlier run names one.
-pub const DEFAULT_INTO: &str = "orchestron/integration";
 
 /// Which attempt the supervisor starts: "This is attempt `number` of `of`", on the worker
 /// branch that merges into `into_branch`.
@@ -46,11 +45,6 @@ pub struct Instructions {
     pub cut: Vec<String>,
     /// Everything gathered, whole (nothing cut), with `markdown`, `cut` and the limit.
     pub json: Value,
-}
-
-/// The branch a worker works on for `id`.
-pub fn branch_for(id: &str) -> String {
-    format!("orchestron/{id}")
 }
 
 /// The most bytes of the log a past attempt's tail is read from.
@@ -670,90 +664,16 @@ fn log_tail(path: &Path) -> Vec<String> {
     render_log(&lines)
 }
 
-/// Stream-json lines rendered short: at most [`LOG_TAIL_LINES`], the last ones.
+/// Stream-json lines rendered short ([`stream::StreamEvent::brief`]): at most [`LOG_TAIL_LINES`],
+/// the last ones.
 pub(crate) fn render_log(lines: &[&str]) -> Vec<String> {
-    let mut rendered = Vec::new();
-    for line in lines {
-        let Ok(event) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        let contents = event
-            .pointer("/message/content")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        match event["type"].as_str() {
-            Some("assistant") => {
-                for content in &contents {
-                    match content["type"].as_str() {
-                        Some("text") => rendered.push(format!(
-                            "assistant: {}",
-                            clip_line(content["text"].as_str().unwrap_or(""), 160)
-                        )),
-                        Some("tool_use") => rendered.push(format!(
-                            "tool {}: {}",
-                            content["name"].as_str().unwrap_or("?"),
-                            clip_line(&short_input(&content["input"]), 140)
-                        )),
-                        _ => {}
-                    }
-                }
-            }
-            Some("user") => {
-                for content in &contents {
-                    if content["type"] == "tool_result" {
-                        let text = match &content["content"] {
-                            Value::String(text) => text.clone(),
-                            Value::Array(parts) => parts
-                                .iter()
-                                .filter_map(|part| part["text"].as_str())
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                            other => other.to_string(),
-                        };
-                        let label = if content["is_error"] == true {
-                            "error"
-                        } else {
-                            "result"
-                        };
-                        rendered.push(format!("{label}: {}", clip_line(&text, 140)));
-                    }
-                }
-            }
-            Some("result") => rendered.push(format!(
-                "end ({}): {}{}",
-                event["subtype"].as_str().unwrap_or("?"),
-                clip_line(event["result"].as_str().unwrap_or(""), 140),
-                event["total_cost_usd"]
-                    .as_f64()
-                    .map(|cost| format!(" (${cost:.2})"))
-                    .unwrap_or_default()
-            )),
-            Some("system") if event["subtype"] == "api_retry" => {
-                rendered.push("the API was retried".to_owned());
-            }
-            _ => {}
-        }
-    }
+    let mut rendered: Vec<String> = lines
+        .iter()
+        .flat_map(|line| stream::parse_line(line))
+        .filter_map(|event| event.brief())
+        .collect();
     let skip = rendered.len().saturating_sub(LOG_TAIL_LINES);
     rendered.split_off(skip)
-}
-
-/// A tool's input in short: its command, file path or pattern when it has one, else its JSON.
-fn short_input(input: &Value) -> String {
-    for key in [
-        "command",
-        "file_path",
-        "pattern",
-        "path",
-        "url",
-        "description",
-    ] {
-        if let Some(text) = input.get(key).and_then(Value::as_str) {
-            return text.to_owned();
-        }
-    }
-    input.to_string()
 }
 
 #[cfg(test)]
@@ -860,43 +780,16 @@ mod tests {
 
 #[cfg(test)]
 mod compose_tests {
-    use std::time::Duration;
 
     use super::*;
     use crate::config::Config;
-    use crate::tracker::model::{Kind, Priority, Status};
     use crate::tracker::tasks::NewItem;
-    use crate::{Clock, Settings};
 
     #[test]
     fn the_supervisor_s_attempt_is_named_with_the_branch() {
         let dir = tempfile::tempdir().unwrap();
-        let cx = Context::new(Settings {
-            state_root: dir.path().to_path_buf(),
-            config: Config::default(),
-            default_project: "p".to_owned(),
-            actor: None,
-            lock_timeout: Duration::from_secs(5),
-            durability: None,
-            test_locks: crate::store::TestLocks::default(),
-            clock: Clock::Fixed("2026-01-01T00:00:00Z".parse().unwrap()),
-            id_seed: Some("tests".to_owned()),
-        });
-        let item = tasks::create(
-            &cx,
-            &NewItem {
-                kind: Kind::Task,
-                title: "Write a.txt".to_owned(),
-                description: String::new(),
-                status: Status::Todo,
-                priority: Priority::Medium,
-                estimate: None,
-                assignee: None,
-                labels: Vec::new(),
-                parent: None,
-            },
-        )
-        .unwrap();
+        let cx = crate::context::for_tests(dir.path().to_path_buf(), Config::default());
+        let item = tasks::create(&cx, &NewItem::task("Write a.txt")).unwrap();
         let id = item.item.id;
         let attempt = Attempt {
             number: 2,

@@ -912,9 +912,7 @@ pub(super) mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::tracker::model::{Kind, Priority};
     use crate::tracker::tasks::NewItem;
-    use crate::{Clock, Settings};
 
     /// A repository with one commit, a state root in it (ignored, as `init` makes it), and
     /// a context on that state root.
@@ -947,17 +945,7 @@ pub(super) mod tests {
         std::fs::write(repo.join("shared.txt"), "one\ntwo\nthree\n").unwrap();
         sh_git(&repo, &["add", "-A"]);
         sh_git(&repo, &["commit", "-q", "-m", "first"]);
-        let cx = Context::new(Settings {
-            state_root: repo.join(".orchestron"),
-            config,
-            default_project: "p".to_owned(),
-            actor: None,
-            lock_timeout: Duration::from_secs(5),
-            durability: None,
-            test_locks: crate::store::TestLocks::default(),
-            clock: Clock::Fixed("2026-01-01T00:00:00Z".parse().unwrap()),
-            id_seed: Some("tests".to_owned()),
-        });
+        let cx = crate::context::for_tests(repo.join(".orchestron"), config);
         let git = Git::open(&repo).unwrap();
         Fixture { dir, cx, git }
     }
@@ -974,17 +962,7 @@ pub(super) mod tests {
         /// A new item, claimed by a worker session with generation 1, with its worktree
         /// on its branch and an attempt row; returns the job.
         pub(in crate::workers) fn claimed(&self, title: &str) -> Job {
-            let new = NewItem {
-                kind: Kind::Task,
-                title: title.to_owned(),
-                description: String::new(),
-                status: Status::Todo,
-                priority: Priority::Medium,
-                estimate: None,
-                assignee: None,
-                labels: Vec::new(),
-                parent: None,
-            };
+            let new = NewItem::task(title);
             let id = tasks::create(&self.cx, &new).unwrap().item.id;
             let mut db = self.cx.tracker().unwrap();
             db.write(|tx| -> Result<()> {
