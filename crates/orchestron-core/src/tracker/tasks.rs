@@ -428,7 +428,7 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
         _ => None,
     };
     change_item(cx, raw, |tx, item, now| {
-        fence_and_renew(tx, item, actor, now)?;
+        fence_and_renew(cx, tx, item, actor, now)?;
         let id = &item.id;
         if worker_item.as_deref() == Some(id.as_str()) {
             return Err(Error::conflict(format!(
@@ -511,7 +511,7 @@ pub fn set_progress(cx: &Context, raw: &str, percent: u8) -> Result<ItemView> {
     }
     let actor = cx.actor();
     change_item(cx, raw, |tx, item, now| {
-        fence_and_renew(tx, item, actor, now)?;
+        fence_and_renew(cx, tx, item, actor, now)?;
         let id = &item.id;
         // DONE means 100 %: the lifecycle set it, and only reopening the item changes it.
         if item.status == Status::Done && percent != 100 {
@@ -544,7 +544,7 @@ pub fn checkpoint(cx: &Context, raw: &str, change: &CheckpointChange) -> Result<
     }
     let actor = cx.actor();
     change_item(cx, raw, |tx, item, now| {
-        fence_and_renew(tx, item, actor, now)?;
+        fence_and_renew(cx, tx, item, actor, now)?;
         let id = &item.id;
         let (text, done) = match change {
             CheckpointChange::Add(text) | CheckpointChange::DoneText(text) => {
@@ -692,7 +692,7 @@ pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Res
     let mut awaits_merge = false;
     let view = change_item(cx, raw, |tx, item, now| {
         let id = &item.id;
-        fence_and_renew(tx, item, actor, now)?;
+        fence_and_renew(cx, tx, item, actor, now)?;
         if let Some(worker) = &worker
             && item.status == Status::InProgress
             && item.session.is_some()
@@ -944,7 +944,7 @@ pub fn ask(cx: &Context, raw: &str, question: &str) -> Result<ItemView> {
     let workflow = cx.workflow();
     let actor = cx.actor();
     change_item(cx, raw, |tx, item, now| {
-        fence_and_renew(tx, item, actor, now)?;
+        fence_and_renew(cx, tx, item, actor, now)?;
         let id = &item.id;
         apply_move(
             tx,
@@ -2156,11 +2156,31 @@ pub(crate) fn fenced_by_generation(
 /// `claim_returned` or `claim_taken` event names it). A change by the claimer itself renews its lease. A
 /// person without a session is never fenced.
 pub(crate) fn fence_and_renew(
+    cx: &Context,
     tx: &Transaction<'_>,
     item: &Item,
     actor: Option<&str>,
     now: &str,
 ) -> Result<()> {
+    // A worker's item is the supervisor's until its branch is merged or given back: nobody
+    // else changes it, or work would be DONE unmerged (and its dependents start without it).
+    if item.status == Status::InProgress
+        && let Some(holder) = claimer_of(item)
+        && Some(holder) != actor
+        && session_document(cx, holder)
+            .is_some_and(|document| lease::worker_of(&document).is_some())
+    {
+        return Err(Error::conflict(format!(
+            "{id} is held by the worker `{holder}`: its work is merged by the supervisor, and \
+             nobody else changes the item meanwhile",
+            id = item.id
+        ))
+        .with_hint(format!(
+            "`orchestron workers stop` gives it back; a person can take it over with \
+             `orchestron task start {} --force`, which the worker's late changes then respect",
+            item.id
+        )));
+    }
     let Some(actor) = actor else {
         return Ok(());
     };

@@ -53,8 +53,9 @@ const LOG_TAIL_BYTES: u64 = 64 * 1024;
 const LOG_TAIL_LINES: usize = 8;
 /// How many decisions and memory entries are looked for.
 const KNOWLEDGE_LIMIT: usize = 5;
-/// The most bytes of the description the instructions hold.
-const MAX_DESCRIPTION_BYTES: usize = 3_000;
+/// The most characters of one comment (a rejected review's feedback): beyond any limit, so
+/// that only the size of the whole cuts one, and says so.
+const MAX_COMMENT_CHARS: usize = 64 * 1024;
 /// The least room a shortened description is given rather than left out.
 const MIN_SHORTENED: usize = 200;
 /// How a shortened description is named among the cuts.
@@ -110,10 +111,11 @@ pub fn compose(cx: &Context, id: &str, attempt: Option<&Attempt>) -> Result<Inst
     let mut parts = Parts::default();
     let description = item.description.trim();
     if !description.is_empty() {
-        let clipped = clip_bytes(description, MAX_DESCRIPTION_BYTES);
+        let most = cx.config().instructions_bytes();
+        let clipped = clip_bytes(description, most);
         if clipped.len() < description.len() {
             parts.note_cut(SHORTENED.to_owned());
-            let clipped = clip_words(description, MAX_DESCRIPTION_BYTES);
+            let clipped = clip_words(description, most);
             parts.push_shortening(Section::Item, 0, format!("{clipped}…\n"));
         } else {
             parts.push_shortening(Section::Item, 0, format!("{clipped}\n"));
@@ -156,11 +158,12 @@ pub fn compose(cx: &Context, id: &str, attempt: Option<&Attempt>) -> Result<Inst
     }
     // The newest comments matter most (a rejected review's feedback is the newest).
     for (index, comment) in comments.iter().enumerate().rev() {
-        parts.push_at(
+        parts.push_shortening_at(
             Section::Learned,
             4,
             index,
             format!("- {}\n", describe_comment(comment)),
+            "the end of a long comment",
         );
     }
     for (index, attempt) in attempts.iter().enumerate().rev() {
@@ -342,8 +345,9 @@ struct Part {
     importance: usize,
     place: usize,
     text: String,
-    /// Cut to what room is left rather than left out (the description).
-    shortens: bool,
+    /// Cut to what room is left rather than left out (the description, a comment), and how
+    /// the cut is named then.
+    shortens: Option<&'static str>,
 }
 
 #[derive(Debug, Default)]
@@ -364,15 +368,28 @@ impl Parts {
             importance,
             place,
             text,
-            shortens: false,
+            shortens: None,
         });
     }
 
     /// A part that, when it does not fit whole, keeps its start (ending in `…`).
     fn push_shortening(&mut self, section: Section, importance: usize, text: String) {
-        self.push(section, importance, text);
+        let place = self.parts.len();
+        self.push_shortening_at(section, importance, place, text, SHORTENED);
+    }
+
+    /// [`Parts::push_shortening`] at a place, named `cut` when it is shortened.
+    fn push_shortening_at(
+        &mut self,
+        section: Section,
+        importance: usize,
+        place: usize,
+        text: String,
+        cut: &'static str,
+    ) {
+        self.push_at(section, importance, place, text);
         if let Some(part) = self.parts.last_mut() {
-            part.shortens = true;
+            part.shortens = Some(cut);
         }
     }
 
@@ -390,22 +407,29 @@ impl Parts {
         order.sort_by_key(|&index| self.parts[index].importance);
         let mut taken = vec![false; self.parts.len()];
         let mut opened: Vec<Section> = Vec::new();
+        // What the parts still to place would take, for a shortened part to leave them.
+        let mut rest: usize = self.parts.iter().map(|part| part.text.len()).sum();
         for index in order {
+            rest -= self.parts[index].text.len();
             let part = &mut self.parts[index];
             let heading = if opened.contains(&part.section) {
                 0
             } else {
                 part.section.heading().len() + 1
             };
-            if part.shortens && heading + part.text.len() > room && room >= heading + MIN_SHORTENED
+            if let Some(name) = part.shortens
+                && heading + part.text.len() > room
+                && room >= heading + MIN_SHORTENED
             {
-                // At most half the room, so what follows (the newest feedback first) has
-                // its share.
-                let share = (room / 2).max(MIN_SHORTENED).min(room);
+                // What follows (the newest feedback first) keeps its room, up to half.
+                let share = room
+                    .saturating_sub(rest.min(room / 2))
+                    .max(MIN_SHORTENED)
+                    .min(room);
                 let keep = share.saturating_sub(heading + "…\n".len());
                 part.text = format!("{}…\n", clip_words(&part.text, keep));
-                if !self.cut.iter().any(|cut| cut == SHORTENED) {
-                    self.cut.push(SHORTENED.to_owned());
+                if !self.cut.iter().any(|cut| cut == name) {
+                    self.cut.push(name.to_owned());
                 }
             }
             if heading + part.text.len() <= room {
@@ -502,7 +526,7 @@ fn describe_comment(comment: &Comment) -> String {
         "{} ({}{by}): {}",
         comment.kind,
         comment.at,
-        clip_line(&comment.text, 1_000)
+        clip_line(&comment.text, MAX_COMMENT_CHARS)
     )
 }
 
