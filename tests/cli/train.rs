@@ -129,7 +129,7 @@ impl Project {
     }
 
     /// An item IN_REVIEW with its work on `orchestron/<ID>` and the worker's note.
-    fn in_review(&self, title: &str, files: &[(&str, &str)]) -> String {
+    pub(crate) fn in_review(&self, title: &str, files: &[(&str, &str)]) -> String {
         let id = self.started(title);
         self.commit_on(&format!("orchestron/{id}"), "main", files);
         self.run(&["task", "complete", &id, "--note", "did the work"])

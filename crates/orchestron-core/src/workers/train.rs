@@ -124,9 +124,14 @@ impl Integrated {
 ///
 /// Fails with `conflict`, changing no status, when the claim is no longer the job's (its
 /// generation moved on: the item was reclaimed); the worker's changes are committed to its
-/// branch first all the same.
+/// branch first all the same. Fails with `conflict` before anything when the job has a test
+/// command and the configuration naming it is tracked by git ([`crate::trust`]).
 pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
     git.check_branch_name(&job.branch)?;
+    if job.test_command.is_some() {
+        // Never a command that came with the repository (`workers run` refuses it first).
+        crate::trust::refuse_committed(cx, "workers.test_command")?;
+    }
     // Listed once: the checks below and the cleanup read it (a merge is quick, and only
     // this train moves worker worktrees).
     let worktrees = git.worktrees()?;
