@@ -43,9 +43,7 @@ const KEY: &str = "notify.command";
 /// Run `notify.command` for `entry`; never fails the caller. Returns the refusal when the
 /// configuration came with the repository (see [`crate::trust`]), for a face to show.
 pub fn notify(cx: &Context, entry: &Entry) -> Option<Error> {
-    if cx.config().notify.command.is_none() {
-        return None;
-    }
+    cx.config().notify.command.as_ref()?;
     if let Err(refused) = crate::trust::refuse_committed(cx, KEY) {
         return Some(refused);
     }
@@ -58,9 +56,8 @@ pub fn notify(cx: &Context, entry: &Entry) -> Option<Error> {
 /// Returns the refusal when the configuration came with the repository (the command did
 /// not run), for a face to show.
 pub fn entered(cx: &Context, item: &str) -> Option<Error> {
-    if cx.config().notify.command.is_none() {
-        return None;
-    }
+    // Nothing configured: the queue is not even read.
+    cx.config().notify.command.as_ref()?;
     match attention::entry_for(cx, item) {
         Ok(Some(entry)) => notify(cx, &entry),
         _ => None,
