@@ -23,6 +23,9 @@ pub(super) fn run(context: &Context, out: &mut Output, fix: bool) -> anyhow::Res
         for line in &report.fixed {
             out.line(&format!("fixed    {line}"))?;
         }
+        for line in &report.left {
+            out.line(&format!("left     {line}"))?;
+        }
         for check in &report.checks {
             let verdict = match check.verdict {
                 Verdict::Ok => "ok",

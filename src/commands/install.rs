@@ -285,12 +285,16 @@ pub(super) fn init(
         store::write_file_atomic(&target.real, text.as_bytes())?;
     }
     let (updated, added): (Vec<_>, Vec<_>) = files.iter().partition(|(_, _, _, old)| old.is_some());
-    let created_root = store::create_state_root(&project.state_root)?;
-    // A state root an older Orchestron made has no `.gitignore` of its own yet.
+    // A state root an older Orchestron made (or a clone brought) has no `.gitignore` of its
+    // own yet: `create_state_root` writes it.
     let root_is_folder =
         fs::symlink_metadata(&project.state_root).is_ok_and(|meta| meta.file_type().is_dir());
-    let root_ignored =
-        !created_root && root_is_folder && store::write_state_gitignore(&project.state_root)?;
+    let unignored = root_is_folder
+        && fs::symlink_metadata(project.state_root.join(store::STATE_GITIGNORE)).is_err();
+    let created_root = store::create_state_root(&project.state_root)?;
+    let root_ignored = !created_root
+        && unignored
+        && fs::symlink_metadata(project.state_root.join(store::STATE_GITIGNORE)).is_ok();
     let shared_root = context.location_of(&project.dir);
 
     if out.json() {

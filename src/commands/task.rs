@@ -201,8 +201,14 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
         }
         TaskCommand::Ask { id, question } => {
             let asked = tasks::ask(cx, &id, &question)?;
-            // A person is told through `notify.command`, if the project set one.
-            orchestron_core::notify::entered(cx, &asked.item.id);
+            // A person is told through `notify.command`, if the project set one (and not
+            // one that came with the repository: that is said, and the question stands).
+            if let Some(refused) = orchestron_core::notify::entered(cx, &asked.item.id) {
+                output::warn(&match refused.hint() {
+                    Some(hint) => format!("{}\nhint: {hint}", refused.message()),
+                    None => refused.message().to_owned(),
+                });
+            }
             print_item(out, &asked)?;
             output::note(&format!(
                 "{} is BLOCKED on your question and waits in `orchestron attention`; stop working on it",

@@ -104,7 +104,11 @@ fn options(context: &Context, args: &WorkersRunArgs) -> anyhow::Result<Options> 
             .or(workers.into.clone())
             .unwrap_or_else(|| orchestron_core::workers::train::DEFAULT_INTO.to_owned()),
         review,
-        test_command: workers.test_command.clone(),
+        test_command: orchestron_core::trust::allowed(
+            context.core()?,
+            "workers.test_command",
+            workers.test_command.clone(),
+        )?,
         test_timeout: workers.test_timeout(),
         once: args.once,
     })
@@ -117,7 +121,10 @@ fn claude_binary(context: &Context, args: &WorkersRunArgs) -> anyhow::Result<Pat
     let (named, by) = match (&args.claude, context.claude_override(), configured) {
         (Some(path), _, _) => (Some(path.clone()), "`--claude`"),
         (None, Some(path), _) => (Some(path.to_path_buf()), "`ORCHESTRON_CLAUDE`"),
-        (None, None, Some(path)) => (Some(path), "`workers.claude`"),
+        (None, None, Some(path)) => (
+            orchestron_core::trust::allowed(context.core()?, "workers.claude", Some(path))?,
+            "`workers.claude`",
+        ),
         (None, None, None) => (None, "PATH"),
     };
     let executable = |path: &Path| {

@@ -640,3 +640,51 @@ fn sixteen_processes_racing_next_claim_never_hand_one_item_to_two_claimers() {
         }
     }
 }
+
+#[test]
+fn nobody_but_the_worker_changes_the_item_a_worker_holds() {
+    // Review finding: another session's `task complete` made a running worker's item DONE
+    // without its branch merged, and its dependent started without the work.
+    let env = TestEnv::new();
+    let item = create(&env, "Cart API");
+    let dependent = create(&env, "Checkout");
+    env.run(&["task", "depend", &dependent, "--on", &item]).ok();
+    env.session("worker");
+    env.run(&[
+        "state",
+        "set",
+        "worker",
+        "worker",
+        &json!({"item": item, "run": "RUN-1", "attempt": 1}).to_string(),
+        "--json-value",
+    ])
+    .ok();
+    run_as(&env, Some("worker"), NOW, &["task", "next", "--claim"]).ok();
+    env.session("other");
+    for args in [
+        vec!["task", "complete", item.as_str(), "--note", "stolen"],
+        vec!["task", "complete", item.as_str(), "--force"],
+        vec!["task", "update", item.as_str(), "--status", "DONE"],
+        vec!["task", "progress", item.as_str(), "--percent", "50"],
+    ] {
+        let refused = run_as(&env, Some("other"), NOW, &args);
+        assert!(
+            refused.fails(1).contains("held by the worker `worker`"),
+            "{args:?}: {refused}"
+        );
+        // Without a session, too.
+        let refused = run_as(&env, None, NOW, &args);
+        assert!(refused.fails(1).contains("held by the worker"), "{refused}");
+    }
+    let shown = env.run(&["task", "show", &item, "--json"]).json();
+    assert_eq!(shown["status"], "IN_PROGRESS", "{shown}");
+    assert_eq!(env.run(&["task", "next", "--json"]).json(), Value::Null);
+    // The worker itself still reports.
+    run_as(
+        &env,
+        Some("worker"),
+        NOW,
+        &["task", "progress", &item, "--percent", "50"],
+    )
+    .ok();
+}

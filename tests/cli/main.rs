@@ -5,6 +5,7 @@
 mod attention;
 mod claims;
 mod concurrency;
+mod config_trust;
 mod crash;
 mod fuzz_inputs;
 mod handoffs;

@@ -129,7 +129,7 @@ impl Project {
     }
 
     /// An item IN_REVIEW with its work on `orchestron/<ID>` and the worker's note.
-    fn in_review(&self, title: &str, files: &[(&str, &str)]) -> String {
+    pub(crate) fn in_review(&self, title: &str, files: &[(&str, &str)]) -> String {
         let id = self.started(title);
         self.commit_on(&format!("orchestron/{id}"), "main", files);
         self.run(&["task", "complete", &id, "--note", "did the work"])
@@ -335,5 +335,53 @@ fn review_approve_runs_the_configured_tests_first() {
     assert!(
         !p.repo().join(".orchestron/worktrees").join(&bad).exists(),
         "the test worktree is removed"
+    );
+}
+
+/// Review finding 13: `review approve` waits behind a running merge train (which holds
+/// `<state>/workers/train.lock` while it moves the integration branch) instead of racing it
+/// and failing because the branch kept moving; it then merges onto what the train merged.
+#[test]
+fn review_approve_waits_behind_a_running_train() {
+    use crate::TimedChild as _;
+    let p = Project::new();
+    p.config(REQUIRE_REVIEW);
+    let id = p.in_review("add a greeting", &[("hello.txt", "hello\n")]);
+    p.commit_on("orchestron/integration", "main", &[]);
+    // A train at work holds the lock.
+    let lock_path = p.repo().join(".orchestron/workers/train.lock");
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let lock = std::fs::File::create(&lock_path).unwrap();
+    lock.lock().unwrap();
+    let mut command = p.env.command(&["review", "approve", &id]);
+    command
+        .current_dir(p.repo())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut approving = command.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        approving.try_wait().unwrap().is_none(),
+        "the approval waits while the train holds its lock"
+    );
+    // The train merges something meanwhile: the integration branch moves.
+    p.commit_on(
+        "orchestron/integration",
+        "orchestron/integration",
+        &[("train.txt", "merged by the train\n")],
+    );
+    drop(lock);
+    let output = approving.timed_wait_with_output().unwrap();
+    let run = crate::run_of(output);
+    assert!(run.stdout.contains("merged"), "{run}");
+    assert_eq!(p.status(&id), "DONE");
+    assert_eq!(
+        p.show("orchestron/integration", "hello.txt").as_deref(),
+        Some("hello\n")
+    );
+    assert_eq!(
+        p.show("orchestron/integration", "train.txt").as_deref(),
+        Some("merged by the train\n"),
+        "the train's merge is kept"
     );
 }

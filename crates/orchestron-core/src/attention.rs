@@ -21,7 +21,7 @@ use crate::session::{self, Lifecycle};
 use crate::text::clip_line;
 use crate::tracker::items::{COLUMNS, Item};
 use crate::tracker::model::Status;
-use crate::tracker::tasks::query_items;
+use crate::tracker::tasks::{self, query_items};
 
 /// What waits for a person, in the order the queue lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -372,12 +372,17 @@ fn entry_of(conn: &Connection, item: &Item) -> Result<Option<Entry>> {
         commands,
         event,
     };
-    if let Some((text, at)) = open_question(conn, id)? {
+    if let Some(question) = tasks::open_question_of(conn, id)? {
         let mut commands = vec![format!("orchestron task answer {id} \"your answer\"")];
         if item.status == Status::Blocked {
             commands.push(format!("orchestron task update {id} --status TODO"));
         }
-        return Ok(Some(base(Kind::Question, at, Some(text), commands)));
+        return Ok(Some(base(
+            Kind::Question,
+            question.at,
+            Some(question.text),
+            commands,
+        )));
     }
     match item.status {
         Status::Blocked => {
@@ -425,21 +430,6 @@ fn entry_of(conn: &Connection, item: &Item) -> Result<Option<Entry>> {
         }
         _ => Ok(None),
     }
-}
-
-/// The item's latest question, when no clarification came after it: (text, when).
-fn open_question(conn: &Connection, id: &str) -> Result<Option<(String, String)>> {
-    let found = conn
-        .query_row(
-            "SELECT q.text, q.at FROM comments q WHERE q.item = ?1 AND q.kind = 'question' \
-             AND NOT EXISTS (SELECT 1 FROM comments c WHERE c.item = q.item AND c.id > q.id \
-                             AND c.kind = 'clarification') \
-             ORDER BY q.id DESC LIMIT 1",
-            [id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-    Ok(found)
 }
 
 /// The text of the item's latest event `what` (its detail, a JSON string or any JSON).

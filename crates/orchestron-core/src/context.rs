@@ -212,3 +212,20 @@ impl Context {
         Db::open_for_reads(&self.tracker_path(), self.lock_timeout())
     }
 }
+
+/// A context for the core's tests: `state_root`, `config`, no acting session, the clock fixed
+/// at 2026-01-01T00:00:00Z and ids seeded with `tests`.
+#[cfg(test)]
+pub(crate) fn for_tests(state_root: PathBuf, config: Config) -> Context {
+    Context::new(Settings {
+        state_root,
+        config,
+        default_project: "p".to_owned(),
+        actor: None,
+        lock_timeout: Duration::from_secs(5),
+        durability: None,
+        test_locks: crate::store::TestLocks::default(),
+        clock: Clock::Fixed("2026-01-01T00:00:00Z".parse().expect("a timestamp")),
+        id_seed: Some("tests".to_owned()),
+    })
+}

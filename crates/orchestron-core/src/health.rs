@@ -6,8 +6,10 @@
 //! integration branch ahead of or behind `HEAD`, the budget used, and a quick tracker
 //! integrity check (SQLite's `quick_check` and the `open_deps` counts). Only the repairs
 //! that lose nothing are made: lapsed claims are swept, orphans recovered (their work
-//! committed first), merged worker branches deleted, worktrees git lost pruned, and
-//! `open_deps` recounted. Without `fix` it changes nothing.
+//! committed first), merged worker branches deleted (only `orchestron/<ID>` of a known item
+//! no worker is on, never one a worktree has checked out), worktrees git lost pruned, and
+//! `open_deps` recounted; what it looked at but left as it was is reported as left, never as
+//! fixed. Without `fix` it changes nothing.
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -51,6 +53,9 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// What `--fix` repaired, one line each.
     pub fixed: Vec<String>,
+    /// What `--fix` looked at and left as it was, for a person, one line each (a worktree on
+    /// a detached HEAD, one that could not be removed).
+    pub left: Vec<String>,
     /// How many checks still have a problem.
     pub problems: usize,
 }
@@ -59,8 +64,9 @@ pub struct Report {
 /// `git` is `None` outside a git repository (the git checks say so).
 pub fn check(cx: &Context, git: Option<&Git>, fix: bool) -> Result<Report> {
     let mut fixed = Vec::new();
+    let mut left = Vec::new();
     if fix {
-        repair(cx, git, &mut fixed)?;
+        repair(cx, git, &mut fixed, &mut left)?;
     }
     let mut checks = vec![stale_claims(cx)?, dead_workers(cx)?];
     match git {
@@ -86,11 +92,17 @@ pub fn check(cx: &Context, git: Option<&Git>, fix: bool) -> Result<Report> {
     Ok(Report {
         checks,
         fixed,
+        left,
         problems,
     })
 }
 
-fn repair(cx: &Context, git: Option<&Git>, fixed: &mut Vec<String>) -> Result<()> {
+fn repair(
+    cx: &Context,
+    git: Option<&Git>,
+    fixed: &mut Vec<String>,
+    left: &mut Vec<String>,
+) -> Result<()> {
     if !cx.tracker_path().exists() {
         return Ok(());
     }
@@ -104,7 +116,13 @@ fn repair(cx: &Context, git: Option<&Git>, fixed: &mut Vec<String>) -> Result<()
             } else {
                 format!("{}: ", recovered.item)
             };
-            fixed.push(format!("{who}{}", recovered.what));
+            // What recovery only looked at is not a repair: it is said as left.
+            let to = if recovered.changed {
+                &mut *fixed
+            } else {
+                &mut *left
+            };
+            to.push(format!("{who}{}", recovered.what));
         }
         let lost: Vec<_> = git
             .worktrees()?
@@ -113,7 +131,11 @@ fn repair(cx: &Context, git: Option<&Git>, fixed: &mut Vec<String>) -> Result<()
             .collect();
         if !lost.is_empty() {
             git.prune_worktrees()?;
+            let still = git.worktrees()?;
             for worktree in lost {
+                if still.iter().any(|known| known.path == worktree.path) {
+                    continue;
+                }
                 fixed.push(format!(
                     "forgot the worktree `{}`: its folder is gone",
                     worktree.path.display()
@@ -121,9 +143,9 @@ fn repair(cx: &Context, git: Option<&Git>, fixed: &mut Vec<String>) -> Result<()
             }
         }
         let into = train::default_into(cx);
-        for (branch, _) in worker_branches(git, &into)? {
-            if git.delete_branch_if_merged(&branch, &into)? {
-                fixed.push(format!("deleted `{branch}`: `{into}` holds it"));
+        for branch in settled_worker_branches(cx, git, &into)? {
+            if git.delete_branch_if_merged(&branch.name, &into)? {
+                fixed.push(format!("deleted `{}`: `{into}` holds it", branch.name));
             }
         }
     }
@@ -269,19 +291,23 @@ fn orphaned_worktrees(cx: &Context, git: &Git) -> Result<Check> {
         let under = canonical_dir.as_deref() == path.parent();
         if under && !owned.contains(&path) && !live {
             let dirty = git.uncommitted(&path).map(|left| left.len()).unwrap_or(0);
-            findings.push(format!(
-                "`{}` on {}: no worker owns it{}",
-                path.display(),
-                worktree
-                    .branch
-                    .as_deref()
-                    .map_or("a detached HEAD".to_owned(), |b| format!("`{b}`")),
-                if dirty > 0 {
-                    format!(", {dirty} uncommitted change{}", plural(dirty))
-                } else {
-                    String::new()
-                }
-            ));
+            let changes = if dirty > 0 {
+                format!(", {dirty} uncommitted change{}", plural(dirty))
+            } else {
+                String::new()
+            };
+            findings.push(match worktree.branch.as_deref() {
+                Some(branch) => format!(
+                    "`{}` on `{branch}`: no worker owns it{changes}",
+                    path.display()
+                ),
+                None => format!(
+                    "`{}` on a detached HEAD: no worker owns it{changes}; left for a person \
+                     ({})",
+                    path.display(),
+                    recover::detached_advice(&path)
+                ),
+            });
         }
     }
     if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -303,8 +329,9 @@ fn orphaned_worktrees(cx: &Context, git: &Git) -> Result<Check> {
             name: "orphaned_worktrees",
             verdict: Verdict::Problem,
             summary: format!(
-                "{} orphaned worktree{}: `orchestron workers recover` commits and removes a \
-                 worker's",
+                "{} orphaned worktree{}: `orchestron workers recover` (or `health --fix`) \
+                 commits what one on its branch holds and removes it; one on a detached HEAD \
+                 or another branch, or not known to git, is left for a person",
                 findings.len(),
                 plural(findings.len())
             ),
@@ -313,17 +340,61 @@ fn orphaned_worktrees(cx: &Context, git: &Git) -> Result<Check> {
     })
 }
 
-/// The worker branches (`orchestron/<ID>`), the integration branch excepted.
-fn worker_branches(git: &Git, into: &str) -> Result<Vec<(String, String)>> {
-    Ok(git
+/// A worker branch whose work is settled: health may judge it, `--fix` may delete it.
+struct WorkerBranch {
+    /// `orchestron/<ID>`.
+    name: String,
+    tip: String,
+    item: String,
+    status: String,
+}
+
+/// The worker branches health judges: `orchestron/<ID>` of an item the tracker knows (a
+/// person's `orchestron/my-feature` is none of its business), the integration branch
+/// excepted, and not while a worker may still be on it: its item IN_PROGRESS or IN_REVIEW
+/// (a review reads the branch), or an attempt on it open (a running worker's fresh branch,
+/// one a killed supervisor left for `recover`), or a worktree having it checked out.
+fn settled_worker_branches(cx: &Context, git: &Git, into: &str) -> Result<Vec<WorkerBranch>> {
+    let candidates: Vec<(String, String)> = git
         .branches_under(train::BRANCH_PREFIX)?
         .into_iter()
         .filter(|(name, _)| name != into && name != train::DEFAULT_INTO)
-        .collect())
+        .collect();
+    if candidates.is_empty() || !cx.tracker_path().exists() {
+        return Ok(Vec::new());
+    }
+    let checked_out = git.branches_checked_out()?;
+    let db = cx.tracker_for_reads()?;
+    let mut statement = db.conn().prepare(
+        "SELECT status, EXISTS (SELECT 1 FROM worker_attempts a WHERE a.item = items.id \
+         AND a.ended_at IS NULL) FROM items WHERE id = ?1",
+    )?;
+    let mut settled = Vec::new();
+    for (name, tip) in candidates {
+        let item = name[train::BRANCH_PREFIX.len()..].to_owned();
+        let found: Option<(String, bool)> = rusqlite::OptionalExtension::optional(
+            statement.query_row([&item], |row| Ok((row.get(0)?, row.get(1)?))),
+        )?;
+        let Some((status, open_attempt)) = found else {
+            continue;
+        };
+        let busy = matches!(status.as_str(), "IN_PROGRESS" | "IN_REVIEW")
+            || open_attempt
+            || checked_out.iter().any(|branch| branch == &name);
+        if !busy {
+            settled.push(WorkerBranch {
+                name,
+                tip,
+                item,
+                status,
+            });
+        }
+    }
+    Ok(settled)
 }
 
 /// Worker branches whose item is DONE but that the integration branch lacks, and branches
-/// it holds that are not deleted.
+/// it holds that are not deleted (of settled items only: see [`settled_worker_branches`]).
 fn branches(cx: &Context, git: &Git) -> Result<Check> {
     let into = train::default_into(cx);
     let Some(into_tip) = git.branch_tip(&into)? else {
@@ -332,21 +403,20 @@ fn branches(cx: &Context, git: &Git) -> Result<Check> {
             &format!("no integration branch `{into}` yet"),
         ));
     };
-    let db = cx.tracker_for_reads()?;
     let mut findings = Vec::new();
-    for (branch, tip) in worker_branches(git, &into)? {
-        let id = &branch[train::BRANCH_PREFIX.len()..];
-        let status: Option<String> = rusqlite::OptionalExtension::optional(db.conn().query_row(
-            "SELECT status FROM items WHERE id = ?1",
-            [id],
-            |row| row.get(0),
-        ))?;
+    for WorkerBranch {
+        name: branch,
+        tip,
+        item: id,
+        status,
+    } in settled_worker_branches(cx, git, &into)?
+    {
         let merged = git.is_ancestor(&tip, &into_tip)?;
-        match (status.as_deref(), merged) {
+        match (status.as_str(), merged) {
             (_, true) => findings.push(format!(
                 "`{branch}` is merged into `{into}` but not deleted (`health --fix` deletes it)"
             )),
-            (Some("DONE"), false) => findings.push(format!(
+            ("DONE", false) => findings.push(format!(
                 "`{branch}`: {id} is DONE but `{into}` lacks its branch"
             )),
             _ => {}

@@ -26,6 +26,8 @@
 //! - [`briefing`]: what a session without an item is told of the plan when it starts;
 //! - [`attention`]: the attention queue, everything that waits for a person, and
 //!   [`notify`]: `notify.command`, run when something enters it;
+//! - [`trust`]: a command the configuration names runs only when git does not track the
+//!   configuration (it was not cloned with the repository);
 //! - [`workers`]: parallel headless Claude Code workers: the supervisor, its processes, their
 //!   streams and ledger, their instructions, git, the merge train and recovery, and
 //!   [`health`]: the report on them and the tracker, with the safe repairs.
@@ -53,6 +55,7 @@ pub mod status;
 pub mod store;
 pub mod text;
 pub mod tracker;
+pub mod trust;
 pub mod views;
 pub mod workers;
 

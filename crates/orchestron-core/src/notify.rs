@@ -6,6 +6,10 @@
 //! output goes nowhere, it is waited for at most [`WAIT`], and then left to finish on its own
 //! (a thread reaps it, so a long-running supervisor leaves no zombie). Whatever goes wrong is
 //! returned by [`try_notify`] and dropped by [`notify`].
+//!
+//! A `notify.command` from a configuration git tracks (one that came with the repository)
+//! is never run ([`crate::trust`]): [`entered`] returns the refusal for a face to show, and
+//! fails nothing.
 
 use std::io::Write as _;
 use std::os::unix::process::CommandExt as _;
@@ -33,24 +37,45 @@ pub enum Notified {
     Running,
 }
 
-/// Run `notify.command` for `entry`; never fails the caller.
-pub fn notify(cx: &Context, entry: &Entry) {
-    let _ = try_notify(cx, entry);
+/// The configuration's key of the command, as errors name it.
+const KEY: &str = "notify.command";
+
+/// Run `notify.command` for `entry`; never fails the caller. Returns the refusal when the
+/// configuration came with the repository (see [`crate::trust`]), for a face to show.
+pub fn notify(cx: &Context, entry: &Entry) -> Option<Error> {
+    cx.config().notify.command.as_ref()?;
+    if let Err(refused) = crate::trust::refuse_committed(cx, KEY) {
+        return Some(refused);
+    }
+    let _ = spawn(cx, entry);
+    None
 }
 
 /// The item `item` entered the queue (a question, a block, a review): notify with its entry.
 /// Nothing happens when it is not in the queue or no command is configured; never fails.
-pub fn entered(cx: &Context, item: &str) {
-    if cx.config().notify.command.is_none() {
-        return;
-    }
-    if let Ok(Some(entry)) = attention::entry_for(cx, item) {
-        notify(cx, &entry);
+/// Returns the refusal when the configuration came with the repository (the command did
+/// not run), for a face to show.
+pub fn entered(cx: &Context, item: &str) -> Option<Error> {
+    // Nothing configured: the queue is not even read.
+    cx.config().notify.command.as_ref()?;
+    match attention::entry_for(cx, item) {
+        Ok(Some(entry)) => notify(cx, &entry),
+        _ => None,
     }
 }
 
-/// Run `notify.command` for `entry`, and say how it went.
+/// Run `notify.command` for `entry`, and say how it went: refused (a `conflict`) when the
+/// configuration that names it is tracked by git.
 pub fn try_notify(cx: &Context, entry: &Entry) -> Result<Notified> {
+    if cx.config().notify.command.is_none() {
+        return Ok(Notified::NotConfigured);
+    }
+    crate::trust::refuse_committed(cx, KEY)?;
+    spawn(cx, entry)
+}
+
+/// Start the configured command (trusted already) and wait for it at most [`WAIT`].
+fn spawn(cx: &Context, entry: &Entry) -> Result<Notified> {
     let Some(configured) = &cx.config().notify.command else {
         return Ok(Notified::NotConfigured);
     };
@@ -108,43 +133,21 @@ mod tests {
     use super::*;
     use crate::attention::Kind;
     use crate::config::{Config, NotifyConfig};
-    use crate::tracker::model::{Kind as ItemKind, Priority, Status};
+    use crate::tracker::model::Status;
     use crate::tracker::tasks::{self, Changes, NewItem};
-    use crate::{Clock, Settings};
 
     fn context(root: &Path, command: Option<NotifyCommand>) -> Context {
-        Context::new(Settings {
-            state_root: root.to_path_buf(),
-            config: Config {
+        crate::context::for_tests(
+            root.to_path_buf(),
+            Config {
                 notify: NotifyConfig { command },
                 ..Config::default()
             },
-            default_project: "p".to_owned(),
-            actor: None,
-            lock_timeout: Duration::from_secs(5),
-            durability: None,
-            test_locks: crate::store::TestLocks::default(),
-            clock: Clock::Fixed("2026-01-01T00:00:00Z".parse().unwrap()),
-            id_seed: Some("tests".to_owned()),
-        })
+        )
     }
 
     fn blocked_item(cx: &Context) -> String {
-        let item = tasks::create(
-            cx,
-            &NewItem {
-                kind: ItemKind::Task,
-                title: "Deploy".to_owned(),
-                description: String::new(),
-                status: Status::Todo,
-                priority: Priority::Medium,
-                estimate: None,
-                assignee: None,
-                labels: Vec::new(),
-                parent: None,
-            },
-        )
-        .unwrap();
+        let item = tasks::create(cx, &NewItem::task("Deploy")).unwrap();
         let changes = Changes {
             status: Some(Status::Blocked),
             reason: Some("needs credentials".to_owned()),
@@ -224,7 +227,7 @@ mod tests {
             ])),
         );
         assert!(try_notify(&missing, &entry).is_err());
-        notify(&missing, &entry); // and says nothing
+        assert!(notify(&missing, &entry).is_none()); // and says nothing
         let empty = context(dir.path(), Some(NotifyCommand::Exec(Vec::new())));
         assert!(try_notify(&empty, &entry).is_err());
         // An item that is not in the queue notifies nothing; nor does an unknown one.

@@ -459,7 +459,7 @@ const NO_FOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
 
 /// Open (creating it when missing) the sidecar lock, never through a link: a `.lock` planted
 /// as a link would otherwise create its target wherever it points.
-fn open_lock_file(path: &Path) -> io::Result<File> {
+pub(crate) fn open_lock_file(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .read(true)
         .write(true)
@@ -563,10 +563,17 @@ pub fn linked_state_error(root: &Path, link: &Path) -> Error {
 
 /// Create the state root `root` when it is missing: privately (0700, its missing parents
 /// too), with a [`STATE_GITIGNORE`] inside. The one place a state root is made, whether by a
-/// hook, a tracker write, a session or `init`. A root that exists, or a link at its name, is
-/// left as it is: nothing is written through a link. Returns whether it created the root.
+/// hook, a tracker write, a session or `init`. A root that exists as a folder without a
+/// [`STATE_GITIGNORE`] gets one (a cloned repository may hold `.orchestron/` already, its
+/// `config.json` committed), so what Orchestron writes there never shows in `git status`; a
+/// link at its name is left as it is: nothing is written through a link. Returns whether it
+/// created the root. Called on the first write of a route (a missing lock file, a missing
+/// tracker), never on every write.
 pub fn create_state_root(root: &Path) -> anyhow::Result<bool> {
-    if fs::symlink_metadata(root).is_ok() {
+    if let Ok(meta) = fs::symlink_metadata(root) {
+        if meta.file_type().is_dir() {
+            write_state_gitignore(root)?;
+        }
         return Ok(false);
     }
     if let Some(parent) = root
@@ -577,8 +584,14 @@ pub fn create_state_root(root: &Path) -> anyhow::Result<bool> {
     }
     match fs::DirBuilder::new().mode(0o700).create(root) {
         Ok(()) => {}
-        // Another process made it first: it writes the `.gitignore`.
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        // Another process made it first: it writes the `.gitignore` (so does this one, in
+        // case that one is a root made some other way).
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+            if fs::symlink_metadata(root).is_ok_and(|meta| meta.file_type().is_dir()) {
+                write_state_gitignore(root)?;
+            }
+            return Ok(false);
+        }
         Err(err) => {
             return Err(err).with_context(|| format!("cannot create `{}`", root.display()));
         }
@@ -588,8 +601,8 @@ pub fn create_state_root(root: &Path) -> anyhow::Result<bool> {
 }
 
 /// Write [`STATE_GITIGNORE`] into the state root `root` unless a file (or a link) of that
-/// name is there; `root` must not be a link. For `init` in a root an older Orchestron made.
-/// Returns whether it wrote one.
+/// name is there; `root` must not be a link. For a root an older Orchestron made, or a clone
+/// brought (see [`create_state_root`]). Returns whether it wrote one.
 pub fn write_state_gitignore(root: &Path) -> anyhow::Result<bool> {
     let path = root.join(STATE_GITIGNORE);
     match fs::OpenOptions::new()

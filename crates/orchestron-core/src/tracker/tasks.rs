@@ -5,16 +5,24 @@
 //! Every status change goes through [`apply_move`], which applies [`model::plan_move`]: the
 //! one definition of the lifecycle, its gates and its side effects.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::claims;
 use super::items::{self, COLUMNS, Item};
+use super::lease::{
+    self, CLAIM_EXPIRED, CLAIM_RETURNED, CLAIM_TAKEN, ClaimerSession, LapsedClaim, Scope,
+    claimer_of, claimer_session_of, lapse,
+};
 use super::model::{self, Kind, Priority, Reason, Status, Via, Workflow};
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::session::format_time;
+use crate::ids::SessionId;
+use crate::session::{format_time, parse_time};
 
 /// The most hours an estimate may hold: ten working years, far beyond any real item, and
 /// small enough that no sum of them overflows.
@@ -122,6 +130,24 @@ pub struct NewItem {
     pub labels: Vec<String>,
     /// The parent, as typed (id or prefix).
     pub parent: Option<String>,
+}
+
+#[cfg(test)]
+impl NewItem {
+    /// A TODO task of medium priority titled `title`, and nothing else: for tests.
+    pub(crate) fn task(title: &str) -> NewItem {
+        NewItem {
+            kind: Kind::Task,
+            title: title.to_owned(),
+            description: String::new(),
+            status: Status::Todo,
+            priority: Priority::Medium,
+            estimate: None,
+            assignee: None,
+            labels: Vec::new(),
+            parent: None,
+        }
+    }
 }
 
 /// Which items `list` returns.
@@ -392,9 +418,9 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
     // only the supervisor's merge train knows.
     let worker_item = match changes.status {
         Some(Status::Done | Status::InReview | Status::Testing) => actor
-            .and_then(|actor| claims::session_document(cx, actor))
+            .and_then(|actor| session_document(cx, actor))
             .and_then(|document| {
-                claims::worker_of(&document)
+                lease::worker_of(&document)
                     .and_then(|worker| worker.get("item"))
                     .and_then(Value::as_str)
                     .map(str::to_owned)
@@ -402,7 +428,7 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
         _ => None,
     };
     change_item(cx, raw, |tx, item, now| {
-        claims::fence_and_renew(tx, item, actor, now)?;
+        fence_and_renew(cx, tx, item, actor, now)?;
         let id = &item.id;
         if worker_item.as_deref() == Some(id.as_str()) {
             return Err(Error::conflict(format!(
@@ -485,7 +511,7 @@ pub fn set_progress(cx: &Context, raw: &str, percent: u8) -> Result<ItemView> {
     }
     let actor = cx.actor();
     change_item(cx, raw, |tx, item, now| {
-        claims::fence_and_renew(tx, item, actor, now)?;
+        fence_and_renew(cx, tx, item, actor, now)?;
         let id = &item.id;
         // DONE means 100 %: the lifecycle set it, and only reopening the item changes it.
         if item.status == Status::Done && percent != 100 {
@@ -518,7 +544,7 @@ pub fn checkpoint(cx: &Context, raw: &str, change: &CheckpointChange) -> Result<
     }
     let actor = cx.actor();
     change_item(cx, raw, |tx, item, now| {
-        claims::fence_and_renew(tx, item, actor, now)?;
+        fence_and_renew(cx, tx, item, actor, now)?;
         let id = &item.id;
         let (text, done) = match change {
             CheckpointChange::Add(text) | CheckpointChange::DoneText(text) => {
@@ -606,7 +632,7 @@ pub fn start(cx: &Context, raw: &str, force: bool) -> Result<ItemView> {
         // Starting an item another claimer holds takes its claim: a lapsed one is swept, a
         // live one only with `force`.
         let item = &match actor {
-            Some(actor) => claims::take_over(tx, cx, item, actor, force, now)?,
+            Some(actor) => take_over(tx, cx, item, actor, force, now)?,
             None => item.clone(),
         };
         apply_move(
@@ -645,7 +671,7 @@ pub struct Completed {
 ///
 /// A worker (the acting session's document has a `worker` field) finishing the item it
 /// holds records its note and a `worker_finished` event and leaves the status to the merge
-/// train. A session whose claim was taken back is refused (see `claims::fence_and_renew`).
+/// train. A session whose claim was taken back is refused (see `fence_and_renew`).
 pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Result<Completed> {
     if let Some(note) = note {
         check_text("note", note)?;
@@ -654,8 +680,8 @@ pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Res
     let actor = cx.actor();
     // Read before the transaction, without a lock: whether the actor is a worker, and whose.
     let worker = actor
-        .and_then(|actor| claims::session_document(cx, actor))
-        .and_then(|document| claims::worker_of(&document).cloned());
+        .and_then(|actor| session_document(cx, actor))
+        .and_then(|document| lease::worker_of(&document).cloned());
     // What the finisher says it did, in the history beside the move (`completion_note`).
     let record_note = |tx: &Connection, id: &str, now: &str| -> Result<()> {
         if let Some(note) = note {
@@ -666,7 +692,7 @@ pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Res
     let mut awaits_merge = false;
     let view = change_item(cx, raw, |tx, item, now| {
         let id = &item.id;
-        claims::fence_and_renew(tx, item, actor, now)?;
+        fence_and_renew(cx, tx, item, actor, now)?;
         if let Some(worker) = &worker
             && item.status == Status::InProgress
             && item.session.is_some()
@@ -912,13 +938,13 @@ pub(crate) fn comments_of(
 /// Ask a person: the item moves to BLOCKED with `question` as its reason, and a `question`
 /// comment and event are recorded, so it waits in the attention queue until
 /// [`answer`] answers it. Fenced like every change by a claimer (see
-/// `claims::fence_and_renew`).
+/// `fence_and_renew`).
 pub fn ask(cx: &Context, raw: &str, question: &str) -> Result<ItemView> {
     check_text("question", question)?;
     let workflow = cx.workflow();
     let actor = cx.actor();
     change_item(cx, raw, |tx, item, now| {
-        claims::fence_and_renew(tx, item, actor, now)?;
+        fence_and_renew(cx, tx, item, actor, now)?;
         let id = &item.id;
         apply_move(
             tx,
@@ -1181,7 +1207,7 @@ pub struct Next {
     /// Offered by a read-only `next`: the item is IN_PROGRESS, but its claim has lapsed, and a
     /// claim would sweep it first.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reclaimable: Option<claims::LapsedClaim>,
+    pub reclaimable: Option<LapsedClaim>,
     /// Taken by `next --claim`: the claim's generation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
@@ -1191,7 +1217,7 @@ pub struct Next {
 }
 
 /// The single best ready item for `assignee` (or anyone), or an IN_PROGRESS item whose claim
-/// has lapsed (see [`claims::lapse`]); with `claim`, taken for them (else the acting session)
+/// has lapsed (see [`lease::lapse`]); with `claim`, taken for them (else the acting session)
 /// in the same transaction: a lapsed claim swept (`claim_expired`), then assigned and
 /// started. Without `claim` it only reads.
 pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<Next>> {
@@ -1205,10 +1231,10 @@ pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<
         (None, false) => None,
     };
     let now = cx.now();
-    let scope = claims::Scope::default();
+    let scope = Scope::default();
     if !claim {
         let db = cx.tracker_for_reads()?;
-        let Some((item, lapsed)) = claims::pick(db.conn(), cx, now, who.as_deref(), &scope)? else {
+        let Some((item, lapsed)) = pick(db.conn(), cx, now, who.as_deref(), &scope)? else {
             return Ok(None);
         };
         return Ok(Some(Next {
@@ -1218,24 +1244,9 @@ pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<
             reclaimed_from: None,
         }));
     }
-    let at = format_time(now);
     let actor = cx.actor();
     let mut db = cx.tracker_to_change()?;
-    let found = db.write(|tx| -> Result<Option<(String, i64, Option<String>)>> {
-        let Some((item, lapsed)) = claims::pick(tx, cx, now, who.as_deref(), &scope)? else {
-            return Ok(None);
-        };
-        let item = match &lapsed {
-            Some(lapsed) => claims::expire(tx, cx, &item, lapsed, &at)?,
-            None => item,
-        };
-        let generation = claims::take(tx, cx, &item, who.as_deref(), actor, &at)?;
-        Ok(Some((
-            item.id,
-            generation,
-            lapsed.map(|lapsed| lapsed.claimer),
-        )))
-    })?;
+    let found = db.write(|tx| claim_best(tx, cx, now, who.as_deref(), actor, &scope))?;
     found
         .map(|(id, generation, reclaimed_from)| {
             Ok(Next {
@@ -1808,6 +1819,411 @@ pub fn items_now(cx: &Context, ids: &[&str]) -> Result<Vec<Item>> {
         found.extend(query_items(db.conn(), &sql, [id])?);
     }
     Ok(found)
+}
+
+// Claim leases inside the tracker transaction: the lease rule (`lease`) applied to rows.
+
+/// The document of session `claimer`, if it names one that can be read (without a lock).
+pub(crate) fn session_document(cx: &Context, claimer: &str) -> Option<Value> {
+    let id = SessionId::parse(claimer).ok()?;
+    cx.store(crate::sessions::FOLDER)
+        .try_read(&id)
+        .ok()
+        .flatten()
+}
+
+/// An item with its claim columns.
+struct Row {
+    item: Item,
+    generation: i64,
+    lease_at: Option<String>,
+}
+
+/// Asks the lease rule about claims, reading each claimer's session document once.
+struct Judge<'a> {
+    cx: &'a Context,
+    now: Timestamp,
+    lease: Duration,
+    sessions: HashMap<String, ClaimerSession>,
+}
+
+impl<'a> Judge<'a> {
+    fn new(cx: &'a Context, now: Timestamp) -> Judge<'a> {
+        Judge {
+            cx,
+            now,
+            lease: cx.config().claim_lease(),
+            sessions: HashMap::new(),
+        }
+    }
+
+    /// The lapsed claim on `row`, if it is an IN_PROGRESS item whose claim has lapsed.
+    fn lapsed(&mut self, row: &Row) -> Option<LapsedClaim> {
+        if row.item.status != Status::InProgress {
+            return None;
+        }
+        let claimer = claimer_of(&row.item)?;
+        let (cx, now) = (self.cx, self.now);
+        let session = *self.sessions.entry(claimer.to_owned()).or_insert_with(|| {
+            session_document(cx, claimer).map_or(ClaimerSession::Unknown, |document| {
+                claimer_session_of(&document, now)
+            })
+        });
+        let times = [row.lease_at.as_deref(), Some(row.item.updated_at.as_str())];
+        let renewed = times
+            .into_iter()
+            .flatten()
+            .filter_map(|raw| parse_time(raw).ok())
+            .max()?;
+        let lapse = lapse(renewed, session, self.now, self.lease)?;
+        Some(LapsedClaim {
+            claimer: claimer.to_owned(),
+            generation: row.generation,
+            lapse,
+        })
+    }
+}
+
+fn rows(conn: &Connection, sql: &str, values: &[rusqlite::types::Value]) -> Result<Vec<Row>> {
+    let mut statement = conn.prepare(sql)?;
+    let found = statement
+        .query_map(rusqlite::params_from_iter(values.iter()), |row| {
+            Ok(Row {
+                item: Item::from_row(row)?,
+                generation: row.get(18)?,
+                lease_at: row.get(19)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(found)
+}
+
+/// The condition of "ready once free": every dependency DONE and no open child.
+const FREE_TO_START: &str = "open_deps = 0 AND NOT EXISTS \
+    (SELECT 1 FROM items c WHERE c.parent = items.id AND c.status NOT IN ('DONE', 'CANCELLED'))";
+
+/// The best item to take, as `task next` orders them (priority, then creation): a ready item
+/// assigned to `who` or to nobody, or an IN_PROGRESS item free to start whose claim has lapsed
+/// (with that claim), within `scope`.
+pub(crate) fn pick(
+    conn: &Connection,
+    cx: &Context,
+    now: Timestamp,
+    who: Option<&str>,
+    scope: &Scope,
+) -> Result<Option<(Item, Option<LapsedClaim>)>> {
+    use rusqlite::types::Value as Sql;
+    let mut values: Vec<Sql> = vec![who.map_or(Sql::Null, |who| Sql::Text(who.to_owned()))];
+    let mut sql = format!(
+        "SELECT {COLUMNS}, claim_gen, lease_at FROM items WHERE \
+         (({READY}) AND (assignee IS NULL OR assignee = ?1) \
+          OR (status = 'IN_PROGRESS' AND COALESCE(session, assignee) IS NOT NULL AND {FREE_TO_START}))"
+    );
+    if let Some(raw) = &scope.sprint {
+        values.push(Sql::Text(resolve_sprint(conn, raw)?));
+        sql.push_str(&format!(
+            " AND id IN (SELECT item FROM sprint_items WHERE sprint = ?{})",
+            values.len()
+        ));
+    }
+    if let Some(raw) = &scope.epic {
+        values.push(Sql::Text(items::resolve(conn, raw)?));
+        sql.push_str(&format!(
+            " AND id IN (WITH RECURSIVE below(id) AS (SELECT id FROM items WHERE parent = ?{} \
+             UNION SELECT i.id FROM items i JOIN below b ON i.parent = b.id) SELECT id FROM below)",
+            values.len()
+        ));
+    }
+    if let Some(label) = &scope.label {
+        values.push(Sql::Text(label.clone()));
+        sql.push_str(&format!(
+            " AND id IN (SELECT item FROM labels WHERE label = ?{})",
+            values.len()
+        ));
+    }
+    sql.push_str(" ORDER BY priority, seq");
+    let mut judge = Judge::new(cx, now);
+    for row in rows(conn, &sql, &values)? {
+        if scope.exclude.contains(&row.item.id) {
+            continue;
+        }
+        if row.item.status == Status::Todo {
+            return Ok(Some((row.item, None)));
+        }
+        if let Some(lapsed) = judge.lapsed(&row) {
+            return Ok(Some((row.item, Some(lapsed))));
+        }
+    }
+    Ok(None)
+}
+
+/// Every IN_PROGRESS item whose claim has lapsed, most urgent first.
+pub(crate) fn lapsed_claims(
+    conn: &Connection,
+    cx: &Context,
+    now: Timestamp,
+) -> Result<Vec<(Item, LapsedClaim)>> {
+    let sql = format!(
+        "SELECT {COLUMNS}, claim_gen, lease_at FROM items WHERE status = 'IN_PROGRESS' \
+         AND COALESCE(session, assignee) IS NOT NULL ORDER BY priority, seq"
+    );
+    let mut judge = Judge::new(cx, now);
+    Ok(rows(conn, &sql, &[])?
+        .into_iter()
+        .filter_map(|row| judge.lapsed(&row).map(|lapsed| (row.item, lapsed)))
+        .collect())
+}
+
+/// Sweep a lapsed claim: the item returns to TODO with no assignee or session, and a
+/// `claim_expired` event names the old claimer and its generation. Returns the item as it is
+/// now.
+pub(crate) fn expire(
+    tx: &Transaction<'_>,
+    cx: &Context,
+    item: &Item,
+    lapsed: &LapsedClaim,
+    now: &str,
+) -> Result<Item> {
+    apply_move(
+        tx,
+        item,
+        Status::Todo,
+        Via::Release,
+        cx.workflow(),
+        None,
+        now,
+        cx.actor(),
+    )?;
+    // `by` names the old claimer, as the fence looks it up.
+    let mut detail = json!({"by": lapsed.claimer, "generation": lapsed.generation});
+    if let (Some(detail), Ok(Value::Object(why))) =
+        (detail.as_object_mut(), serde_json::to_value(&lapsed.lapse))
+    {
+        detail.extend(why);
+    }
+    items::record(tx, &item.id, now, CLAIM_EXPIRED, detail, cx.actor())?;
+    items::get(tx, &item.id)
+}
+
+/// Before `claimer` starts `item`: when another claimer holds it (IN_PROGRESS), sweep its
+/// claim if it lapsed ([`expire`]: the item is TODO again), else take it over with `force`
+/// (a new generation and lease, a `claim_taken` event naming the old claimer), else refuse.
+/// Returns the item as it is now.
+pub(crate) fn take_over(
+    tx: &Transaction<'_>,
+    cx: &Context,
+    item: &Item,
+    claimer: &str,
+    force: bool,
+    now: &str,
+) -> Result<Item> {
+    let Some(holder) = claimer_of(item).filter(|holder| *holder != claimer) else {
+        return Ok(item.clone());
+    };
+    if item.status != Status::InProgress {
+        return Ok(item.clone());
+    }
+    let sql = format!("SELECT {COLUMNS}, claim_gen, lease_at FROM items WHERE id = ?1");
+    let row = rows(tx, &sql, &[rusqlite::types::Value::Text(item.id.clone())])?
+        .pop()
+        .ok_or_else(|| Error::not_found(format!("no item {}", item.id)))?;
+    let at = parse_time(now).map_err(|err| Error::internal(err.to_string()))?;
+    if let Some(lapsed) = Judge::new(cx, at).lapsed(&row) {
+        return expire(tx, cx, item, &lapsed, now);
+    }
+    if !force {
+        return Err(Error::conflict(format!(
+            "{} is IN_PROGRESS and claimed by `{holder}`, whose claim is live",
+            item.id
+        ))
+        .with_hint(format!(
+            "`orchestron task start {} --force` takes it over (recorded); the old claimer's \
+             later changes are then refused",
+            item.id
+        )));
+    }
+    tx.execute(
+        "UPDATE items SET claim_gen = claim_gen + 1, lease_at = ?2, assignee = NULL, \
+         session = NULL WHERE id = ?1",
+        params![item.id, now],
+    )?;
+    items::record(
+        tx,
+        &item.id,
+        now,
+        CLAIM_TAKEN,
+        json!({"by": holder, "generation": row.generation, "to": claimer}),
+        cx.actor(),
+    )?;
+    items::get(tx, &item.id)
+}
+
+/// Take `item` (TODO, ready) for `assignee` and `session`: IN_PROGRESS (which bumps its
+/// generation and stamps its lease, see [`apply_move`]) and a `claimed` event. Returns
+/// the new generation.
+pub(crate) fn take(
+    tx: &Transaction<'_>,
+    cx: &Context,
+    item: &Item,
+    assignee: Option<&str>,
+    session: Option<&str>,
+    now: &str,
+) -> Result<i64> {
+    apply_move(
+        tx,
+        item,
+        Status::InProgress,
+        Via::Start,
+        cx.workflow(),
+        None,
+        now,
+        cx.actor(),
+    )?;
+    tx.execute(
+        "UPDATE items SET assignee = ?2, session = COALESCE(?3, session) WHERE id = ?1",
+        params![item.id, assignee, session],
+    )?;
+    let generation = generation_of(tx, &item.id)?;
+    items::record(
+        tx,
+        &item.id,
+        now,
+        "claimed",
+        json!({"by": assignee.or(session), "from": item.status.as_str(), "generation": generation}),
+        cx.actor(),
+    )?;
+    Ok(generation)
+}
+
+fn generation_of(conn: &Connection, id: &str) -> Result<i64> {
+    Ok(
+        conn.query_row("SELECT claim_gen FROM items WHERE id = ?1", [id], |row| {
+            row.get(0)
+        })?,
+    )
+}
+
+/// Claim the best item within `scope` for `assignee` and `session`, in one transaction: a
+/// lapsed claim on it swept first ([`expire`]), then taken ([`take`]). Returns the item's id,
+/// the claim's generation and the claimer whose lapsed claim was swept, if any; nothing when
+/// no item is free. Shared by `task next --claim` and the supervisor's `claims::claim_next`.
+pub(crate) fn claim_best(
+    tx: &Transaction<'_>,
+    cx: &Context,
+    now: Timestamp,
+    assignee: Option<&str>,
+    session: Option<&str>,
+    scope: &Scope,
+) -> Result<Option<(String, i64, Option<String>)>> {
+    let Some((item, lapsed)) = pick(tx, cx, now, assignee, scope)? else {
+        return Ok(None);
+    };
+    let at = format_time(now);
+    let item = match &lapsed {
+        Some(lapsed) => expire(tx, cx, &item, lapsed, &at)?,
+        None => item,
+    };
+    let generation = take(tx, cx, &item, assignee, session, &at)?;
+    Ok(Some((
+        item.id,
+        generation,
+        lapsed.map(|lapsed| lapsed.claimer),
+    )))
+}
+
+/// The item `raw` names, refused (`conflict`) unless its generation is still `generation`:
+/// someone claimed it since. For every change made on behalf of a claim's holder (the
+/// supervisor's, its merge train's) inside a tracker transaction.
+pub(crate) fn fenced_by_generation(
+    tx: &Transaction<'_>,
+    raw: &str,
+    generation: i64,
+) -> Result<Item> {
+    let id = items::resolve(tx, raw)?;
+    let current = generation_of(tx, &id)?;
+    if current != generation {
+        return Err(Error::conflict(format!(
+            "{id} was claimed again since generation {generation} (it is at generation {current}); \
+             the holder of generation {generation} no longer holds it"
+        ))
+        .with_hint(format!("`orchestron task history {id}` shows who holds it")));
+    }
+    items::get(tx, &id)
+}
+
+/// The fence of a change by `actor` to `item`: refused (`conflict`) when `actor` is not the
+/// item's claimer and its claim on the item was taken back (a `claim_expired`,
+/// `claim_returned` or `claim_taken` event names it). A change by the claimer itself renews its lease. A
+/// person without a session is never fenced.
+pub(crate) fn fence_and_renew(
+    cx: &Context,
+    tx: &Transaction<'_>,
+    item: &Item,
+    actor: Option<&str>,
+    now: &str,
+) -> Result<()> {
+    // A worker's item is the supervisor's until its branch is merged or given back: nobody
+    // else changes it, or work would be DONE unmerged (and its dependents start without it).
+    if item.status == Status::InProgress
+        && let Some(holder) = claimer_of(item)
+        && Some(holder) != actor
+        && session_document(cx, holder)
+            .is_some_and(|document| lease::worker_of(&document).is_some())
+    {
+        return Err(Error::conflict(format!(
+            "{id} is held by the worker `{holder}`: its work is merged by the supervisor, and \
+             nobody else changes the item meanwhile",
+            id = item.id
+        ))
+        .with_hint(format!(
+            "`orchestron workers stop` gives it back; a person can take it over with \
+             `orchestron task start {} --force`, which the worker's late changes then respect",
+            item.id
+        )));
+    }
+    let Some(actor) = actor else {
+        return Ok(());
+    };
+    if claimer_of(item) == Some(actor) {
+        if item.status == Status::InProgress {
+            tx.execute(
+                "UPDATE items SET lease_at = ?2 WHERE id = ?1",
+                params![item.id, now],
+            )?;
+        }
+        return Ok(());
+    }
+    let taken: Option<(String, String)> = tx
+        .query_row(
+            "SELECT at, what FROM events WHERE item = ?1 AND what IN (?3, ?4, ?5) \
+             AND json_valid(detail) AND json_extract(detail, '$.by') = ?2 \
+             ORDER BY id DESC LIMIT 1",
+            params![item.id, actor, CLAIM_EXPIRED, CLAIM_RETURNED, CLAIM_TAKEN],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((at, what)) = taken else {
+        return Ok(());
+    };
+    let how = match what.as_str() {
+        CLAIM_EXPIRED => "reclaimed from it: its claim lapsed",
+        CLAIM_RETURNED => "given back by its supervisor",
+        _ => "taken over with `task start --force`",
+    };
+    let holder = match claimer_of(item) {
+        Some(holder) => format!("; it is {} and held by {holder}", item.status),
+        None => format!("; it is {}", item.status),
+    };
+    Err(Error::conflict(format!(
+        "{id} is no longer claimed by `{actor}`: it was {how} at {at}{holder}; \
+         this late change is refused",
+        id = item.id
+    ))
+    .with_hint(format!(
+        "`orchestron task history {}` shows what happened; `orchestron task next --claim` takes \
+         other work",
+        item.id
+    )))
 }
 
 #[cfg(test)]

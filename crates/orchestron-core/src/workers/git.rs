@@ -755,6 +755,36 @@ fn run_git(dir: &Path, args: &[&str], limit: Duration, max: usize) -> Result<Git
     })
 }
 
+/// How long asking git whether it tracks a file may take.
+const TRACKS_LIMIT: Duration = Duration::from_secs(20);
+
+/// Whether git tracks `file` (a path relative to `dir`) in `dir`'s repository: `git
+/// ls-files --error-unmatch`, with git's file-system monitor off (no program of the
+/// repository's configuration runs). `false` outside a work tree (no repository, inside a
+/// `.git` folder); an error when git cannot tell (it cannot start, or refuses the
+/// repository).
+pub fn tracks(dir: &Path, file: &str) -> Result<bool> {
+    let args = [
+        "-c",
+        "core.fsmonitor=false",
+        "ls-files",
+        "--error-unmatch",
+        "--",
+        file,
+    ];
+    let output = run_git(dir, &args, TRACKS_LIMIT, 64 * 1024)?;
+    match output.status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ if output.stderr.contains("not a git repository")
+            || output.stderr.contains("must be run in a work tree") =>
+        {
+            Ok(false)
+        }
+        _ => Err(failed(&["ls-files", "--error-unmatch", file], &output)),
+    }
+}
+
 /// The error of a `git` call that failed.
 fn failed(args: &[&str], output: &GitOutput) -> Error {
     Error::internal(format!(

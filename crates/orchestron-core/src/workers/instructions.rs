@@ -17,6 +17,8 @@ use rusqlite::{Connection, OptionalExtension as _};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::stream;
+use super::train::{DEFAULT_INTO, branch_for};
 use crate::attention::{AttemptRow, attempts_of, latest_event_text};
 use crate::context::Context;
 use crate::error::Result;
@@ -24,9 +26,6 @@ use crate::text::clip_line;
 use crate::tracker::items;
 use crate::tracker::knowledge::{self, RelatedDecision};
 use crate::tracker::tasks::{self, Comment};
-
-/// The integration branch when neither the caller nor an earlier run names one.
-pub const DEFAULT_INTO: &str = "orchestron/integration";
 
 /// Which attempt the supervisor starts: "This is attempt `number` of `of`", on the worker
 /// branch that merges into `into_branch`.
@@ -48,19 +47,15 @@ pub struct Instructions {
     pub json: Value,
 }
 
-/// The branch a worker works on for `id`.
-pub fn branch_for(id: &str) -> String {
-    format!("orchestron/{id}")
-}
-
 /// The most bytes of the log a past attempt's tail is read from.
 const LOG_TAIL_BYTES: u64 = 64 * 1024;
 /// The most lines of a past attempt's log the instructions show.
 const LOG_TAIL_LINES: usize = 8;
 /// How many decisions and memory entries are looked for.
 const KNOWLEDGE_LIMIT: usize = 5;
-/// The most bytes of the description the instructions hold.
-const MAX_DESCRIPTION_BYTES: usize = 3_000;
+/// The most characters of one comment (a rejected review's feedback): beyond any limit, so
+/// that only the size of the whole cuts one, and says so.
+const MAX_COMMENT_CHARS: usize = 64 * 1024;
 /// The least room a shortened description is given rather than left out.
 const MIN_SHORTENED: usize = 200;
 /// How a shortened description is named among the cuts.
@@ -116,10 +111,11 @@ pub fn compose(cx: &Context, id: &str, attempt: Option<&Attempt>) -> Result<Inst
     let mut parts = Parts::default();
     let description = item.description.trim();
     if !description.is_empty() {
-        let clipped = clip_bytes(description, MAX_DESCRIPTION_BYTES);
+        let most = cx.config().instructions_bytes();
+        let clipped = clip_bytes(description, most);
         if clipped.len() < description.len() {
             parts.note_cut(SHORTENED.to_owned());
-            let clipped = clip_words(description, MAX_DESCRIPTION_BYTES);
+            let clipped = clip_words(description, most);
             parts.push_shortening(Section::Item, 0, format!("{clipped}…\n"));
         } else {
             parts.push_shortening(Section::Item, 0, format!("{clipped}\n"));
@@ -162,11 +158,12 @@ pub fn compose(cx: &Context, id: &str, attempt: Option<&Attempt>) -> Result<Inst
     }
     // The newest comments matter most (a rejected review's feedback is the newest).
     for (index, comment) in comments.iter().enumerate().rev() {
-        parts.push_at(
+        parts.push_shortening_at(
             Section::Learned,
             4,
             index,
             format!("- {}\n", describe_comment(comment)),
+            "the end of a long comment",
         );
     }
     for (index, attempt) in attempts.iter().enumerate().rev() {
@@ -348,8 +345,9 @@ struct Part {
     importance: usize,
     place: usize,
     text: String,
-    /// Cut to what room is left rather than left out (the description).
-    shortens: bool,
+    /// Cut to what room is left rather than left out (the description, a comment), and how
+    /// the cut is named then.
+    shortens: Option<&'static str>,
 }
 
 #[derive(Debug, Default)]
@@ -370,15 +368,28 @@ impl Parts {
             importance,
             place,
             text,
-            shortens: false,
+            shortens: None,
         });
     }
 
     /// A part that, when it does not fit whole, keeps its start (ending in `…`).
     fn push_shortening(&mut self, section: Section, importance: usize, text: String) {
-        self.push(section, importance, text);
+        let place = self.parts.len();
+        self.push_shortening_at(section, importance, place, text, SHORTENED);
+    }
+
+    /// [`Parts::push_shortening`] at a place, named `cut` when it is shortened.
+    fn push_shortening_at(
+        &mut self,
+        section: Section,
+        importance: usize,
+        place: usize,
+        text: String,
+        cut: &'static str,
+    ) {
+        self.push_at(section, importance, place, text);
         if let Some(part) = self.parts.last_mut() {
-            part.shortens = true;
+            part.shortens = Some(cut);
         }
     }
 
@@ -396,22 +407,29 @@ impl Parts {
         order.sort_by_key(|&index| self.parts[index].importance);
         let mut taken = vec![false; self.parts.len()];
         let mut opened: Vec<Section> = Vec::new();
+        // What the parts still to place would take, for a shortened part to leave them.
+        let mut rest: usize = self.parts.iter().map(|part| part.text.len()).sum();
         for index in order {
+            rest -= self.parts[index].text.len();
             let part = &mut self.parts[index];
             let heading = if opened.contains(&part.section) {
                 0
             } else {
                 part.section.heading().len() + 1
             };
-            if part.shortens && heading + part.text.len() > room && room >= heading + MIN_SHORTENED
+            if let Some(name) = part.shortens
+                && heading + part.text.len() > room
+                && room >= heading + MIN_SHORTENED
             {
-                // At most half the room, so what follows (the newest feedback first) has
-                // its share.
-                let share = (room / 2).max(MIN_SHORTENED).min(room);
+                // What follows (the newest feedback first) keeps its room, up to half.
+                let share = room
+                    .saturating_sub(rest.min(room / 2))
+                    .max(MIN_SHORTENED)
+                    .min(room);
                 let keep = share.saturating_sub(heading + "…\n".len());
                 part.text = format!("{}…\n", clip_words(&part.text, keep));
-                if !self.cut.iter().any(|cut| cut == SHORTENED) {
-                    self.cut.push(SHORTENED.to_owned());
+                if !self.cut.iter().any(|cut| cut == name) {
+                    self.cut.push(name.to_owned());
                 }
             }
             if heading + part.text.len() <= room {
@@ -508,7 +526,7 @@ fn describe_comment(comment: &Comment) -> String {
         "{} ({}{by}): {}",
         comment.kind,
         comment.at,
-        clip_line(&comment.text, 1_000)
+        clip_line(&comment.text, MAX_COMMENT_CHARS)
     )
 }
 
@@ -670,90 +688,16 @@ fn log_tail(path: &Path) -> Vec<String> {
     render_log(&lines)
 }
 
-/// Stream-json lines rendered short: at most [`LOG_TAIL_LINES`], the last ones.
+/// Stream-json lines rendered short ([`stream::StreamEvent::brief`]): at most [`LOG_TAIL_LINES`],
+/// the last ones.
 pub(crate) fn render_log(lines: &[&str]) -> Vec<String> {
-    let mut rendered = Vec::new();
-    for line in lines {
-        let Ok(event) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        let contents = event
-            .pointer("/message/content")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        match event["type"].as_str() {
-            Some("assistant") => {
-                for content in &contents {
-                    match content["type"].as_str() {
-                        Some("text") => rendered.push(format!(
-                            "assistant: {}",
-                            clip_line(content["text"].as_str().unwrap_or(""), 160)
-                        )),
-                        Some("tool_use") => rendered.push(format!(
-                            "tool {}: {}",
-                            content["name"].as_str().unwrap_or("?"),
-                            clip_line(&short_input(&content["input"]), 140)
-                        )),
-                        _ => {}
-                    }
-                }
-            }
-            Some("user") => {
-                for content in &contents {
-                    if content["type"] == "tool_result" {
-                        let text = match &content["content"] {
-                            Value::String(text) => text.clone(),
-                            Value::Array(parts) => parts
-                                .iter()
-                                .filter_map(|part| part["text"].as_str())
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                            other => other.to_string(),
-                        };
-                        let label = if content["is_error"] == true {
-                            "error"
-                        } else {
-                            "result"
-                        };
-                        rendered.push(format!("{label}: {}", clip_line(&text, 140)));
-                    }
-                }
-            }
-            Some("result") => rendered.push(format!(
-                "end ({}): {}{}",
-                event["subtype"].as_str().unwrap_or("?"),
-                clip_line(event["result"].as_str().unwrap_or(""), 140),
-                event["total_cost_usd"]
-                    .as_f64()
-                    .map(|cost| format!(" (${cost:.2})"))
-                    .unwrap_or_default()
-            )),
-            Some("system") if event["subtype"] == "api_retry" => {
-                rendered.push("the API was retried".to_owned());
-            }
-            _ => {}
-        }
-    }
+    let mut rendered: Vec<String> = lines
+        .iter()
+        .flat_map(|line| stream::parse_line(line))
+        .filter_map(|event| event.brief())
+        .collect();
     let skip = rendered.len().saturating_sub(LOG_TAIL_LINES);
     rendered.split_off(skip)
-}
-
-/// A tool's input in short: its command, file path or pattern when it has one, else its JSON.
-fn short_input(input: &Value) -> String {
-    for key in [
-        "command",
-        "file_path",
-        "pattern",
-        "path",
-        "url",
-        "description",
-    ] {
-        if let Some(text) = input.get(key).and_then(Value::as_str) {
-            return text.to_owned();
-        }
-    }
-    input.to_string()
 }
 
 #[cfg(test)]
@@ -860,43 +804,16 @@ mod tests {
 
 #[cfg(test)]
 mod compose_tests {
-    use std::time::Duration;
 
     use super::*;
     use crate::config::Config;
-    use crate::tracker::model::{Kind, Priority, Status};
     use crate::tracker::tasks::NewItem;
-    use crate::{Clock, Settings};
 
     #[test]
     fn the_supervisor_s_attempt_is_named_with_the_branch() {
         let dir = tempfile::tempdir().unwrap();
-        let cx = Context::new(Settings {
-            state_root: dir.path().to_path_buf(),
-            config: Config::default(),
-            default_project: "p".to_owned(),
-            actor: None,
-            lock_timeout: Duration::from_secs(5),
-            durability: None,
-            test_locks: crate::store::TestLocks::default(),
-            clock: Clock::Fixed("2026-01-01T00:00:00Z".parse().unwrap()),
-            id_seed: Some("tests".to_owned()),
-        });
-        let item = tasks::create(
-            &cx,
-            &NewItem {
-                kind: Kind::Task,
-                title: "Write a.txt".to_owned(),
-                description: String::new(),
-                status: Status::Todo,
-                priority: Priority::Medium,
-                estimate: None,
-                assignee: None,
-                labels: Vec::new(),
-                parent: None,
-            },
-        )
-        .unwrap();
+        let cx = crate::context::for_tests(dir.path().to_path_buf(), Config::default());
+        let item = tasks::create(&cx, &NewItem::task("Write a.txt")).unwrap();
         let id = item.item.id;
         let attempt = Attempt {
             number: 2,

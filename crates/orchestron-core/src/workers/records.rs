@@ -426,7 +426,6 @@ pub fn item_status(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use serde_json::json;
 
@@ -434,20 +433,9 @@ mod tests {
     use crate::config::Config;
     use crate::tracker::model::{Kind, Priority, Status as ItemStatus};
     use crate::tracker::tasks::{self, NewItem};
-    use crate::{Clock, Settings};
 
     fn context(root: &std::path::Path) -> Context {
-        Context::new(Settings {
-            state_root: root.to_path_buf(),
-            config: Config::default(),
-            default_project: "p".to_owned(),
-            actor: None,
-            lock_timeout: Duration::from_secs(5),
-            durability: None,
-            test_locks: crate::store::TestLocks::default(),
-            clock: Clock::Fixed("2026-01-01T00:00:00Z".parse().unwrap()),
-            id_seed: Some("tests".to_owned()),
-        })
+        crate::context::for_tests(root.to_path_buf(), Config::default())
     }
 
     fn attempt(cx: &Context, item: &str, run: &str) -> (i64, i64) {

@@ -43,6 +43,19 @@ pub struct Recovered {
     pub commit: Option<String>,
     /// The worker process stopped, if one still ran.
     pub stopped_pid: Option<u32>,
+    /// Whether anything was changed; `false` when recovery only found something it leaves
+    /// for a person (a worktree on a detached HEAD), which is not a repair.
+    pub changed: bool,
+}
+
+/// What a person can do with a worktree left on a detached HEAD at `path`: its commits may
+/// be on no branch, so Orchestron neither commits there nor removes it.
+pub fn detached_advice(path: &Path) -> String {
+    format!(
+        "its commits may be on no branch: keep them with `git -C {} switch -c NAME`, then \
+         commit and `git worktree remove` it",
+        path.display()
+    )
 }
 
 /// An open attempt of an orphaned run.
@@ -93,6 +106,7 @@ pub fn recover(cx: &Context, git: &Git) -> Result<Vec<Recovered>> {
             run: Some(run.id.clone()),
             commit: None,
             stopped_pid: None,
+            changed: true,
         });
     }
     if !live {
@@ -178,11 +192,17 @@ fn recover_attempt(
                     ));
                 }
             }
-            other => said.push(format!(
-                "left its worktree `{}` as it is: it is on {} instead of `{}`",
+            Some(other) => said.push(format!(
+                "left its worktree `{}` for a person: it is on `{other}` instead of `{}`",
                 worktree.display(),
-                other.map_or("a detached HEAD".to_owned(), |b| format!("`{b}`")),
                 attempt.branch
+            )),
+            None => said.push(format!(
+                "left its worktree `{}` for a person: it is on a detached HEAD instead of `{}` \
+                 ({})",
+                worktree.display(),
+                attempt.branch,
+                detached_advice(&worktree)
             )),
         }
     }
@@ -215,6 +235,8 @@ fn recover_attempt(
         run: Some(run.id.clone()),
         commit,
         stopped_pid,
+        // The attempt is closed, whatever else was left.
+        changed: true,
     })
 }
 
@@ -255,12 +277,14 @@ fn stale_worktrees(cx: &Context, git: &Git) -> Result<Vec<Recovered>> {
             done.push(Recovered {
                 item,
                 what: format!(
-                    "left the worktree `{}` as it is: its HEAD is detached",
-                    path.display()
+                    "left the worktree `{}` for a person: it is on a detached HEAD ({})",
+                    path.display(),
+                    detached_advice(&path)
                 ),
                 run: None,
                 commit: None,
                 stopped_pid: None,
+                changed: false,
             });
             continue;
         };
@@ -268,23 +292,36 @@ fn stale_worktrees(cx: &Context, git: &Git) -> Result<Vec<Recovered>> {
             &path,
             &format!("orchestron: what was left uncommitted on {item} (recovered)"),
         )?;
-        let what = match git.remove_worktree(&path) {
-            Ok(()) => format!(
-                "removed the stale worktree `{}`, its work on `{branch}`",
-                path.display()
+        let (what, removed) = match git.remove_worktree(&path) {
+            Ok(()) => (
+                format!(
+                    "removed the stale worktree `{}`, its work on `{branch}`",
+                    path.display()
+                ),
+                true,
             ),
-            Err(err) => format!(
-                "kept the stale worktree `{}`: {}",
-                path.display(),
-                err.message()
+            Err(err) => (
+                format!(
+                    "kept the stale worktree `{}`{}: {}",
+                    path.display(),
+                    if commit.is_some() {
+                        format!(" (what it held is committed to `{branch}`)")
+                    } else {
+                        String::new()
+                    },
+                    err.message()
+                ),
+                false,
             ),
         };
+        let changed = removed || commit.is_some();
         done.push(Recovered {
             item,
             what,
             run: None,
             commit,
             stopped_pid: None,
+            changed,
         });
     }
     git.prune_worktrees()?;

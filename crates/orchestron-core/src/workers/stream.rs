@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::text::clip;
+use crate::text::{clip, clip_line};
 
 fn truncate(text: &str, max: usize) -> String {
     clip(text, max).into_owned()
@@ -49,6 +49,39 @@ pub enum StreamEvent {
     Other { event: String },
     /// A line that is not a JSON object.
     Unparsed { line: String },
+}
+
+impl StreamEvent {
+    /// The event on one short line, as a past attempt's log tail shows it to a person or the
+    /// next worker: the assistant's text, tool calls, their results and errors, an API retry,
+    /// the result. `None` for the events such a tail leaves out.
+    pub fn brief(&self) -> Option<String> {
+        match self {
+            StreamEvent::Text { text } => Some(format!("assistant: {}", clip_line(text, 160))),
+            StreamEvent::ToolUse { name, input } => {
+                Some(format!("tool {name}: {}", clip_line(input, 140)))
+            }
+            StreamEvent::ToolResult { is_error, content } => Some(format!(
+                "{}: {}",
+                if *is_error { "error" } else { "result" },
+                clip_line(content, 140)
+            )),
+            StreamEvent::ApiRetry { .. } => Some("the API was retried".to_owned()),
+            StreamEvent::Result(result) => Some(format!(
+                "end ({}): {}{}",
+                result.subtype,
+                clip_line(result.result.as_deref().unwrap_or(""), 140),
+                result
+                    .cost_usd
+                    .map(|cost| format!(" (${cost:.2})"))
+                    .unwrap_or_default()
+            )),
+            StreamEvent::Init { .. }
+            | StreamEvent::RateLimit { .. }
+            | StreamEvent::Other { .. }
+            | StreamEvent::Unparsed { .. } => None,
+        }
+    }
 }
 
 /// The `result` event: how the session ended and what it cost.

@@ -7,6 +7,8 @@
 //! --write-tree`, and then either sends the item to review (IN_REVIEW, branch kept) or
 //! merges: a merge commit made with `commit-tree` and the integration branch advanced with a
 //! compare-and-swap `update-ref`, so no working tree or checked-out branch is ever touched.
+//! A merge holds the train lock (`<state root>/workers/train.lock`) while it computes and
+//! moves the integration branch, so the supervisor's train and `review approve` take turns.
 //! Only then is the item DONE, with a `merged` event, in one transaction fenced by the
 //! generation; its dependents become ready through the tracker's own rule.
 //!
@@ -40,8 +42,74 @@ pub const BRANCH_PREFIX: &str = "orchestron/";
 /// What a job stopped during its test run fails with.
 pub const STOPPED_DURING_TESTS: &str = "the supervisor was stopped during the tests";
 
-/// How many times a merge is computed again when the integration branch moved meanwhile.
-const MERGE_TRIES: usize = 5;
+/// How many times a merge is computed again when the integration branch moved meanwhile
+/// (by hand: every merge Orchestron makes holds the train lock), with a pause that doubles
+/// from [`MERGE_RETRY_PAUSE`] between tries.
+const MERGE_TRIES: u32 = 6;
+const MERGE_RETRY_PAUSE: Duration = Duration::from_millis(50);
+
+/// How long a merge waits for the train lock another merge holds (the supervisor's train,
+/// another `review approve`): each holds it only while it computes and records one merge.
+pub const TRAIN_LOCK_WAIT: Duration = Duration::from_secs(10 * 60);
+
+/// The train lock's file, in the state root: `workers/train.lock`.
+pub fn train_lock_path(cx: &Context) -> PathBuf {
+    cx.state_root().join("workers").join("train.lock")
+}
+
+/// The train lock, held (`flock`) while one merge moves the integration branch; released
+/// when dropped, or when its process ends however it ends.
+#[derive(Debug)]
+pub struct TrainLock {
+    _file: std::fs::File,
+}
+
+/// Take the train lock: at once when it is free, else waiting (polling, the pause growing
+/// to a quarter of a second) up to `wait`; `busy` after that.
+pub fn lock_train(cx: &Context, wait: Duration) -> Result<TrainLock> {
+    let path = train_lock_path(cx);
+    let open = || crate::store::open_lock_file(&path);
+    let file = match open() {
+        Ok(file) => Ok(file),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(folder) = path.parent() {
+                crate::store::create_private_dir(folder)?;
+            }
+            open()
+        }
+        Err(err) => Err(err),
+    }
+    .map_err(|err| {
+        Error::internal(format!(
+            "cannot open the train lock `{}`: {err}",
+            path.display()
+        ))
+    })?;
+    let deadline = std::time::Instant::now() + wait;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(TrainLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(err)) => {
+                return Err(Error::internal(format!(
+                    "cannot lock `{}`: {err}",
+                    path.display()
+                )));
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::busy(format!(
+                "another merge held the train lock `{}` for {}s",
+                path.display(),
+                wait.as_secs()
+            ))
+            .with_hint("nothing was merged or lost: try again when it is done"));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
 
 /// A worker's branch for an item.
 pub fn branch_for(item: &str) -> String {
@@ -132,9 +200,14 @@ impl Integrated {
 ///
 /// Fails with `conflict`, changing no status, when the claim is no longer the job's (its
 /// generation moved on: the item was reclaimed); the worker's changes are committed to its
-/// branch first all the same.
+/// branch first all the same. Fails with `conflict` before anything when the job has a test
+/// command and the configuration naming it is tracked by git ([`crate::trust`]).
 pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
     git.check_branch_name(&job.branch)?;
+    if job.test_command.is_some() {
+        // Never a command that came with the repository (`workers run` refuses it first).
+        crate::trust::refuse_committed(cx, "workers.test_command")?;
+    }
     // Listed once: the checks below and the cleanup read it (a merge is quick, and only
     // this train moves worker worktrees).
     let worktrees = git.worktrees()?;
@@ -194,8 +267,21 @@ pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
         cleanup(git, job, None, w);
         return Ok(outcome);
     }
-    let mut old = into_tip;
-    for _ in 0..MERGE_TRIES {
+    // One merge at a time: the supervisor's train and every `review approve` hold the train
+    // lock while they move the integration branch, so an approval waits behind a running
+    // train instead of losing the race to it. The branch may have moved while this job ran
+    // its tests: the merge is computed on its tip now.
+    let train = lock_train(cx, TRAIN_LOCK_WAIT)?;
+    let mut old = git.branch_tip(&job.into)?.ok_or_else(|| {
+        Error::conflict(format!(
+            "the integration branch `{}` was deleted during a merge",
+            job.into
+        ))
+    })?;
+    if old != into_tip {
+        prediction = git.predict_merge(&old, &tip)?;
+    }
+    for tried in 0..MERGE_TRIES {
         let tree = match prediction {
             MergePrediction::Clean { tree } => tree,
             MergePrediction::Conflict { files } => return conflict(cx, git, job, files, w),
@@ -210,13 +296,16 @@ pub fn integrate(cx: &Context, git: &Git, job: &Job) -> Result<Integrated> {
         let commit = git.commit_tree(&tree, &[&old, &tip], &message)?;
         let why = format!("orchestron: merge {}", job.branch);
         if git.advance_branch(&job.into, &commit, &old, &why)? {
+            drop(train);
             mark_merged(cx, job, &commit)?;
             let outcome = Integrated::Merged { commit };
             finish_attempt(cx, job, &outcome, None)?;
             cleanup(git, job, Some(&tip), w);
             return Ok(outcome);
         }
-        // The integration branch moved (another merge, a person): compute it again.
+        // The integration branch moved (a person, outside the lock): compute it again,
+        // after a pause that gives them time to finish.
+        std::thread::sleep(MERGE_RETRY_PAUSE * 2u32.pow(tried));
         old = git.branch_tip(&job.into)?.ok_or_else(|| {
             Error::conflict(format!(
                 "the integration branch `{}` was deleted during a merge",
@@ -934,9 +1023,7 @@ pub(super) mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::tracker::model::{Kind, Priority};
     use crate::tracker::tasks::NewItem;
-    use crate::{Clock, Settings};
 
     /// A repository with one commit, a state root in it (ignored, as `init` makes it), and
     /// a context on that state root.
@@ -969,17 +1056,7 @@ pub(super) mod tests {
         std::fs::write(repo.join("shared.txt"), "one\ntwo\nthree\n").unwrap();
         sh_git(&repo, &["add", "-A"]);
         sh_git(&repo, &["commit", "-q", "-m", "first"]);
-        let cx = Context::new(Settings {
-            state_root: repo.join(".orchestron"),
-            config,
-            default_project: "p".to_owned(),
-            actor: None,
-            lock_timeout: Duration::from_secs(5),
-            durability: None,
-            test_locks: crate::store::TestLocks::default(),
-            clock: Clock::Fixed("2026-01-01T00:00:00Z".parse().unwrap()),
-            id_seed: Some("tests".to_owned()),
-        });
+        let cx = crate::context::for_tests(repo.join(".orchestron"), config);
         let git = Git::open(&repo).unwrap();
         Fixture { dir, cx, git }
     }
@@ -996,17 +1073,7 @@ pub(super) mod tests {
         /// A new item, claimed by a worker session with generation 1, with its worktree
         /// on its branch and an attempt row; returns the job.
         pub(in crate::workers) fn claimed(&self, title: &str) -> Job {
-            let new = NewItem {
-                kind: Kind::Task,
-                title: title.to_owned(),
-                description: String::new(),
-                status: Status::Todo,
-                priority: Priority::Medium,
-                estimate: None,
-                assignee: None,
-                labels: Vec::new(),
-                parent: None,
-            };
+            let new = NewItem::task(title);
             let id = tasks::create(&self.cx, &new).unwrap().item.id;
             let mut db = self.cx.tracker().unwrap();
             db.write(|tx| -> Result<()> {
