@@ -276,6 +276,19 @@ impl Context {
         if let Some(core) = self.core.get() {
             return Ok(core);
         }
+        let core = self.new_core(
+            orchestron_core::Clock::Fixed(self.now),
+            self.id_seed.clone(),
+        )?;
+        Ok(self.core.get_or_init(|| core))
+    }
+
+    /// A core context with this environment's settings, `clock` and `id_seed`.
+    fn new_core(
+        &self,
+        clock: orchestron_core::Clock,
+        id_seed: Option<String>,
+    ) -> anyhow::Result<orchestron_core::Context> {
         let settings = orchestron_core::Settings {
             state_root: self.state_root(),
             config: self.config()?.clone(),
@@ -286,18 +299,15 @@ impl Context {
             lock_timeout: self.lock_timeout,
             durability: self.durability,
             test_locks: self.test_locks.clone(),
-            clock: orchestron_core::Clock::Fixed(self.now),
-            id_seed: self.id_seed.clone(),
+            clock,
+            id_seed,
         };
-        let chosen = self.state_root_chosen();
-        Ok(self.core.get_or_init(|| {
-            let core = orchestron_core::Context::new(settings);
-            if chosen {
-                core.with_chosen_state_root()
-            } else {
-                core
-            }
-        }))
+        let core = orchestron_core::Context::new(settings);
+        Ok(if self.state_root_chosen() {
+            core.with_chosen_state_root()
+        } else {
+            core
+        })
     }
 
     /// The session store, with the lock deadline and durability of this invocation.
@@ -399,29 +409,15 @@ impl Context {
     /// for every operation, unless `ORCHESTRON_NOW` fixes it; ids seeded apart from other
     /// runs' with the same test seed (`salt`).
     pub(crate) fn core_for_long_run(&self, salt: &str) -> anyhow::Result<orchestron_core::Context> {
-        let settings = orchestron_core::Settings {
-            state_root: self.state_root(),
-            config: self.config()?.clone(),
-            default_project: self
-                .default_project()
-                .unwrap_or_else(|| "project".to_owned()),
-            actor: self.current_session.clone(),
-            lock_timeout: self.lock_timeout,
-            durability: self.durability,
-            test_locks: self.test_locks.clone(),
-            clock: if self.now_fixed {
-                orchestron_core::Clock::Fixed(self.now)
-            } else {
-                orchestron_core::Clock::System
-            },
-            id_seed: self.id_seed.as_ref().map(|seed| format!("{seed}/{salt}")),
-        };
-        let core = orchestron_core::Context::new(settings);
-        Ok(if self.state_root_chosen() {
-            core.with_chosen_state_root()
+        let clock = if self.now_fixed {
+            orchestron_core::Clock::Fixed(self.now)
         } else {
-            core
-        })
+            orchestron_core::Clock::System
+        };
+        self.new_core(
+            clock,
+            self.id_seed.as_ref().map(|seed| format!("{seed}/{salt}")),
+        )
     }
 
     /// The user's home directory (`$HOME`).

@@ -1288,19 +1288,7 @@ impl Supervisor<'_> {
                     "the supervisor was stopped; the work is kept on branch `{}`",
                     worker.branch
                 );
-                match claims::give_back(self.cx, &worker.item, worker.generation, &note) {
-                    Ok(()) => {
-                        self.returned_items.push(worker.item.clone());
-                        self.sink.event(&Event::Returned {
-                            item: worker.item,
-                            note,
-                        });
-                    }
-                    Err(err) => self.sink.event(&Event::Warning {
-                        item: Some(worker.item),
-                        message: format!("could not give the item back: {err:#}"),
-                    }),
-                }
+                self.give_back_stopped(worker.item, worker.generation, note);
                 Ok(())
             }
             Verdict::Failed(reason) => {
@@ -1313,6 +1301,21 @@ impl Supervisor<'_> {
                 };
                 self.settle_failure(&worker.item, worker.generation, worker.run_attempt, &reason)
             }
+        }
+    }
+
+    /// Give a stopped worker's item back to TODO with `note`, and say so (or that it could
+    /// not be).
+    fn give_back_stopped(&mut self, item: String, generation: i64, note: String) {
+        match claims::give_back(self.cx, &item, generation, &note) {
+            Ok(()) => {
+                self.returned_items.push(item.clone());
+                self.sink.event(&Event::Returned { item, note });
+            }
+            Err(err) => self.sink.event(&Event::Warning {
+                item: Some(item),
+                message: format!("could not give the item back: {err:#}"),
+            }),
         }
     }
 
@@ -1409,19 +1412,7 @@ impl Supervisor<'_> {
                     "{reason}; the work is kept on branch `{}`",
                     train::branch_for(&merging.item)
                 );
-                match claims::give_back(self.cx, &merging.item, merging.generation, &note) {
-                    Ok(()) => {
-                        self.returned_items.push(merging.item.clone());
-                        self.sink.event(&Event::Returned {
-                            item: merging.item,
-                            note,
-                        });
-                    }
-                    Err(err) => self.sink.event(&Event::Warning {
-                        item: Some(merging.item),
-                        message: format!("could not give the item back: {err:#}"),
-                    }),
-                }
+                self.give_back_stopped(merging.item, merging.generation, note);
                 return Ok(());
             }
             Err(error) => {
