@@ -22,6 +22,12 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
+/// The integration branch when neither `--into` nor `workers.into` names one.
+pub const DEFAULT_INTO: &str = "orchestron/integration";
+
+/// The prefix of every worker branch: `orchestron/<ID>`.
+pub const BRANCH_PREFIX: &str = "orchestron/";
+
 /// How long one ordinary `git` call may take before it is killed.
 pub const GIT_LIMIT: Duration = Duration::from_secs(120);
 
@@ -224,7 +230,6 @@ impl Git {
     /// `orchestron/` (the workers' own branches, `orchestron/<ID>`) other than the default
     /// `orchestron/integration`, and not the name of a tag too (git would find it ambiguous).
     pub fn check_integration_name(&self, name: &str) -> Result<()> {
-        use super::train::{BRANCH_PREFIX, DEFAULT_INTO};
         if name.starts_with("refs/") {
             return Err(
                 Error::invalid(format!("`--into {name}` names a ref, not a branch")).with_hint(

@@ -33,11 +33,7 @@ use crate::tracker::items::{self, Item};
 use crate::tracker::model::{self, Status, Via};
 use crate::tracker::tasks::{self, ItemView};
 
-/// The integration branch when neither `--into` nor `workers.into` names one.
-pub const DEFAULT_INTO: &str = "orchestron/integration";
-
-/// The prefix of every worker branch: `orchestron/<ID>`.
-pub const BRANCH_PREFIX: &str = "orchestron/";
+pub use super::git::{BRANCH_PREFIX, DEFAULT_INTO};
 
 /// What a job stopped during its test run fails with.
 pub const STOPPED_DURING_TESTS: &str = "the supervisor was stopped during the tests";
