@@ -53,10 +53,11 @@ pub struct Reclaimed {
 /// `task next`.
 pub fn claim_next(cx: &Context, claimer: &str, scope: &Scope) -> Result<Option<Claimed>> {
     tasks::check_text("claimer", claimer)?;
-    let now = cx.now();
     let mut db = cx.tracker_to_change()?;
+    // "Now" is read inside the write transaction, once it holds the lock: a claim then never
+    // reads earlier than the merge (committed first) that made its item ready.
     let found =
-        db.write(|tx| tasks::claim_best(tx, cx, now, Some(claimer), Some(claimer), scope))?;
+        db.write(|tx| tasks::claim_best(tx, cx, cx.now(), Some(claimer), Some(claimer), scope))?;
     found
         .map(|(id, generation, reclaimed_from)| {
             Ok(Claimed {

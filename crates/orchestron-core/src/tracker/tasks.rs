@@ -1246,7 +1246,7 @@ pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<
     }
     let actor = cx.actor();
     let mut db = cx.tracker_to_change()?;
-    let found = db.write(|tx| claim_best(tx, cx, now, who.as_deref(), actor, &scope))?;
+    let found = db.write(|tx| claim_best(tx, cx, cx.now(), who.as_deref(), actor, &scope))?;
     found
         .map(|(id, generation, reclaimed_from)| {
             Ok(Next {
