@@ -139,7 +139,8 @@ impl Project {
     }
 }
 
-fn git_in(dir: &Path, home: &Path, args: &[&str]) -> String {
+/// `git ARGS` in `dir`, with a clean environment, `home` and a fixed identity; it must succeed.
+pub(crate) fn git_in(dir: &Path, home: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .args(args)
         .current_dir(dir)

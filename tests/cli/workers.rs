@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::{Run, TestEnv, Timed as _, TimedChild as _};
+use crate::{Run, TestEnv, TimedChild as _};
 
 /// A git repository with one commit, the state root in it, the stub as Claude Code.
 struct Project {
@@ -53,20 +53,7 @@ impl Project {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(self.repo())
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", self.env.path())
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .timed_output()
-            .unwrap();
-        assert!(output.status.success(), "git {args:?}: {output:?}");
-        String::from_utf8(output.stdout).unwrap()
+        crate::train::git_in(&self.repo(), self.env.path(), args)
     }
 
     fn run(&self, args: &[&str]) -> Run {

@@ -2,11 +2,10 @@
 //! ignores itself; hooks wired so that they run whatever PATH Claude Code has.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::{Run, TestEnv, Timed as _};
+use crate::{Run, TestEnv};
 
 /// A git repository `repo` with one commit and a linked worktree `wt` on branch `feature`,
 /// in a test environment whose state root is the repository's own (no `ORCHESTRON_HOME`).
@@ -41,20 +40,7 @@ impl Repo {
     }
 
     pub(crate) fn git(&self, dir: &Path, args: &[&str]) -> String {
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", self.env.path())
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .timed_output()
-            .unwrap();
-        assert!(output.status.success(), "git {args:?}: {output:?}");
-        String::from_utf8(output.stdout).unwrap()
+        crate::train::git_in(dir, self.env.path(), args)
     }
 
     /// Run orchestron in `dir`, with `extra` variables.

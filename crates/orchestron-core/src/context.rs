@@ -217,15 +217,26 @@ impl Context {
 /// at 2026-01-01T00:00:00Z and ids seeded with `tests`.
 #[cfg(test)]
 pub(crate) fn for_tests(state_root: PathBuf, config: Config) -> Context {
+    for_tests_as(state_root, config, None, "2026-01-01T00:00:00Z")
+}
+
+/// [`for_tests`] acting as session `actor` (or a person at a terminal), the clock at `now`.
+#[cfg(test)]
+pub(crate) fn for_tests_as(
+    state_root: PathBuf,
+    config: Config,
+    actor: Option<&str>,
+    now: &str,
+) -> Context {
     Context::new(Settings {
         state_root,
         config,
         default_project: "p".to_owned(),
-        actor: None,
+        actor: actor.map(str::to_owned),
         lock_timeout: Duration::from_secs(5),
         durability: None,
         test_locks: crate::store::TestLocks::default(),
-        clock: Clock::Fixed("2026-01-01T00:00:00Z".parse().expect("a timestamp")),
+        clock: Clock::Fixed(now.parse().expect("a timestamp")),
         id_seed: Some("tests".to_owned()),
     })
 }

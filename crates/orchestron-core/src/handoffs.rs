@@ -279,29 +279,17 @@ pub fn all(cx: &Context, project: &str) -> Result<Vec<Value>> {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::time::Duration;
 
     use super::*;
     use crate::config::Config;
     use crate::tracker::model::{Kind, Priority, Status};
     use crate::tracker::tasks::NewItem;
-    use crate::{Clock, Settings};
 
     const NOW: &str = "2026-01-01T00:00:00Z";
 
     /// A context acting as session `actor` (or a person at a terminal).
     fn context(root: &Path, actor: Option<&str>) -> Context {
-        Context::new(Settings {
-            state_root: root.to_path_buf(),
-            config: Config::default(),
-            default_project: "p".to_owned(),
-            actor: actor.map(str::to_owned),
-            lock_timeout: Duration::from_secs(5),
-            durability: None,
-            test_locks: crate::store::TestLocks::default(),
-            clock: Clock::Fixed(NOW.parse().unwrap()),
-            id_seed: Some("tests".to_owned()),
-        })
+        crate::context::for_tests_as(root.to_path_buf(), Config::default(), actor, NOW)
     }
 
     fn item(cx: &Context, title: &str, priority: Priority) -> String {

@@ -587,29 +587,17 @@ pub fn running(cx: &Context) -> Result<Vec<SessionId>> {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::time::Duration;
 
     use proptest::prelude::*;
     use serde_json::Number;
 
     use super::*;
     use crate::config::Config;
-    use crate::{Clock, Settings};
 
     const NOW: &str = "2026-01-01T00:00:00Z";
 
     fn context(root: &Path) -> Context {
-        Context::new(Settings {
-            state_root: root.to_path_buf(),
-            config: Config::default(),
-            default_project: "p".to_owned(),
-            actor: None,
-            lock_timeout: Duration::from_secs(5),
-            durability: None,
-            test_locks: crate::store::TestLocks::default(),
-            clock: Clock::Fixed(NOW.parse().unwrap()),
-            id_seed: Some("tests".to_owned()),
-        })
+        crate::context::for_tests(root.to_path_buf(), Config::default())
     }
 
     fn session(cx: &Context) -> SessionId {

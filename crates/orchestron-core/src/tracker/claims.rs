@@ -197,26 +197,14 @@ pub fn reclaim(cx: &Context, dry_run: bool) -> Result<Vec<Reclaimed>> {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::time::Duration;
 
     use super::*;
     use crate::config::Config;
     use crate::tracker::model::{Kind, Priority};
     use crate::tracker::tasks::NewItem;
-    use crate::{Clock, Settings};
 
     fn context(root: &Path, actor: Option<&str>, now: &str) -> Context {
-        Context::new(Settings {
-            state_root: root.to_path_buf(),
-            config: Config::default(),
-            default_project: "p".to_owned(),
-            actor: actor.map(str::to_owned),
-            lock_timeout: Duration::from_secs(5),
-            durability: None,
-            test_locks: crate::store::TestLocks::default(),
-            clock: Clock::Fixed(now.parse().unwrap()),
-            id_seed: Some("tests".to_owned()),
-        })
+        crate::context::for_tests_as(root.to_path_buf(), Config::default(), actor, now)
     }
 
     fn item(cx: &Context, title: &str, parent: Option<&str>, labels: &[&str]) -> String {
