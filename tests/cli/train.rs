@@ -339,6 +339,33 @@ fn review_approve_runs_the_configured_tests_first() {
     );
 }
 
+/// `review approve` makes the item's worktree again to run the tests: never through a link
+/// planted in place of the worktrees' folder or of the item's worktree.
+#[test]
+fn review_approve_never_makes_a_worktree_through_a_link() {
+    let p = Project::new();
+    p.config(
+        r#"{"tracker": {"require_review": true},
+            "workers": {"test_command": "true"}}"#,
+    );
+    let id = p.in_review("linked", &[("hello.txt", "hello\n")]);
+    let outside = p.env.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let worktrees = p.repo().join(".orchestron/worktrees");
+    let _ = std::fs::remove_dir_all(&worktrees);
+    std::os::unix::fs::symlink(&outside, &worktrees).unwrap();
+    let err = p.run(&["review", "approve", &id]).fails(1).to_owned();
+    assert!(err.contains("symbolic link"), "{err}");
+    std::fs::remove_file(&worktrees).unwrap();
+    std::fs::create_dir(&worktrees).unwrap();
+    std::os::unix::fs::symlink(&outside, worktrees.join(&id)).unwrap();
+    let err = p.run(&["review", "approve", &id]).fails(1).to_owned();
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(p.status(&id), "IN_REVIEW", "nothing changed");
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    assert_eq!(p.tip("orchestron/integration"), None);
+}
+
 /// Review finding 13: `review approve` waits behind a running merge train (which holds
 /// `<state>/workers/train.lock` while it moves the integration branch) instead of racing it
 /// and failing because the branch kept moving; it then merges onto what the train merged.

@@ -373,6 +373,108 @@ fn a_worker_killed_with_sigkill_is_retried_and_its_work_kept() {
 }
 
 #[test]
+fn a_finished_items_worktree_serves_the_next_item_as_clean_as_a_new_checkout() {
+    let project = Project::new();
+    std::fs::write(
+        project.repo().join(".gitignore"),
+        ".orchestron/\nbuild/\n.cache\n",
+    )
+    .unwrap();
+    project.git(&["commit", "-qam", "ignore build output"]);
+    let first = project.create("First");
+    let second = project.create("Second");
+    let third = project.create("Third");
+    project
+        .run(&["task", "depend", &second, "--on", &first])
+        .ok();
+    project
+        .run(&["task", "depend", &third, "--on", &second])
+        .ok();
+    // The first leaves ignored build output; the second takes long enough for the first's
+    // worktree to be kept as a spare before the third starts.
+    project.script(&first, &["litter"]);
+    project.script(&second, &["steady"]);
+    let run = project.workers(&["--once", "--count", "1", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let read = |item: &str, what: &str| {
+        std::fs::read_to_string(project.stub_dir.join(format!("{item}.{what}"))).unwrap()
+    };
+    // The next items worked in the first's worktree (its git folder is still named after
+    // the first), at their own paths, on their own branches, with their dependencies' work.
+    let reused: Vec<&String> = [&second, &third]
+        .into_iter()
+        .filter(|item| {
+            read(item, "gitfile")
+                .trim()
+                .ends_with(&format!("/worktrees/{first}"))
+        })
+        .collect();
+    assert!(!reused.is_empty(), "{run}");
+    for item in [&second, &third] {
+        let files = read(item, "files");
+        assert!(!files.contains("build"), "{item}: {files}");
+        assert!(!files.contains(".cache"), "{item}: {files}");
+        assert!(files.contains(&format!("./{first}.txt")), "{item}: {files}");
+        assert!(
+            read(item, "pwd")
+                .trim()
+                .ends_with(&format!(".orchestron/worktrees/{item}")),
+            "{item}"
+        );
+    }
+    let third_file = project.git(&["show", &format!("orchestron/integration:{third}.txt")]);
+    assert!(
+        third_file.contains(&format!("{second}.txt")),
+        "{third_file}"
+    );
+    // Every item merged; no worktree, spare or worker branch is left.
+    for item in [&first, &second, &third] {
+        assert_eq!(project.item(item)["status"], "DONE", "{item}");
+    }
+    let worktrees = project.git(&["worktree", "list"]);
+    assert_eq!(worktrees.lines().count(), 1, "{worktrees}");
+    let left: Vec<_> = std::fs::read_dir(project.state().join("worktrees"))
+        .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    let branches = project.git(&["branch", "--format=%(refname:short)"]);
+    assert_eq!(
+        branches.lines().collect::<Vec<_>>(),
+        ["main", "orchestron/integration"],
+        "{branches}"
+    );
+}
+
+/// A `notify.command` that came with the repository is not run when an item enters the
+/// attention queue during a run, and the run says so once.
+#[test]
+fn a_committed_notify_command_is_not_run_and_the_run_says_so() {
+    let project = Project::new();
+    let notified = project.env.path().join("notified");
+    std::fs::create_dir_all(project.state()).unwrap();
+    std::fs::write(
+        project.state().join("config.json"),
+        format!(
+            r#"{{"notify": {{"command": "touch '{}'"}}}}"#,
+            notified.display()
+        ),
+    )
+    .unwrap();
+    project.git(&["add", "-f", ".orchestron/config.json"]);
+    project.git(&["commit", "-q", "-m", "the project's configuration"]);
+    let ids: Vec<String> = ["One", "Two"].iter().map(|t| project.create(t)).collect();
+    for id in &ids {
+        project.script(id, &["noresult"]);
+    }
+    let run = project.workers(&["--once", "--attempts", "1"]);
+    assert_eq!(run.code, 5, "{run}");
+    assert_eq!(run.stderr.matches("not notified").count(), 1, "{run}");
+    assert!(run.stderr.contains("`notify.command` is not run"), "{run}");
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert!(!notified.exists(), "a committed notify.command ran");
+}
+
+#[test]
 fn four_workers_drain_a_dag_and_no_item_starts_before_its_dependencies_merge() {
     let project = Project::new();
     // Width 4, depth 3, two joins.
@@ -926,6 +1028,14 @@ fn finding_06_the_budget_is_never_overspent() {
         .collect();
     assert!(caps.iter().all(|cap| *cap <= 0.5), "{caps:?}\n{run}");
     assert!(caps.len() >= 2 && caps[1] <= 0.1 + 1e-9, "{caps:?}\n{run}");
+    // It said why the workers ran one at a time, and what runs them at once.
+    assert!(
+        events.iter().any(|e| e["event"] == "warning"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("--item-budget-usd"))),
+        "{run}"
+    );
     let run = project.workers(&["--once", "--count", "2", "--budget-usd", "0.5"]);
     assert!(run.fails(3).contains("spent $0.50 of $0.50"), "{run}");
 }

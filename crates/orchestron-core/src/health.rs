@@ -297,6 +297,11 @@ fn orphaned_worktrees(cx: &Context, git: &Git) -> Result<Check> {
                 String::new()
             };
             findings.push(match worktree.branch.as_deref() {
+                None if Git::is_spare(&path) => format!(
+                    "`{}`: a spare worktree its run did not remove{changes} (`workers recover` \
+                     removes it)",
+                    path.display()
+                ),
                 Some(branch) => format!(
                     "`{}` on `{branch}`: no worker owns it{changes}",
                     path.display()

@@ -11,6 +11,12 @@
 //! out in any worktree is never moved or deleted, a worktree is removed only when it holds
 //! nothing uncommitted, and a branch is deleted only when the branch it was merged into
 //! contains it.
+//!
+//! A run keeps the worktrees its workers are done with as spares ([`Git::with_spares`]):
+//! checking out a repository of thousands of files for every item costs more than the rest
+//! of the supervisor's work together, and a spare needs only the files that differ. A spare
+//! is clean (nothing uncommitted, on a detached HEAD) when it is kept, is emptied of every
+//! untracked and ignored file before it is used, and is removed when the run ends.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -27,6 +33,10 @@ pub const DEFAULT_INTO: &str = "orchestron/integration";
 
 /// The prefix of every worker branch: `orchestron/<ID>`.
 pub const BRANCH_PREFIX: &str = "orchestron/";
+
+/// How a spare worktree's folder is named in the workers' worktree folder: `.spare-N`
+/// (item ids never start with a dot).
+pub const SPARE_PREFIX: &str = ".spare-";
 
 /// How long one ordinary `git` call may take before it is killed.
 pub const GIT_LIMIT: Duration = Duration::from_secs(120);
@@ -80,6 +90,22 @@ pub struct Git {
     /// prune running beside an unfinished add (the supervisor adds while its train removes)
     /// forgets the new worktree's half-written registration.
     worktree_ops: Arc<Mutex<()>>,
+    /// The worktrees a run keeps for its next items, shared by every clone; `None` keeps
+    /// none (every worktree is added and removed).
+    spares: Option<Arc<Mutex<Spares>>>,
+}
+
+/// The spare worktrees of a run: see [`Git::with_spares`].
+#[derive(Debug)]
+struct Spares {
+    /// Where they are kept (the workers' worktree folder).
+    dir: PathBuf,
+    /// The most kept at once.
+    cap: usize,
+    /// Those ready for use, the latest kept last.
+    idle: Vec<PathBuf>,
+    /// The number of the next one's folder.
+    next: usize,
 }
 
 /// A worktree of the repository, as `git worktree list --porcelain` describes it.
@@ -156,6 +182,7 @@ impl Git {
             has_identity: OnceLock::new(),
             valid_names: Arc::default(),
             worktree_ops: Arc::default(),
+            spares: None,
         };
         // A linked worktree's repository is the main worktree's: the first entry.
         let top = git
@@ -168,7 +195,30 @@ impl Git {
             has_identity: OnceLock::new(),
             valid_names: Arc::default(),
             worktree_ops: Arc::default(),
+            spares: None,
         })
+    }
+
+    /// This repository, keeping up to `cap` of the worktrees it is done with in `dir` (as
+    /// `.spare-N`) for the next [`Git::checkout_worktree`] instead of removing them
+    /// ([`Git::release_worktree_among`]). Its clones share the spares; the caller removes
+    /// them with [`Git::remove_spares`] when it is done.
+    pub fn with_spares(&self, dir: &Path, cap: usize) -> Git {
+        Git {
+            spares: Some(Arc::new(Mutex::new(Spares {
+                dir: dir.to_path_buf(),
+                cap,
+                idle: Vec::new(),
+                next: 1,
+            }))),
+            ..self.clone()
+        }
+    }
+
+    /// Whether `path` names a spare worktree (`.spare-N`).
+    pub fn is_spare(path: &Path) -> bool {
+        path.file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with(SPARE_PREFIX))
     }
 
     /// The main worktree's top level.
@@ -328,30 +378,177 @@ impl Git {
     /// retry continues from it), else a new branch from `from`.
     pub fn add_worktree(&self, path: &Path, branch: &str, from: &str) -> Result<()> {
         self.check_branch_name(branch)?;
-        let _one_at_a_time = self.worktree_ops();
-        // A folder deleted behind git's back still holds its registration: forget it, so
-        // the branch can be checked out again.
-        self.text(&self.top, &["worktree", "prune"])?;
         let path_text = path_arg(path)?;
         // A branch named in full, so that a tag of the same name cannot make it ambiguous.
         let start = match self.branch_tip(from)? {
             Some(_) => format!("refs/heads/{from}"),
             None => from.to_owned(),
         };
-        if self.branch_tip(branch)?.is_some() {
-            self.text(
-                &self.top,
-                &["worktree", "add", "--quiet", path_text, branch],
-            )?;
-        } else {
-            self.text(
-                &self.top,
-                &[
+        let add = |retry: bool| -> Result<GitOutput> {
+            let args: Vec<&str> = if self.branch_tip(branch)?.is_some() {
+                vec!["worktree", "add", "--quiet", path_text, branch]
+            } else {
+                vec![
                     "worktree", "add", "--quiet", "-b", branch, path_text, &start,
-                ],
+                ]
+            };
+            let output = self.output(&self.top, &args)?;
+            if retry && !output.status.success() {
+                return Err(failed(&args, &output));
+            }
+            Ok(output)
+        };
+        let _one_at_a_time = self.worktree_ops();
+        if add(false)?.status.success() {
+            return Ok(());
+        }
+        // A folder deleted behind git's back still holds its registration (and may hold the
+        // branch): forget it, then try once more.
+        self.text(&self.top, &["worktree", "prune"])?;
+        add(true).map(|_| ())
+    }
+
+    /// A worktree at `path` on `branch`, as [`Git::add_worktree`] makes it: a spare when
+    /// there is one (emptied of untracked and ignored files, switched to the branch, then
+    /// moved to `path`), else a new one. A spare that cannot be used is removed.
+    pub fn checkout_worktree(&self, path: &Path, branch: &str, from: &str) -> Result<()> {
+        if let Some(spare) = self.take_spare() {
+            match self.reuse(&spare, path, branch, from) {
+                Ok(()) => return Ok(()),
+                Err(_) => {
+                    // Back to a detached HEAD (the branch may be checked out there now), so
+                    // that the branch is free for the new worktree; the spare held nothing.
+                    let _ = self.text(&spare, &["switch", "--quiet", "--detach"]);
+                    let _ = self.remove_worktree(&spare);
+                }
+            }
+        }
+        self.add_worktree(path, branch, from)
+    }
+
+    /// The last spare kept, taken out of the pool.
+    fn take_spare(&self) -> Option<PathBuf> {
+        let spares = self.spares.as_ref()?;
+        let mut spares = spares
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        spares.idle.pop()
+    }
+
+    /// Make the spare at `spare` the worktree at `path` on `branch`.
+    fn reuse(&self, spare: &Path, path: &Path, branch: &str, from: &str) -> Result<()> {
+        self.check_branch_name(branch)?;
+        let target = path_arg(path)?;
+        // What the last item left that git does not track (build output included): a
+        // spare starts as clean as a new checkout.
+        self.text(spare, &["clean", "-ffdxq"])?;
+        if self.branch_tip(branch)?.is_some() {
+            self.text(spare, &["switch", "--quiet", "--no-guess", branch])?;
+        } else {
+            // The start as a commit, read once: `switch -c` checks out the commit it
+            // resolved, but makes the branch from the name again, and the train may move the
+            // integration branch in between: a branch ahead of its files would commit their
+            // deletion.
+            let start = match self.branch_tip(from)? {
+                Some(tip) => tip,
+                None => self.commit_of(from)?,
+            };
+            self.text(
+                spare,
+                &["switch", "--quiet", "--no-track", "-c", branch, &start],
             )?;
         }
+        let _one_at_a_time = self.worktree_ops();
+        self.text(&self.top, &["worktree", "move", path_arg(spare)?, target])?;
         Ok(())
+    }
+
+    /// Done with the worktree at `path`, its work committed: kept as a spare when this
+    /// repository keeps spares and has room for one, else removed as
+    /// [`Git::remove_worktree_among`] removes it. Kept only when it holds nothing
+    /// uncommitted and no merge, rebase or other operation is under way in it; it is left
+    /// on a detached HEAD, so its branch is free.
+    pub fn release_worktree_among(&self, path: &Path, worktrees: &[Worktree]) -> Result<()> {
+        if path.exists() && self.keep_spare(path, worktrees) {
+            return Ok(());
+        }
+        self.remove_worktree_among(path, worktrees)
+    }
+
+    /// [`Git::release_worktree_among`], listing the worktrees itself.
+    pub fn release_worktree(&self, path: &Path) -> Result<()> {
+        if !path.exists() {
+            return self.prune_worktrees();
+        }
+        self.release_worktree_among(path, &self.worktrees()?)
+    }
+
+    /// Keep the worktree at `path` as a spare, if it can be.
+    fn keep_spare(&self, path: &Path, worktrees: &[Worktree]) -> bool {
+        let Some(spares) = &self.spares else {
+            return false;
+        };
+        let target = {
+            let mut spares = spares
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if spares.idle.len() >= spares.cap {
+                return false;
+            }
+            loop {
+                let target = spares.dir.join(format!("{SPARE_PREFIX}{}", spares.next));
+                spares.next += 1;
+                if std::fs::symlink_metadata(&target).is_err() {
+                    break target;
+                }
+            }
+        };
+        if self.registered(path, worktrees).is_err()
+            || under_way(path)
+            || !self.uncommitted(path).is_ok_and(|left| left.is_empty())
+        {
+            return false;
+        }
+        let (Ok(from), Ok(to)) = (path_arg(path), path_arg(&target)) else {
+            return false;
+        };
+        if self.text(path, &["switch", "--quiet", "--detach"]).is_err() {
+            return false;
+        }
+        let moved = {
+            let _one_at_a_time = self.worktree_ops();
+            self.text(&self.top, &["worktree", "move", from, to])
+        };
+        if moved.is_err() {
+            return false;
+        }
+        let mut spares = spares
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        spares.idle.push(target);
+        true
+    }
+
+    /// Remove every spare worktree kept (a run ends). Each is tried; the first failure is
+    /// returned.
+    pub fn remove_spares(&self) -> Result<()> {
+        let Some(spares) = &self.spares else {
+            return Ok(());
+        };
+        let idle = std::mem::take(
+            &mut spares
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .idle,
+        );
+        let mut first = Ok(());
+        for spare in idle {
+            let removed = self.remove_worktree(&spare);
+            if first.is_ok() {
+                first = removed;
+            }
+        }
+        first
     }
 
     /// Commit every change left in `worktree` (tracked, untracked, deleted; an unfinished
@@ -409,23 +606,7 @@ impl Git {
 
     /// [`Git::remove_worktree`] of an existing folder, with the worktrees listed already.
     pub fn remove_worktree_among(&self, path: &Path, worktrees: &[Worktree]) -> Result<()> {
-        let canonical = path.canonicalize().map_err(|err| {
-            Error::internal(format!("cannot resolve `{}`: {err}", path.display()))
-        })?;
-        let registered = worktrees.iter().any(|worktree| {
-            !worktree.main
-                && worktree
-                    .path
-                    .canonicalize()
-                    .is_ok_and(|known| known == canonical)
-        });
-        if !registered {
-            return Err(Error::conflict(format!(
-                "`{}` is not a worktree of `{}`: not removed",
-                path.display(),
-                self.top.display()
-            )));
-        }
+        self.registered(path, worktrees)?;
         // Without `--force`, git itself refuses a worktree with modified or untracked files
         // (it runs `git status` there): the check and the removal are one step.
         let args = ["worktree", "remove", path_arg(path)?];
@@ -446,6 +627,28 @@ impl Git {
             .with_hint("commit them to its branch first: nothing is removed uncommitted"));
         }
         Err(failed(&args, &output))
+    }
+
+    /// Refuse `path` unless it is one of `worktrees`, not the main one.
+    fn registered(&self, path: &Path, worktrees: &[Worktree]) -> Result<()> {
+        let canonical = path.canonicalize().map_err(|err| {
+            Error::internal(format!("cannot resolve `{}`: {err}", path.display()))
+        })?;
+        let registered = worktrees.iter().any(|worktree| {
+            !worktree.main
+                && worktree
+                    .path
+                    .canonicalize()
+                    .is_ok_and(|known| known == canonical)
+        });
+        if !registered {
+            return Err(Error::conflict(format!(
+                "`{}` is not a worktree of `{}`: not removed",
+                path.display(),
+                self.top.display()
+            )));
+        }
+        Ok(())
     }
 
     /// Delete `branch` when `into` contains its tip and no worktree has it checked out.
@@ -807,18 +1010,36 @@ fn first_line(text: &str) -> &str {
         .trim()
 }
 
-/// Whether a merge is under way in `worktree` (its `MERGE_HEAD` exists): read from git's
-/// files, its `.git` file naming the worktree's git folder.
+/// Whether a merge is under way in `worktree` (its `MERGE_HEAD` exists).
 fn merging(worktree: &Path) -> bool {
+    worktree_git_dir(worktree).is_some_and(|dir| dir.join("MERGE_HEAD").exists())
+}
+
+/// Whether a merge, rebase, cherry-pick, revert or bisection is under way in `worktree`
+/// (or its git folder cannot be read): such a worktree is never kept as a spare.
+fn under_way(worktree: &Path) -> bool {
+    const STATES: &[&str] = &[
+        "MERGE_HEAD",
+        "rebase-merge",
+        "rebase-apply",
+        "CHERRY_PICK_HEAD",
+        "REVERT_HEAD",
+        "BISECT_LOG",
+    ];
+    worktree_git_dir(worktree).is_none_or(|dir| STATES.iter().any(|state| dir.join(state).exists()))
+}
+
+/// The git folder of `worktree`, read from git's files: its `.git` file names it (a main
+/// worktree's `.git` is the folder itself).
+fn worktree_git_dir(worktree: &Path) -> Option<PathBuf> {
     let dot_git = worktree.join(".git");
-    let git_dir = match std::fs::read_to_string(&dot_git) {
-        Ok(text) => match text.trim().strip_prefix("gitdir:") {
-            Some(dir) => worktree.join(dir.trim()),
-            None => return false,
-        },
-        Err(_) => dot_git,
-    };
-    git_dir.join("MERGE_HEAD").exists()
+    match std::fs::read_to_string(&dot_git) {
+        Ok(text) => text
+            .trim()
+            .strip_prefix("gitdir:")
+            .map(|dir| worktree.join(dir.trim())),
+        Err(_) => Some(dot_git),
+    }
 }
 
 /// A path as an argument, refusing one that is not UTF-8 or that git would read as an
@@ -1056,6 +1277,175 @@ fn kill_group(pid: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A repository with one commit (`shared.txt`) and a `.gitignore` ignoring `build/`.
+    fn repo() -> (tempfile::TempDir, Git) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        sh(&repo, &["init", "-q", "-b", "main"]);
+        std::fs::write(repo.join("shared.txt"), "one\n").unwrap();
+        std::fs::write(repo.join(".gitignore"), "build/\n.orchestron/\n").unwrap();
+        sh(&repo, &["add", "-A"]);
+        sh(&repo, &["commit", "-q", "-m", "first"]);
+        let git = Git::open(&repo).unwrap();
+        (dir, git)
+    }
+
+    fn sh(dir: &Path, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    fn commit_file(dir: &Path, name: &str) {
+        std::fs::write(dir.join(name), name).unwrap();
+        sh(dir, &["add", "-A"]);
+        sh(dir, &["commit", "-q", "-m", name]);
+    }
+
+    /// The linked worktrees' folder names, sorted.
+    fn linked(git: &Git) -> Vec<String> {
+        let mut names: Vec<String> = git
+            .worktrees()
+            .unwrap()
+            .into_iter()
+            .filter(|worktree| !worktree.main)
+            .map(|worktree| {
+                worktree
+                    .path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_released_worktree_is_kept_clean_and_used_for_the_next_item() {
+        let (_dir, git) = repo();
+        let dir = git.top().join(".orchestron/worktrees");
+        std::fs::create_dir_all(&dir).unwrap();
+        let git = git.with_spares(&dir, 1);
+        let into = "main";
+        let a = dir.join("T-a");
+        git.checkout_worktree(&a, "orchestron/T-a", into).unwrap();
+        commit_file(&a, "a.txt");
+        // What the item left untracked-but-ignored (build output) and its branch's file.
+        std::fs::create_dir_all(a.join("build")).unwrap();
+        std::fs::write(a.join("build/out"), "x").unwrap();
+        git.release_worktree(&a).unwrap();
+        assert!(!a.exists());
+        assert_eq!(linked(&git), [".spare-1"]);
+        // Kept on a detached HEAD: its branch is free (deletable, checkable out elsewhere).
+        assert_eq!(git.worktree_branch(&dir.join(".spare-1")).unwrap(), None);
+        assert!(
+            git.branches_checked_out()
+                .unwrap()
+                .iter()
+                .all(|b| b != "orchestron/T-a")
+        );
+
+        // The next item gets the spare, as clean as a new checkout of `into`.
+        let b = dir.join("T-b");
+        git.checkout_worktree(&b, "orchestron/T-b", into).unwrap();
+        assert_eq!(linked(&git), ["T-b"]);
+        assert_eq!(
+            git.worktree_branch(&b).unwrap().as_deref(),
+            Some("orchestron/T-b")
+        );
+        assert_eq!(
+            sh(&b, &["rev-parse", "HEAD"]),
+            sh(git.top(), &["rev-parse", "main"])
+        );
+        assert!(
+            !b.join("a.txt").exists(),
+            "the last item's branch is not in it"
+        );
+        assert!(!b.join("build").exists(), "ignored files are removed");
+        assert!(b.join("shared.txt").exists());
+        assert!(git.uncommitted(&b).unwrap().is_empty());
+
+        // A retry continues from its existing branch, with its commits.
+        git.release_worktree(&b).unwrap();
+        let again = dir.join("T-a");
+        git.checkout_worktree(&again, "orchestron/T-a", into)
+            .unwrap();
+        assert_eq!(linked(&git), ["T-a"]);
+        assert!(again.join("a.txt").exists());
+
+        // The run ends: no spare is left.
+        git.release_worktree(&again).unwrap();
+        assert_eq!(linked(&git), [".spare-3"]);
+        git.remove_spares().unwrap();
+        assert!(linked(&git).is_empty());
+        assert!(!dir.join(".spare-3").exists());
+    }
+
+    #[test]
+    fn a_worktree_with_uncommitted_work_is_never_kept_nor_removed() {
+        let (_dir, git) = repo();
+        let dir = git.top().join(".orchestron/worktrees");
+        std::fs::create_dir_all(&dir).unwrap();
+        let git = git.with_spares(&dir, 2);
+        let a = dir.join("T-a");
+        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        std::fs::write(a.join("left.txt"), "work").unwrap();
+        let err = git.release_worktree(&a).unwrap_err();
+        assert!(err.message().contains("uncommitted"), "{}", err.message());
+        assert!(a.join("left.txt").exists());
+        assert_eq!(linked(&git), ["T-a"]);
+        assert_eq!(
+            git.worktree_branch(&a).unwrap().as_deref(),
+            Some("orchestron/T-a")
+        );
+    }
+
+    #[test]
+    fn spares_are_kept_up_to_the_cap_and_none_without_spares() {
+        let (_dir, plain) = repo();
+        let dir = plain.top().join(".orchestron/worktrees");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Without spares, a release removes.
+        let a = dir.join("T-a");
+        plain
+            .checkout_worktree(&a, "orchestron/T-a", "main")
+            .unwrap();
+        plain.release_worktree(&a).unwrap();
+        assert!(linked(&plain).is_empty());
+        // With a cap of one, the second release removes.
+        let git = plain.with_spares(&dir, 1);
+        let (a, b) = (dir.join("T-a"), dir.join("T-b"));
+        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        git.checkout_worktree(&b, "orchestron/T-b", "main").unwrap();
+        git.release_worktree(&a).unwrap();
+        git.release_worktree(&b).unwrap();
+        assert_eq!(linked(&git).len(), 1);
+        // A clone shares them.
+        git.clone().remove_spares().unwrap();
+        assert!(linked(&git).is_empty());
+        // A spare whose branch was deleted meanwhile is still usable, and a spare that
+        // cannot be used (its folder is gone) is dropped for a new worktree.
+        let c = dir.join("T-c");
+        git.checkout_worktree(&c, "orchestron/T-c", "main").unwrap();
+        git.release_worktree(&c).unwrap();
+        std::fs::remove_dir_all(dir.join(linked(&git)[0].clone())).unwrap();
+        let d = dir.join("T-d");
+        git.checkout_worktree(&d, "orchestron/T-d", "main").unwrap();
+        assert_eq!(linked(&git), ["T-d"]);
+    }
 
     #[test]
     fn worktree_list_is_parsed() {

@@ -273,6 +273,27 @@ fn stale_worktrees(cx: &Context, git: &Git) -> Result<Vec<Recovered>> {
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if Git::is_spare(&path) && worktree.branch.is_none() {
+            // A spare a run kept for its next item: it holds nothing of anyone's (git
+            // refuses to remove it if something was left in it since).
+            let what = match git.remove_worktree(&path) {
+                Ok(()) => format!("removed the spare worktree `{}`", path.display()),
+                Err(err) => format!(
+                    "kept the spare worktree `{}`: {}",
+                    path.display(),
+                    err.message()
+                ),
+            };
+            done.push(Recovered {
+                item: String::new(),
+                changed: !path.exists(),
+                what,
+                run: None,
+                commit: None,
+                stopped_pid: None,
+            });
+            continue;
+        }
         let Some(branch) = worktree.branch.clone() else {
             done.push(Recovered {
                 item,
@@ -454,6 +475,23 @@ mod tests {
             .add_worktree(&stale, "orchestron/TASK-stale", "HEAD")
             .unwrap();
         std::fs::write(stale.join("stale.txt"), "kept\n").unwrap();
+        // Two spares the killed run kept, one of them written in since.
+        let spares = f.git.with_spares(&train::worktrees_dir(&f.cx), 2);
+        let paths = ["TASK-s1", "TASK-s2"].map(|name| {
+            let path = train::worktree_path(&f.cx, name);
+            spares
+                .checkout_worktree(&path, &train::branch_for(name), "HEAD")
+                .unwrap();
+            path
+        });
+        for path in paths {
+            spares.release_worktree(&path).unwrap();
+        }
+        let (clean, written) = (
+            train::worktrees_dir(&f.cx).join(".spare-1"),
+            train::worktrees_dir(&f.cx).join(".spare-2"),
+        );
+        std::fs::write(written.join("note.txt"), "someone's\n").unwrap();
 
         let done = recover(&f.cx, &f.git).unwrap();
         let _ = worker.wait();
@@ -485,8 +523,15 @@ mod tests {
             (outcome.as_str(), run_outcome.as_str()),
             ("orphaned", "orphaned")
         );
-        // Once more: nothing left to do.
-        assert!(recover(&f.cx, &f.git).unwrap().is_empty());
+        // The clean spare is removed; the one written in is kept for a person.
+        assert!(!clean.exists(), "{text}");
+        assert!(written.join("note.txt").exists(), "{text}");
+        assert!(text.contains("removed the spare worktree"), "{text}");
+        assert!(text.contains("kept the spare worktree"), "{text}");
+        // Once more: nothing left to do but the spare left for a person.
+        let again = recover(&f.cx, &f.git).unwrap();
+        assert_eq!(again.len(), 1, "{again:?}");
+        assert!(!again[0].changed);
     }
 
     #[test]

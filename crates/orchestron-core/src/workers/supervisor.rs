@@ -385,6 +385,8 @@ struct Supervisor<'a> {
     asked: u32,
     budget_hit: bool,
     budget_told: bool,
+    /// The refusal of a `notify.command` that came with the repository was said.
+    notify_refused_told: bool,
     /// The costs of this run's finished attempts: their sum and how many.
     costs: (f64, u32),
     stopping: bool,
@@ -427,6 +429,9 @@ pub fn run(
             detail: serde_json::to_value(&recovered).unwrap_or(Value::Null),
         });
     }
+    // The worktrees of finished items are kept for the next ones (one per worker at most)
+    // and removed when the run ends: see `git::Git::with_spares`.
+    let git = &git.with_spares(&train::worktrees_dir(cx), options.count.max(1));
     let run = format!("run-{}", &cx.new_uuid()[..8]);
     let (pid, pid_start) = process::this_process();
     records::start_run(
@@ -446,6 +451,17 @@ pub fn run(
         count: options.count,
         claude: launch.claude.display().to_string(),
     });
+    if options.budget_usd.is_some() && options.item_budget_usd.is_none() && options.count > 1 {
+        sink.event(&Event::Warning {
+            item: None,
+            message: format!(
+                "without --item-budget-usd each worker may spend all of the budget that is \
+                 left, so workers run one at a time, not {}: set --item-budget-usd (or \
+                 workers.item_budget_usd) to run them at once",
+                options.count
+            ),
+        });
+    }
     let (tx, rx) = mpsc::channel();
     let (train_tx, train_handle) = start_train(cx.fork("train"), git.clone(), tx.clone());
     let mut supervisor = Supervisor {
@@ -471,6 +487,7 @@ pub fn run(
         asked: 0,
         budget_hit: false,
         budget_told: false,
+        notify_refused_told: false,
         costs: (0.0, 0),
         stopping: false,
         cancel_tests: Arc::new(AtomicBool::new(false)),
@@ -484,6 +501,12 @@ pub fn run(
     // The train ends when its queue closes; it finishes the job it is on.
     supervisor.train = None;
     let _ = train_handle.join();
+    if let Err(err) = git.remove_spares() {
+        supervisor.sink.event(&Event::Warning {
+            item: None,
+            message: format!("could not remove a spare worktree: {err:#}"),
+        });
+    }
     match result {
         Ok(outcome) => {
             records::end_run(cx, &supervisor.run, outcome.as_str())?;
@@ -968,7 +991,10 @@ impl Supervisor<'_> {
                 Error::internal(format!("cannot create `{}`: {err}", parent.display()))
             })?;
         }
-        retried(|| self.git.add_worktree(worktree, branch, &self.options.into))?;
+        retried(|| {
+            self.git
+                .checkout_worktree(worktree, branch, &self.options.into)
+        })?;
         if let Some(folder) = log.parent() {
             std::fs::create_dir_all(folder).map_err(|err| {
                 Error::internal(format!("cannot create `{}`: {err}", folder.display()))
@@ -1329,7 +1355,7 @@ impl Supervisor<'_> {
         let kept = self
             .git
             .commit_all(worktree, &format!("{item}: work left by the worker"))
-            .and_then(|_| retried(|| self.git.remove_worktree(worktree)));
+            .and_then(|_| retried(|| self.git.release_worktree(worktree)));
         if let Err(err) = kept {
             self.sink.event(&Event::Warning {
                 item: Some(item.to_owned()),
@@ -1378,7 +1404,7 @@ impl Supervisor<'_> {
         match claims::block(self.cx, item, generation, &why) {
             Ok(()) => {
                 self.blocked += 1;
-                crate::notify::entered(self.cx, item);
+                self.notify(item);
                 self.sink.event(&Event::Blocked {
                     item: item.to_owned(),
                     reason: why,
@@ -1446,7 +1472,8 @@ impl Supervisor<'_> {
             Integrated::InReview => {
                 self.in_review += 1;
                 records::end_attempt(self.cx, merging.row, "in_review", None, None)?;
-                crate::notify::entered(self.cx, &merging.item);
+                let item = merging.item.clone();
+                self.notify(&item);
                 None
             }
             Integrated::Conflict { files } => Some((
@@ -1485,6 +1512,24 @@ impl Supervisor<'_> {
 
     /// What a new worker may still spend under `--budget-usd`: the budget minus what is spent
     /// and minus the caps (`--max-budget-usd`) of the workers still running.
+    /// `item` entered the attention queue: run `notify.command`. A command refused (it came
+    /// with the repository) is said once per run.
+    fn notify(&mut self, item: &str) {
+        if let Some(refused) = crate::notify::entered(self.cx, item)
+            && !self.notify_refused_told
+        {
+            self.notify_refused_told = true;
+            let hint = refused
+                .hint()
+                .map(|hint| format!(" ({hint})"))
+                .unwrap_or_default();
+            self.sink.event(&Event::Warning {
+                item: Some(item.to_owned()),
+                message: format!("not notified: {}{hint}", refused.message()),
+            });
+        }
+    }
+
     fn budget_left(&self) -> Option<f64> {
         let reserved: f64 = self
             .workers

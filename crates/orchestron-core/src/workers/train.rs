@@ -678,11 +678,12 @@ fn cleanup(git: &Git, job: &Job, merged_tip: Option<&str>, worktrees: &[Worktree
         .cloned()
         .collect();
     if canonical.is_some() {
+        // Kept as a spare for the next item when the supervisor keeps spares.
         let removed = if worktrees.iter().any(is_job) {
-            git.remove_worktree_among(&job.worktree, worktrees)
+            git.release_worktree_among(&job.worktree, worktrees)
         } else {
             // Made after the list (for a review's test run).
-            git.remove_worktree(&job.worktree)
+            git.release_worktree(&job.worktree)
         };
         if removed.is_err() {
             return;
@@ -897,9 +898,20 @@ pub fn approve(
         let (branch, into) = review_target(conn, &id, &default_into(cx))?;
         (id, generation, branch, into)
     };
+    // The tests may need the worktree made again: never through a link planted in place of
+    // the worktrees' folder or the item's worktree (git would write wherever it points).
+    crate::store::refuse_linked_state(cx.state_root(), &["worktrees"])?;
+    let worktree = worktree_path(cx, &id);
+    if std::fs::symlink_metadata(&worktree).is_ok_and(|meta| meta.is_symlink()) {
+        return Err(Error::conflict(format!(
+            "`{}` is a symbolic link: {id} is not approved",
+            worktree.display()
+        ))
+        .with_hint("remove the link, then approve again"));
+    }
     let attempt = latest_attempt(cx, &id)?.unwrap_or(0);
     let job = Job {
-        worktree: worktree_path(cx, &id),
+        worktree,
         item: id.clone(),
         generation,
         branch,
