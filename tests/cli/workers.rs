@@ -67,6 +67,11 @@ impl Project {
             .to_owned()
     }
 
+    /// `item` depends on `on`.
+    fn depend(&self, item: &str, on: &str) {
+        self.run(&["task", "depend", item, "--on", on]).ok();
+    }
+
     /// What the stub does for `item`, attempt by attempt.
     fn script(&self, item: &str, modes: &[&str]) {
         std::fs::write(self.stub_dir.join(item), modes.join("\n") + "\n").unwrap();
@@ -110,9 +115,7 @@ fn workers_drain_a_plan_and_dependents_start_from_merged_work() {
     let first = project.create("First");
     let second = project.create("Second");
     let third = project.create("Third");
-    project
-        .run(&["task", "depend", &second, "--on", &first])
-        .ok();
+    project.depend(&second, &first);
     // The user's own uncommitted change stays as it is.
     std::fs::write(project.repo().join("mine.txt"), "work in progress\n").unwrap();
     let run = project.workers(&["--count", "2", "--once", "--json"]);
@@ -384,12 +387,8 @@ fn a_finished_items_worktree_serves_the_next_item_as_clean_as_a_new_checkout() {
     let first = project.create("First");
     let second = project.create("Second");
     let third = project.create("Third");
-    project
-        .run(&["task", "depend", &second, "--on", &first])
-        .ok();
-    project
-        .run(&["task", "depend", &third, "--on", &second])
-        .ok();
+    project.depend(&second, &first);
+    project.depend(&third, &second);
     // The first leaves ignored build output; the second takes long enough for the first's
     // worktree to be kept as a spare before the third starts.
     project.script(&first, &["litter"]);
@@ -491,9 +490,7 @@ fn four_workers_drain_a_dag_and_no_item_starts_before_its_dependencies_merge() {
     deps.extend((1..4).map(|n| (&c[n], vec![&b[n]])));
     for (item, on) in &deps {
         for dependency in on {
-            project
-                .run(&["task", "depend", item, "--on", dependency])
-                .ok();
+            project.depend(item, dependency);
         }
     }
     let run = project.workers(&["--once", "--count", "4", "--json"]);

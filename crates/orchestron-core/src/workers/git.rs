@@ -1276,6 +1276,7 @@ fn kill_group(pid: u32) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::train::tests::sh_git as sh;
     use super::*;
 
     /// A repository with one commit (`shared.txt`) and a `.gitignore` ignoring `build/`.
@@ -1290,21 +1291,6 @@ mod tests {
         sh(&repo, &["commit", "-q", "-m", "first"]);
         let git = Git::open(&repo).unwrap();
         (dir, git)
-    }
-
-    fn sh(dir: &Path, args: &[&str]) -> String {
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "git {args:?}: {output:?}");
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
     }
 
     fn commit_file(dir: &Path, name: &str) {

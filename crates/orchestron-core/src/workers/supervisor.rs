@@ -884,8 +884,9 @@ impl Supervisor<'_> {
                 return self.settle_failure(&item, generation, run_attempt, &reason);
             }
         };
-        self.launched(
-            child,
+        let pid = child.id();
+        let now = Instant::now();
+        let running = Running {
             item,
             title,
             generation,
@@ -894,75 +895,47 @@ impl Supervisor<'_> {
             run_attempt,
             branch,
             worktree,
-            log,
-            max_budget,
-        )
+            child,
+            pid,
+            started: now,
+            last_event: now,
+            term_sent: None,
+            kill_sent: false,
+            stalled: false,
+            stop_requested: false,
+            max_budget_usd: max_budget,
+            exit: None,
+            eof: false,
+            result: None,
+            progress: Progress {
+                pid: Some(pid),
+                pid_start: process::start_time(pid),
+                ..Progress::default()
+            },
+            dirty: false,
+            last_flush: now,
+        };
+        self.launched(running, &log)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn launched(
-        &mut self,
-        mut child: Child,
-        item: String,
-        title: String,
-        generation: i64,
-        row: i64,
-        attempt: i64,
-        run_attempt: u32,
-        branch: String,
-        worktree: PathBuf,
-        log: PathBuf,
-        max_budget_usd: Option<f64>,
-    ) -> Result<()> {
-        let pid = child.id();
+    /// Watch a worker just started: its stream read into its log by a thread, its pid
+    /// recorded, `spawned` said.
+    fn launched(&mut self, mut running: Running, log: &Path) -> Result<()> {
         let slot = self.next_slot;
         self.next_slot += 1;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let file = process::open_log(&log, true)?;
+        let stdout = running.child.stdout.take().expect("stdout is piped");
+        let file = process::open_log(log, true)?;
         let tx = self.tx.clone();
         std::thread::spawn(move || read_stream(slot, stdout, file, tx));
-        let progress = Progress {
-            pid: Some(pid),
-            pid_start: process::start_time(pid),
-            ..Progress::default()
-        };
-        records::update_attempt(self.cx, row, &progress)?;
+        records::update_attempt(self.cx, running.row, &running.progress)?;
         self.sink.event(&Event::Spawned {
-            item: item.clone(),
-            attempt,
-            pid,
+            item: running.item.clone(),
+            attempt: running.attempt,
+            pid: running.pid,
             log: log.display().to_string(),
-            max_budget_usd,
+            max_budget_usd: running.max_budget_usd,
         });
-        let now = Instant::now();
-        self.workers.insert(
-            slot,
-            Running {
-                item,
-                title,
-                generation,
-                row,
-                attempt,
-                run_attempt,
-                branch,
-                worktree,
-                child,
-                pid,
-                started: now,
-                last_event: now,
-                term_sent: None,
-                kill_sent: false,
-                stalled: false,
-                stop_requested: false,
-                max_budget_usd,
-                exit: None,
-                eof: false,
-                result: None,
-                progress,
-                dirty: false,
-                last_flush: now,
-            },
-        );
+        self.workers.insert(slot, running);
         Ok(())
     }
 

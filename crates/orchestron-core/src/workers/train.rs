@@ -1041,7 +1041,7 @@ pub(super) mod tests {
         pub(in crate::workers) git: Git,
     }
 
-    fn sh_git(dir: &Path, args: &[&str]) -> String {
+    pub(in crate::workers) fn sh_git(dir: &Path, args: &[&str]) -> String {
         let output = Command::new("git")
             .arg("-C")
             .arg(dir)
