@@ -963,6 +963,19 @@ fn finding_02_links_under_workers_and_worktrees_are_never_followed() {
     assert!(project.run(&["workers", "logs", &id]).code != 0, "{run}");
     std::fs::remove_file(&link).unwrap();
 
+    // A plain folder in the way of the item's worktree: refused, and nothing of the user's
+    // (an uncommitted change in their checkout) is committed anywhere.
+    std::fs::create_dir(&link).unwrap();
+    std::fs::write(project.repo().join("mine.txt"), "the user's\n").unwrap();
+    let head = project.git(&["rev-parse", "HEAD"]);
+    let run = project.workers(&["--once", "--json"]);
+    assert!(run.stdout.contains("is in the way"), "{run}");
+    assert_eq!(project.item(&id)["status"], "TODO", "{run}");
+    assert_eq!(project.git(&["rev-parse", "HEAD"]), head, "{run}");
+    assert!(project.git(&["status", "--porcelain"]).contains("mine.txt"));
+    std::fs::remove_dir(&link).unwrap();
+    std::fs::remove_file(project.repo().join("mine.txt")).unwrap();
+
     // Linked `workers` and `worktrees` folders refuse the run.
     for folder in ["workers", "worktrees"] {
         let target = project.env.path().join(format!("target-{folder}"));

@@ -277,6 +277,24 @@ fn orphaned_worktrees(cx: &Context, git: &Git) -> Result<Check> {
         if worktree.main {
             continue;
         }
+        let in_dir = worktree
+            .path
+            .parent()
+            .and_then(|parent| parent.canonicalize().ok());
+        if in_dir.is_some()
+            && in_dir == canonical_dir
+            && std::fs::symlink_metadata(&worktree.path).is_ok_and(|meta| meta.is_symlink())
+        {
+            // Git's worktree was replaced by a link: nothing is done through it.
+            findings.push(format!(
+                "`{}`: a symbolic link where git has a worktree; left for a person",
+                worktree.path.display()
+            ));
+            if let Some(name) = worktree.path.file_name() {
+                known.push(dir.join(name));
+            }
+            continue;
+        }
         if worktree.prunable {
             findings.push(format!(
                 "`{}`: git lost its folder (`health --fix` prunes it)",
@@ -319,7 +337,7 @@ fn orphaned_worktrees(cx: &Context, git: &Git) -> Result<Check> {
         for entry in entries.flatten() {
             let path = entry.path();
             let canonical = path.canonicalize().unwrap_or(path.clone());
-            if path.is_dir() && !known.contains(&canonical) {
+            if path.is_dir() && !known.contains(&canonical) && !known.contains(&path) {
                 findings.push(format!(
                     "`{}`: not a worktree git knows; left for a person",
                     path.display()

@@ -103,10 +103,44 @@ struct Spares {
     /// The most kept at once.
     cap: usize,
     /// Those ready for use, the latest kept last.
-    idle: Vec<PathBuf>,
+    idle: Vec<Spare>,
+    /// Those being kept right now (counted against `cap`).
+    keeping: usize,
     /// The number of the next one's folder.
     next: usize,
+    /// Spares found changed when they were to be used (their folder replaced, by a link or
+    /// another folder): left as they are, for [`Git::remove_spares`] to report.
+    dropped: Vec<PathBuf>,
 }
+
+/// A spare worktree: its folder and its git folder (`.git/worktrees/NAME`), as they were
+/// when it was kept.
+#[derive(Debug, Clone)]
+struct Spare {
+    path: PathBuf,
+    git_dir: PathBuf,
+}
+
+/// What a worktree's git folder may hold for the worktree to be kept as a spare: a clean
+/// worktree's own files (its reflog and `ORIG_HEAD` are deleted when it is kept). Anything
+/// else (its own configuration, a sparse-checkout, a lock, bisect or rebase state,
+/// submodules) is another item's business: such a worktree is removed instead.
+const SPARE_GIT_FILES: &[&str] = &[
+    "HEAD",
+    "ORIG_HEAD",
+    "COMMIT_EDITMSG",
+    "AUTO_MERGE",
+    "commondir",
+    "gitdir",
+    "index",
+    "logs",
+    "refs",
+];
+
+/// What a kept spare forgets of its last item: the reflog of its HEAD and the files that
+/// name earlier commits, so that `HEAD@{1}` or `ORIG_HEAD` never lead the next item to
+/// another item's work.
+const SPARE_FORGETS: &[&str] = &["logs/HEAD", "ORIG_HEAD", "COMMIT_EDITMSG", "AUTO_MERGE"];
 
 /// A worktree of the repository, as `git worktree list --porcelain` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -209,7 +243,9 @@ impl Git {
                 dir: dir.to_path_buf(),
                 cap,
                 idle: Vec::new(),
+                keeping: 0,
                 next: 1,
+                dropped: Vec::new(),
             }))),
             ..self.clone()
         }
@@ -412,31 +448,54 @@ impl Git {
     /// there is one (emptied of untracked and ignored files, switched to the branch, then
     /// moved to `path`), else a new one. A spare that cannot be used is removed.
     pub fn checkout_worktree(&self, path: &Path, branch: &str, from: &str) -> Result<()> {
-        if let Some(spare) = self.take_spare() {
+        while let Some(spare) = self.take_spare() {
+            if spare.gone() {
+                // Deleted behind git's back: forgotten.
+                let _ = self.prune_worktrees();
+                continue;
+            }
+            if !spare.unchanged() {
+                // Its folder was replaced since it was kept (by a link, say): git is never
+                // run there. It is left as it is and said when the run ends.
+                self.drop_spare(&spare.path);
+                continue;
+            }
             match self.reuse(&spare, path, branch, from) {
                 Ok(()) => return Ok(()),
                 Err(_) => {
                     // Back to a detached HEAD (the branch may be checked out there now), so
                     // that the branch is free for the new worktree; the spare held nothing.
-                    let _ = self.text(&spare, &["switch", "--quiet", "--detach"]);
-                    let _ = self.remove_worktree(&spare);
+                    let _ = self.text(&spare.path, &["switch", "--quiet", "--detach"]);
+                    let _ = self.remove_worktree(&spare.path);
                 }
             }
+            break;
         }
         self.add_worktree(path, branch, from)
     }
 
     /// The last spare kept, taken out of the pool.
-    fn take_spare(&self) -> Option<PathBuf> {
+    fn take_spare(&self) -> Option<Spare> {
+        self.with_pool(|spares| spares.idle.pop()).flatten()
+    }
+
+    /// Forget the spare at `path`, leaving it as it is, to be reported.
+    fn drop_spare(&self, path: &Path) {
+        self.with_pool(|spares| spares.dropped.push(path.to_path_buf()));
+    }
+
+    /// `change` on the pool of spares, `None` when this repository keeps none.
+    fn with_pool<T>(&self, change: impl FnOnce(&mut Spares) -> T) -> Option<T> {
         let spares = self.spares.as_ref()?;
         let mut spares = spares
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        spares.idle.pop()
+        Some(change(&mut spares))
     }
 
     /// Make the spare at `spare` the worktree at `path` on `branch`.
-    fn reuse(&self, spare: &Path, path: &Path, branch: &str, from: &str) -> Result<()> {
+    fn reuse(&self, spare: &Spare, path: &Path, branch: &str, from: &str) -> Result<()> {
+        let (git_dir, spare) = (&spare.git_dir, spare.path.as_path());
         self.check_branch_name(branch)?;
         let target = path_arg(path)?;
         // What the last item left that git does not track (build output included): a
@@ -458,6 +517,8 @@ impl Git {
                 &["switch", "--quiet", "--no-track", "-c", branch, &start],
             )?;
         }
+        // Its reflog starts with this item, as a new worktree's does.
+        let _ = std::fs::remove_file(git_dir.join("logs/HEAD"));
         let _one_at_a_time = self.worktree_ops();
         self.text(&self.top, &["worktree", "move", path_arg(spare)?, target])?;
         Ok(())
@@ -483,70 +544,110 @@ impl Git {
         self.release_worktree_among(path, &self.worktrees()?)
     }
 
-    /// Keep the worktree at `path` as a spare, if it can be.
+    /// Keep the worktree at `path` as a spare, if it can be: it holds nothing uncommitted,
+    /// nothing in its index is hidden from git (`assume-unchanged`, `skip-worktree`), its
+    /// git folder holds only a clean worktree's files ([`SPARE_GIT_FILES`]), no process
+    /// works in it (one left running by its worker would write into the next item's work),
+    /// and there is room in the pool.
     fn keep_spare(&self, path: &Path, worktrees: &[Worktree]) -> bool {
-        let Some(spares) = &self.spares else {
+        let Some(target) = self
+            .with_pool(|spares| {
+                if spares.idle.len() + spares.keeping >= spares.cap {
+                    return None;
+                }
+                spares.keeping += 1;
+                loop {
+                    let target = spares.dir.join(format!("{SPARE_PREFIX}{}", spares.next));
+                    spares.next += 1;
+                    if std::fs::symlink_metadata(&target).is_err() {
+                        break Some(target);
+                    }
+                }
+            })
+            .flatten()
+        else {
             return false;
         };
-        let target = {
-            let mut spares = spares
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if spares.idle.len() >= spares.cap {
-                return false;
+        let kept = self.keep_as(path, &target, worktrees);
+        self.with_pool(|spares| {
+            spares.keeping -= 1;
+            if let Some(spare) = kept.clone() {
+                spares.idle.push(spare);
             }
-            loop {
-                let target = spares.dir.join(format!("{SPARE_PREFIX}{}", spares.next));
-                spares.next += 1;
-                if std::fs::symlink_metadata(&target).is_err() {
-                    break target;
-                }
-            }
-        };
+        });
+        kept.is_some()
+    }
+
+    fn keep_as(&self, path: &Path, target: &Path, worktrees: &[Worktree]) -> Option<Spare> {
+        let git_dir = worktree_git_dir(path)?;
         if self.registered(path, worktrees).is_err()
             || under_way(path)
+            || !only_spare_files(&git_dir)
+            || super::process::any_working_in(path)
             || !self.uncommitted(path).is_ok_and(|left| left.is_empty())
+            || !self.index_plain(path)
         {
-            return false;
+            return None;
         }
-        let (Ok(from), Ok(to)) = (path_arg(path), path_arg(&target)) else {
-            return false;
-        };
-        if self.text(path, &["switch", "--quiet", "--detach"]).is_err() {
-            return false;
-        }
+        let (from, to) = (path_arg(path).ok()?, path_arg(target).ok()?);
+        let branch = self.worktree_branch(path).ok()?;
+        self.text(path, &["switch", "--quiet", "--detach"]).ok()?;
         let moved = {
             let _one_at_a_time = self.worktree_ops();
             self.text(&self.top, &["worktree", "move", from, to])
         };
         if moved.is_err() {
-            return false;
+            // Not movable (a submodule in it, say): back on its branch, to be removed or
+            // left as it was.
+            if let Some(branch) = branch {
+                let _ = self.text(path, &["switch", "--quiet", "--no-guess", &branch]);
+            }
+            return None;
         }
-        let mut spares = spares
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        spares.idle.push(target);
-        true
+        for file in SPARE_FORGETS {
+            let _ = std::fs::remove_file(git_dir.join(file));
+        }
+        Some(Spare {
+            path: target.to_path_buf(),
+            git_dir,
+        })
+    }
+
+    /// Whether every entry of the index in `worktree` is a plain tracked file: none marked
+    /// `assume-unchanged` or `skip-worktree`, none unmerged.
+    fn index_plain(&self, worktree: &Path) -> bool {
+        self.text(worktree, &["ls-files", "-v", "-z"])
+            .is_ok_and(|text| {
+                text.split('\0')
+                    .all(|entry| entry.is_empty() || entry.starts_with("H "))
+            })
     }
 
     /// Remove every spare worktree kept (a run ends). Each is tried; the first failure is
-    /// returned.
+    /// returned, and a spare found replaced (by a link or another folder) is an error too,
+    /// left as it is.
     pub fn remove_spares(&self) -> Result<()> {
-        let Some(spares) = &self.spares else {
+        let Some((idle, dropped)) = self.with_pool(|spares| {
+            (
+                std::mem::take(&mut spares.idle),
+                std::mem::take(&mut spares.dropped),
+            )
+        }) else {
             return Ok(());
         };
-        let idle = std::mem::take(
-            &mut spares
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .idle,
-        );
         let mut first = Ok(());
         for spare in idle {
-            let removed = self.remove_worktree(&spare);
+            let removed = if spare.gone() || spare.unchanged() {
+                self.remove_worktree(&spare.path)
+            } else {
+                Err(replaced(&spare.path))
+            };
             if first.is_ok() {
                 first = removed;
             }
+        }
+        if let (Ok(()), Some(path)) = (&first, dropped.first()) {
+            first = Err(replaced(path));
         }
         first
     }
@@ -555,6 +656,14 @@ impl Git {
     /// merge included) to the branch checked out there, without running the repository's
     /// hooks. `None` when there was nothing to commit.
     pub fn commit_all(&self, worktree: &Path, message: &str) -> Result<Option<String>> {
+        // Without a `.git` of its own, git would find the repository above it (the user's
+        // checkout) and commit the user's work there.
+        if !std::fs::symlink_metadata(worktree.join(".git")).is_ok_and(|meta| !meta.is_symlink()) {
+            return Err(Error::conflict(format!(
+                "`{}` is not a worktree (it has no `.git` of its own): nothing committed",
+                worktree.display()
+            )));
+        }
         if self.uncommitted(worktree)?.is_empty() && !merging(worktree) {
             return Ok(None);
         }
@@ -607,6 +716,26 @@ impl Git {
     /// [`Git::remove_worktree`] of an existing folder, with the worktrees listed already.
     pub fn remove_worktree_among(&self, path: &Path, worktrees: &[Worktree]) -> Result<()> {
         self.registered(path, worktrees)?;
+        // Git itself removes a worktree in the middle of a rebase, or on a detached HEAD,
+        // and the commits made there would be on no branch: such a worktree stays.
+        if under_way(path) {
+            return Err(Error::conflict(format!(
+                "a merge, rebase, cherry-pick, revert or bisection is under way in `{}`: not \
+                 removed",
+                path.display()
+            ))
+            .with_hint("finish or abort it there; nothing is removed that holds work"));
+        }
+        if detached(path) && !self.head_on_a_branch(path)? {
+            return Err(Error::conflict(format!(
+                "`{}` is on a detached HEAD that no branch holds: not removed",
+                path.display()
+            ))
+            .with_hint(format!(
+                "keep its commits on a branch first: `git -C {} switch -c NAME`",
+                path.display()
+            )));
+        }
         // Without `--force`, git itself refuses a worktree with modified or untracked files
         // (it runs `git status` there): the check and the removal are one step.
         let args = ["worktree", "remove", path_arg(path)?];
@@ -627,6 +756,22 @@ impl Git {
             .with_hint("commit them to its branch first: nothing is removed uncommitted"));
         }
         Err(failed(&args, &output))
+    }
+
+    /// Whether a branch holds the commit `HEAD` is at in `worktree`.
+    fn head_on_a_branch(&self, worktree: &Path) -> Result<bool> {
+        let text = self.text(
+            worktree,
+            &[
+                "for-each-ref",
+                "--contains",
+                "HEAD",
+                "--count=1",
+                "--format=%(refname)",
+                "refs/heads/",
+            ],
+        )?;
+        Ok(!text.trim().is_empty())
     }
 
     /// Refuse `path` unless it is one of `worktrees`, not the main one.
@@ -1029,6 +1174,68 @@ fn under_way(worktree: &Path) -> bool {
     worktree_git_dir(worktree).is_none_or(|dir| STATES.iter().any(|state| dir.join(state).exists()))
 }
 
+impl Spare {
+    /// Whether its folder is gone (nothing, not even a link, is there).
+    fn gone(&self) -> bool {
+        std::fs::symlink_metadata(&self.path).is_err()
+    }
+
+    /// Whether the spare is still the worktree that was kept: a folder (not a link) whose
+    /// `.git` file names the same git folder, which names it back.
+    fn unchanged(&self) -> bool {
+        let real =
+            |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|meta| !meta.is_symlink());
+        real(&self.path)
+            && std::fs::symlink_metadata(self.path.join(".git")).is_ok_and(|meta| meta.is_file())
+            && worktree_git_dir(&self.path).as_deref() == Some(self.git_dir.as_path())
+            && std::fs::read_to_string(self.git_dir.join("gitdir")).is_ok_and(|text| {
+                // Compared resolved (the state root's own path may hold a link).
+                Path::new(text.trim()).canonicalize().ok()
+                    == self.path.join(".git").canonicalize().ok()
+            })
+    }
+}
+
+/// The error for a spare whose folder was replaced since it was kept.
+fn replaced(path: &Path) -> Error {
+    Error::conflict(format!(
+        "the spare worktree `{}` was replaced since it was kept (a symbolic link or another \
+         folder): left as it is",
+        path.display()
+    ))
+    .with_hint("see what is there; `git worktree list` shows where git thinks it is")
+}
+
+/// Whether `git_dir`, a worktree's git folder, holds only [`SPARE_GIT_FILES`], with no
+/// reference under `refs/` and only `HEAD`'s reflog under `logs/`.
+fn only_spare_files(git_dir: &Path) -> bool {
+    let names = |dir: &Path| -> Option<Vec<String>> {
+        std::fs::read_dir(dir)
+            .ok()?
+            .map(|entry| {
+                entry
+                    .ok()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+            })
+            .collect()
+    };
+    let Some(top) = names(git_dir) else {
+        return false;
+    };
+    top.iter()
+        .all(|name| SPARE_GIT_FILES.contains(&name.as_str()))
+        && names(&git_dir.join("refs")).is_none_or(|refs| refs.is_empty())
+        && names(&git_dir.join("logs")).is_none_or(|logs| logs.iter().all(|name| name == "HEAD"))
+}
+
+/// Whether `worktree`'s HEAD is detached (its git folder's `HEAD` names a commit, not a
+/// branch), read from git's files.
+fn detached(worktree: &Path) -> bool {
+    worktree_git_dir(worktree)
+        .and_then(|dir| std::fs::read_to_string(dir.join("HEAD")).ok())
+        .is_some_and(|head| !head.starts_with("ref:"))
+}
+
 /// The git folder of `worktree`, read from git's files: its `.git` file names it (a main
 /// worktree's `.git` is the folder itself).
 fn worktree_git_dir(worktree: &Path) -> Option<PathBuf> {
@@ -1293,6 +1500,23 @@ mod tests {
         (dir, git)
     }
 
+    /// `git -C dir args`'s exit code.
+    fn sh_status(dir: &Path, args: &[&str]) -> i32 {
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap()
+            .status
+            .code()
+            .unwrap_or(-1)
+    }
+
     fn commit_file(dir: &Path, name: &str) {
         std::fs::write(dir.join(name), name).unwrap();
         sh(dir, &["add", "-A"]);
@@ -1431,6 +1655,156 @@ mod tests {
         let d = dir.join("T-d");
         git.checkout_worktree(&d, "orchestron/T-d", "main").unwrap();
         assert_eq!(linked(&git), ["T-d"]);
+    }
+
+    /// A repository keeping one spare, with the worktrees' folder made; the folder.
+    fn spare_repo() -> (tempfile::TempDir, Git, PathBuf) {
+        let (dir, git) = repo();
+        let worktrees = git.top().join(".orchestron/worktrees");
+        std::fs::create_dir_all(&worktrees).unwrap();
+        let git = git.with_spares(&worktrees, 1);
+        (dir, git, worktrees)
+    }
+
+    #[test]
+    fn a_spare_replaced_by_a_link_is_never_touched_and_is_reported() {
+        let (dir, git, worktrees) = spare_repo();
+        let a = worktrees.join("T-a");
+        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        git.release_worktree(&a).unwrap();
+        // Someone swaps the spare for a link to another repository.
+        let victim = dir.path().join("victim");
+        std::fs::create_dir(&victim).unwrap();
+        sh(&victim, &["init", "-q", "-b", "main"]);
+        commit_file(&victim, "kept.txt");
+        std::fs::write(victim.join("untracked-precious"), "mine").unwrap();
+        let spare = worktrees.join(".spare-1");
+        std::fs::rename(&spare, dir.path().join("held")).unwrap();
+        std::os::unix::fs::symlink(&victim, &spare).unwrap();
+
+        let b = worktrees.join("T-b");
+        git.checkout_worktree(&b, "orchestron/T-b", "main").unwrap();
+        assert!(b.join(".git").is_file(), "a new worktree");
+        assert!(victim.join("untracked-precious").exists(), "never cleaned");
+        assert_eq!(sh(&victim, &["symbolic-ref", "--short", "HEAD"]), "main");
+        let err = git.remove_spares().unwrap_err();
+        assert!(err.message().contains("was replaced"), "{}", err.message());
+        assert!(
+            std::fs::symlink_metadata(&spare).unwrap().is_symlink(),
+            "left as it is"
+        );
+    }
+
+    #[test]
+    fn a_worktree_with_hidden_index_entries_or_its_own_git_settings_is_not_kept() {
+        let (_dir, git, worktrees) = spare_repo();
+        let a = worktrees.join("T-a");
+        for how in [
+            &["update-index", "--assume-unchanged", ".gitignore"][..],
+            &["update-index", "--skip-worktree", "shared.txt"][..],
+            &["sparse-checkout", "set", "--no-cone", "/.gitignore"][..],
+            &["config", "--worktree", "core.autocrlf", "true"][..],
+        ] {
+            git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+            if how[0] == "config" {
+                sh(git.top(), &["config", "extensions.worktreeConfig", "true"]);
+            }
+            sh(&a, how);
+            git.release_worktree(&a).unwrap();
+            assert!(linked(&git).is_empty(), "{how:?}: removed, not kept");
+            assert!(!worktrees.join(".spare-1").exists(), "{how:?}");
+        }
+    }
+
+    #[test]
+    fn a_spare_forgets_its_last_items_history() {
+        let (_dir, git, worktrees) = spare_repo();
+        let a = worktrees.join("T-a");
+        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        commit_file(&a, "secret.txt");
+        sh(&a, &["reset", "-q", "--hard", "HEAD~1"]);
+        git.release_worktree(&a).unwrap();
+        let b = worktrees.join("T-b");
+        git.checkout_worktree(&b, "orchestron/T-b", "main").unwrap();
+        assert_eq!(linked(&git), ["T-b"], "the spare was used");
+        let reflog = sh(&b, &["reflog", "--format=%s"]);
+        assert!(!reflog.contains("secret"), "{reflog}");
+        assert!(sh_status(&b, &["rev-parse", "--verify", "-q", "ORIG_HEAD"]) != 0);
+        assert!(sh_status(&b, &["rev-parse", "--verify", "-q", "HEAD@{1}"]) != 0);
+    }
+
+    #[test]
+    fn a_worktree_a_process_still_works_in_is_not_kept() {
+        let (_dir, git, worktrees) = spare_repo();
+        let a = worktrees.join("T-a");
+        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        let mut left = Command::new("sleep")
+            .arg("30")
+            .current_dir(&a)
+            .spawn()
+            .unwrap();
+        git.release_worktree(&a).unwrap();
+        let _ = left.kill();
+        let _ = left.wait();
+        assert!(linked(&git).is_empty(), "removed, not kept");
+        assert!(!worktrees.join(".spare-1").exists());
+    }
+
+    #[test]
+    fn a_worktree_that_cannot_move_stays_on_its_branch() {
+        let (_dir, git, worktrees) = spare_repo();
+        let a = worktrees.join("T-a");
+        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        // A repository inside it, committed as a gitlink: git neither moves nor removes it.
+        let nested = a.join("vendor/foo");
+        std::fs::create_dir_all(&nested).unwrap();
+        sh(&nested, &["init", "-q", "-b", "main"]);
+        commit_file(&nested, "n.txt");
+        sh(&a, &["add", "-A"]);
+        sh(&a, &["commit", "-q", "-m", "vendored"]);
+        assert!(git.release_worktree(&a).is_err());
+        assert_eq!(
+            git.worktree_branch(&a).unwrap().as_deref(),
+            Some("orchestron/T-a")
+        );
+    }
+
+    #[test]
+    fn a_worktree_whose_commits_are_on_no_branch_is_never_removed() {
+        let (_dir, git) = repo();
+        let a = git.top().join(".orchestron/worktrees/T-a");
+        git.add_worktree(&a, "orchestron/T-a", "main").unwrap();
+        sh(&a, &["switch", "-q", "--detach"]);
+        commit_file(&a, "precious.txt");
+        let err = git.remove_worktree(&a).unwrap_err();
+        assert!(err.message().contains("detached HEAD"), "{}", err.message());
+        assert!(a.join("precious.txt").exists());
+        // Once a branch holds it, it goes.
+        sh(&a, &["switch", "-q", "-c", "keep"]);
+        sh(&a, &["switch", "-q", "--detach"]);
+        git.remove_worktree(&a).unwrap();
+        // Nor in the middle of a rebase.
+        git.add_worktree(&a, "orchestron/T-b", "main").unwrap();
+        commit_file(&a, "one.txt");
+        let _ = sh_status(&a, &["rebase", "-q", "-x", "false", "HEAD~1"]);
+        let err = git.remove_worktree(&a).unwrap_err();
+        assert!(err.message().contains("under way"), "{}", err.message());
+    }
+
+    #[test]
+    fn nothing_is_committed_in_a_folder_that_is_not_a_worktree() {
+        let (_dir, git) = repo();
+        let head = sh(git.top(), &["rev-parse", "HEAD"]);
+        std::fs::write(git.top().join("mine.txt"), "the user's\n").unwrap();
+        let plain = git.top().join(".orchestron/worktrees/T-a");
+        std::fs::create_dir_all(&plain).unwrap();
+        let err = git.commit_all(&plain, "work left").unwrap_err();
+        assert!(
+            err.message().contains("not a worktree"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(sh(git.top(), &["rev-parse", "HEAD"]), head);
     }
 
     #[test]

@@ -80,6 +80,25 @@ pub fn is_alive(pid: u32, start: Option<&str>) -> bool {
     }
 }
 
+/// Whether a process works in `dir` (its current folder is `dir` or under it), among the
+/// processes `/proc` lets this user see. A worker's leftover (a server it started in the
+/// background, say) would write into whatever the folder becomes.
+pub fn any_working_in(dir: &Path) -> bool {
+    let Ok(dir) = dir.canonicalize() else {
+        return false;
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit()))
+            && std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(&dir))
+    })
+}
+
 /// Which signal to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {

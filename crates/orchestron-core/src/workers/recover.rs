@@ -569,6 +569,35 @@ mod tests {
     }
 
     #[test]
+    fn a_spare_replaced_by_a_link_is_reported_and_never_followed() {
+        let f = fixture();
+        let spares = f.git.with_spares(&train::worktrees_dir(&f.cx), 1);
+        let path = train::worktree_path(&f.cx, "TASK-s1");
+        spares
+            .checkout_worktree(&path, &train::branch_for("TASK-s1"), "HEAD")
+            .unwrap();
+        spares.release_worktree(&path).unwrap();
+        let spare = train::worktrees_dir(&f.cx).join(".spare-1");
+        let elsewhere = f.dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::fs::write(elsewhere.join("untracked"), "mine\n").unwrap();
+        std::fs::rename(&spare, f.dir.path().join("held")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &spare).unwrap();
+        let report = crate::health::check(&f.cx, Some(&f.git), false).unwrap();
+        let orphans = report
+            .checks
+            .iter()
+            .find(|check| check.name == "orphaned_worktrees")
+            .unwrap();
+        assert_eq!(orphans.findings.len(), 1, "{report:?}");
+        assert!(orphans.findings[0].contains("symbolic link"), "{report:?}");
+        recover(&f.cx, &f.git).unwrap();
+        crate::health::check(&f.cx, Some(&f.git), true).unwrap();
+        assert!(elsewhere.join("untracked").exists());
+        assert!(std::fs::symlink_metadata(&spare).unwrap().is_symlink());
+    }
+
+    #[test]
     fn a_live_supervisors_run_is_left_alone() {
         let f = fixture();
         let job = f.claimed("live");

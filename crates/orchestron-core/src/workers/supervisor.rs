@@ -790,11 +790,22 @@ impl Supervisor<'_> {
             paths.extend(entries.flatten().map(|entry| entry.path()));
         }
         let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-        if let Some(link) = linked(&paths) {
-            let note = format!(
+        // So is a folder in the way of its worktree that is not a worktree (git run there
+        // would find the user's checkout above it).
+        let in_the_way = worktree.is_dir() && !worktree.join(".git").exists();
+        let refused = match linked(&paths) {
+            Some(link) => Some(format!(
                 "`{}` is a symbolic link: not started; remove the link, then run the workers again",
                 link.display()
-            );
+            )),
+            None if in_the_way => Some(format!(
+                "`{}` is in the way (a folder that is not a worktree): not started; move it \
+                 away, then run the workers again",
+                worktree.display()
+            )),
+            None => None,
+        };
+        if let Some(note) = refused {
             self.exclude.push(item.clone());
             if let Err(err) = claims::give_back(self.cx, &item, generation, &note) {
                 self.sink.event(&Event::Warning {
@@ -1483,8 +1494,6 @@ impl Supervisor<'_> {
         Ok(())
     }
 
-    /// What a new worker may still spend under `--budget-usd`: the budget minus what is spent
-    /// and minus the caps (`--max-budget-usd`) of the workers still running.
     /// `item` entered the attention queue: run `notify.command`. A command refused (it came
     /// with the repository) is said once per run.
     fn notify(&mut self, item: &str) {
@@ -1503,6 +1512,8 @@ impl Supervisor<'_> {
         }
     }
 
+    /// What a new worker may still spend under `--budget-usd`: the budget minus what is spent
+    /// and minus the caps (`--max-budget-usd`) of the workers still running.
     fn budget_left(&self) -> Option<f64> {
         let reserved: f64 = self
             .workers
