@@ -590,7 +590,12 @@ impl Git {
             return None;
         }
         let (from, to) = (path_arg(path).ok()?, path_arg(target).ok()?);
-        let branch = self.worktree_branch(path).ok()?;
+        // The branch it is on, read from its git folder (a detached one is never kept).
+        let branch = std::fs::read_to_string(git_dir.join("HEAD"))
+            .ok()?
+            .trim()
+            .strip_prefix("ref: refs/heads/")?
+            .to_owned();
         self.text(path, &["switch", "--quiet", "--detach"]).ok()?;
         let moved = {
             let _one_at_a_time = self.worktree_ops();
@@ -599,9 +604,7 @@ impl Git {
         if moved.is_err() {
             // Not movable (a submodule in it, say): back on its branch, to be removed or
             // left as it was.
-            if let Some(branch) = branch {
-                let _ = self.text(path, &["switch", "--quiet", "--no-guess", &branch]);
-            }
+            let _ = self.text(path, &["switch", "--quiet", "--no-guess", &branch]);
             return None;
         }
         for file in SPARE_FORGETS {
