@@ -973,7 +973,23 @@ fn finding_02_links_under_workers_and_worktrees_are_never_followed() {
     assert_eq!(project.item(&id)["status"], "TODO", "{run}");
     assert_eq!(project.git(&["rev-parse", "HEAD"]), head, "{run}");
     assert!(project.git(&["status", "--porcelain"]).contains("mine.txt"));
-    std::fs::remove_dir(&link).unwrap();
+    // Nor another repository's folder there, nor a file: nothing is committed in them.
+    crate::train::git_in(&link, project.env.path(), &["init", "-q", "-b", "main"]);
+    std::fs::write(link.join("wip.txt"), "theirs\n").unwrap();
+    let run = project.workers(&["--once", "--json"]);
+    assert!(run.stdout.contains("is in the way"), "{run}");
+    let theirs = crate::train::git_in(&link, project.env.path(), &["status", "--porcelain"]);
+    assert!(theirs.contains("wip.txt"), "{theirs}");
+    std::fs::remove_dir_all(&link).unwrap();
+    std::fs::write(&link, "a file\n").unwrap();
+    let run = project.workers(&["--once", "--json"]);
+    assert!(run.stdout.contains("is in the way"), "{run}");
+    assert_eq!(project.item(&id)["status"], "TODO", "{run}");
+    assert!(
+        project.run(&["workers", "logs", &id]).code != 0,
+        "no attempt spent"
+    );
+    std::fs::remove_file(&link).unwrap();
     std::fs::remove_file(project.repo().join("mine.txt")).unwrap();
 
     // Linked `workers` and `worktrees` folders refuse the run.

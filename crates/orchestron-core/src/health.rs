@@ -307,6 +307,15 @@ fn orphaned_worktrees(cx: &Context, git: &Git) -> Result<Check> {
         };
         known.push(path.clone());
         let under = canonical_dir.as_deref() == path.parent();
+        if under && !git.owns(&worktree.path) {
+            // Replaced since git made it: git is not run there.
+            findings.push(format!(
+                "`{}`: not a worktree of this repository any more (its `.git` leads elsewhere); \
+                 left for a person",
+                worktree.path.display()
+            ));
+            continue;
+        }
         if under && !owned.contains(&path) && !live {
             let dirty = git.uncommitted(&path).map(|left| left.len()).unwrap_or(0);
             let changes = if dirty > 0 {

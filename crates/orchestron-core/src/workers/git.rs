@@ -454,7 +454,7 @@ impl Git {
                 let _ = self.prune_worktrees();
                 continue;
             }
-            if !spare.unchanged() {
+            if !self.spare_unchanged(&spare) {
                 // Its folder was replaced since it was kept (by a link, say): git is never
                 // run there. It is left as it is and said when the run ends.
                 self.drop_spare(&spare.path);
@@ -590,12 +590,8 @@ impl Git {
             return None;
         }
         let (from, to) = (path_arg(path).ok()?, path_arg(target).ok()?);
-        // The branch it is on, read from its git folder (a detached one is never kept).
-        let branch = std::fs::read_to_string(git_dir.join("HEAD"))
-            .ok()?
-            .trim()
-            .strip_prefix("ref: refs/heads/")?
-            .to_owned();
+        // The branch it is on (a detached one is never kept).
+        let branch = self.worktree_branch(path).ok()??;
         self.text(path, &["switch", "--quiet", "--detach"]).ok()?;
         let moved = {
             let _one_at_a_time = self.worktree_ops();
@@ -640,7 +636,7 @@ impl Git {
         };
         let mut first = Ok(());
         for spare in idle {
-            let removed = if spare.gone() || spare.unchanged() {
+            let removed = if spare.gone() || self.spare_unchanged(&spare) {
                 self.remove_worktree(&spare.path)
             } else {
                 Err(replaced(&spare.path))
@@ -659,13 +655,22 @@ impl Git {
     /// merge included) to the branch checked out there, without running the repository's
     /// hooks. `None` when there was nothing to commit.
     pub fn commit_all(&self, worktree: &Path, message: &str) -> Result<Option<String>> {
-        // Without a `.git` of its own, git would find the repository above it (the user's
-        // checkout) and commit the user's work there.
-        if !std::fs::symlink_metadata(worktree.join(".git")).is_ok_and(|meta| !meta.is_symlink()) {
+        // In anything else, git would commit wherever the folder leads: the user's checkout
+        // above a plain folder, another repository.
+        if !self.owns(worktree) {
             return Err(Error::conflict(format!(
-                "`{}` is not a worktree (it has no `.git` of its own): nothing committed",
-                worktree.display()
+                "`{}` is not a worktree of `{}`: nothing committed",
+                worktree.display(),
+                self.top.display()
             )));
+        }
+        // A git the worker ran, killed in the middle of a commit, leaves its index locked;
+        // once nothing works in the worktree any more, that lock is stale.
+        if let Some(lock) = worktree_git_dir(worktree).map(|dir| dir.join("index.lock"))
+            && lock.exists()
+            && !super::process::any_working_in(worktree)
+        {
+            let _ = std::fs::remove_file(lock);
         }
         if self.uncommitted(worktree)?.is_empty() && !merging(worktree) {
             return Ok(None);
@@ -729,7 +734,7 @@ impl Git {
             ))
             .with_hint("finish or abort it there; nothing is removed that holds work"));
         }
-        if detached(path) && !self.head_on_a_branch(path)? {
+        if self.worktree_branch(path)?.is_none() && !self.head_on_a_branch(path)? {
             return Err(Error::conflict(format!(
                 "`{}` is on a detached HEAD that no branch holds: not removed",
                 path.display()
@@ -759,6 +764,41 @@ impl Git {
             .with_hint("commit them to its branch first: nothing is removed uncommitted"));
         }
         Err(failed(&args, &output))
+    }
+
+    /// Whether `path` is a linked worktree of this repository, as git's files say both
+    /// ways: a folder (not a link) whose `.git` file (not a link) names a git folder in this
+    /// repository's `worktrees/`, whose `gitdir` file names this `.git` back. Git is never
+    /// run in a folder that is not (a link planted in its place, another repository, a
+    /// plain folder): it would act wherever that leads.
+    pub fn owns(&self, path: &Path) -> bool {
+        let not_link = |path: &Path| {
+            std::fs::symlink_metadata(path)
+                .ok()
+                .filter(|m| !m.is_symlink())
+        };
+        if !not_link(path).is_some_and(|meta| meta.is_dir())
+            || !not_link(&path.join(".git")).is_some_and(|meta| meta.is_file())
+        {
+            return false;
+        }
+        let (Some(git_dir), Some(common)) = (worktree_git_dir(path), worktree_git_dir(&self.top))
+        else {
+            return false;
+        };
+        if git_dir.parent() != Some(common.join("worktrees").as_path()) {
+            return false;
+        }
+        std::fs::read_to_string(git_dir.join("gitdir")).is_ok_and(|text| {
+            // Relative (`worktree.useRelativePaths`) to the git folder; compared resolved.
+            git_dir.join(text.trim()).canonicalize().ok() == path.join(".git").canonicalize().ok()
+        })
+    }
+
+    /// Whether `spare` is still the worktree that was kept: this repository's, with the same
+    /// git folder.
+    fn spare_unchanged(&self, spare: &Spare) -> bool {
+        self.owns(&spare.path) && worktree_git_dir(&spare.path).as_ref() == Some(&spare.git_dir)
     }
 
     /// Whether a branch holds the commit `HEAD` is at in `worktree`.
@@ -1182,21 +1222,6 @@ impl Spare {
     fn gone(&self) -> bool {
         std::fs::symlink_metadata(&self.path).is_err()
     }
-
-    /// Whether the spare is still the worktree that was kept: a folder (not a link) whose
-    /// `.git` file names the same git folder, which names it back.
-    fn unchanged(&self) -> bool {
-        let real =
-            |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|meta| !meta.is_symlink());
-        real(&self.path)
-            && std::fs::symlink_metadata(self.path.join(".git")).is_ok_and(|meta| meta.is_file())
-            && worktree_git_dir(&self.path).as_deref() == Some(self.git_dir.as_path())
-            && std::fs::read_to_string(self.git_dir.join("gitdir")).is_ok_and(|text| {
-                // Compared resolved (the state root's own path may hold a link).
-                Path::new(text.trim()).canonicalize().ok()
-                    == self.path.join(".git").canonicalize().ok()
-            })
-    }
 }
 
 /// The error for a spare whose folder was replaced since it was kept.
@@ -1231,25 +1256,16 @@ fn only_spare_files(git_dir: &Path) -> bool {
         && names(&git_dir.join("logs")).is_none_or(|logs| logs.iter().all(|name| name == "HEAD"))
 }
 
-/// Whether `worktree`'s HEAD is detached (its git folder's `HEAD` names a commit, not a
-/// branch), read from git's files.
-fn detached(worktree: &Path) -> bool {
-    worktree_git_dir(worktree)
-        .and_then(|dir| std::fs::read_to_string(dir.join("HEAD")).ok())
-        .is_some_and(|head| !head.starts_with("ref:"))
-}
-
 /// The git folder of `worktree`, read from git's files: its `.git` file names it (a main
 /// worktree's `.git` is the folder itself).
 fn worktree_git_dir(worktree: &Path) -> Option<PathBuf> {
     let dot_git = worktree.join(".git");
-    match std::fs::read_to_string(&dot_git) {
-        Ok(text) => text
-            .trim()
-            .strip_prefix("gitdir:")
-            .map(|dir| worktree.join(dir.trim())),
-        Err(_) => Some(dot_git),
-    }
+    let dir = match std::fs::read_to_string(&dot_git) {
+        // Relative (`worktree.useRelativePaths`) to the worktree.
+        Ok(text) => worktree.join(text.trim().strip_prefix("gitdir:")?.trim()),
+        Err(_) => dot_git,
+    };
+    Some(dir.canonicalize().unwrap_or(dir))
 }
 
 /// A path as an argument, refusing one that is not UTF-8 or that git would read as an
@@ -1795,6 +1811,70 @@ mod tests {
     }
 
     #[test]
+    fn a_spare_with_relative_paths_is_kept_and_used() {
+        let (_dir, git, worktrees) = spare_repo();
+        let a = worktrees.join("T-a");
+        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        commit_file(&a, "a.txt");
+        // What git writes with `worktree.useRelativePaths`: each side relative to itself
+        // (this git reads a relative `.git` file; its own `gitdir` is checked alone below).
+        let git_dir = worktree_git_dir(&a).unwrap();
+        std::fs::write(a.join(".git"), "gitdir: ../../../.git/worktrees/T-a\n").unwrap();
+        assert!(git.owns(&a));
+        let absolute = std::fs::read_to_string(git_dir.join("gitdir")).unwrap();
+        std::fs::write(
+            git_dir.join("gitdir"),
+            "../../../.orchestron/worktrees/T-a/.git\n",
+        )
+        .unwrap();
+        assert!(git.owns(&a));
+        std::fs::write(git_dir.join("gitdir"), absolute).unwrap();
+        git.release_worktree(&a).unwrap();
+        assert_eq!(linked(&git), [".spare-1"]);
+        assert!(
+            !git_dir.join("logs/HEAD").exists(),
+            "its reflog is forgotten"
+        );
+        let b = worktrees.join("T-b");
+        git.checkout_worktree(&b, "orchestron/T-b", "main").unwrap();
+        assert_eq!(linked(&git), ["T-b"], "the spare was used");
+        git.remove_spares().unwrap();
+    }
+
+    #[test]
+    fn commits_on_no_branch_are_kept_with_reftable_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        // Git 2.45 or later (reftable).
+        sh(
+            &repo,
+            &["init", "-q", "--ref-format=reftable", "-b", "main"],
+        );
+        commit_file(&repo, "first.txt");
+        let git = Git::open(&repo).unwrap();
+        let a = repo.join(".orchestron/worktrees/T-a");
+        git.add_worktree(&a, "orchestron/T-a", "main").unwrap();
+        sh(&a, &["switch", "-q", "--detach"]);
+        commit_file(&a, "precious.txt");
+        let err = git.remove_worktree(&a).unwrap_err();
+        assert!(err.message().contains("detached HEAD"), "{}", err.message());
+        assert!(a.join("precious.txt").exists());
+    }
+
+    #[test]
+    fn a_stale_index_lock_is_removed_once_nothing_works_in_the_worktree() {
+        let (_dir, git) = repo();
+        let a = git.top().join(".orchestron/worktrees/T-a");
+        git.add_worktree(&a, "orchestron/T-a", "main").unwrap();
+        std::fs::write(a.join("left.txt"), "work").unwrap();
+        let lock = worktree_git_dir(&a).unwrap().join("index.lock");
+        std::fs::write(&lock, "").unwrap();
+        assert!(git.commit_all(&a, "left").unwrap().is_some());
+        assert!(!lock.exists());
+    }
+
+    #[test]
     fn nothing_is_committed_in_a_folder_that_is_not_a_worktree() {
         let (_dir, git) = repo();
         let head = sh(git.top(), &["rev-parse", "HEAD"]);
@@ -1808,6 +1888,14 @@ mod tests {
             err.message()
         );
         assert_eq!(sh(git.top(), &["rev-parse", "HEAD"]), head);
+        // Nor in another repository's folder there.
+        sh(&plain, &["init", "-q", "-b", "main"]);
+        commit_file(&plain, "theirs.txt");
+        std::fs::write(plain.join("wip.txt"), "theirs\n").unwrap();
+        let theirs = sh(&plain, &["rev-parse", "HEAD"]);
+        assert!(git.commit_all(&plain, "work left").is_err());
+        assert_eq!(sh(&plain, &["rev-parse", "HEAD"]), theirs);
+        assert!(!git.owns(&plain));
     }
 
     #[test]

@@ -173,25 +173,38 @@ fn recover_attempt(
     let worktree = resolve(cx, &attempt.worktree);
     let mut commit = None;
     let mut committed = !worktree.exists();
-    if worktree.exists() {
+    if worktree.exists() && !git.owns(&worktree) {
+        said.push(format!(
+            "left `{}` as it is: it is not a worktree of this repository any more",
+            worktree.display()
+        ));
+    } else if worktree.exists() {
         match git.worktree_branch(&worktree)? {
-            Some(branch) if branch == attempt.branch => {
-                commit = git.commit_all(
-                    &worktree,
-                    &format!(
-                        "orchestron: what the worker left uncommitted on {} (recovered)",
-                        attempt.item
-                    ),
-                )?;
-                committed = true;
-                if let Some(commit) = &commit {
-                    said.push(format!(
-                        "committed what it left to `{}` ({})",
-                        attempt.branch,
-                        short(commit)
-                    ));
+            Some(branch) if branch == attempt.branch => match git.commit_all(
+                &worktree,
+                &format!(
+                    "orchestron: what the worker left uncommitted on {} (recovered)",
+                    attempt.item
+                ),
+            ) {
+                Ok(made) => {
+                    commit = made;
+                    committed = true;
+                    if let Some(commit) = &commit {
+                        said.push(format!(
+                            "committed what it left to `{}` ({})",
+                            attempt.branch,
+                            short(commit)
+                        ));
+                    }
                 }
-            }
+                // Said, and the worktree kept as it is; the other orphans are still seen to.
+                Err(err) => said.push(format!(
+                    "left its worktree `{}` as it is: {}",
+                    worktree.display(),
+                    err.message()
+                )),
+            },
             Some(other) => said.push(format!(
                 "left its worktree `{}` for a person: it is on `{other}` instead of `{}`",
                 worktree.display(),
@@ -273,6 +286,22 @@ fn stale_worktrees(cx: &Context, git: &Git) -> Result<Vec<Recovered>> {
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if !git.owns(&worktree.path) {
+            // Replaced since git made it (by a link, or another repository's folder): git is
+            // not run there.
+            done.push(Recovered {
+                item: String::new(),
+                what: format!(
+                    "left `{}` for a person: it is not a worktree of this repository any more",
+                    worktree.path.display()
+                ),
+                run: None,
+                commit: None,
+                stopped_pid: None,
+                changed: false,
+            });
+            continue;
+        }
         if Git::is_spare(&path) && worktree.branch.is_none() {
             // A spare a run kept for its next item: it holds nothing of anyone's (git
             // refuses to remove it if something was left in it since).
@@ -309,10 +338,27 @@ fn stale_worktrees(cx: &Context, git: &Git) -> Result<Vec<Recovered>> {
             });
             continue;
         };
-        let commit = git.commit_all(
+        let commit = match git.commit_all(
             &path,
             &format!("orchestron: what was left uncommitted on {item} (recovered)"),
-        )?;
+        ) {
+            Ok(commit) => commit,
+            Err(err) => {
+                done.push(Recovered {
+                    item,
+                    what: format!(
+                        "kept the stale worktree `{}` as it is: {}",
+                        path.display(),
+                        err.message()
+                    ),
+                    run: None,
+                    commit: None,
+                    stopped_pid: None,
+                    changed: false,
+                });
+                continue;
+            }
+        };
         let (what, removed) = match git.remove_worktree(&path) {
             Ok(()) => (
                 format!(

@@ -790,17 +790,18 @@ impl Supervisor<'_> {
             paths.extend(entries.flatten().map(|entry| entry.path()));
         }
         let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-        // So is a folder in the way of its worktree that is not a worktree (git run there
-        // would find the user's checkout above it).
-        let in_the_way = worktree.is_dir() && !worktree.join(".git").exists();
+        // So is anything else in the way of its worktree than one of this repository's
+        // worktrees (git run in a plain folder would find the user's checkout above it, in
+        // another repository's, that repository).
+        let in_the_way = std::fs::symlink_metadata(&worktree).is_ok() && !self.git.owns(&worktree);
         let refused = match linked(&paths) {
             Some(link) => Some(format!(
                 "`{}` is a symbolic link: not started; remove the link, then run the workers again",
                 link.display()
             )),
             None if in_the_way => Some(format!(
-                "`{}` is in the way (a folder that is not a worktree): not started; move it \
-                 away, then run the workers again",
+                "`{}` is in the way (it is not a worktree of this repository): not started; \
+                 move it away, then run the workers again",
                 worktree.display()
             )),
             None => None,
@@ -1293,11 +1294,17 @@ impl Supervisor<'_> {
                 Ok(())
             }
             Verdict::Stopped => {
-                self.leave_worktree(&worker.item, &worker.worktree, &worker.branch);
-                let note = format!(
-                    "the supervisor was stopped; the work is kept on branch `{}`",
-                    worker.branch
-                );
+                let note = if self.leave_worktree(&worker.item, &worker.worktree, &worker.branch) {
+                    format!(
+                        "the supervisor was stopped; the work is kept on branch `{}`",
+                        worker.branch
+                    )
+                } else {
+                    format!(
+                        "the supervisor was stopped; the work is left uncommitted in `{}`",
+                        worker.worktree.display()
+                    )
+                };
                 self.give_back_stopped(worker.item, worker.generation, note);
                 Ok(())
             }
@@ -1329,25 +1336,34 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Commit what a worker left in its worktree to its branch, then remove the worktree
-    /// (only once committed: nothing is lost). A failure is reported, not fatal: the
-    /// worktree stays for recovery.
-    fn leave_worktree(&mut self, item: &str, worktree: &Path, branch: &str) {
+    /// Commit what a worker left in its worktree to its branch, then keep the worktree as a
+    /// spare or remove it (only once committed: nothing is lost). A failure is reported, not
+    /// fatal: the worktree stays for recovery. Returns whether the work is on the branch.
+    fn leave_worktree(&mut self, item: &str, worktree: &Path, branch: &str) -> bool {
         if !worktree.exists() {
-            return;
+            return true;
         }
-        let kept = self
+        let committed = self
             .git
-            .commit_all(worktree, &format!("{item}: work left by the worker"))
-            .and_then(|_| retried(|| self.git.release_worktree(worktree)));
-        if let Err(err) = kept {
+            .commit_all(worktree, &format!("{item}: work left by the worker"));
+        let problem = match &committed {
+            Err(err) => Some(format!(
+                "its work is left uncommitted in `{}`: {err:#}",
+                worktree.display()
+            )),
+            Ok(_) => retried(|| self.git.release_worktree(worktree))
+                .err()
+                .map(|err| {
+                    format!("its work is on branch `{branch}`, but its worktree stays: {err:#}")
+                }),
+        };
+        if let Some(message) = problem {
             self.sink.event(&Event::Warning {
                 item: Some(item.to_owned()),
-                message: format!(
-                    "could not commit and remove the worktree of branch `{branch}`: {err:#}"
-                ),
+                message,
             });
         }
+        committed.is_ok()
     }
 
     /// After a failed attempt: give the item back for another attempt while the run has
