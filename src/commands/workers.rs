@@ -266,6 +266,13 @@ fn run_workers(context: &Context, out: &mut Output, args: &WorkersRunArgs) -> an
                     summary.returned.join(", ")
                 ));
             }
+            if !summary.uncommitted.is_empty() {
+                what.push(format!(
+                    "back in TODO, their work left uncommitted in their worktrees (`orchestron \
+                     workers recover` commits it once nothing works there): {}",
+                    summary.uncommitted.join(", ")
+                ));
+            }
             if what.is_empty() {
                 what.push("no item was running".to_owned());
             }
@@ -808,7 +815,7 @@ fn stop(context: &Context, out: &mut Output) -> anyhow::Result<()> {
         out.serialize(&json!({"run": run.id, "pid": run.pid, "signal": "SIGTERM"}))?;
     } else {
         out.line(&format!(
-            "stopping run {} (pid {}): its workers' work is committed and their items go back to TODO",
+            "stopping run {} (pid {}): its workers' work is committed to their branches and their items go back to TODO",
             run.id, run.pid
         ))?;
     }

@@ -723,6 +723,41 @@ fn workers_stop_commits_the_work_and_gives_the_item_back() {
     project.run(&["workers", "stop"]).fails(1);
 }
 
+/// A stop whose commit fails (the worker's git index is locked while something still works
+/// in its worktree) says where the work is, not that it is on the branch; once nothing works
+/// there, `workers recover` commits it.
+#[test]
+fn a_stop_that_cannot_commit_says_where_the_work_is() {
+    let project = Project::new();
+    let id = project.create("Locked");
+    project.script(&id, &["locked"]);
+    let child = spawn_run(&project, &["--once"]);
+    let file = project.state().join(format!("worktrees/{id}/{id}.txt"));
+    wait_for("the worker's file", || file.exists());
+    project.run(&["workers", "stop"]).ok();
+    let output = child.timed_wait_with_output().unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    let busy = std::fs::read_to_string(project.stub_dir.join(format!("{id}.busy"))).unwrap();
+    let _ = std::process::Command::new("kill").arg(busy.trim()).status();
+    assert_eq!(run.code, 4, "{run}");
+    assert!(run.stderr.contains("left uncommitted"), "{run}");
+    assert!(!run.stderr.contains("kept on their branches"), "{run}");
+    assert_eq!(project.item(&id)["status"], "TODO", "{run}");
+    assert!(file.exists(), "the work stays in its worktree");
+    // Once nothing works there, the lock is stale: recovery commits the work.
+    wait_for("the leftover process to end", || {
+        !std::path::Path::new(&format!("/proc/{}", busy.trim())).exists()
+    });
+    let recovered = project.run(&["workers", "recover"]);
+    recovered.ok();
+    let kept = project.git(&["show", &format!("orchestron/{id}:{id}.txt")]);
+    assert!(kept.contains("unfinished"), "{kept}\n{recovered}");
+}
+
 #[test]
 fn workers_logs_render_the_stream_for_a_person() {
     let project = Project::new();

@@ -265,6 +265,9 @@ pub struct Summary {
     pub merged: Vec<String>,
     /// The items given back to TODO because the run stopped (their work on their branches).
     pub returned: Vec<String>,
+    /// The items given back to TODO because the run stopped whose work could not be
+    /// committed: it is left in their worktrees (`workers recover` commits it later).
+    pub uncommitted: Vec<String>,
 }
 
 /// A running worker as the live table shows it.
@@ -395,6 +398,7 @@ struct Supervisor<'a> {
     /// The items this run merged, and those it gave back to TODO when it stopped.
     merged_items: Vec<String>,
     returned_items: Vec<String>,
+    uncommitted_items: Vec<String>,
     paused_until: Option<i64>,
     remaining: i64,
     remaining_at: Option<Instant>,
@@ -493,6 +497,7 @@ pub fn run(
         cancel_tests: Arc::new(AtomicBool::new(false)),
         merged_items: Vec::new(),
         returned_items: Vec::new(),
+        uncommitted_items: Vec::new(),
         paused_until: None,
         remaining: 0,
         remaining_at: None,
@@ -804,6 +809,25 @@ impl Supervisor<'_> {
                  move it away, then run the workers again",
                 worktree.display()
             )),
+            // Left by an attempt that could not be cleaned up: its work goes to its branch
+            // first, and while that cannot be (a process still works there, say), the item
+            // waits without spending an attempt.
+            None if worktree.exists() => self
+                .git
+                .commit_all(
+                    &worktree,
+                    &format!("{item}: work left by an earlier attempt"),
+                )
+                .and_then(|_| retried(|| self.git.remove_worktree(&worktree)))
+                .err()
+                .map(|err| {
+                    format!(
+                        "`{}` holds an earlier attempt's work that cannot be committed and \
+                         removed ({}): not started; `orchestron workers recover` retries it",
+                        worktree.display(),
+                        err.message()
+                    )
+                }),
             None => None,
         };
         if let Some(note) = refused {
@@ -963,14 +987,6 @@ impl Supervisor<'_> {
         attempt: i64,
         instructions: String,
     ) -> Result<(Child, Option<f64>)> {
-        if worktree.exists() {
-            // Left by an attempt that could not be cleaned up: keep its work on its branch.
-            self.git.commit_all(
-                worktree,
-                &format!("{item}: work left by an earlier attempt"),
-            )?;
-            retried(|| self.git.remove_worktree(worktree))?;
-        }
         if let Some(parent) = worktree.parent() {
             std::fs::create_dir_all(parent).map_err(|err| {
                 Error::internal(format!("cannot create `{}`: {err}", parent.display()))
@@ -1294,7 +1310,8 @@ impl Supervisor<'_> {
                 Ok(())
             }
             Verdict::Stopped => {
-                let note = if self.leave_worktree(&worker.item, &worker.worktree, &worker.branch) {
+                let committed = self.leave_worktree(&worker.item, &worker.worktree, &worker.branch);
+                let note = if committed {
                     format!(
                         "the supervisor was stopped; the work is kept on branch `{}`",
                         worker.branch
@@ -1305,7 +1322,7 @@ impl Supervisor<'_> {
                         worker.worktree.display()
                     )
                 };
-                self.give_back_stopped(worker.item, worker.generation, note);
+                self.give_back_stopped(worker.item, worker.generation, note, committed);
                 Ok(())
             }
             Verdict::Failed(reason) => {
@@ -1322,11 +1339,16 @@ impl Supervisor<'_> {
     }
 
     /// Give a stopped worker's item back to TODO with `note`, and say so (or that it could
-    /// not be).
-    fn give_back_stopped(&mut self, item: String, generation: i64, note: String) {
+    /// not be). `committed`: its work is on its branch (else left uncommitted in its
+    /// worktree).
+    fn give_back_stopped(&mut self, item: String, generation: i64, note: String, committed: bool) {
         match claims::give_back(self.cx, &item, generation, &note) {
             Ok(()) => {
-                self.returned_items.push(item.clone());
+                if committed {
+                    self.returned_items.push(item.clone());
+                } else {
+                    self.uncommitted_items.push(item.clone());
+                }
                 self.sink.event(&Event::Returned { item, note });
             }
             Err(err) => self.sink.event(&Event::Warning {
@@ -1438,7 +1460,7 @@ impl Supervisor<'_> {
                     "{reason}; the work is kept on branch `{}`",
                     train::branch_for(&merging.item)
                 );
-                self.give_back_stopped(merging.item, merging.generation, note);
+                self.give_back_stopped(merging.item, merging.generation, note, true);
                 return Ok(());
             }
             Err(error) => {
@@ -1597,6 +1619,7 @@ impl Supervisor<'_> {
             elapsed_secs: self.started.elapsed().as_secs_f64(),
             merged: self.merged_items.clone(),
             returned: self.returned_items.clone(),
+            uncommitted: self.uncommitted_items.clone(),
         }
     }
 }
