@@ -687,12 +687,12 @@ fn a_conflicting_branch_is_not_merged_and_its_next_attempt_resolves_it() {
     assert_eq!(shared.lines().count(), 2, "both sides kept: {shared}");
 }
 
-#[test]
-fn workers_stop_commits_the_work_and_gives_the_item_back() {
-    let project = Project::new();
-    let id = project.create("Interrupted");
-    project.script(&id, &["slow"]);
-    let child = spawn_run(&project, &["--once"]);
+/// A `--once` run whose one worker (`mode`, writing `<ID>.txt` then waiting) is stopped
+/// with `workers stop` once its file is there, while it is the one running: the run, and
+/// the file's path.
+fn stopped_while(project: &Project, id: &str, mode: &str) -> (Run, PathBuf) {
+    project.script(id, &[mode]);
+    let child = spawn_run(project, &["--once"]);
     let file = project.state().join(format!("worktrees/{id}/{id}.txt"));
     wait_for("the worker's file", || file.exists());
     let status = project.run(&["workers", "status", "--json"]).json();
@@ -704,6 +704,14 @@ fn workers_stop_commits_the_work_and_gives_the_item_back() {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     };
+    (run, file)
+}
+
+#[test]
+fn workers_stop_commits_the_work_and_gives_the_item_back() {
+    let project = Project::new();
+    let id = project.create("Interrupted");
+    let (run, file) = stopped_while(&project, &id, "slow");
     assert_eq!(run.code, 4, "{run}");
     assert!(run.stderr.contains("stopped"), "{run}");
     let item = project.item(&id);
@@ -730,17 +738,7 @@ fn workers_stop_commits_the_work_and_gives_the_item_back() {
 fn a_stop_that_cannot_commit_says_where_the_work_is() {
     let project = Project::new();
     let id = project.create("Locked");
-    project.script(&id, &["locked"]);
-    let child = spawn_run(&project, &["--once"]);
-    let file = project.state().join(format!("worktrees/{id}/{id}.txt"));
-    wait_for("the worker's file", || file.exists());
-    project.run(&["workers", "stop"]).ok();
-    let output = child.timed_wait_with_output().unwrap();
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+    let (run, file) = stopped_while(&project, &id, "locked");
     let busy = std::fs::read_to_string(project.stub_dir.join(format!("{id}.busy"))).unwrap();
     let _ = std::process::Command::new("kill").arg(busy.trim()).status();
     assert_eq!(run.code, 4, "{run}");

@@ -1521,19 +1521,17 @@ mod tests {
 
     /// `git -C dir args`'s exit code.
     fn sh_status(dir: &Path, args: &[&str]) -> i32 {
-        Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap()
+        super::super::train::tests::git_output(dir, args)
             .status
             .code()
             .unwrap_or(-1)
+    }
+
+    fn assert_on(git: &Git, worktree: &Path, branch: &str) {
+        assert_eq!(
+            git.worktree_branch(worktree).unwrap().as_deref(),
+            Some(branch)
+        );
     }
 
     fn commit_file(dir: &Path, name: &str) {
@@ -1636,10 +1634,7 @@ mod tests {
         assert!(err.message().contains("uncommitted"), "{}", err.message());
         assert!(a.join("left.txt").exists());
         assert_eq!(linked(&git), ["T-a"]);
-        assert_eq!(
-            git.worktree_branch(&a).unwrap().as_deref(),
-            Some("orchestron/T-a")
-        );
+        assert_on(&git, &a, "orchestron/T-a");
     }
 
     #[test]
@@ -1782,10 +1777,7 @@ mod tests {
         sh(&a, &["add", "-A"]);
         sh(&a, &["commit", "-q", "-m", "vendored"]);
         assert!(git.release_worktree(&a).is_err());
-        assert_eq!(
-            git.worktree_branch(&a).unwrap().as_deref(),
-            Some("orchestron/T-a")
-        );
+        assert_on(&git, &a, "orchestron/T-a");
     }
 
     #[test]

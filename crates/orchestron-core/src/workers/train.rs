@@ -1041,8 +1041,9 @@ pub(super) mod tests {
         pub(in crate::workers) git: Git,
     }
 
-    pub(in crate::workers) fn sh_git(dir: &Path, args: &[&str]) -> String {
-        let output = Command::new("git")
+    /// `git -C dir args` with a fixed identity, run to its end.
+    pub(in crate::workers) fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
+        Command::new("git")
             .arg("-C")
             .arg(dir)
             .args(args)
@@ -1051,7 +1052,12 @@ pub(super) mod tests {
             .env("GIT_COMMITTER_NAME", "t")
             .env("GIT_COMMITTER_EMAIL", "t@example.com")
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// [`git_output`] that must succeed: its stdout, trimmed.
+    pub(in crate::workers) fn sh_git(dir: &Path, args: &[&str]) -> String {
+        let output = git_output(dir, args);
         assert!(output.status.success(), "git {args:?}: {output:?}");
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     }
