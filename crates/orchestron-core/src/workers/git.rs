@@ -525,10 +525,10 @@ impl Git {
     }
 
     /// Done with the worktree at `path`, its work committed: kept as a spare when this
-    /// repository keeps spares and has room for one, else removed as
-    /// [`Git::remove_worktree_among`] removes it. Kept only when it holds nothing
-    /// uncommitted and no merge, rebase or other operation is under way in it; it is left
-    /// on a detached HEAD, so its branch is free.
+    /// repository keeps spares, has room for one, and the worktree is as clean as a new
+    /// checkout (`keep_spare` says what that takes), else removed as
+    /// [`Git::remove_worktree_among`] removes it. A spare is left on a detached HEAD, so its
+    /// branch is free.
     pub fn release_worktree_among(&self, path: &Path, worktrees: &[Worktree]) -> Result<()> {
         if path.exists() && self.keep_spare(path, worktrees) {
             return Ok(());
@@ -578,6 +578,8 @@ impl Git {
         kept.is_some()
     }
 
+    /// [`Git::keep_spare`] with the spare's folder chosen: the checks, then detach, move
+    /// and forget its history. `None` when it is not kept (and is as it was).
     fn keep_as(&self, path: &Path, target: &Path, worktrees: &[Worktree]) -> Option<Spare> {
         let git_dir = worktree_git_dir(path)?;
         if self.registered(path, worktrees).is_err()
@@ -1562,10 +1564,7 @@ mod tests {
 
     #[test]
     fn a_released_worktree_is_kept_clean_and_used_for_the_next_item() {
-        let (_dir, git) = repo();
-        let dir = git.top().join(".orchestron/worktrees");
-        std::fs::create_dir_all(&dir).unwrap();
-        let git = git.with_spares(&dir, 1);
+        let (_dir, git, dir) = spare_repo(1);
         let into = "main";
         let a = dir.join("T-a");
         git.checkout_worktree(&a, "orchestron/T-a", into).unwrap();
@@ -1623,10 +1622,7 @@ mod tests {
 
     #[test]
     fn a_worktree_with_uncommitted_work_is_never_kept_nor_removed() {
-        let (_dir, git) = repo();
-        let dir = git.top().join(".orchestron/worktrees");
-        std::fs::create_dir_all(&dir).unwrap();
-        let git = git.with_spares(&dir, 2);
+        let (_dir, git, dir) = spare_repo(2);
         let a = dir.join("T-a");
         git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
         std::fs::write(a.join("left.txt"), "work").unwrap();
@@ -1671,18 +1667,18 @@ mod tests {
         assert_eq!(linked(&git), ["T-d"]);
     }
 
-    /// A repository keeping one spare, with the worktrees' folder made; the folder.
-    fn spare_repo() -> (tempfile::TempDir, Git, PathBuf) {
+    /// A repository keeping up to `cap` spares, with the worktrees' folder made; the folder.
+    fn spare_repo(cap: usize) -> (tempfile::TempDir, Git, PathBuf) {
         let (dir, git) = repo();
         let worktrees = git.top().join(".orchestron/worktrees");
         std::fs::create_dir_all(&worktrees).unwrap();
-        let git = git.with_spares(&worktrees, 1);
+        let git = git.with_spares(&worktrees, cap);
         (dir, git, worktrees)
     }
 
     #[test]
     fn a_spare_replaced_by_a_link_is_never_touched_and_is_reported() {
-        let (dir, git, worktrees) = spare_repo();
+        let (dir, git, worktrees) = spare_repo(1);
         let a = worktrees.join("T-a");
         git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
         git.release_worktree(&a).unwrap();
@@ -1711,7 +1707,7 @@ mod tests {
 
     #[test]
     fn a_worktree_with_hidden_index_entries_or_its_own_git_settings_is_not_kept() {
-        let (_dir, git, worktrees) = spare_repo();
+        let (_dir, git, worktrees) = spare_repo(1);
         let a = worktrees.join("T-a");
         for how in [
             &["update-index", "--assume-unchanged", ".gitignore"][..],
@@ -1732,7 +1728,7 @@ mod tests {
 
     #[test]
     fn a_spare_forgets_its_last_items_history() {
-        let (_dir, git, worktrees) = spare_repo();
+        let (_dir, git, worktrees) = spare_repo(1);
         let a = worktrees.join("T-a");
         git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
         commit_file(&a, "secret.txt");
@@ -1749,7 +1745,7 @@ mod tests {
 
     #[test]
     fn a_worktree_a_process_still_works_in_is_not_kept() {
-        let (_dir, git, worktrees) = spare_repo();
+        let (_dir, git, worktrees) = spare_repo(1);
         let a = worktrees.join("T-a");
         git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
         let mut left = Command::new("sleep")
@@ -1766,7 +1762,7 @@ mod tests {
 
     #[test]
     fn a_worktree_that_cannot_move_stays_on_its_branch() {
-        let (_dir, git, worktrees) = spare_repo();
+        let (_dir, git, worktrees) = spare_repo(1);
         let a = worktrees.join("T-a");
         git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
         // A repository inside it, committed as a gitlink: git neither moves nor removes it.
@@ -1804,7 +1800,7 @@ mod tests {
 
     #[test]
     fn a_spare_with_relative_paths_is_kept_and_used() {
-        let (_dir, git, worktrees) = spare_repo();
+        let (_dir, git, worktrees) = spare_repo(1);
         let a = worktrees.join("T-a");
         git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
         commit_file(&a, "a.txt");
