@@ -249,6 +249,17 @@ pub enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Forecast conflicts between live branches: the files both sides changed and the
+    /// conflicts a merge would have
+    ///
+    /// Looks at the integration branch and the workers' branches (`orchestron/<ID>`), or the
+    /// branches named with `--branch`, pair by pair, with `git merge-tree`; changes nothing.
+    /// Conflicts are data: it exits 0 when it could look, 1 when it could not.
+    Conflicts {
+        /// A branch to compare (repeat it; default: the live branches)
+        #[arg(long = "branch", value_name = "BRANCH")]
+        branches: Vec<String>,
+    },
     /// Wire Orchestron into a project without the plugin system
     ///
     /// Adds its hooks and status line to `.claude/settings.local.json`, this machine's

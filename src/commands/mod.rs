@@ -2,6 +2,7 @@
 //! calls on the core (`session`, `docpath`) through the `store`, and print through `output`.
 
 mod attention;
+mod conflicts;
 mod context;
 mod handoff;
 mod health;
@@ -84,6 +85,7 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
         Command::Workers(command) => workers::run(context, out, command),
         Command::Review(args) => review::run(context, out, args),
         Command::Health { fix } => health::run(context, out, fix),
+        Command::Conflicts { branches } => conflicts::run(context, out, &branches),
         Command::Init { dir, bin } => install::init(context, out, dir, bin),
         Command::Uninstall { dir } => install::uninstall(context, out, dir),
         Command::Doctor { dir } => install::doctor(context, out, dir),

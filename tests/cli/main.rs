@@ -6,6 +6,7 @@ mod attention;
 mod claims;
 mod concurrency;
 mod config_trust;
+mod conflicts;
 mod crash;
 mod fuzz_inputs;
 mod handoffs;

@@ -30,12 +30,14 @@
 //!   configuration (it was not cloned with the repository);
 //! - [`workers`]: parallel headless Claude Code workers: the supervisor, its processes, their
 //!   streams and ledger, their instructions, git, the merge train and recovery, and
-//!   [`health`]: the report on them and the tracker, with the safe repairs.
+//!   [`health`]: the report on them and the tracker, with the safe repairs, and
+//!   [`conflicts`]: the conflict forecast between live branches.
 
 pub mod attention;
 pub mod bounds;
 pub mod briefing;
 pub mod config;
+pub mod conflicts;
 pub mod context;
 pub mod docpath;
 pub mod error;

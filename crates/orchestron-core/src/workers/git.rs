@@ -997,6 +997,30 @@ impl Git {
             .collect())
     }
 
+    /// The best common ancestor of the commits `a` and `b`, `None` when they share no
+    /// history.
+    pub fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>> {
+        let output = self.output(&self.top, &["merge-base", a, b])?;
+        match output.status.code() {
+            Some(0) => Ok(Some(output.stdout.trim().to_owned())),
+            Some(1) => Ok(None),
+            _ => Err(failed(&["merge-base"], &output)),
+        }
+    }
+
+    /// The files that differ between the commits `from` and `to`.
+    pub fn changed_files(&self, from: &str, to: &str) -> Result<Vec<String>> {
+        let text = self.text(
+            &self.top,
+            &["diff", "--name-only", "-z", "--no-renames", from, to],
+        )?;
+        Ok(text
+            .split('\0')
+            .filter(|file| !file.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
     /// Forget worktrees whose folders are gone (`git worktree prune`).
     pub fn prune_worktrees(&self) -> Result<()> {
         let _one_at_a_time = self.worktree_ops();
@@ -1283,7 +1307,7 @@ fn path_arg(path: &Path) -> Result<&str> {
 }
 
 /// The first `most` entries of a list, and how many more.
-pub(crate) fn summarize(list: &[String], most: usize) -> String {
+pub fn summarize(list: &[String], most: usize) -> String {
     let shown: Vec<&str> = list.iter().take(most).map(String::as_str).collect();
     let mut text = shown.join(", ");
     if list.len() > most {
