@@ -67,6 +67,17 @@ impl Project {
             .to_owned()
     }
 
+    /// The history of `<item>.txt` on the integration branch, with its changes.
+    fn merged_history(&self, item: &str) -> String {
+        self.git(&[
+            "log",
+            "-p",
+            "orchestron/integration",
+            "--",
+            &format!("{item}.txt"),
+        ])
+    }
+
     /// `item` depends on `on`.
     fn depend(&self, item: &str, on: &str) {
         self.run(&["task", "depend", item, "--on", on]).ok();
@@ -365,13 +376,7 @@ fn a_worker_killed_with_sigkill_is_retried_and_its_work_kept() {
     assert_eq!(exited[0]["exit_code"], 137, "128 + SIGKILL");
     assert_eq!(project.item(&id)["status"], "DONE");
     // What the killed worker left uncommitted is in a commit on the integration branch.
-    let log = project.git(&[
-        "log",
-        "-p",
-        "orchestron/integration",
-        "--",
-        &format!("{id}.txt"),
-    ]);
+    let log = project.merged_history(&id);
     assert!(log.contains("left by a killed worker"), "{log}");
 }
 
@@ -840,13 +845,7 @@ fn a_killed_supervisor_loses_no_commit_and_claims_nothing_twice() {
     for id in &ids {
         assert_eq!(project.item(id)["status"], "DONE", "{id}\n{run}");
         // The file the killed worker left uncommitted is in a commit.
-        let log = project.git(&[
-            "log",
-            "-p",
-            "orchestron/integration",
-            "--",
-            &format!("{id}.txt"),
-        ]);
+        let log = project.merged_history(id);
         assert!(log.contains("unfinished"), "{id}: {log}");
         // Each generation was claimed by one claimer.
         let claims: Vec<Value> = project

@@ -277,17 +277,25 @@ fn orphaned_worktrees(cx: &Context, git: &Git) -> Result<Check> {
         if worktree.main {
             continue;
         }
-        let in_dir = worktree
-            .path
-            .parent()
-            .and_then(|parent| parent.canonicalize().ok());
-        if in_dir.is_some()
-            && in_dir == canonical_dir
-            && std::fs::symlink_metadata(&worktree.path).is_ok_and(|meta| meta.is_symlink())
+        // A worktree of ours replaced since git made it (by a link, by another repository's
+        // folder): git is not run there.
+        let in_dir = canonical_dir.is_some()
+            && worktree
+                .path
+                .parent()
+                .and_then(|parent| parent.canonicalize().ok())
+                == canonical_dir;
+        if in_dir
+            && !git.owns(&worktree.path)
+            && let Ok(meta) = std::fs::symlink_metadata(&worktree.path)
         {
-            // Git's worktree was replaced by a link: nothing is done through it.
+            let what = if meta.is_symlink() {
+                "a symbolic link where git has a worktree"
+            } else {
+                "not a worktree of this repository any more (its `.git` leads elsewhere)"
+            };
             findings.push(format!(
-                "`{}`: a symbolic link where git has a worktree; left for a person",
+                "`{}`: {what}; left for a person",
                 worktree.path.display()
             ));
             if let Some(name) = worktree.path.file_name() {
@@ -307,15 +315,6 @@ fn orphaned_worktrees(cx: &Context, git: &Git) -> Result<Check> {
         };
         known.push(path.clone());
         let under = canonical_dir.as_deref() == path.parent();
-        if under && !git.owns(&worktree.path) {
-            // Replaced since git made it: git is not run there.
-            findings.push(format!(
-                "`{}`: not a worktree of this repository any more (its `.git` leads elsewhere); \
-                 left for a person",
-                worktree.path.display()
-            ));
-            continue;
-        }
         if under && !owned.contains(&path) && !live {
             let dirty = git.uncommitted(&path).map(|left| left.len()).unwrap_or(0);
             let changes = if dirty > 0 {

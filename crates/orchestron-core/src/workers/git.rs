@@ -1553,6 +1553,14 @@ mod tests {
             .unwrap_or(-1)
     }
 
+    /// A worktree `dir/NAME` on a new branch `orchestron/NAME` from `main`, spare or new.
+    fn checkout(git: &Git, dir: &Path, name: &str) -> PathBuf {
+        let path = dir.join(name);
+        git.checkout_worktree(&path, &format!("orchestron/{name}"), "main")
+            .unwrap();
+        path
+    }
+
     fn assert_on(git: &Git, worktree: &Path, branch: &str) {
         assert_eq!(
             git.worktree_branch(worktree).unwrap().as_deref(),
@@ -1647,8 +1655,7 @@ mod tests {
     #[test]
     fn a_worktree_with_uncommitted_work_is_never_kept_nor_removed() {
         let (_dir, git, dir) = spare_repo(2);
-        let a = dir.join("T-a");
-        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        let a = checkout(&git, &dir, "T-a");
         std::fs::write(a.join("left.txt"), "work").unwrap();
         let err = git.release_worktree(&a).unwrap_err();
         assert!(err.message().contains("uncommitted"), "{}", err.message());
@@ -1682,12 +1689,10 @@ mod tests {
         assert!(linked(&git).is_empty());
         // A spare whose branch was deleted meanwhile is still usable, and a spare that
         // cannot be used (its folder is gone) is dropped for a new worktree.
-        let c = dir.join("T-c");
-        git.checkout_worktree(&c, "orchestron/T-c", "main").unwrap();
+        let c = checkout(&git, &dir, "T-c");
         git.release_worktree(&c).unwrap();
         std::fs::remove_dir_all(dir.join(linked(&git)[0].clone())).unwrap();
-        let d = dir.join("T-d");
-        git.checkout_worktree(&d, "orchestron/T-d", "main").unwrap();
+        checkout(&git, &dir, "T-d");
         assert_eq!(linked(&git), ["T-d"]);
     }
 
@@ -1703,8 +1708,7 @@ mod tests {
     #[test]
     fn a_spare_replaced_by_a_link_is_never_touched_and_is_reported() {
         let (dir, git, worktrees) = spare_repo(1);
-        let a = worktrees.join("T-a");
-        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        let a = checkout(&git, &worktrees, "T-a");
         git.release_worktree(&a).unwrap();
         // Someone swaps the spare for a link to another repository.
         let victim = dir.path().join("victim");
@@ -1716,8 +1720,7 @@ mod tests {
         std::fs::rename(&spare, dir.path().join("held")).unwrap();
         std::os::unix::fs::symlink(&victim, &spare).unwrap();
 
-        let b = worktrees.join("T-b");
-        git.checkout_worktree(&b, "orchestron/T-b", "main").unwrap();
+        let b = checkout(&git, &worktrees, "T-b");
         assert!(b.join(".git").is_file(), "a new worktree");
         assert!(victim.join("untracked-precious").exists(), "never cleaned");
         assert_eq!(sh(&victim, &["symbolic-ref", "--short", "HEAD"]), "main");
@@ -1753,13 +1756,11 @@ mod tests {
     #[test]
     fn a_spare_forgets_its_last_items_history() {
         let (_dir, git, worktrees) = spare_repo(1);
-        let a = worktrees.join("T-a");
-        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        let a = checkout(&git, &worktrees, "T-a");
         commit_file(&a, "secret.txt");
         sh(&a, &["reset", "-q", "--hard", "HEAD~1"]);
         git.release_worktree(&a).unwrap();
-        let b = worktrees.join("T-b");
-        git.checkout_worktree(&b, "orchestron/T-b", "main").unwrap();
+        let b = checkout(&git, &worktrees, "T-b");
         assert_eq!(linked(&git), ["T-b"], "the spare was used");
         let reflog = sh(&b, &["reflog", "--format=%s"]);
         assert!(!reflog.contains("secret"), "{reflog}");
@@ -1770,8 +1771,7 @@ mod tests {
     #[test]
     fn a_worktree_a_process_still_works_in_is_not_kept() {
         let (_dir, git, worktrees) = spare_repo(1);
-        let a = worktrees.join("T-a");
-        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        let a = checkout(&git, &worktrees, "T-a");
         let mut left = Command::new("sleep")
             .arg("30")
             .current_dir(&a)
@@ -1787,8 +1787,7 @@ mod tests {
     #[test]
     fn a_worktree_that_cannot_move_stays_on_its_branch() {
         let (_dir, git, worktrees) = spare_repo(1);
-        let a = worktrees.join("T-a");
-        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        let a = checkout(&git, &worktrees, "T-a");
         // A repository inside it, committed as a gitlink: git neither moves nor removes it.
         let nested = a.join("vendor/foo");
         std::fs::create_dir_all(&nested).unwrap();
@@ -1825,8 +1824,7 @@ mod tests {
     #[test]
     fn a_spare_with_relative_paths_is_kept_and_used() {
         let (_dir, git, worktrees) = spare_repo(1);
-        let a = worktrees.join("T-a");
-        git.checkout_worktree(&a, "orchestron/T-a", "main").unwrap();
+        let a = checkout(&git, &worktrees, "T-a");
         commit_file(&a, "a.txt");
         // What git writes with `worktree.useRelativePaths`: each side relative to itself
         // (this git reads a relative `.git` file; its own `gitdir` is checked alone below).
@@ -1847,8 +1845,7 @@ mod tests {
             !git_dir.join("logs/HEAD").exists(),
             "its reflog is forgotten"
         );
-        let b = worktrees.join("T-b");
-        git.checkout_worktree(&b, "orchestron/T-b", "main").unwrap();
+        checkout(&git, &worktrees, "T-b");
         assert_eq!(linked(&git), ["T-b"], "the spare was used");
         git.remove_spares().unwrap();
     }

@@ -48,6 +48,20 @@ pub struct Recovered {
     pub changed: bool,
 }
 
+impl Recovered {
+    /// What became of a worktree no open attempt owns (no run, no process stopped).
+    fn worktree(item: String, what: String, commit: Option<String>, changed: bool) -> Recovered {
+        Recovered {
+            item,
+            what,
+            run: None,
+            commit,
+            stopped_pid: None,
+            changed,
+        }
+    }
+}
+
 /// What a person can do with a worktree left on a detached HEAD at `path`: its commits may
 /// be on no branch, so Orchestron neither commits there nor removes it.
 pub fn detached_advice(path: &Path) -> String {
@@ -289,17 +303,15 @@ fn stale_worktrees(cx: &Context, git: &Git) -> Result<Vec<Recovered>> {
         if !git.owns(&worktree.path) {
             // Replaced since git made it (by a link, or another repository's folder): git is
             // not run there.
-            done.push(Recovered {
-                item: String::new(),
-                what: format!(
+            done.push(Recovered::worktree(
+                String::new(),
+                format!(
                     "left `{}` for a person: it is not a worktree of this repository any more",
                     worktree.path.display()
                 ),
-                run: None,
-                commit: None,
-                stopped_pid: None,
-                changed: false,
-            });
+                None,
+                false,
+            ));
             continue;
         }
         if Git::is_spare(&path) && worktree.branch.is_none() {
@@ -313,29 +325,25 @@ fn stale_worktrees(cx: &Context, git: &Git) -> Result<Vec<Recovered>> {
                     err.message()
                 ),
             };
-            done.push(Recovered {
-                item: String::new(),
-                changed: !path.exists(),
+            done.push(Recovered::worktree(
+                String::new(),
                 what,
-                run: None,
-                commit: None,
-                stopped_pid: None,
-            });
+                None,
+                !path.exists(),
+            ));
             continue;
         }
         let Some(branch) = worktree.branch.clone() else {
-            done.push(Recovered {
+            done.push(Recovered::worktree(
                 item,
-                what: format!(
+                format!(
                     "left the worktree `{}` for a person: it is on a detached HEAD ({})",
                     path.display(),
                     detached_advice(&path)
                 ),
-                run: None,
-                commit: None,
-                stopped_pid: None,
-                changed: false,
-            });
+                None,
+                false,
+            ));
             continue;
         };
         let commit = match git.commit_all(
@@ -344,18 +352,16 @@ fn stale_worktrees(cx: &Context, git: &Git) -> Result<Vec<Recovered>> {
         ) {
             Ok(commit) => commit,
             Err(err) => {
-                done.push(Recovered {
+                done.push(Recovered::worktree(
                     item,
-                    what: format!(
+                    format!(
                         "kept the stale worktree `{}` as it is: {}",
                         path.display(),
                         err.message()
                     ),
-                    run: None,
-                    commit: None,
-                    stopped_pid: None,
-                    changed: false,
-                });
+                    None,
+                    false,
+                ));
                 continue;
             }
         };
@@ -382,14 +388,7 @@ fn stale_worktrees(cx: &Context, git: &Git) -> Result<Vec<Recovered>> {
             ),
         };
         let changed = removed || commit.is_some();
-        done.push(Recovered {
-            item,
-            what,
-            run: None,
-            commit,
-            stopped_pid: None,
-            changed,
-        });
+        done.push(Recovered::worktree(item, what, commit, changed));
     }
     git.prune_worktrees()?;
     Ok(done)
