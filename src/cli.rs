@@ -260,6 +260,16 @@ pub enum Command {
         #[arg(long = "branch", value_name = "BRANCH")]
         branches: Vec<String>,
     },
+    /// File leases between live sessions: take, release, list and check who holds a file
+    ///
+    /// Every edit a session makes leaves a touch on the file (`coordination.touch_ttl`,
+    /// 10 minutes after the latest edit) that others' sessions are told of before they edit
+    /// it; an exclusive lease stops their edits (denied for a worker, asked for an
+    /// interactive session, unless `coordination.on_exclusive` says). Paths are relative to
+    /// the current folder, keys to the repository's top level, so one file in two worktrees
+    /// is one key. Leases end with their session or their TTL.
+    #[command(subcommand)]
+    Lease(LeaseCommand),
     /// Wire Orchestron into a project without the plugin system
     ///
     /// Adds its hooks and status line to `.claude/settings.local.json`, this machine's
@@ -447,6 +457,57 @@ pub enum SlashCommand {
     Memory,
     Inbox,
     Doctor,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeaseCommand {
+    /// Take (or renew) leases on paths or globs (`src/auth/**`) for the current session
+    ///
+    /// Refused, changing nothing, when another live session holds an exclusive lease on one
+    /// of them, or when `--exclusive` meets another session's lease. A folder is leased
+    /// whole (`folder/**`).
+    Acquire {
+        /// Paths or globs (`*`, `?`, `[…]`, `**` as a whole component)
+        #[arg(required = true, value_name = "PATH|GLOB")]
+        paths: Vec<String>,
+        /// How long it lasts (default `coordination.lease_ttl`, 30 minutes)
+        #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = ttl_parser)]
+        ttl: Option<String>,
+        /// Others' edits of these files are stopped, not only warned of
+        #[arg(long)]
+        exclusive: bool,
+        /// The tracker item it is for
+        #[arg(long = "for", value_name = "ITEM")]
+        item: Option<String>,
+    },
+    /// Release the current session's leases on paths or globs, or all its leases and
+    /// touches; with `--force`, anyone's on the paths given (a person taking a file anyway)
+    Release {
+        /// Paths or globs, as leased
+        #[arg(value_name = "PATH|GLOB", required_unless_present = "all")]
+        paths: Vec<String>,
+        /// Every lease and touch of the current session
+        #[arg(long, conflicts_with_all = ["paths", "force"])]
+        all: bool,
+        /// Take every session's leases and touches on the paths (what covers a path goes)
+        #[arg(long)]
+        force: bool,
+    },
+    /// The live leases and touches of live sessions
+    List,
+    /// Who holds each path: the session or agent, since when, for which item
+    Check {
+        /// Paths
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+    },
+}
+
+/// A lease TTL: longer than zero, at most 30 days.
+fn ttl_parser(raw: &str) -> Result<String, String> {
+    orchestron_core::config::lease_ttl(raw)
+        .map(|_| raw.to_owned())
+        .map_err(|err| format!("{err:#}"))
 }
 
 #[derive(Debug, Args)]

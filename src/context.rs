@@ -45,6 +45,8 @@ pub(crate) mod var {
     /// The Claude Code binary `workers run` starts (after `--claude`, before the
     /// configuration's `workers.claude` and `claude` on `PATH`).
     pub(crate) const CLAUDE: &str = "ORCHESTRON_CLAUDE";
+    /// The agent this session works as (overrides the configuration's `agent.id`).
+    pub(crate) const AGENT: &str = "ORCHESTRON_AGENT";
     /// Set by `workers run` for a worker: the item it works on. Under it, only `orchestron
     /// hook EVENT --worker` (the supervisor's `--settings`) acts; the project's and the
     /// plugin's `orchestron hook EVENT` do nothing, so each event is handled once.
@@ -105,6 +107,7 @@ pub(crate) struct Context {
     bin: Option<PathBuf>,
     claude: Option<PathBuf>,
     worker: Option<WorkerMark>,
+    agent: Option<String>,
     core: OnceCell<orchestron_core::Context>,
 }
 
@@ -187,6 +190,7 @@ impl Context {
                 run: get(var::WORKER_RUN),
                 attempt: get(var::WORKER_ATTEMPT).and_then(|raw| raw.parse().ok()),
             }),
+            agent: get(var::AGENT),
             core: OnceCell::new(),
         })
     }
@@ -423,6 +427,25 @@ impl Context {
     /// The user's home directory (`$HOME`).
     pub(crate) fn user_home(&self) -> Option<&Path> {
         self.user_home.as_deref()
+    }
+
+    /// The agent this process works as: `$ORCHESTRON_AGENT`, else the configuration's
+    /// `agent.id`.
+    pub(crate) fn agent(&self) -> Option<String> {
+        self.agent.clone().or_else(|| {
+            self.config()
+                .ok()
+                .and_then(|config| config.agent.id().map(str::to_owned))
+        })
+    }
+
+    /// Who this process is to the lease table: its agent, and the item it works on when it
+    /// is a worker.
+    pub(crate) fn lease_holder(&self) -> orchestron_core::coordination::table::Who {
+        orchestron_core::coordination::table::Who {
+            agent: self.agent(),
+            worker: self.worker.as_ref().map(|worker| worker.item.clone()),
+        }
     }
 
     /// The session named by `$ORCHESTRON_SESSION`, else `$CLAUDE_CODE_SESSION_ID`.

@@ -10,6 +10,7 @@ mod hook;
 mod inbox;
 mod install;
 mod knowledge;
+mod lease;
 mod mode;
 mod query;
 mod review;
@@ -86,6 +87,7 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
         Command::Review(args) => review::run(context, out, args),
         Command::Health { fix } => health::run(context, out, fix),
         Command::Conflicts { branches } => conflicts::run(context, out, &branches),
+        Command::Lease(command) => lease::run(context, out, command),
         Command::Init { dir, bin } => install::init(context, out, dir, bin),
         Command::Uninstall { dir } => install::uninstall(context, out, dir),
         Command::Doctor { dir } => install::doctor(context, out, dir),

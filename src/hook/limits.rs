@@ -66,6 +66,10 @@ pub(crate) const MAX_TOOLS: usize = 100;
 /// (else the oldest). `agent_count` counts them all.
 pub(crate) const MAX_AGENTS: usize = 50;
 
+/// The most (file, holder) pairs a session remembers having been told of (PreToolUse's
+/// touch warnings, once each); the oldest go first.
+pub(crate) const MAX_WARNED: usize = 200;
+
 /// How many files the compaction snapshot lists: those edited last.
 pub(crate) const MAX_SNAPSHOT_FILES: usize = 20;
 

@@ -6,6 +6,7 @@
 //! session's tool call is denied), and every failure is an error that the caller reports
 //! with exit 1, which Claude Code treats as non-blocking.
 
+pub(crate) mod coordinate;
 pub(crate) mod event;
 pub(crate) mod guard;
 pub(crate) mod limits;
@@ -20,7 +21,8 @@ use serde_json::{Value, json};
 
 use crate::context::Context;
 use crate::style;
-use orchestron_core::config::MAX_CONTEXT_CHARS;
+use orchestron_core::config::{MAX_CONTEXT_CHARS, OnExclusive};
+use orchestron_core::coordination::Verdict;
 use orchestron_core::ids::SessionId;
 use orchestron_core::inbox;
 use orchestron_core::session::{self, Lifecycle, Mode, NewSession, Status};
@@ -74,6 +76,19 @@ pub(crate) fn run(context: &Context, event: Event, input: &Input) -> anyhow::Res
                 session::clear_waiting(document);
                 messages = inbox::take_unread(document, now, MAX_CONTEXT_CHARS);
             })?;
+            if !call.failed
+                && let Some(key) = edited_key(context, &payload)
+            {
+                let who = context.lease_holder();
+                let item = who.worker.clone();
+                orchestron_core::coordination::touch(
+                    context.core()?,
+                    &id,
+                    &who,
+                    &key,
+                    item.as_deref(),
+                )?;
+            }
             Ok(deliver(event, &messages))
         }
         Event::Notification => {
@@ -769,17 +784,84 @@ fn pre_tool_use(
     if let Some((guard::Decision::Deny, reason)) = &guarded {
         return Ok(Some(pre_tool_use_reply("deny", reason)));
     }
-    config?;
+    let config = config?;
+    let head = document_head(context, id)?;
     // A paused session's denial outranks a rule's `ask`.
-    if let Some(reason) = paused(context, id)? {
+    if let Some(reason) = head.as_ref().and_then(|head| paused(context, id, head)) {
         return Ok(Some(pre_tool_use_reply("deny", &reason)));
     }
-    Ok(guarded.map(|(decision, reason)| pre_tool_use_reply(decision.as_str(), &reason)))
+    let Some(key) = edited_key(context, payload) else {
+        return Ok(guarded.map(|(decision, reason)| pre_tool_use_reply(decision.as_str(), &reason)));
+    };
+    let verdict = orchestron_core::coordination::at_tool_time(context.core()?, id, &key)?;
+    match verdict {
+        Some(Verdict::Exclusive(row)) => {
+            let answer = match config.coordination.on_exclusive {
+                Some(answer) => answer,
+                None if context.worker().is_some() => OnExclusive::Deny,
+                None => OnExclusive::Ask,
+            };
+            Ok(Some(pre_tool_use_reply(
+                answer.as_str(),
+                &coordinate::exclusive_reason(&key, &row),
+            )))
+        }
+        _ if guarded.is_some() => {
+            Ok(guarded.map(|(decision, reason)| pre_tool_use_reply(decision.as_str(), &reason)))
+        }
+        Some(Verdict::Touched(rows)) => {
+            let warned = head
+                .as_ref()
+                .map_or(&[][..], |head| &head.coordination.warned);
+            let fresh: Vec<_> = rows
+                .iter()
+                .filter(|row| !warned.contains(&coordinate::warned_mark(&key, &row.session)))
+                .collect();
+            if fresh.is_empty() {
+                return Ok(None);
+            }
+            if head.is_some() {
+                let marks: Vec<String> = fresh
+                    .iter()
+                    .map(|row| coordinate::warned_mark(&key, &row.session))
+                    .collect();
+                context.store()?.update(id, |document| {
+                    coordinate::remember_warned(document, &marks);
+                    Ok((true, ()))
+                })?;
+            }
+            Ok(Some(json!({
+                "hookSpecificOutput": {
+                    "hookEventName": Event::PreToolUse.name(),
+                    "additionalContext": coordinate::touched_context(&key, &fresh),
+                }
+            })))
+        }
+        None => Ok(None),
+    }
 }
 
-/// Why the session's tool calls are refused, when it is paused (and not expired).
-fn paused(context: &Context, id: &SessionId) -> anyhow::Result<Option<String>> {
-    // Only the lifecycle is read: serde skips the rest of the document without building it.
+/// The key (a path relative to the repository's top level) of the file an editing tool call
+/// names, when it is one of this repository's files.
+fn edited_key(context: &Context, payload: &Payload) -> Option<String> {
+    let tool = payload.tool_name.as_deref()?;
+    if !track::EDITING_TOOLS.contains(&tool) {
+        return None;
+    }
+    let path = ["file_path", "notebook_path"]
+        .iter()
+        .find_map(|key| payload.tool_input.get(*key).and_then(Value::as_str))?;
+    orchestron_core::coordination::key_of(
+        std::path::Path::new(path),
+        context.working_dir(),
+        &context.location().home,
+    )
+    .filter(|key| !key.is_empty())
+}
+
+/// The session document's parts PreToolUse reads, when the document exists and parses.
+fn document_head(context: &Context, id: &SessionId) -> anyhow::Result<Option<DocumentHead>> {
+    // Only what PreToolUse needs is read: serde skips the rest without building it.
     let text = match context.store()?.read_text(id) {
         Ok(text) => text,
         Err(err)
@@ -789,24 +871,27 @@ fn paused(context: &Context, id: &SessionId) -> anyhow::Result<Option<String>> {
         }
         Err(err) => return Err(err),
     };
-    let Ok(head) = serde_json::from_str::<DocumentHead>(&text) else {
-        return Ok(None);
-    };
-    let lifecycle = head.session.lifecycle;
+    Ok(serde_json::from_str::<DocumentHead>(&text).ok())
+}
+
+/// Why the session's tool calls are refused, when it is paused (and not expired).
+fn paused(context: &Context, id: &SessionId, head: &DocumentHead) -> Option<String> {
+    let lifecycle = &head.session.lifecycle;
     let expired = lifecycle
         .expiry
         .parse::<jiff::Timestamp>()
         .is_ok_and(|expiry| context.now > expiry);
     if lifecycle.status != "paused" || expired {
-        return Ok(None);
+        return None;
     }
     let reason = lifecycle
         .pause_reason
-        .unwrap_or_else(|| "no reason given".to_owned());
-    Ok(Some(format!(
+        .as_deref()
+        .unwrap_or("no reason given");
+    Some(format!(
         "Orchestron session {id} is paused ({reason}); \
          `orchestron session resume {id}` lets its tools run again"
-    )))
+    ))
 }
 
 /// The part of a session document PreToolUse needs. Deserializing into it skips every other
@@ -815,6 +900,8 @@ fn paused(context: &Context, id: &SessionId) -> anyhow::Result<Option<String>> {
 #[derive(serde::Deserialize)]
 struct DocumentHead {
     session: SessionHead,
+    #[serde(default)]
+    coordination: coordinate::Head,
 }
 
 #[derive(serde::Deserialize)]
@@ -900,6 +987,7 @@ fn session_end(context: &Context, id: &SessionId, reason: &str) -> anyhow::Resul
         .default_project()
         .unwrap_or_else(|| "project".to_owned());
     orchestron_core::handoffs::session_ended(context.core()?, &document, reason, &fallback)?;
+    orchestron_core::coordination::end_session(context.core()?, id)?;
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use super::limits::{
 use super::wire::Todos;
 
 /// The tools whose `file_path` (or `notebook_path`) is a file the agent changed.
-const EDITING_TOOLS: [&str; 4] = ["Edit", "Write", "MultiEdit", "NotebookEdit"];
+pub(crate) const EDITING_TOOLS: [&str; 4] = ["Edit", "Write", "MultiEdit", "NotebookEdit"];
 
 /// One finished tool call, as PostToolUse and PostToolUseFailure report it.
 #[derive(Debug)]

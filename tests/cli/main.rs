@@ -22,6 +22,7 @@ mod install;
 mod instructions;
 mod jsonpath_cts;
 mod knowledge;
+mod lease;
 mod lifecycle;
 mod live;
 mod query;

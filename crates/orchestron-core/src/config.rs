@@ -161,6 +161,88 @@ pub struct Config {
     pub workers: WorkersConfig,
     #[serde(default)]
     pub notify: NotifyConfig,
+    #[serde(default)]
+    pub coordination: CoordinationConfig,
+}
+
+/// How long an edit's touch lasts after the latest edit unless configured otherwise
+/// (`coordination.touch_ttl`): 10 minutes.
+pub const DEFAULT_TOUCH_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// How long an explicit file lease lasts unless `--ttl` or `coordination.lease_ttl` says
+/// otherwise: 30 minutes.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// What a tool call on a file another live session leases exclusively is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnExclusive {
+    Deny,
+    Ask,
+}
+
+impl OnExclusive {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnExclusive::Deny => "deny",
+            OnExclusive::Ask => "ask",
+        }
+    }
+}
+
+/// File leases between live sessions (`coordination`): `{"touch_ttl": "10m", "lease_ttl":
+/// "30m", "on_exclusive": "deny"}`. Without `on_exclusive`, a worker session is denied and
+/// an interactive one asked.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CoordinationConfig {
+    /// A duration such as `10m` (default [`DEFAULT_TOUCH_TTL`]).
+    #[serde(default)]
+    pub touch_ttl: Option<String>,
+    /// A duration such as `30m` (default [`DEFAULT_LEASE_TTL`]).
+    #[serde(default)]
+    pub lease_ttl: Option<String>,
+    #[serde(default)]
+    pub on_exclusive: Option<OnExclusive>,
+}
+
+impl CoordinationConfig {
+    fn check(&self, path: &Path) -> anyhow::Result<()> {
+        for (name, value) in [
+            ("touch_ttl", &self.touch_ttl),
+            ("lease_ttl", &self.lease_ttl),
+        ] {
+            if let Some(value) = value {
+                let ttl = parse_duration(value).with_context(|| {
+                    format!("invalid `coordination.{name}` in `{}`", path.display())
+                })?;
+                anyhow::ensure!(
+                    !ttl.is_zero() && ttl <= MAX_EXPIRY,
+                    "invalid `coordination.{name}` in `{}`: it must be longer than zero",
+                    path.display()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// How long an edit's touch lasts after the latest edit.
+    pub fn touch_ttl(&self) -> Duration {
+        Self::ttl(self.coordination.touch_ttl.as_deref(), DEFAULT_TOUCH_TTL)
+    }
+
+    /// How long an explicit lease lasts when `--ttl` does not say.
+    pub fn lease_ttl(&self) -> Duration {
+        Self::ttl(self.coordination.lease_ttl.as_deref(), DEFAULT_LEASE_TTL)
+    }
+
+    fn ttl(setting: Option<&str>, default: Duration) -> Duration {
+        setting
+            .and_then(|ttl| parse_duration(ttl).ok())
+            .filter(|ttl| !ttl.is_zero())
+            .unwrap_or(default)
+    }
 }
 
 /// Who works in this project. Until agents have identities of their own, `agent.id` names
@@ -398,6 +480,7 @@ impl Config {
             );
         }
         config.workers.check(path)?;
+        config.coordination.check(path)?;
         if let Some(chars) = config.hooks.context_chars {
             anyhow::ensure!(
                 (1..=MAX_CONTEXT_CHARS).contains(&chars),
@@ -573,6 +656,32 @@ pub fn worker_wait(text: &str) -> anyhow::Result<Duration> {
         "`{text}` is longer than the longest allowed, 24h"
     );
     Ok(wait)
+}
+
+/// The longest TTL a file lease may ask for (`--ttl`): 30 days.
+pub const MAX_LEASE_TTL: Duration = Duration::from_secs(30 * 86_400);
+
+/// Check a lease's TTL (`--ttl`): longer than zero and at most [`MAX_LEASE_TTL`].
+pub fn lease_ttl(text: &str) -> anyhow::Result<Duration> {
+    let trimmed = text.trim();
+    anyhow::ensure!(
+        !trimmed.starts_with('-'),
+        "a TTL must be longer than zero, not `{trimmed}`"
+    );
+    if trimmed.parse::<f64>().is_ok() {
+        anyhow::ensure!(
+            trimmed.parse::<f64>() != Ok(0.0),
+            "a TTL must be longer than zero, not `{trimmed}`"
+        );
+        anyhow::bail!("`{trimmed}` needs a unit, as in `30m`, `2h` or `90s`");
+    }
+    let ttl = parse_duration(text)?;
+    anyhow::ensure!(!ttl.is_zero(), "a TTL must be longer than zero");
+    anyhow::ensure!(
+        ttl <= MAX_LEASE_TTL,
+        "`{text}` is longer than the longest TTL, 30 days"
+    );
+    Ok(ttl)
 }
 
 /// Check an amount for `--budget-usd` or `--item-budget-usd`: positive and finite.

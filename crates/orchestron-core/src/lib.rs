@@ -31,7 +31,9 @@
 //! - [`workers`]: parallel headless Claude Code workers: the supervisor, its processes, their
 //!   streams and ledger, their instructions, git, the merge train and recovery, and
 //!   [`health`]: the report on them and the tracker, with the safe repairs, and
-//!   [`conflicts`]: the conflict forecast between live branches.
+//!   [`conflicts`]: the conflict forecast between live branches;
+//! - [`coordination`]: file leases between live sessions (touches and explicit leases, in
+//!   one table a hook reads at once), and what a tool call on a file others hold is told.
 
 pub mod attention;
 pub mod bounds;
@@ -39,6 +41,7 @@ pub mod briefing;
 pub mod config;
 pub mod conflicts;
 pub mod context;
+pub mod coordination;
 pub mod docpath;
 pub mod error;
 pub mod handoff;

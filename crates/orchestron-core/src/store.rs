@@ -39,9 +39,12 @@ pub const HANDOFFS: &str = "handoffs";
 /// The folder of named context snapshots under a state root.
 pub const SNAPSHOTS: &str = "snapshots";
 
+/// The folder of the file lease table under a state root (one document, `leases.json`).
+pub const LEASES: &str = "leases";
+
 /// The folders of a state root that hold documents: with the root, never symbolic links
 /// when the root was found in the project (see [`refuse_linked_state`]).
-pub const STATE_FOLDERS: &[&str] = &[SESSIONS, HANDOFFS, SNAPSHOTS];
+pub const STATE_FOLDERS: &[&str] = &[SESSIONS, HANDOFFS, SNAPSHOTS, LEASES];
 
 /// What a transaction does to a document once the caller has seen it.
 #[derive(Debug)]
@@ -143,6 +146,48 @@ impl Store {
             Err(err) => Err(refused_link(err, &path))
                 .with_context(|| format!("cannot read `{}`", path.display())),
         }
+    }
+
+    /// The bytes of a document, without locking or parsing it; `None` when it does not
+    /// exist. For documents with a typed shape of their own (the file leases).
+    pub fn try_read_bytes(&self, id: &SessionId) -> anyhow::Result<Option<Vec<u8>>> {
+        let path = self.document_path(id);
+        match read_no_link(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(refused_link(err, &path))
+                .with_context(|| format!("cannot read `{}`", path.display())),
+        }
+    }
+
+    /// [`Store::transact`] on a document's bytes, for a document with a typed shape of its
+    /// own: `change` sees the current bytes (`None` when the document does not exist) and
+    /// returns the new bytes (`None`: leave it alone). The bytes are held to
+    /// [`crate::bounds::MAX_DOCUMENT_BYTES`].
+    pub fn transact_bytes<T>(
+        &self,
+        id: &SessionId,
+        change: impl FnOnce(Option<Vec<u8>>) -> anyhow::Result<(Option<Vec<u8>>, T)>,
+    ) -> anyhow::Result<T> {
+        let lock = self.lock(id)?;
+        let current = self.try_read_bytes(id)?;
+        self.hold_for_tests();
+        let (bytes, result) = change(current)?;
+        if let Some(bytes) = bytes {
+            let path = self.document_path(id);
+            if bytes.len() > crate::bounds::MAX_DOCUMENT_BYTES {
+                return Err(Error::invalid(format!(
+                    "`{}` would grow to {} bytes, past the {} bytes a document may hold",
+                    path.display(),
+                    bytes.len(),
+                    crate::bounds::MAX_DOCUMENT_BYTES
+                ))
+                .into());
+            }
+            self.write_bytes(id, &bytes)?;
+        }
+        drop(lock);
+        Ok(result)
     }
 
     /// Read a document without locking; a missing one is a not-found [`Error`].
@@ -272,13 +317,17 @@ impl Store {
     /// 0.05 ms. The price is that, with `Durability::Normal`, a power cut (not a crash) can
     /// lose recent writes or leave a document empty; `Durability::Full` fsyncs instead.
     fn write(&self, id: &SessionId, document: &Value) -> anyhow::Result<()> {
+        // Refuses a document Orchestron could not read back (see `bounds`).
+        let bytes = crate::bounds::serialize(document, &self.document_path(id))?;
+        self.write_bytes(id, &bytes)
+    }
+
+    fn write_bytes(&self, id: &SessionId, bytes: &[u8]) -> anyhow::Result<()> {
         let path = self.document_path(id);
         let temp = self.temp_path(id);
-        // Refuses a document Orchestron could not read back (see `bounds`).
-        let bytes = crate::bounds::serialize(document, &path)?;
         let result = (|| -> io::Result<()> {
             let mut file = create_fresh(&temp)?;
-            file.write_all(&bytes)?;
+            file.write_all(bytes)?;
             if self.durability == Durability::Full {
                 file.sync_all()?;
             }

@@ -1,0 +1,657 @@
+//! Coordination between live sessions: file leases. The operations on the project's one
+//! lease table (`<root>/leases/leases.json`, see [`table`]), each a locked transaction or a
+//! lock-free read, and what a tool call is told about a file others hold
+//! ([`at_tool_time`]).
+//!
+//! Keys are paths relative to the repository's top level, resolved by the face (the same
+//! file in two worktrees of one repository is one key); patterns are [`glob`]s over keys.
+//! A session's entries count while the session lives: an ended or expired session's are
+//! ignored wherever they are read, SessionEnd removes them, and their TTL drops them.
+
+pub mod glob;
+pub mod table;
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::ids::SessionId;
+use crate::session::Lifecycle;
+use crate::store::LEASES;
+use crate::tracker::model::Status as ItemStatus;
+use table::{Found, Head, Kind, Lease, Stored, Table, Who};
+
+/// The table's document in the [`LEASES`] folder.
+fn document() -> SessionId {
+    SessionId::from_name("leases")
+}
+
+fn seconds(at: Timestamp) -> i64 {
+    at.as_second()
+}
+
+fn time(seconds: i64) -> String {
+    Timestamp::from_second(seconds).map_or_else(|_| seconds.to_string(), |at| at.to_string())
+}
+
+fn until(now: Timestamp, ttl: Duration) -> i64 {
+    seconds(now).saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn unreadable(cx: &Context, err: &dyn std::fmt::Display) -> Error {
+    let path = cx.store(LEASES).document_path(&document());
+    Error::internal(format!(
+        "the file lease table `{}` is not readable: {err}",
+        path.display()
+    ))
+    .with_hint(
+        "leases are short-lived: removing the file drops them all, and sessions take them \
+         again as they edit",
+    )
+}
+
+fn parse(bytes: &[u8], cx: &Context) -> Result<Stored> {
+    serde_json::from_slice(bytes).map_err(|err| unreadable(cx, &err))
+}
+
+fn decode(stored: &Stored, cx: &Context) -> Result<Table> {
+    stored.decode().map_err(|err| unreadable(cx, &err))
+}
+
+/// The lease table as it is now, without a lock; empty when there is none.
+pub fn read(cx: &Context) -> Result<Table> {
+    match cx.store(LEASES).try_read_bytes(&document())? {
+        Some(bytes) => decode(&parse(&bytes, cx)?, cx),
+        None => Ok(Table::default()),
+    }
+}
+
+/// Change the stored table under its lock; the sessions whose entries have all ended are
+/// dropped on the way. `change` returns whether it changed anything, and its result.
+fn transact_stored<T>(
+    cx: &Context,
+    change: impl FnOnce(&mut Stored) -> Result<(bool, T)>,
+) -> Result<T> {
+    let now = seconds(cx.now());
+    let mut failure = None;
+    let result = cx.store(LEASES).transact_bytes(&document(), |current| {
+        let mut stored = match current {
+            Some(bytes) => match parse(&bytes, cx) {
+                Ok(stored) => stored,
+                Err(err) => {
+                    failure = Some(err);
+                    return Ok((None, None));
+                }
+            },
+            None => Stored::default(),
+        };
+        let dropped = stored.drop_ended(now);
+        match change(&mut stored) {
+            Ok((changed, result)) => {
+                let bytes = (changed || dropped)
+                    .then(|| serde_json::to_vec(&stored))
+                    .transpose()?;
+                Ok((bytes, Some(result)))
+            }
+            Err(err) => {
+                failure = Some(err);
+                Ok((None, None))
+            }
+        }
+    })?;
+    match (failure, result) {
+        (Some(err), _) => Err(err),
+        (None, Some(result)) => Ok(result),
+        (None, None) => Err(Error::internal("the lease transaction returned nothing")),
+    }
+}
+
+/// Change the whole decoded table under its lock; ended entries are dropped on the way.
+fn transact<T>(cx: &Context, change: impl FnOnce(&mut Table) -> Result<(bool, T)>) -> Result<T> {
+    let now = seconds(cx.now());
+    transact_stored(cx, |stored| {
+        let mut table = decode(stored, cx)?;
+        let pruned = table.prune(now);
+        let (changed, result) = change(&mut table)?;
+        if changed || pruned {
+            *stored = Stored::encode(&table).map_err(|err| unreadable(cx, &err))?;
+        }
+        Ok((changed || pruned, result))
+    })
+}
+
+/// Record `session`'s edit of `key` (a PostToolUse of an editing tool): a touch lasting
+/// `coordination.touch_ttl`. Only the session's own entries are parsed and rewritten, and a
+/// touch renewed within the last minute is not written again. Returns whether the table
+/// was written.
+pub fn touch(
+    cx: &Context,
+    session: &SessionId,
+    who: &Who,
+    key: &str,
+    item: Option<&str>,
+) -> Result<bool> {
+    let now = cx.now();
+    let ends = until(now, cx.config().touch_ttl());
+    let now = seconds(now);
+    transact_stored(cx, |stored| {
+        let (changed, ()) = stored
+            .with_holder(session.as_str(), now, |holder| {
+                if holder.fresh_touch(key, now, ends) {
+                    return (false, ());
+                }
+                holder.touch(who, key, item, now, ends);
+                (true, ())
+            })
+            .map_err(|err| unreadable(cx, &err))?;
+        Ok((changed, changed))
+    })
+}
+
+/// What `lease acquire` asks for: patterns already resolved to keys or globs over keys.
+#[derive(Debug, Clone)]
+pub struct Acquire {
+    pub patterns: Vec<String>,
+    pub ttl: Duration,
+    pub exclusive: bool,
+    /// The tracker item, as given (resolved here).
+    pub item: Option<String>,
+}
+
+/// One entry as the commands show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub path: String,
+    pub kind: &'static str,
+    pub exclusive: bool,
+    pub session: String,
+    /// The agent the session works as, when known.
+    pub agent: Option<String>,
+    /// The item a worker session works on (it was started for it).
+    pub worker: Option<String>,
+    /// The item the entry is for: its own, else the item its session works on.
+    pub item: Option<String>,
+    pub title: Option<String>,
+    pub since: String,
+    /// The latest edit (a touch) or renewal (a lease).
+    pub at: String,
+    pub until: String,
+    /// How long ago the latest edit or renewal was, in seconds.
+    pub age_seconds: i64,
+}
+
+impl Row {
+    /// Who holds it, in words: the agent's or worker's name where there is one.
+    pub fn holder(&self) -> String {
+        let short = self.session.get(..8).unwrap_or(&self.session);
+        match (&self.agent, &self.worker) {
+            (Some(agent), _) => format!("{agent} (session {short})"),
+            (None, Some(item)) => format!("the worker on {item} (session {short})"),
+            (None, None) => format!("session {short}"),
+        }
+    }
+
+    /// The item in words, `T-3 "Title"`, when there is one.
+    pub fn item_words(&self) -> Option<String> {
+        let item = self.item.as_deref()?;
+        Some(match &self.title {
+            Some(title) => format!("{item} \"{title}\""),
+            None => item.to_owned(),
+        })
+    }
+}
+
+/// What the reads look up about holders: whether each session lives, and the items and
+/// titles of the tracker, each once.
+struct Lookup<'a> {
+    cx: &'a Context,
+    now: Timestamp,
+    live: HashMap<String, bool>,
+    tracker: Option<crate::tracker::db::Db>,
+    opened: bool,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(cx: &'a Context) -> Lookup<'a> {
+        Lookup {
+            cx,
+            now: cx.now(),
+            live: HashMap::new(),
+            tracker: None,
+            opened: false,
+        }
+    }
+
+    /// Whether `session` is live: its document exists and it has neither ended nor
+    /// expired. A document that cannot be read counts as live (the safe side).
+    fn live(&mut self, session: &str) -> bool {
+        if let Some(&known) = self.live.get(session) {
+            return known;
+        }
+        let live = match SessionId::parse(session) {
+            Err(_) => false,
+            Ok(id) => match self.cx.store(crate::sessions::FOLDER).try_read(&id) {
+                Ok(None) => false,
+                Err(_) => true,
+                Ok(Some(document)) => Lifecycle::of(&document).map_or(true, |lifecycle| {
+                    let status = lifecycle.status(self.now);
+                    !status.is_ended() && status != crate::session::Status::Expired
+                }),
+            },
+        };
+        self.live.insert(session.to_owned(), live);
+        live
+    }
+
+    fn conn(&mut self) -> Option<&rusqlite::Connection> {
+        if !self.opened {
+            self.opened = true;
+            if self.cx.tracker_path().exists() {
+                self.tracker = self.cx.tracker_for_reads().ok();
+            }
+        }
+        self.tracker.as_ref().map(crate::tracker::db::Db::conn)
+    }
+
+    fn row(&mut self, found: &Found<'_>) -> Row {
+        let lease = found.lease;
+        let mut item = lease.item.clone().or_else(|| found.holder.worker.clone());
+        let mut title = None;
+        if let Some(conn) = self.conn() {
+            let known = match &item {
+                Some(id) => crate::tracker::items::get(conn, id).ok(),
+                None => crate::status::session_item(conn, found.session)
+                    .ok()
+                    .flatten()
+                    .filter(|item| item.status == ItemStatus::InProgress),
+            };
+            if let Some(known) = known {
+                item = Some(known.id);
+                title = Some(known.title);
+            }
+        }
+        Row {
+            path: lease.path.clone(),
+            kind: lease.kind.as_str(),
+            exclusive: lease.exclusive,
+            session: found.session.to_owned(),
+            agent: found.holder.agent.clone(),
+            worker: found.holder.worker.clone(),
+            item,
+            title,
+            since: time(lease.since),
+            at: time(lease.at),
+            until: time(lease.until),
+            age_seconds: (seconds(self.now) - lease.at).max(0),
+        }
+    }
+
+    /// The rows of the entries of live sessions among `found`.
+    fn rows(&mut self, found: &[Found<'_>]) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for found in found {
+            if self.live(found.session) {
+                rows.push(self.row(found));
+            }
+        }
+        rows
+    }
+}
+
+/// What `lease acquire` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Acquired {
+    /// The leases held now.
+    pub leases: Vec<Row>,
+    /// Others' touches and shared leases on the same files: not in the way, worth knowing.
+    pub others: Vec<Row>,
+}
+
+/// Take (or renew) explicit leases for `session`. Refused, changing nothing, when another
+/// live session holds an exclusive lease that meets one of the patterns, or when this one
+/// is exclusive and another live session holds a lease (not a touch) that meets it.
+pub fn acquire(
+    cx: &Context,
+    session: &SessionId,
+    who: &Who,
+    request: &Acquire,
+) -> Result<Acquired> {
+    if request.patterns.is_empty() {
+        return Err(Error::invalid("name at least one path or glob to lease"));
+    }
+    if request.ttl.is_zero() {
+        return Err(Error::invalid("the TTL must be longer than zero"));
+    }
+    let mut globs = Vec::new();
+    for pattern in &request.patterns {
+        globs.push(glob::Glob::parse(pattern).map_err(Error::invalid)?);
+    }
+    if !cx.store(crate::sessions::FOLDER).exists(session) {
+        return Err(Error::session_not_found(session.as_str()));
+    }
+    let item = request
+        .item
+        .as_deref()
+        .map(|raw| crate::tracker::tasks::resolve_item(cx, raw))
+        .transpose()?;
+    let now = cx.now();
+    let ends = until(now, request.ttl);
+    let now_s = seconds(now);
+    let id = session.as_str();
+    let table = read(cx)?;
+    // Who is in the way is decided on a lock-free read, then again under the lock.
+    check_clashes(cx, &table, id, &globs, request.exclusive)?;
+    let (held, others) = transact(cx, |table| {
+        check_clashes(cx, table, id, &globs, request.exclusive)?;
+        let mut held = Vec::new();
+        for pattern in &request.patterns {
+            let lease = table
+                .acquire(
+                    id,
+                    who,
+                    pattern,
+                    request.exclusive,
+                    item.as_deref(),
+                    (now_s, ends),
+                )
+                .map_err(Error::invalid)?;
+            held.push(lease);
+        }
+        Ok((true, held))
+    })
+    .map(|held| {
+        let table = read(cx).unwrap_or_default();
+        let mut lookup = Lookup::new(cx);
+        let holder = table.sessions.get(id).cloned().unwrap_or_default();
+        let rows: Vec<Row> = held
+            .iter()
+            .map(|lease| {
+                lookup.row(&Found {
+                    session: id,
+                    holder: &holder,
+                    lease,
+                })
+            })
+            .collect();
+        let mut others = Vec::new();
+        for glob in &globs {
+            let found = table.meeting(glob, Some(id), now_s);
+            others.extend(lookup.rows(&found));
+        }
+        (rows, others)
+    })?;
+    Ok(Acquired {
+        leases: held,
+        others,
+    })
+}
+
+fn check_clashes(
+    cx: &Context,
+    table: &Table,
+    own: &str,
+    globs: &[glob::Glob],
+    exclusive: bool,
+) -> Result<()> {
+    let now = seconds(cx.now());
+    let mut lookup = Lookup::new(cx);
+    for glob in globs {
+        let found: Vec<Found<'_>> = table
+            .meeting(glob, Some(own), now)
+            .into_iter()
+            .filter(|found| found.lease.kind == Kind::Lease && (found.lease.exclusive || exclusive))
+            .collect();
+        if let Some(row) = lookup.rows(&found).into_iter().next() {
+            let what = if row.exclusive {
+                "an exclusive lease"
+            } else {
+                "a lease"
+            };
+            let item = row
+                .item_words()
+                .map(|item| format!(" for {item}"))
+                .unwrap_or_default();
+            return Err(Error::conflict(format!(
+                "`{}` meets {what} on `{}` held by {}{item} since {}",
+                glob.as_str(),
+                row.path,
+                row.holder(),
+                row.since
+            ))
+            .with_hint(format!(
+                "wait for it to end (at {}), or a person takes it with `orchestron lease \
+                 release {} --force`",
+                row.until,
+                shell_word(&row.path)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `text` as one shell word: bare when it is plain, else in single quotes.
+pub fn shell_word(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// Release `session`'s explicit leases on `patterns`, or all its entries (touches too)
+/// when `patterns` is `None`. With `force`, every session's entries on each pattern (a path
+/// takes what covers it) go instead: what a person runs to take a file anyway. Returns what
+/// went.
+pub fn release(
+    cx: &Context,
+    session: Option<&SessionId>,
+    patterns: Option<&[String]>,
+    force: bool,
+) -> Result<Vec<Row>> {
+    let gone: Vec<(String, Holder, Lease)> = transact(cx, |table| {
+        let mut gone = Vec::new();
+        if force {
+            let patterns =
+                patterns.ok_or_else(|| Error::invalid("`--force` needs the paths to take"))?;
+            for pattern in patterns {
+                let holders = table.sessions.clone();
+                for (session, lease) in table.force_release(pattern) {
+                    let holder = holders.get(&session).cloned().unwrap_or_default();
+                    gone.push((session, holder, lease));
+                }
+            }
+        } else {
+            let session = session.ok_or_else(|| {
+                Error::invalid("no session: leases belong to a session").with_hint(
+                    "run it from a Claude Code session, or name one with ORCHESTRON_SESSION; a \
+                     person takes another session's lease with `--force`",
+                )
+            })?;
+            let holder = table
+                .sessions
+                .get(session.as_str())
+                .cloned()
+                .unwrap_or_default();
+            for lease in table.release(session.as_str(), patterns) {
+                gone.push((session.as_str().to_owned(), holder.clone(), lease));
+            }
+        }
+        Ok((!gone.is_empty(), gone))
+    })?;
+    let mut lookup = Lookup::new(cx);
+    Ok(gone
+        .iter()
+        .map(|(session, holder, lease)| {
+            lookup.row(&Found {
+                session,
+                holder,
+                lease,
+            })
+        })
+        .collect())
+}
+
+use table::Holder;
+
+/// Every live entry of every live session, sorted by path then session.
+pub fn list(cx: &Context) -> Result<Vec<Row>> {
+    let table = read(cx)?;
+    let now = seconds(cx.now());
+    let found: Vec<Found<'_>> = table.entries(None, now).collect();
+    let mut rows = Lookup::new(cx).rows(&found);
+    rows.sort_by(|a, b| (&a.path, &a.session).cmp(&(&b.path, &b.session)));
+    Ok(rows)
+}
+
+/// Who holds each of `keys`: the live entries that cover it, of every live session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checked {
+    pub path: String,
+    pub holders: Vec<Row>,
+}
+
+/// `lease check`: for each key, the live entries of live sessions that cover it.
+pub fn check(cx: &Context, keys: &[String]) -> Result<Vec<Checked>> {
+    let table = read(cx)?;
+    let now = seconds(cx.now());
+    let mut lookup = Lookup::new(cx);
+    Ok(keys
+        .iter()
+        .map(|key| {
+            let found = table.covering(key, None, now);
+            Checked {
+                path: key.clone(),
+                holders: lookup.rows(&found),
+            }
+        })
+        .collect())
+}
+
+/// Forget `session`'s entries: it ended. Returns whether it held any. Reads first, so a
+/// session that held nothing writes nothing.
+pub fn end_session(cx: &Context, session: &SessionId) -> Result<bool> {
+    let Some(bytes) = cx.store(LEASES).try_read_bytes(&document())? else {
+        return Ok(false);
+    };
+    if !parse(&bytes, cx)?.sessions.contains_key(session.as_str()) {
+        return Ok(false);
+    }
+    transact_stored(cx, |stored| {
+        let held = stored.forget(session.as_str());
+        Ok((held, held))
+    })
+}
+
+/// What a tool call on a file others hold is told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Another live session holds an exclusive lease on it.
+    Exclusive(Box<Row>),
+    /// Other live sessions edited it recently, or hold a shared lease on it.
+    Touched(Vec<Row>),
+}
+
+/// PreToolUse's question for session `own` about to edit `key`: is the file another live
+/// session's? Reads the table without a lock (one file), then only the documents of the
+/// sessions found holding it.
+pub fn at_tool_time(cx: &Context, own: &SessionId, key: &str) -> Result<Option<Verdict>> {
+    let Some(bytes) = cx.store(LEASES).try_read_bytes(&document())? else {
+        return Ok(None);
+    };
+    let now = seconds(cx.now());
+    let text = std::str::from_utf8(&bytes).map_err(|err| unreadable(cx, &err))?;
+    let head = Head::read(text).map_err(|err| unreadable(cx, &err))?;
+    if !head.may_hold(text, key, own.as_str(), now) {
+        return Ok(None);
+    }
+    // Only the sessions that may hold it are decoded: those whose entries name the key, or
+    // that hold a glob matching it.
+    let stored = parse(&bytes, cx)?;
+    let quoted = serde_json::to_string(key).unwrap_or_default();
+    let mut table = Table::default();
+    for (session, raw) in &stored.sessions {
+        let globbed = stored
+            .globs
+            .iter()
+            .any(|(pattern, holding)| holding == session && table::glob_matches(pattern, key));
+        if session != own.as_str() && (globbed || raw.get().contains(&quoted)) {
+            let holder = serde_json::from_str(raw.get()).map_err(|err| unreadable(cx, &err))?;
+            table.sessions.insert(session.clone(), holder);
+        }
+    }
+    let found = table.covering(key, Some(own.as_str()), now);
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let rows = Lookup::new(cx).rows(&found);
+    if let Some(row) = rows.iter().find(|row| row.exclusive && row.kind == "lease") {
+        return Ok(Some(Verdict::Exclusive(Box::new(row.clone()))));
+    }
+    Ok((!rows.is_empty()).then_some(Verdict::Touched(rows)))
+}
+
+/// `path` with `.` and `..` taken out lexically (a link is not followed: the key is the
+/// path as the tool named it).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The key of the file at `path` (absolute, or relative to `cwd`): its path relative to the
+/// top level of its checkout, when that checkout is a worktree of the repository whose main
+/// worktree (or, outside git, whose project folder) is `home`. `None` for a file elsewhere.
+/// Reads at most the checkout's `.git` files.
+pub fn key_of(path: &Path, cwd: &Path, home: &Path) -> Option<String> {
+    let path = normalize(&cwd.join(path));
+    let top = path
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_path_buf);
+    let base = match top {
+        Some(top) if top == home => top,
+        Some(top) => {
+            let location = crate::repo::locate(&top);
+            if location.home != home {
+                return None;
+            }
+            top
+        }
+        None if path.starts_with(home) => home.to_path_buf(),
+        None => return None,
+    };
+    let relative = path.strip_prefix(&base).ok()?;
+    let key = relative
+        .components()
+        .map(|part| part.as_os_str().to_str())
+        .collect::<Option<Vec<_>>>()?
+        .join("/");
+    Some(key)
+}
+
+/// How long ago `seconds` was, in words: `just now`, `3 min ago`, `2 h ago`.
+pub fn ago(seconds: i64) -> String {
+    match seconds {
+        ..60 => "just now".to_owned(),
+        60..3_600 => format!("{} min ago", seconds / 60),
+        3_600..86_400 => format!("{} h ago", seconds / 3_600),
+        _ => format!("{} days ago", seconds / 86_400),
+    }
+}
