@@ -6,7 +6,7 @@
 //! The document ([`Stored`]) keeps each session's entries as raw JSON, ahead of them when
 //! each session's entries end (`ends`) and every glob any session holds (`globs`). So the
 //! hot paths parse little: a tool call's check reads the head and looks for the file's key
-//! in the text, parsing the sessions only when one may hold it ([`Stored::may_hold`]); an
+//! in the text, parsing the sessions only when one may hold it ([`Head::may_hold`]); an
 //! edit's touch parses and rewrites only its own session's entries
 //! ([`Stored::with_holder`]); a session whose entries have all ended is dropped unparsed.
 //!
