@@ -230,6 +230,18 @@ impl Fixture {
 
     /// Run `claude -p PROMPT --output-format json …` against a mock answering `scenario`.
     pub(crate) fn run(&self, name: &str, scenario: Value, args: &[&str]) -> Run {
+        self.run_in(&self.project, name, scenario, args, &[])
+    }
+
+    /// [`Fixture::run`] in `dir` (another worktree, say), with `env` added.
+    pub(crate) fn run_in(
+        &self,
+        dir: &Path,
+        name: &str,
+        scenario: Value,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
         let work = self.root.join(format!("run-{name}"));
         std::fs::create_dir_all(&work).unwrap();
         let log = work.join("mock-requests.jsonl");
@@ -237,14 +249,15 @@ impl Fixture {
         let debug = work.join("debug.log");
         let mut all = vec!["--debug-file", debug.to_str().unwrap()];
         all.extend_from_slice(args);
-        let output = self
-            .claude_command(&all)
-            .env(
-                "ANTHROPIC_BASE_URL",
-                format!("http://127.0.0.1:{}", mock.port),
-            )
-            .output()
-            .expect("run claude");
+        let mut command = self.claude_command(&all);
+        command.current_dir(dir).env(
+            "ANTHROPIC_BASE_URL",
+            format!("http://127.0.0.1:{}", mock.port),
+        );
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = output_within(command, RUN_DEADLINE);
         let requests = std::fs::read_to_string(&log)
             .unwrap_or_default()
             .lines()

@@ -5,6 +5,7 @@
 //!
 //! Without the CLI every test is compiled `#[ignore]`d and shows as ignored; with `CI=true` they are mandatory.
 
+mod coordination;
 mod handoffs;
 mod harness;
 mod live;

@@ -1,0 +1,290 @@
+//! Issue 14 with the real Claude Code CLI: file leases between two live sessions. Session A
+//! stays live (its run waits inside a Bash call) while session B's runs edit the same file:
+//! B is told of A's edit, then stopped by A's exclusive lease (denied as a worker, asked as
+//! an interactive session), and edits freely once A's session has ended. Once in one
+//! checkout, once with B in a second worktree of the repository.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::args;
+use crate::harness::{Fixture, Run, claude_bin, orchestron_bin, wait_for};
+
+const A_SESSION: &str = "a1a1a1a1-0000-4000-8000-00000000000a";
+
+fn git_in(fixture: &Fixture, dir: &Path, args: &[&str]) {
+    let mut command = fixture.git_command(args);
+    command.current_dir(dir);
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "git {args:?}: {output:?}");
+}
+
+fn orchestron_in(fixture: &Fixture, dir: &Path, args: &[&str]) -> String {
+    let output = Command::new(orchestron_bin())
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &fixture.home)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "orchestron {args:?}: {output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// The hooks a worker runs (`workers run` passes the same `--settings`): `hook EVENT
+/// --worker` for the events that matter here.
+fn worker_settings() -> String {
+    let bin = orchestron_bin().to_str().unwrap();
+    let hooks: serde_json::Map<String, Value> =
+        ["SessionStart", "PreToolUse", "PostToolUse", "SessionEnd"]
+            .iter()
+            .map(|event| {
+                (
+                    (*event).to_owned(),
+                    json!([{"hooks": [{"type": "command", "command": bin,
+                "args": ["hook", event, "--worker"], "timeout": 10}]}]),
+                )
+            })
+            .collect();
+    json!({ "hooks": hooks }).to_string()
+}
+
+fn bash(command: String) -> Value {
+    json!({"tool_use": {"name": "Bash", "input": {"command": command, "description": "A step"}}})
+}
+
+/// Create `gate` and wait, within the Bash call, for `go` (at most a minute).
+fn signal_and_wait(gate: &Path, go: &Path) -> String {
+    format!(
+        "touch {} && for i in $(seq 600); do [ -e {} ] && exit 0; sleep 0.1; done; exit 1",
+        gate.display(),
+        go.display()
+    )
+}
+
+/// B reads `src/x.txt` and replaces `old` with `new` in it.
+fn edit_scenario(old: &str, new: &str) -> Value {
+    json!({"steps": [
+        {"tool_use": {"name": "Read", "input": {"file_path": "{{CWD}}/src/x.txt"}}},
+        {"tool_use": {"name": "Edit", "input": {"file_path": "{{CWD}}/src/x.txt",
+            "old_string": old, "new_string": new}}},
+        {"text": "Done."}
+    ]})
+}
+
+/// The text the model got back after its Edit (the request after it): the tool's result and
+/// the hooks' context.
+fn after_edit(run: &Run) -> String {
+    let turns = run.turns();
+    assert!(turns.len() >= 3, "{}", run.context());
+    turns[2]["body"]["messages"]
+        .as_array()
+        .and_then(|messages| messages.last())
+        .map(Value::to_string)
+        .unwrap_or_default()
+}
+
+fn the_leases_scenario(worktree: bool) {
+    let Some(claude) = claude_bin() else { return };
+    let fixture = Fixture::new(claude);
+    fixture.git_repo(0);
+    fixture.write("src/x.txt", "one\ntwo\nthree\nfour\n");
+    fixture.git(&["add", "-A"]);
+    fixture.git(&["commit", "-q", "-m", "x"]);
+    orchestron_in(&fixture, &fixture.project, &["init"]);
+    let b_dir: PathBuf = if worktree {
+        let wt = fixture.root.join("wt");
+        git_in(
+            &fixture,
+            &fixture.project,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                "feature",
+                wt.to_str().unwrap(),
+            ],
+        );
+        let wt = wt.canonicalize().unwrap();
+        let path = fixture.home.join(".claude.json");
+        let mut config: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        config["projects"][wt.to_str().unwrap()] = json!({"hasTrustDialogAccepted": true});
+        std::fs::write(&path, config.to_string()).unwrap();
+        orchestron_in(&fixture, &wt, &["init"]);
+        wt
+    } else {
+        fixture.project.clone()
+    };
+    let item = orchestron_in(
+        &fixture,
+        &fixture.project,
+        &["task", "create", "Build the settings page"],
+    );
+    let other = orchestron_in(
+        &fixture,
+        &fixture.project,
+        &["task", "create", "Other work"],
+    );
+    let gates = fixture.root.join("gates");
+    std::fs::create_dir_all(&gates).unwrap();
+    let gate = |name: &str| gates.join(name);
+
+    // Session A: starts the item, edits the file, waits; takes an exclusive lease, waits;
+    // then ends.
+    let a_scenario = json!({"steps": [
+        bash(format!("orchestron task start {item}")),
+        {"tool_use": {"name": "Read", "input": {"file_path": "{{CWD}}/src/x.txt"}}},
+        {"tool_use": {"name": "Edit", "input": {"file_path": "{{CWD}}/src/x.txt",
+            "old_string": "one", "new_string": "one by A"}}},
+        bash(signal_and_wait(&gate("edited"), &gate("go-lease"))),
+        bash(format!(
+            "orchestron lease acquire src/x.txt --exclusive --for {item} && {}",
+            signal_and_wait(&gate("leased"), &gate("go-end"))
+        )),
+        {"text": "Done."}
+    ]});
+    std::thread::scope(|scope| {
+        let a = scope.spawn(|| {
+            fixture.run(
+                "a",
+                a_scenario,
+                &args("build the page", &["--session-id", A_SESSION]),
+            )
+        });
+        let waited = |name: &str| {
+            let path = gate(name);
+            let there = wait_for(Duration::from_secs(90), || path.exists());
+            assert!(there, "session A never reached `{name}`");
+        };
+        let short = &A_SESSION[..8];
+        let named = format!("session {short} for {item} \\\"Build the settings page\\\"");
+
+        // A has edited the file: B's edit goes through, and B is told who edited it.
+        waited("edited");
+        let b1 = fixture.run_in(
+            &b_dir,
+            "b-touched",
+            edit_scenario("two", "two by B"),
+            &args("edit", &[]),
+            &[],
+        );
+        b1.assert_ok();
+        let told = after_edit(&b1);
+        assert!(
+            told.contains("PreToolUse:Edit hook additional context")
+                && told.contains("`src/x.txt` was edited by")
+                && told.contains(&named),
+            "{told}\n{}",
+            b1.context()
+        );
+        let text = std::fs::read_to_string(b_dir.join("src/x.txt")).unwrap();
+        assert!(text.contains("two by B"), "{text}");
+
+        // A takes an exclusive lease: a worker's edit is denied, naming A and its item.
+        std::fs::File::create(gate("go-lease")).unwrap();
+        waited("leased");
+        let settings = worker_settings();
+        let b2 = fixture.run_in(
+            &b_dir,
+            "b-worker",
+            edit_scenario("three", "three by B"),
+            &args("edit", &["--settings", &settings]),
+            &[("ORCHESTRON_WORKER", &other)],
+        );
+        b2.assert_ok();
+        let refused = after_edit(&b2);
+        assert!(
+            refused.contains("`src/x.txt` is leased exclusively by")
+                && refused.contains(&named)
+                && refused.contains("orchestron lease release src/x.txt --force")
+                && refused.contains("\"is_error\":true"),
+            "{refused}\n{}",
+            b2.context()
+        );
+        assert!(
+            !std::fs::read_to_string(b_dir.join("src/x.txt"))
+                .unwrap()
+                .contains("three by B")
+        );
+        // An interactive session is asked instead (headless, nobody answers: not edited).
+        let mut stream_args = vec![
+            "-p",
+            "edit",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--include-hook-events",
+        ];
+        stream_args.extend_from_slice(crate::TOOLS);
+        let b3 = fixture.run_in(
+            &b_dir,
+            "b-interactive",
+            edit_scenario("three", "three by B"),
+            &stream_args,
+            &[],
+        );
+        assert!(
+            b3.stdout.contains("\\\"permissionDecision\\\":\\\"ask\\\"")
+                && b3
+                    .stdout
+                    .contains("\"permission_denials\":[{\"tool_name\":\"Edit\""),
+            "{}",
+            b3.context()
+        );
+        let asked = after_edit(&b3);
+        assert!(
+            asked.contains("`src/x.txt` is leased exclusively by") && asked.contains(&named),
+            "{asked}"
+        );
+        assert!(
+            !std::fs::read_to_string(b_dir.join("src/x.txt"))
+                .unwrap()
+                .contains("three by B")
+        );
+
+        // A ends: its leases go with it, and B's edit goes through untold.
+        std::fs::File::create(gate("go-end")).unwrap();
+        let a = a.join().unwrap();
+        a.assert_ok();
+        let b4 = fixture.run_in(
+            &b_dir,
+            "b-free",
+            edit_scenario("three", "three by B"),
+            &args("edit", &[]),
+            &[],
+        );
+        b4.assert_ok();
+        assert!(!after_edit(&b4).contains("Orchestron"), "{}", b4.context());
+        assert!(
+            std::fs::read_to_string(b_dir.join("src/x.txt"))
+                .unwrap()
+                .contains("three by B"),
+            "{}",
+            b4.context()
+        );
+    });
+}
+
+#[test]
+#[cfg_attr(
+    not(claude_cli),
+    ignore = "needs the Claude Code CLI: .ci/run installs it, or set CLAUDE_BIN"
+)]
+fn a_live_sessions_edit_warns_its_lease_stops_and_its_end_frees_the_file() {
+    the_leases_scenario(false);
+}
+
+#[test]
+#[cfg_attr(
+    not(claude_cli),
+    ignore = "needs the Claude Code CLI: .ci/run installs it, or set CLAUDE_BIN"
+)]
+fn leases_hold_across_two_worktrees_of_one_repository() {
+    the_leases_scenario(true);
+}
