@@ -918,6 +918,11 @@ pub enum TaskCommand {
         /// A label; repeat for more
         #[arg(long = "label")]
         labels: Vec<String>,
+        /// The files it expects to touch: paths or globs (`src/auth/**`), relative to where
+        /// you type them; `workers run` leases them for its worker and never runs two items
+        /// whose files overlap at once
+        #[arg(long, value_name = "PATH|GLOB", num_args = 1..)]
+        files: Vec<String>,
         /// A longer description
         #[arg(long)]
         description: Option<String>,
@@ -969,6 +974,13 @@ pub enum TaskCommand {
         /// BLOCKED item)
         #[arg(long)]
         reason: Option<String>,
+        /// The files it expects to touch, replacing those it declared (paths or globs,
+        /// relative to where you type them)
+        #[arg(long, value_name = "PATH|GLOB", num_args = 1.., conflicts_with = "no_files")]
+        files: Vec<String>,
+        /// It declares no files any more
+        #[arg(long)]
+        no_files: bool,
         /// Allow a move the lifecycle or a review gate does not (recorded in the history)
         #[arg(long)]
         force: bool,

@@ -195,49 +195,11 @@ fn key(context: &Context, path: &str) -> anyhow::Result<String> {
     Ok(key)
 }
 
-/// Paths and globs typed relative to the current folder, as patterns over keys: a glob's
-/// literal leading folders are resolved like a path, and a folder is leased whole.
+/// Paths and globs typed relative to the current folder, as patterns over keys.
 fn patterns(context: &Context, typed: &[String]) -> anyhow::Result<Vec<String>> {
     let home = home(context);
-    let mut patterns = Vec::new();
-    for raw in typed {
-        let pattern = if glob::is_glob(raw) {
-            let parts: Vec<&str> = raw.split('/').collect();
-            let literal = parts
-                .iter()
-                .position(|part| glob::is_glob(part))
-                .unwrap_or(parts.len());
-            let (prefix, rest) = parts.split_at(literal);
-            let prefix = if raw.starts_with('/') {
-                format!("/{}", prefix[1..].join("/"))
-            } else {
-                prefix.join("/")
-            };
-            let base = coordination::key_of(
-                Path::new(if prefix.is_empty() { "." } else { &prefix }),
-                context.working_dir(),
-                &home,
-            )
-            .ok_or_else(|| outside(raw, &home))?;
-            let rest = rest.join("/");
-            if base.is_empty() {
-                rest
-            } else {
-                format!("{base}/{rest}")
-            }
-        } else {
-            let full = context.working_dir().join(raw);
-            let key = coordination::key_of(Path::new(raw), context.working_dir(), &home)
-                .ok_or_else(|| outside(raw, &home))?;
-            match (key.is_empty(), full.is_dir()) {
-                (true, _) => "**".to_owned(),
-                (false, true) => format!("{key}/**"),
-                (false, false) => key,
-            }
-        };
-        glob::Glob::parse(&pattern)
-            .map_err(|why| Error::invalid(format!("bad glob `{raw}`: {why}")))?;
-        patterns.push(pattern);
-    }
-    Ok(patterns)
+    typed
+        .iter()
+        .map(|raw| coordination::pattern_of(raw, context.working_dir(), &home).map_err(Into::into))
+        .collect()
 }

@@ -27,9 +27,11 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
             estimate,
             assignee,
             labels,
+            files,
             description,
             status,
         } => {
+            let files = declared(context, &files)?;
             let new = NewItem {
                 kind,
                 title,
@@ -39,6 +41,7 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
                 estimate,
                 assignee,
                 labels,
+                files,
                 parent,
             };
             print_item(out, &tasks::create(cx, &new)?)
@@ -75,8 +78,17 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
             title,
             notes,
             reason,
+            files,
+            no_files,
             force,
         } => {
+            let files = if no_files {
+                Some(Vec::new())
+            } else if files.is_empty() {
+                None
+            } else {
+                Some(declared(context, &files)?)
+            };
             let changes = Changes {
                 status,
                 priority,
@@ -85,6 +97,7 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
                 title,
                 notes,
                 reason,
+                files,
                 force,
             };
             print_item(out, &tasks::update(cx, &id, &changes)?)
@@ -412,6 +425,9 @@ fn show(out: &mut Output, detail: &ItemDetail) -> anyhow::Result<()> {
     if let Some(estimate) = item.estimate {
         out.line(&format!("estimate:   {estimate} h"))?;
     }
+    if !detail.view.files.is_empty() {
+        out.line(&format!("files:      {}", detail.view.files.join(", ")))?;
+    }
     if !detail.view.labels.is_empty() {
         out.line(&format!("labels:     {}", detail.view.labels.join(", ")))?;
     }
@@ -570,4 +586,19 @@ fn review(context: &Context, out: &mut Output, raw: &str) -> anyhow::Result<()> 
         item.id
     ))?;
     Ok(())
+}
+
+/// Files typed relative to the current folder, as patterns from the repository's top level.
+fn declared(context: &Context, typed: &[String]) -> anyhow::Result<Vec<String>> {
+    typed
+        .iter()
+        .map(|raw| {
+            orchestron_core::coordination::pattern_of(
+                raw,
+                context.working_dir(),
+                &context.location().home,
+            )
+            .map_err(Into::into)
+        })
+        .collect()
 }

@@ -390,3 +390,55 @@ fn refuses(p: &Project, args: &[&str], extra: &[(&str, &str)], code: i32) -> Str
     );
     run.stderr
 }
+
+#[test]
+fn items_declare_the_files_they_expect_to_touch() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.repo().join("src/auth")).unwrap();
+    // Typed in `src`: relative to it, a folder taken whole.
+    let run = p.env.run_in(
+        &p.repo().join("src"),
+        &[
+            "task", "create", "Login", "--files", "auth", "*.rs", "--json",
+        ],
+        &[],
+    );
+    let item = run.json();
+    let id = item["id"].as_str().unwrap().to_owned();
+    assert_eq!(item["files"], json!(["src/*.rs", "src/auth/**"]), "{item}");
+    let shown = p.run(&["task", "show", &id]);
+    assert!(
+        shown.ok().contains("files:      src/*.rs, src/auth/**"),
+        "{shown}"
+    );
+    let updated = p
+        .run(&["task", "update", &id, "--files", "docs/**", "--json"])
+        .json();
+    assert_eq!(updated["files"], json!(["docs/**"]));
+    // Export and import keep them.
+    let exported = p.run(&["export"]);
+    assert!(
+        exported.ok().contains("\"files\":[\"docs/**\"]"),
+        "{exported}"
+    );
+    let elsewhere = Project::new();
+    let file = elsewhere.env.path().join("export.jsonl");
+    std::fs::write(&file, &exported.stdout).unwrap();
+    elsewhere
+        .env
+        .run_in(&elsewhere.repo(), &["import", file.to_str().unwrap()], &[])
+        .ok();
+    let copy = elsewhere
+        .env
+        .run_in(&elsewhere.repo(), &["task", "show", &id, "--json"], &[]);
+    assert_eq!(copy.json()["files"], json!(["docs/**"]));
+    let cleared = p
+        .run(&["task", "update", &id, "--no-files", "--json"])
+        .json();
+    assert!(cleared.get("files").is_none(), "{cleared}");
+    // A bad pattern, or one outside the repository, is refused and changes nothing.
+    let err = refuses(&p, &["task", "create", "Bad", "--files", "src/[x"], &[], 1);
+    assert!(err.contains("has an unclosed `[`"), "{err}");
+    let err = refuses(&p, &["task", "update", &id, "--files", "/etc/**"], &[], 1);
+    assert!(err.contains("is outside the repository"), "{err}");
+}

@@ -547,6 +547,63 @@ fn four_workers_drain_a_dag_and_no_item_starts_before_its_dependencies_merge() {
 }
 
 #[test]
+fn items_whose_declared_files_overlap_never_run_at_once_and_a_disjoint_one_runs_beside() {
+    let project = Project::new();
+    let create = |title: &str, files: &[&str]| {
+        let mut args = vec!["task", "create", title, "--json", "--files"];
+        args.extend(files);
+        project.run(&args).json()["id"].as_str().unwrap().to_owned()
+    };
+    let first = create("First", &["src/auth/**"]);
+    let overlapping = create("Overlapping", &["src/**/*.rs", "README.md"]);
+    let disjoint = create("Disjoint", &["docs"]);
+    assert_eq!(project.item(&disjoint)["files"], json!(["docs"]));
+    let stub = stub();
+    let run = project.env.run_in(
+        &project.repo(),
+        &[
+            "workers", "run", "--claude", &stub, "--once", "--count", "3", "--json",
+        ],
+        &[("STUB_SLEEP", "2")],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let events = events(&run);
+    let at = |event: &str, item: &str| {
+        events
+            .iter()
+            .position(|e| e["event"] == event && e["item"] == item)
+            .unwrap_or_else(|| panic!("no {event} of {item}: {run}"))
+    };
+    // The disjoint item ran beside the first; the overlapping one only once the first was
+    // done (merged: it stays IN_PROGRESS until then).
+    assert!(at("spawned", &disjoint) < at("exited", &first), "{run}");
+    assert!(at("claimed", &overlapping) > at("exited", &first), "{run}");
+    for id in [&first, &overlapping, &disjoint] {
+        assert_eq!(project.item(id)["status"], "DONE", "{id}");
+    }
+    // Each worker held its item's declared files exclusively while it worked.
+    let leases: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.stub_dir.join(format!("{first}.leases"))).unwrap(),
+    )
+    .unwrap();
+    let held: Vec<&Value> = leases["leases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|lease| lease["worker"] == first.as_str())
+        .collect();
+    assert_eq!(held.len(), 1, "{leases}");
+    assert_eq!(held[0]["path"], "src/auth/**");
+    assert_eq!(held[0]["exclusive"], true);
+    assert_eq!(held[0]["item"], first.as_str());
+    // And gave them back when its attempt ended.
+    assert_eq!(
+        project.run(&["lease", "list", "--json"]).json()["leases"],
+        json!([])
+    );
+}
+
+#[test]
 fn a_worker_without_a_result_is_retried_then_blocked_with_the_reason() {
     let project = Project::new();
     let id = project.create("Never finishes");

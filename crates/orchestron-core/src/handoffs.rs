@@ -302,6 +302,7 @@ mod tests {
             estimate: None,
             assignee: None,
             labels: Vec::new(),
+            files: Vec::new(),
             parent: None,
         };
         tasks::create(cx, &new).unwrap().item.id

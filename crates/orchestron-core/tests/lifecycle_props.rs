@@ -207,6 +207,7 @@ proptest! {
                         estimate: None,
                         assignee: None,
                         labels: Vec::new(),
+                        files: Vec::new(),
                         parent: None,
                     },
                 )

@@ -434,6 +434,36 @@ fn check_clashes(
     Ok(())
 }
 
+/// Lease `patterns` exclusively to the worker session `session` the supervisor is about to
+/// start for `item` (its document does not exist yet, and no clash is checked: the
+/// supervisor itself never runs two items whose files overlap). They last `ttl`, and go when
+/// the attempt ends ([`end_session`]) or the worker's session does.
+pub fn hold_for_worker(
+    cx: &Context,
+    session: &str,
+    item: &str,
+    patterns: &[String],
+    ttl: Duration,
+) -> Result<()> {
+    if patterns.is_empty() {
+        return Ok(());
+    }
+    let now = cx.now();
+    let (now_s, ends) = (seconds(now), until(now, ttl));
+    let who = Who {
+        agent: None,
+        worker: Some(item.to_owned()),
+    };
+    transact(cx, |table| {
+        for pattern in patterns {
+            table
+                .acquire(session, &who, pattern, true, Some(item), (now_s, ends))
+                .map_err(Error::invalid)?;
+        }
+        Ok((true, ()))
+    })
+}
+
 /// `text` as one shell word: bare when it is plain, else in single quotes.
 pub fn shell_word(text: &str) -> String {
     if !text.is_empty()
@@ -644,6 +674,49 @@ pub fn key_of(path: &Path, cwd: &Path, home: &Path) -> Option<String> {
         .collect::<Option<Vec<_>>>()?
         .join("/");
     Some(key)
+}
+
+/// A path or glob typed in `cwd` as a pattern over keys: a glob's literal leading folders
+/// are resolved like a path, and an existing folder stands for everything in it
+/// (`folder/**`). Refused when it lies outside the repository at `home`, or is not a glob.
+pub fn pattern_of(raw: &str, cwd: &Path, home: &Path) -> Result<String> {
+    let outside = || {
+        Error::invalid(format!(
+            "`{raw}` is outside the repository at {}: leases and declared files are its files",
+            home.display()
+        ))
+    };
+    let pattern = if glob::is_glob(raw) {
+        let parts: Vec<&str> = raw.split('/').collect();
+        let literal = parts
+            .iter()
+            .position(|part| glob::is_glob(part))
+            .unwrap_or(parts.len());
+        let (prefix, rest) = parts.split_at(literal);
+        let prefix = prefix.join("/");
+        let prefix = match (prefix.is_empty(), raw.starts_with('/')) {
+            (true, true) => "/".to_owned(),
+            (true, false) => ".".to_owned(),
+            (false, _) => prefix,
+        };
+        let base = key_of(Path::new(&prefix), cwd, home).ok_or_else(outside)?;
+        let rest = rest.join("/");
+        if base.is_empty() {
+            rest
+        } else {
+            format!("{base}/{rest}")
+        }
+    } else {
+        let key = key_of(Path::new(raw), cwd, home).ok_or_else(outside)?;
+        match (key.is_empty(), cwd.join(raw).is_dir()) {
+            (true, _) => "**".to_owned(),
+            (false, true) => format!("{key}/**"),
+            (false, false) => key,
+        }
+    };
+    glob::Glob::parse(&pattern)
+        .map_err(|why| Error::invalid(format!("bad glob `{raw}`: {why}")))?;
+    Ok(pattern)
 }
 
 /// How long ago `seconds` was, in words: `just now`, `3 min ago`, `2 h ago`.

@@ -221,6 +221,7 @@ mod tests {
             estimate: None,
             assignee: None,
             labels: labels.iter().map(|label| (*label).to_owned()).collect(),
+            files: Vec::new(),
             parent: parent.map(str::to_owned),
         };
         tasks::create(cx, &new).unwrap().item.id

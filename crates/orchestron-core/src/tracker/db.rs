@@ -242,6 +242,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX worker_attempts_open ON worker_attempts(ended_at) WHERE ended_at IS NULL;
     CREATE INDEX worker_attempts_run ON worker_attempts(run, id);
     ",
+    // 5: the files an item expects to touch, as globs over paths from the repository's top
+    // level: the supervisor leases them for its worker and never runs two items whose
+    // files overlap at once.
+    "
+    CREATE TABLE item_files (
+        item TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        pattern TEXT NOT NULL,
+        PRIMARY KEY (item, pattern)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The version of the schema this binary writes.

@@ -268,6 +268,16 @@ pub(crate) fn labels(conn: &Connection, id: &str) -> Result<Vec<String>> {
     Ok(labels)
 }
 
+/// The files an item expects to touch (globs over paths from the repository's top level).
+pub(crate) fn files(conn: &Connection, id: &str) -> Result<Vec<String>> {
+    let mut statement =
+        conn.prepare_cached("SELECT pattern FROM item_files WHERE item = ?1 ORDER BY pattern")?;
+    let files = statement
+        .query_map([id], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(files)
+}
+
 /// The ids an item depends on.
 pub(crate) fn dependencies(conn: &Connection, id: &str) -> Result<Vec<(String, Status)>> {
     let mut statement = conn.prepare_cached(

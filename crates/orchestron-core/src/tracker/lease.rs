@@ -31,6 +31,9 @@ pub struct Scope {
     pub label: Option<String>,
     /// Never these item ids (the supervisor's own, or ones it gave up on).
     pub exclude: Vec<String>,
+    /// Pass over an item whose declared files overlap those of an IN_PROGRESS item (the
+    /// supervisor never runs two such items at once).
+    pub apart: bool,
 }
 
 /// Why a claim has lapsed.

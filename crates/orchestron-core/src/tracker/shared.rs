@@ -545,6 +545,7 @@ pub fn update_epic(cx: &Context, change: &EpicChange) -> Result<Epic> {
                     estimate: None,
                     assignee: None,
                     labels: Vec::new(),
+                    files: Vec::new(),
                     parent: None,
                 };
                 let id = tasks::insert(tx, cx, &new, None, &now)?;

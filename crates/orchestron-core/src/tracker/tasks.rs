@@ -37,6 +37,10 @@ pub struct ItemView {
     #[serde(flatten)]
     pub item: Item,
     pub labels: Vec<String>,
+    /// The files it expects to touch (globs from the repository's top level), when it
+    /// declares any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 /// One of an item's dependencies.
@@ -128,6 +132,8 @@ pub struct NewItem {
     pub estimate: Option<f64>,
     pub assignee: Option<String>,
     pub labels: Vec<String>,
+    /// The files it expects to touch: globs over paths from the repository's top level.
+    pub files: Vec<String>,
     /// The parent, as typed (id or prefix).
     pub parent: Option<String>,
 }
@@ -145,6 +151,7 @@ impl NewItem {
             estimate: None,
             assignee: None,
             labels: Vec::new(),
+            files: Vec::new(),
             parent: None,
         }
     }
@@ -175,6 +182,8 @@ pub struct Changes {
     pub notes: Option<String>,
     /// Why it is blocked: with a move to BLOCKED, or on its own for a BLOCKED item.
     pub reason: Option<String>,
+    /// The files it expects to touch, replacing those it declared (empty: none).
+    pub files: Option<Vec<String>>,
     /// A person overrides the lifecycle; recorded in the history.
     pub force: bool,
 }
@@ -262,6 +271,7 @@ pub fn check_new_item(new: &NewItem, parent: Option<(&str, Kind)>) -> Result<()>
     for label in &new.labels {
         check_text("label", label)?;
     }
+    check_files(&new.files)?;
     if let Some(assignee) = &new.assignee {
         check_text("assignee", assignee)?;
     }
@@ -272,6 +282,37 @@ pub fn check_new_item(new: &NewItem, parent: Option<(&str, Kind)>) -> Result<()>
             "a {} cannot sit under {parent}, a {parent_kind}: a child's kind must be smaller than its parent's",
             new.kind
         )));
+    }
+    Ok(())
+}
+
+/// The most files an item declares.
+pub const MAX_ITEM_FILES: usize = 100;
+
+/// Each declared file is a glob over paths from the repository's top level (see
+/// [`crate::coordination::glob`]), and there are at most [`MAX_ITEM_FILES`].
+pub fn check_files<T: AsRef<str>>(files: &[T]) -> Result<()> {
+    if files.len() > MAX_ITEM_FILES {
+        return Err(Error::invalid(format!(
+            "an item declares at most {MAX_ITEM_FILES} files, not {}",
+            files.len()
+        )));
+    }
+    for pattern in files {
+        crate::coordination::glob::Glob::parse(pattern.as_ref())
+            .map_err(|why| Error::invalid(format!("bad file pattern: {why}")))?;
+    }
+    Ok(())
+}
+
+/// Replace the files `id` declares.
+fn set_files(tx: &Transaction<'_>, id: &str, files: &[String]) -> Result<()> {
+    tx.prepare_cached("DELETE FROM item_files WHERE item = ?1")?
+        .execute([id])?;
+    let mut insert =
+        tx.prepare_cached("INSERT OR IGNORE INTO item_files (item, pattern) VALUES (?1, ?2)")?;
+    for pattern in files {
+        insert.execute(params![id, pattern])?;
     }
     Ok(())
 }
@@ -314,6 +355,7 @@ pub fn add_todo(cx: &Context, text: &str, parent: Option<&str>) -> Result<ItemVi
             estimate: None,
             assignee: None,
             labels: Vec::new(),
+            files: Vec::new(),
             parent: None,
         };
         insert(tx, cx, &new, Some(&parent), &now)
@@ -401,6 +443,9 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
     }
     if let Some(reason) = &changes.reason {
         check_text("reason", reason)?;
+    }
+    if let Some(files) = &changes.files {
+        check_files(files)?;
     }
     if changes.reason.is_some() && changes.status.is_some_and(|s| s != Status::Blocked) {
         return Err(Error::invalid(
@@ -493,6 +538,10 @@ pub fn update(cx: &Context, raw: &str, changes: &Changes) -> Result<ItemView> {
         if let Some(notes) = &changes.notes {
             set_column(tx, id, "notes", Some(notes), now)?;
             recorded.push(json!({"notes": notes}));
+        }
+        if let Some(files) = &changes.files {
+            set_files(tx, id, files)?;
+            recorded.push(json!({"files": files}));
         }
         if !recorded.is_empty() {
             touch(tx, id, now)?;
@@ -1568,6 +1617,7 @@ pub(crate) fn insert(
             params![id, label],
         )?;
     }
+    set_files(tx, &id, &new.files)?;
     items::record(
         tx,
         &id,
@@ -1614,6 +1664,7 @@ pub fn view(conn: &Connection, id: &str) -> Result<ItemView> {
     Ok(ItemView {
         item: items::get(conn, id)?,
         labels: items::labels(conn, id)?,
+        files: items::files(conn, id)?,
     })
 }
 
@@ -1622,7 +1673,12 @@ fn with_labels(conn: &Connection, found: Vec<Item>) -> Result<Vec<ItemView>> {
         .into_iter()
         .map(|item| {
             let labels = items::labels(conn, &item.id)?;
-            Ok(ItemView { item, labels })
+            let files = items::files(conn, &item.id)?;
+            Ok(ItemView {
+                item,
+                labels,
+                files,
+            })
         })
         .collect()
 }
@@ -1943,8 +1999,16 @@ pub(crate) fn pick(
     }
     sql.push_str(" ORDER BY priority, seq");
     let mut judge = Judge::new(cx, now);
+    let busy = if scope.apart {
+        busy_files(conn)?
+    } else {
+        Vec::new()
+    };
     for row in rows(conn, &sql, &values)? {
         if scope.exclude.contains(&row.item.id) {
+            continue;
+        }
+        if !busy.is_empty() && overlaps_busy(conn, &row.item.id, &busy)? {
             continue;
         }
         if row.item.status == Status::Todo {
@@ -1955,6 +2019,45 @@ pub(crate) fn pick(
         }
     }
     Ok(None)
+}
+
+/// The declared files of the IN_PROGRESS items, as (item, glob).
+fn busy_files(conn: &Connection) -> Result<Vec<(String, crate::coordination::glob::Glob)>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT f.item, f.pattern FROM item_files f JOIN items i ON i.id = f.item \
+         WHERE i.status = 'IN_PROGRESS'",
+    )?;
+    let pairs: Vec<(String, String)> = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(item, pattern)| {
+            crate::coordination::glob::Glob::parse(&pattern)
+                .ok()
+                .map(|glob| (item, glob))
+        })
+        .collect())
+}
+
+/// Whether item `id` declares a file that meets one another IN_PROGRESS item declares.
+fn overlaps_busy(
+    conn: &Connection,
+    id: &str,
+    busy: &[(String, crate::coordination::glob::Glob)],
+) -> Result<bool> {
+    for pattern in items::files(conn, id)? {
+        let Ok(glob) = crate::coordination::glob::Glob::parse(&pattern) else {
+            continue;
+        };
+        if busy
+            .iter()
+            .any(|(item, other)| item != id && crate::coordination::glob::overlap(&glob, other))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Every IN_PROGRESS item whose claim has lapsed, most urgent first.
@@ -2241,6 +2344,7 @@ mod tests {
             estimate: Some(2.0),
             assignee: None,
             labels: vec!["api".to_owned()],
+            files: Vec::new(),
             parent: None,
         }
     }
@@ -2274,6 +2378,7 @@ mod tests {
             },
             NewItem {
                 labels: vec![String::new()],
+                files: Vec::new(),
                 ..new_item(Kind::Task)
             },
             NewItem {

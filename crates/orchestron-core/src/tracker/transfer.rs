@@ -119,6 +119,10 @@ fn write_lines(conn: &Connection, line: &mut dyn FnMut(Value) -> Result<()>) -> 
         if let Some(v2_key) = v2_key {
             value["v2_id"] = json!(v2_key);
         }
+        let files = items::files(conn, &item.id)?;
+        if !files.is_empty() {
+            value["files"] = json!(files);
+        }
         if data.as_object().is_none_or(|data| !data.is_empty()) {
             value["data"] = data;
         }
@@ -667,6 +671,7 @@ fn check_line(value: &Map<String, Value>) -> Result<LineKind> {
                 )));
             }
             fields.strings("labels", false)?;
+            crate::tracker::tasks::check_files(&fields.strings("files", false)?)?;
             LineKind::Item
         }
         "dependency" => {
@@ -1106,6 +1111,14 @@ fn apply(tx: &Transaction<'_>, line: &Line, now: &str, summary: &mut ImportSumma
             for label in fields.strings("labels", false)? {
                 tx.prepare_cached("INSERT OR IGNORE INTO labels (item, label) VALUES (?1, ?2)")?
                     .execute(params![id, label])?;
+            }
+            tx.prepare_cached("DELETE FROM item_files WHERE item = ?1")?
+                .execute([id])?;
+            for pattern in fields.strings("files", false)? {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO item_files (item, pattern) VALUES (?1, ?2)",
+                )?
+                .execute(params![id, pattern])?;
             }
             summary.items += 1;
         }

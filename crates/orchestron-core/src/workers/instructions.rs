@@ -133,6 +133,16 @@ pub fn compose(cx: &Context, id: &str, attempt: Option<&Attempt>) -> Result<Inst
         facts.push(format!("labels {}", detail.view.labels.join(", ")));
     }
     parts.push(Section::Item, 1, format!("- {}\n", facts.join("; ")));
+    if !detail.view.files.is_empty() {
+        parts.push(
+            Section::Item,
+            1,
+            format!(
+                "- the files it expects to touch, leased to you while you work (keep to them): {}\n",
+                detail.view.files.join(", ")
+            ),
+        );
+    }
     if !parents.is_empty() {
         let chain: Vec<String> = parents
             .iter()

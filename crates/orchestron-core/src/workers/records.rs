@@ -470,6 +470,7 @@ mod tests {
                 assignee: None,
                 parent: None,
                 labels: Vec::new(),
+                files: Vec::new(),
             },
         )
         .unwrap()

@@ -37,7 +37,9 @@ use super::records::{self, NewAttempt, NewRun, Progress};
 use super::stream::{self, ResultEvent, StreamEvent};
 use super::train::{self, Integrated, Job, Review};
 use crate::context::Context;
+use crate::coordination;
 use crate::error::{Error, Result};
+use crate::ids::SessionId;
 use crate::text::clip_line;
 use crate::tracker::claims::{self, Scope};
 use crate::tracker::model::Status;
@@ -322,9 +324,15 @@ enum Message {
     },
 }
 
+/// How long a worker's lease on its item's declared files lasts at most: the longest a
+/// worker may wait for anything. The attempt's end releases it sooner.
+const WORKER_LEASE_TTL: Duration = Duration::from_secs(24 * 3600);
+
 struct Running {
     item: String,
     title: String,
+    /// The worker's session id, which holds the item's declared files.
+    session: String,
     generation: i64,
     row: i64,
     attempt: i64,
@@ -772,6 +780,7 @@ impl Supervisor<'_> {
                 epic: self.options.epic.clone(),
                 label: self.options.label.clone(),
                 exclude: self.exclude.clone(),
+                apart: true,
             };
             let Some(claimed) = claims::claim_next(self.cx, &session, &scope)? else {
                 return Ok(true);
@@ -889,6 +898,16 @@ impl Supervisor<'_> {
             branch: branch.clone(),
             generation,
         });
+        // The files the item declares are the worker's while it works.
+        let files = &claimed.item.files;
+        if let Err(err) =
+            coordination::hold_for_worker(self.cx, &session, &item, files, WORKER_LEASE_TTL)
+        {
+            self.sink.event(&Event::Warning {
+                item: Some(item.clone()),
+                message: format!("could not lease its declared files: {err:#}"),
+            });
+        }
         let log = process::log_path(&state_root, &item, attempt);
         let spawned = composed.and_then(|composed| {
             self.spawn(
@@ -925,6 +944,7 @@ impl Supervisor<'_> {
         let running = Running {
             item,
             title,
+            session,
             generation,
             row,
             attempt,
@@ -1202,6 +1222,10 @@ impl Supervisor<'_> {
     }
 
     fn finish(&mut self, slot: u64, mut worker: Running) -> Result<()> {
+        // Its declared files (and its touches) are free again.
+        if let Ok(session) = SessionId::parse(&worker.session) {
+            let _ = coordination::end_session(self.cx, &session);
+        }
         let code = worker.exit.and_then(|(code, _)| code);
         let verdict = if worker.stop_requested {
             Verdict::Stopped
