@@ -1,6 +1,6 @@
 //! `orchestron conflicts [--branch B]…`: the conflict forecast from the core
-//! (`conflicts::forecast`), printed a pair per line or as JSON. Conflicts are data: it exits
-//! 0 when it could look.
+//! (`conflicts::forecast`), printed a pair per line or as JSON, and kept for SessionStart
+//! (`conflicts::keep`). Conflicts are data: it exits 0 when it could look.
 
 use crate::context::Context;
 use crate::output::Output;
@@ -11,8 +11,21 @@ pub(super) fn run(context: &Context, out: &mut Output, branches: &[String]) -> a
     let cx = context.core()?;
     let git = Git::open(context.project_root())?;
     let forecast = conflicts::forecast(cx, &git, branches)?;
+    // Kept for SessionStart, which tells a session whose branch would conflict.
+    if let Err(err) = conflicts::keep(cx, &forecast) {
+        crate::output::warn(&format!("the forecast could not be kept: {err}"));
+    }
     if out.json() {
         return Ok(out.json_line(&serde_json::to_value(&forecast)?)?);
+    }
+    for met in &forecast.sessions {
+        out.line(&format!(
+            "sessions  {} ~ {}: {}",
+            met.a,
+            met.b,
+            summarize(&met.files, 5)
+        ))?;
+        out.line(&format!("          {}", met.advice))?;
     }
     if forecast.pairs.is_empty() {
         let what = match forecast.branches.len() {

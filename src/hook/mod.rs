@@ -400,6 +400,7 @@ fn start_lines(
     let mut lines = start_context(document, source);
     let mut early = inbox::describe(messages);
     early.extend(attention);
+    early.extend(conflict_warning(context));
     let idle = task.is_empty();
     early.extend(task);
     early.extend(handoff_brief(context, document));
@@ -413,6 +414,22 @@ fn start_lines(
     early.extend(plan(context, document, idle, used));
     lines.splice(1..1, early);
     lines
+}
+
+/// What the latest kept conflict forecast says of this checkout's branch, if it is still
+/// current (see `orchestron_core::conflicts::warning_for`). Reads git's files, never runs git.
+fn conflict_warning(context: &Context) -> Vec<String> {
+    let Some(branch) = context.branch() else {
+        return Vec::new();
+    };
+    let (Some(common), Ok(cx)) = (context.location().common_dir(), context.core()) else {
+        return Vec::new();
+    };
+    orchestron_core::conflicts::warning_for(cx, &branch, |name| {
+        orchestron_core::repo::branch_tip(common, name)
+    })
+    .into_iter()
+    .collect()
 }
 
 /// The lines about the tracker item the session works on, marking what it is shown as seen

@@ -136,3 +136,78 @@ fn an_unknown_branch_or_a_folder_outside_git_cannot_be_looked_at() {
     let run = p.env.run_in(&outside, &["conflicts"], &[]);
     assert!(run.fails(1).contains("not in a git work tree"), "{run}");
 }
+
+#[test]
+fn a_session_on_a_branch_that_would_conflict_is_told_at_its_start_while_it_is_so() {
+    let p = Project::new();
+    p.commit_on("one", "main", &[("shared.txt", "one\nTWO by one\nthree\n")]);
+    p.commit_on("two", "main", &[("shared.txt", "one\nTWO by two\nthree\n")]);
+    // A checkout of `one`, where a session starts.
+    let side = p.env.path().join("one-tree");
+    p.git(&["worktree", "add", "-q", side.to_str().unwrap(), "one"]);
+    let start = |session: &str| -> String {
+        let payload = serde_json::json!({"session_id": session, "source": "startup"});
+        let run = p.env.hook_in(&side, "SessionStart", &payload);
+        run.ok().to_owned()
+    };
+    // No forecast yet: nothing said.
+    p.run(&["session", "list"]).ok();
+    assert!(
+        !start("c0c0c0c0-0000-4000-8000-000000000001").contains("would conflict"),
+        "no forecast kept yet"
+    );
+    p.run(&["conflicts", "--branch", "one", "--branch", "two"])
+        .ok();
+    let told = start("c0c0c0c0-0000-4000-8000-000000000002");
+    assert!(
+        told.contains("your branch `one` would conflict with `two` in shared.txt"),
+        "{told}"
+    );
+    // Once `two` has moved on, the forecast is out of date and says nothing.
+    p.commit_on("two", "two", &[("other.txt", "more\n")]);
+    let told = start("c0c0c0c0-0000-4000-8000-000000000003");
+    assert!(!told.contains("would conflict"), "{told}");
+}
+
+#[test]
+fn live_sessions_whose_leases_and_touches_meet_are_forecast_too() {
+    let p = Project::new();
+    let (a, b) = (
+        "d0d0d0d0-0000-4000-8000-00000000000a",
+        "d0d0d0d0-0000-4000-8000-00000000000b",
+    );
+    for session in [a, b] {
+        let payload = serde_json::json!({"session_id": session, "source": "startup"});
+        p.env.hook_in(&p.repo(), "SessionStart", &payload).ok();
+    }
+    let edit = |session: &str| {
+        serde_json::json!({"session_id": session, "tool_name": "Write",
+            "tool_input": {"file_path": p.repo().join("shared.txt"), "content": "x"},
+            "tool_response": {}})
+    };
+    p.env.hook_in(&p.repo(), "PostToolUse", &edit(a)).ok();
+    p.env
+        .run_in(
+            &p.repo(),
+            &["lease", "acquire", "*.txt"],
+            &[("ORCHESTRON_SESSION", b)],
+        )
+        .ok();
+    let forecast: serde_json::Value =
+        serde_json::from_str(p.run(&["conflicts", "--json"]).ok()).unwrap();
+    let met = forecast["sessions"].as_array().unwrap();
+    assert_eq!(met.len(), 1, "{forecast}");
+    assert_eq!(met[0]["a_session"], a);
+    assert_eq!(met[0]["b_session"], b);
+    assert_eq!(met[0]["files"], serde_json::json!(["shared.txt ~ *.txt"]));
+    let text = p.run(&["conflicts"]);
+    assert!(
+        text.ok()
+            .contains("sessions  session d0d0d0d0 ~ session d0d0d0d0: shared.txt ~ *.txt"),
+        "{text}"
+    );
+    assert!(
+        text.ok().contains("lease acquire PATH --exclusive"),
+        "{text}"
+    );
+}

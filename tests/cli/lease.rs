@@ -236,7 +236,7 @@ fn leases_take_globs_folders_and_paths_relative_to_where_they_are_typed() {
         "{warned}"
     );
     // An exclusive lease that meets another's lease is refused, and changes nothing.
-    let before = std::fs::read(p.repo().join(".orchestron/leases/leases.json")).unwrap();
+    let before = std::fs::read(p.repo().join(".orchestron/coordination/leases.json")).unwrap();
     let run = as_session(&p, B, &["lease", "acquire", "src/**/*.rs", "--exclusive"]);
     let err = run.fails(1);
     assert!(
@@ -244,7 +244,7 @@ fn leases_take_globs_folders_and_paths_relative_to_where_they_are_typed() {
             && err.contains("orchestron lease release 'src/auth/**' --force"),
         "{err}"
     );
-    let after = std::fs::read(p.repo().join(".orchestron/leases/leases.json")).unwrap();
+    let after = std::fs::read(p.repo().join(".orchestron/coordination/leases.json")).unwrap();
     assert_eq!(before, after);
     // A shared one beside it is fine; `list` shows all three.
     as_session(&p, B, &["lease", "acquire", "docs/**"]).ok();

@@ -33,6 +33,9 @@ pub const MAX_GIT_FILE_BYTES: u64 = 4096;
 /// worktrees of a repository whose git folder is not called `.git`).
 pub const MAX_GIT_CONFIG_BYTES: u64 = 64 * 1024;
 
+/// The most bytes of `packed-refs` read to find a branch's tip.
+pub const MAX_PACKED_REFS_BYTES: u64 = 4 * 1024 * 1024;
+
 /// The folder name of the state root inside the folder [`Location::home`] names.
 pub const STATE_DIR: &str = ".orchestron";
 
@@ -102,6 +105,15 @@ impl Location {
             Via::Main { git_dir } | Via::Worktree { git_dir, .. } | Via::Separate { git_dir } => {
                 Some(git_dir)
             }
+        }
+    }
+
+    /// The repository's common git folder (where its branches live), if it is a checkout.
+    pub fn common_dir(&self) -> Option<&Path> {
+        match &self.via {
+            Via::Folder | Via::NotWorktree { .. } => None,
+            Via::Main { git_dir } | Via::Separate { git_dir } => Some(git_dir),
+            Via::Worktree { common_dir, .. } => Some(common_dir),
         }
     }
 
@@ -304,6 +316,29 @@ pub fn branch(git_dir: &Path) -> Option<String> {
     let short: String = head.chars().take(7).collect();
     (!short.is_empty() && short.chars().all(|c| c.is_ascii_hexdigit()))
         .then(|| format!("detached at {short}"))
+}
+
+/// The commit the branch `branch` points at, read from the common git folder `common_dir`
+/// (a loose ref, else `packed-refs`), without running git. `None` when it cannot be read.
+pub fn branch_tip(common_dir: &Path, branch: &str) -> Option<String> {
+    let name = format!("refs/heads/{branch}");
+    if branch
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return None;
+    }
+    if let Some(text) = read_small(&common_dir.join(&name), MAX_GIT_FILE_BYTES) {
+        let tip = text.trim();
+        if !tip.starts_with("ref:") {
+            return Some(tip.to_owned());
+        }
+    }
+    let packed = read_small(&common_dir.join("packed-refs"), MAX_PACKED_REFS_BYTES)?;
+    packed.lines().find_map(|line| {
+        let (tip, reference) = line.split_once(' ')?;
+        (reference == name).then(|| tip.to_owned())
+    })
 }
 
 /// A small text file, whole, or `None` (missing, unreadable, not UTF-8 or over `limit`).

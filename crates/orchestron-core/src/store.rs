@@ -39,12 +39,13 @@ pub const HANDOFFS: &str = "handoffs";
 /// The folder of named context snapshots under a state root.
 pub const SNAPSHOTS: &str = "snapshots";
 
-/// The folder of the file lease table under a state root (one document, `leases.json`).
-pub const LEASES: &str = "leases";
+/// The folder of coordination between live sessions under a state root: the file lease
+/// table (`leases.json`) and the latest conflict forecast (`forecast.json`).
+pub const COORDINATION: &str = "coordination";
 
 /// The folders of a state root that hold documents: with the root, never symbolic links
 /// when the root was found in the project (see [`refuse_linked_state`]).
-pub const STATE_FOLDERS: &[&str] = &[SESSIONS, HANDOFFS, SNAPSHOTS, LEASES];
+pub const STATE_FOLDERS: &[&str] = &[SESSIONS, HANDOFFS, SNAPSHOTS, COORDINATION];
 
 /// What a transaction does to a document once the caller has seen it.
 #[derive(Debug)]

@@ -1,5 +1,5 @@
 //! Coordination between live sessions: file leases. The operations on the project's one
-//! lease table (`<root>/leases/leases.json`, see [`table`]), each a locked transaction or a
+//! lease table (`<root>/coordination/leases.json`, see [`table`]), each a locked transaction or a
 //! lock-free read, and what a tool call is told about a file others hold
 //! ([`at_tool_time`]).
 //!
@@ -22,7 +22,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ids::SessionId;
 use crate::session::Lifecycle;
-use crate::store::LEASES;
+use crate::store::COORDINATION as LEASES;
 use crate::tracker::model::Status as ItemStatus;
 use table::{Found, Head, Kind, Lease, Stored, Table, Who};
 
@@ -564,6 +564,51 @@ pub fn check(cx: &Context, keys: &[String]) -> Result<Vec<Checked>> {
             }
         })
         .collect())
+}
+
+/// Two live sessions whose leases or touches meet.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overlap {
+    /// The first session's entry and the second's, for each place they meet.
+    pub a: Row,
+    pub b: Row,
+}
+
+/// Every place two live sessions' live entries meet (a file both touched, a lease over
+/// another's touch, two leases that share files), each pair of entries once.
+pub fn overlaps(cx: &Context) -> Result<Vec<Overlap>> {
+    let table = read(cx)?;
+    let now = seconds(cx.now());
+    let mut lookup = Lookup::new(cx);
+    let found: Vec<Found<'_>> = table
+        .entries(None, now)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter(|found| lookup.live(found.session))
+        .collect();
+    let globs: Vec<Option<glob::Glob>> = found
+        .iter()
+        .map(|found| glob::Glob::parse(&found.lease.path).ok())
+        .collect();
+    let mut overlaps = Vec::new();
+    for (i, a) in found.iter().enumerate() {
+        for (j, b) in found.iter().enumerate().skip(i + 1) {
+            if a.session == b.session {
+                continue;
+            }
+            let meet = match (&globs[i], &globs[j]) {
+                (Some(x), Some(y)) => glob::overlap(x, y),
+                _ => false,
+            };
+            if meet {
+                overlaps.push(Overlap {
+                    a: lookup.row(a),
+                    b: lookup.row(b),
+                });
+            }
+        }
+    }
+    Ok(overlaps)
 }
 
 /// Forget `session`'s entries: it ended. Returns whether it held any. Reads first, so a
