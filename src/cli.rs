@@ -30,6 +30,10 @@ pub struct GlobalArgs {
     /// Print data as JSON
     #[arg(long, global = true, alias = "json-output")]
     pub json: bool,
+    /// The agent this command acts as (overrides `ORCHESTRON_AGENT` and `agent.id`): `task
+    /// next` takes the items labelled with its skills first, `workers run` passes it on
+    #[arg(long, global = true, value_name = "NAME")]
+    pub agent: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +264,9 @@ pub enum Command {
         #[arg(long = "branch", value_name = "BRANCH")]
         branches: Vec<String>,
     },
+    /// The agents sessions work as (`agent.id`, `ORCHESTRON_AGENT`, `--agent`)
+    #[command(subcommand)]
+    Agent(AgentCommand),
     /// File leases between live sessions: take, release, list and check who holds a file
     ///
     /// Every edit a session makes leaves a touch on the file (`coordination.touch_ttl`,
@@ -457,6 +464,13 @@ pub enum SlashCommand {
     Memory,
     Inbox,
     Doctor,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// The agents seen, with their skills, their sessions (live ones first) and the item
+    /// each works on
+    List,
 }
 
 #[derive(Debug, Subcommand)]

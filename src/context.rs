@@ -429,8 +429,25 @@ impl Context {
         self.user_home.as_deref()
     }
 
-    /// The agent this process works as: `$ORCHESTRON_AGENT`, else the configuration's
-    /// `agent.id`.
+    /// The same context acting as `agent` (`--agent`), when one is given.
+    pub(crate) fn with_agent(mut self, agent: Option<String>) -> Context {
+        if let Some(agent) = agent.filter(|agent| !agent.trim().is_empty()) {
+            self.agent = Some(agent);
+        }
+        self
+    }
+
+    /// The skills of the agent this process works as (see `Config::skills_of`); none
+    /// without an agent.
+    pub(crate) fn agent_skills(&self) -> Vec<String> {
+        match (self.agent(), self.config()) {
+            (Some(agent), Ok(config)) => config.skills_of(&agent),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The agent this process works as: `--agent`, else `$ORCHESTRON_AGENT`, else the
+    /// configuration's `agent.id`.
     pub(crate) fn agent(&self) -> Option<String> {
         self.agent.clone().or_else(|| {
             self.config()

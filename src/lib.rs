@@ -55,8 +55,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Err(err) => return error::report_usage(&err, json),
     };
     let json = cli.global.json;
+    let agent = cli.global.agent.clone();
     let result = context::Context::from_process(json)
         .map(|context| {
+            let context = context.with_agent(agent);
             if in_hook {
                 context.for_hooks()
             } else {
@@ -104,7 +106,10 @@ fn quick_parse(args: &[OsString]) -> Option<cli::Cli> {
         _ => return None,
     };
     Some(cli::Cli {
-        global: cli::GlobalArgs { json: false },
+        global: cli::GlobalArgs {
+            json: false,
+            agent: None,
+        },
         command,
     })
 }

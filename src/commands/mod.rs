@@ -1,6 +1,7 @@
 //! One module per command group and this one dispatch `match`. Commands turn arguments into
 //! calls on the core (`session`, `docpath`) through the `store`, and print through `output`.
 
+mod agent;
 mod attention;
 mod conflicts;
 mod context;
@@ -88,6 +89,7 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
         Command::Health { fix } => health::run(context, out, fix),
         Command::Conflicts { branches } => conflicts::run(context, out, &branches),
         Command::Lease(command) => lease::run(context, out, command),
+        Command::Agent(command) => agent::run(context, out, command),
         Command::Init { dir, bin } => install::init(context, out, dir, bin),
         Command::Uninstall { dir } => install::uninstall(context, out, dir),
         Command::Doctor { dir } => install::doctor(context, out, dir),

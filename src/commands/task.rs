@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use crate::cli::TaskCommand;
 use crate::context::Context;
 use crate::output::{self, Output};
+use orchestron_core::Context as CoreContext;
+use orchestron_core::agents::Names;
 use orchestron_core::tracker::claims;
 use orchestron_core::tracker::model::Status;
 use orchestron_core::tracker::tasks::{
@@ -66,9 +68,9 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
                 limit,
                 all,
             };
-            print_list(out, &tasks::list(cx, &filter)?)
+            print_list(cx, out, &tasks::list(cx, &filter)?)
         }
-        TaskCommand::Show { id } => show(out, &tasks::show(cx, &id)?),
+        TaskCommand::Show { id } => show(cx, out, &tasks::show(cx, &id)?),
         TaskCommand::Update {
             id,
             status,
@@ -158,9 +160,9 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
             }
             Ok(())
         }
-        TaskCommand::Ready { limit } => print_list(out, &tasks::ready(cx, limit)?),
+        TaskCommand::Ready { limit } => print_list(cx, out, &tasks::ready(cx, limit)?),
         TaskCommand::Next { assignee, claim } => {
-            match tasks::next(cx, assignee.as_deref(), claim)? {
+            match tasks::next(cx, assignee.as_deref(), claim, &context.agent_skills())? {
                 None if out.json() => out.json_line(&Value::Null)?,
                 None => {}
                 Some(found) => {
@@ -372,9 +374,12 @@ fn print_value(out: &mut Output, found: &impl serde::Serialize, id: &str) -> any
     Ok(())
 }
 
-fn print_list(out: &mut Output, found: &[ItemView]) -> anyhow::Result<()> {
+fn print_list(cx: &CoreContext, out: &mut Output, found: &[ItemView]) -> anyhow::Result<()> {
+    let mut names = Names::new(cx);
     if out.json() {
-        out.json_line(&serde_json::to_value(found)?)?;
+        let mut value = serde_json::to_value(found)?;
+        names.annotate(&mut value);
+        out.json_line(&value)?;
         return Ok(());
     }
     let rows: Vec<Vec<String>> = found
@@ -386,7 +391,10 @@ fn print_list(out: &mut Output, found: &[ItemView]) -> anyhow::Result<()> {
                 item.kind.to_string(),
                 item.status.to_string(),
                 item.priority.to_string(),
-                item.assignee.clone().unwrap_or_default(),
+                item.assignee
+                    .as_deref()
+                    .map(|raw| names.of(raw).unwrap_or_else(|| raw.to_owned()))
+                    .unwrap_or_default(),
                 item.title.clone(),
             ]
         })
@@ -398,9 +406,11 @@ fn print_list(out: &mut Output, found: &[ItemView]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn show(out: &mut Output, detail: &ItemDetail) -> anyhow::Result<()> {
+fn show(cx: &CoreContext, out: &mut Output, detail: &ItemDetail) -> anyhow::Result<()> {
+    let mut names = Names::new(cx);
     if out.json() {
         let mut value = serde_json::to_value(detail)?;
+        names.annotate(&mut value);
         value["schema_version"] = json!(SCHEMA_VERSION);
         out.json_line(&value)?;
         return Ok(());
@@ -419,7 +429,13 @@ fn show(out: &mut Output, detail: &ItemDetail) -> anyhow::Result<()> {
     }
     out.line(&format!(
         "assignee:   {}",
-        item.assignee.as_deref().unwrap_or("-")
+        match item.assignee.as_deref() {
+            Some(raw) => match names.of(raw) {
+                Some(name) => format!("{name} ({raw})"),
+                None => raw.to_owned(),
+            },
+            None => "-".to_owned(),
+        }
     ))?;
     out.line(&format!("progress:   {}%", item.progress))?;
     if let Some(estimate) = item.estimate {

@@ -88,7 +88,10 @@ pub(super) fn render_board(value: &Value, markdown: bool) -> String {
         }
         let cards = page.section(&title, &column["items"], None, |card| {
             let mut parts = vec![str_of(&card["priority"]).to_owned()];
-            if let Some(who) = card["assignee"].as_str() {
+            if let Some(who) = card["assignee_name"]
+                .as_str()
+                .or_else(|| card["assignee"].as_str())
+            {
                 parts.push(format!("@{who}"));
             }
             if card["progress"].as_i64().unwrap_or(0) > 0 {
@@ -274,6 +277,9 @@ fn session_line(session: &Value) -> String {
         str_of(&session["mode"]).to_owned(),
         str_of(&session["status"]).to_owned(),
     ];
+    if let Some(agent) = session["agent"].as_str() {
+        parts.push(format!("agent {agent}"));
+    }
     // Which checkout it works in, by its branch (the JSON has the folder too).
     if let Some(branch) = session["branch"].as_str() {
         parts.push(format!("branch {branch}"));

@@ -111,6 +111,8 @@ fn options(context: &Context, args: &WorkersRunArgs) -> anyhow::Result<Options> 
         )?,
         test_timeout: workers.test_timeout(),
         once: args.once,
+        agent: context.agent(),
+        prefer: context.agent_skills(),
     })
 }
 
@@ -194,7 +196,14 @@ fn run_workers(context: &Context, out: &mut Output, args: &WorkersRunArgs) -> an
     let launch = Launch {
         claude,
         settings: worker_settings(&bin),
-        env: vec![(crate::context::var::PATH.into(), path)],
+        env: std::iter::once((crate::context::var::PATH.into(), path))
+            .chain(
+                options
+                    .agent
+                    .as_ref()
+                    .map(|agent| (crate::context::var::AGENT.into(), agent.into())),
+            )
+            .collect(),
         env_remove: crate::context::var::NOT_FOR_WORKERS
             .iter()
             .map(OsString::from)

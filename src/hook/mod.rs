@@ -337,6 +337,12 @@ fn session_start(
         if let Some(worker) = context.worker() {
             mark_worker(document, worker);
         }
+        if let (Some(agent), Some(fields)) = (
+            context.agent(),
+            document.get_mut("session").and_then(Value::as_object_mut),
+        ) {
+            fields.insert("agent".to_owned(), json!(clip(&agent, MAX_NAME_CHARS)));
+        }
         // The mode line comes first; the messages get the rest of the budget.
         let messages = inbox::take_unread(document, now, limit.saturating_sub(120));
         let attention = attention_lines(context, document, true);
@@ -661,8 +667,13 @@ fn start_context(document: &Value, source: Option<&str>) -> Vec<String> {
         .pointer("/session/mode")
         .and_then(Value::as_str)
         .unwrap_or("development");
+    let agent = document
+        .pointer("/session/agent")
+        .and_then(Value::as_str)
+        .map(|agent| format!(", working as agent {agent}"))
+        .unwrap_or_default();
     lines.push(format!(
-        "Orchestron session {id}, mode {mode}{}.",
+        "Orchestron session {id}, mode {mode}{}{agent}.",
         source
             .map(|source| format!(" ({source})"))
             .unwrap_or_default()

@@ -116,7 +116,9 @@ fn a_new_session_is_told_the_plan_in_order() {
     let context = start(&env, ID, "startup");
     let lines: Vec<&str> = context.lines().collect();
     let expected = [
-        format!("Orchestron session {ID}, mode development (startup)."),
+        format!(
+            "Orchestron session {ID}, mode development (startup), working as agent backend-bot."
+        ),
         format!(
             "Plan: sprint Sprint 1 ({sprint}): 1 of 2 items done, 2.0 of 5.0 h, 10 days left. \
              Goal: Ship login."

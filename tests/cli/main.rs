@@ -2,6 +2,7 @@
 //! binary with a cleared environment, a temporary state root, a fixed clock and a fixed id
 //! seed, and asserts on exit status, stdout and stderr together.
 
+mod agents;
 mod attention;
 mod claims;
 mod concurrency;

@@ -604,6 +604,49 @@ fn items_whose_declared_files_overlap_never_run_at_once_and_a_disjoint_one_runs_
 }
 
 #[test]
+fn workers_run_as_an_agent_take_its_items_first_and_pass_its_name_on() {
+    let project = Project::new();
+    let urgent = project.run(&["task", "create", "Urgent", "--priority", "HIGH", "--json"]);
+    let urgent = urgent.json()["id"].as_str().unwrap().to_owned();
+    let api = project.run(&[
+        "task",
+        "create",
+        "API",
+        "--priority",
+        "LOW",
+        "--label",
+        "backend",
+        "--json",
+    ]);
+    let api = api.json()["id"].as_str().unwrap().to_owned();
+    let run = project.workers(&["--agent", "backend", "--count", "1", "--once", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let claimed: Vec<String> = events(&run)
+        .iter()
+        .filter(|e| e["event"] == "claimed")
+        .map(|e| e["item"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(claimed, vec![api.clone(), urgent.clone()], "{run}");
+    let env = std::fs::read_to_string(project.stub_dir.join(format!("{api}.env"))).unwrap();
+    assert!(
+        env.lines().any(|line| line == "ORCHESTRON_AGENT=backend"),
+        "{env}"
+    );
+    let agents = project.run(&["agent", "list", "--json"]).json();
+    assert_eq!(agents["agents"][0]["name"], "backend", "{agents}");
+    let workers: Vec<&Value> = agents["agents"][0]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(workers.len(), 2, "{agents}");
+    assert!(
+        workers.iter().any(|s| s["worker"] == api.as_str()),
+        "{agents}"
+    );
+}
+
+#[test]
 fn a_worker_without_a_result_is_retried_then_blocked_with_the_reason() {
     let project = Project::new();
     let id = project.create("Never finishes");

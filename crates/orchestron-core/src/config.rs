@@ -163,6 +163,16 @@ pub struct Config {
     pub notify: NotifyConfig,
     #[serde(default)]
     pub coordination: CoordinationConfig,
+    /// Other agents' skills, by name: `{"frontend": {"skills": ["ui", "css"]}}`.
+    #[serde(default)]
+    pub agents: BTreeMap<String, AgentSkills>,
+}
+
+/// An agent's skills (`agents.NAME`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AgentSkills {
+    #[serde(default)]
+    pub skills: Vec<String>,
 }
 
 /// How long an edit's touch lasts after the latest edit unless configured otherwise
@@ -254,12 +264,29 @@ pub struct AgentConfig {
     /// The agent's name, as items are assigned to it (`orchestron task assign ID --to NAME`).
     #[serde(default)]
     pub id: Option<String>,
+    /// What it is good at: item labels it takes first (`task next`).
+    #[serde(default)]
+    pub skills: Vec<String>,
 }
 
 impl AgentConfig {
     /// The agent's name, when one is set and not blank.
     pub fn id(&self) -> Option<&str> {
         self.id.as_deref().filter(|id| !id.trim().is_empty())
+    }
+}
+
+impl Config {
+    /// The skills of the agent `name`: `agents.NAME.skills`, else `agent.skills` when it is
+    /// `agent.id`, else its own name (an agent called `backend` is good at `backend`).
+    pub fn skills_of(&self, name: &str) -> Vec<String> {
+        if let Some(entry) = self.agents.get(name) {
+            return entry.skills.clone();
+        }
+        if self.agent.id() == Some(name) && !self.agent.skills.is_empty() {
+            return self.agent.skills.clone();
+        }
+        vec![name.to_owned()]
     }
 }
 

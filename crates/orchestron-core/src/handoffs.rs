@@ -321,11 +321,11 @@ mod tests {
         let third = item(&person, "Third", Priority::Low);
         let other = item(&person, "Other's", Priority::Low);
         let s = context(dir.path(), Some("s"));
-        tasks::next(&s, None, true).unwrap();
+        tasks::next(&s, None, true, &[]).unwrap();
         tasks::set_progress(&s, &first, 30).unwrap();
         tasks::start(&s, &second, false).unwrap();
         tasks::complete(&s, &second, false, None).unwrap();
-        tasks::next(&s, None, true).unwrap(); // the third
+        tasks::next(&s, None, true, &[]).unwrap(); // the third
         tasks::release(&s, &third).unwrap();
         tasks::start(&context(dir.path(), Some("t")), &other, false).unwrap();
 

@@ -6,6 +6,7 @@
 //! and renders the typed result or maps the [`error::ErrorKind`] its own way.
 //!
 //! - [`config`]: the project configuration and every default (a leaf);
+//! - [`agents`]: the agents sessions work as, their skills, and the names views show;
 //! - [`error`]: typed errors (invalid, not found, conflict, busy, internal) with hints;
 //! - [`ids`], [`session`], [`handoff`], [`inbox`]: sessions as pure rules over documents,
 //!   and [`sessions`]: the operations on them, one locked transaction each;
@@ -35,6 +36,7 @@
 //! - [`coordination`]: file leases between live sessions (touches and explicit leases, in
 //!   one table a hook reads at once), and what a tool call on a file others hold is told.
 
+pub mod agents;
 pub mod attention;
 pub mod bounds;
 pub mod briefing;

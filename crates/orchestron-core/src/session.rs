@@ -603,7 +603,7 @@ pub fn summary(document: &Value, now: Timestamp) -> Value {
         "metrics": at("/observability/metrics"),
     });
     // Where a session the hooks created runs (`record_checkout`); others have no such keys.
-    for key in ["worktree", "branch"] {
+    for key in ["worktree", "branch", "agent"] {
         if let Some(value) = document.pointer(&format!("/session/{key}")) {
             summary[key] = value.clone();
         }

@@ -59,6 +59,12 @@ const COLUMNS_SHOWN: [Status; 7] = [
 /// `null` for every open item but epics), its burndown, the columns with their WIP limits
 /// and at most `limit` cards each, and the most urgent blockers.
 pub fn board(cx: &Context, sprint: Option<&str>, limit: usize) -> Result<Value> {
+    let mut value = board_of(cx, sprint, limit)?;
+    crate::agents::Names::new(cx).annotate(&mut value);
+    Ok(value)
+}
+
+fn board_of(cx: &Context, sprint: Option<&str>, limit: usize) -> Result<Value> {
     let now = cx.now();
     if let (Some(sprint), false) = (sprint, cx.tracker_path().exists()) {
         return Err(Error::not_found(format!(
@@ -276,6 +282,12 @@ fn blockers_json(conn: &Connection, items: &[Item]) -> Result<Vec<Value>> {
 /// its totals, the live sessions, the most urgent blockers, what is ready next and the
 /// latest decisions.
 pub fn summary(cx: &Context) -> Result<Value> {
+    let mut value = summary_of(cx)?;
+    crate::agents::Names::new(cx).annotate(&mut value);
+    Ok(value)
+}
+
+fn summary_of(cx: &Context) -> Result<Value> {
     let now = cx.now();
     let db = cx.tracker_for_reads()?;
     let conn = db.conn();
@@ -464,6 +476,7 @@ fn session_value(document: &Value, now: Timestamp, status: session::Status, task
         "waiting": waiting,
         "worktree": at("/session/worktree"),
         "branch": at("/session/branch"),
+        "agent": crate::agents::name_of(document),
         "last_activity": at("/session/lifecycle/last_activity"),
         "tool_calls": document.pointer("/observability/metrics/tool_calls").cloned().unwrap_or(json!(0)),
         "failures": failures,
@@ -482,6 +495,12 @@ fn session_value(document: &Value, now: Timestamp, status: session::Status, task
 /// (the sessions' own events, heartbeats left out, and the tracker's history), and the
 /// figures over them.
 pub fn monitor(cx: &Context, limit: usize) -> Result<Value> {
+    let mut value = monitor_of(cx, limit)?;
+    crate::agents::Names::new(cx).annotate(&mut value);
+    Ok(value)
+}
+
+fn monitor_of(cx: &Context, limit: usize) -> Result<Value> {
     let now = cx.now();
     let db = cx.tracker_for_reads()?;
     let conn = db.conn();

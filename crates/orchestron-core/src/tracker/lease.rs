@@ -34,6 +34,10 @@ pub struct Scope {
     /// Pass over an item whose declared files overlap those of an IN_PROGRESS item (the
     /// supervisor never runs two such items at once).
     pub apart: bool,
+    /// Labels taken first (an agent's skills): an item with one of them comes before every
+    /// item without, whatever their priorities; within each group, priority then plan
+    /// order.
+    pub prefer: Vec<String>,
 }
 
 /// Why a claim has lapsed.

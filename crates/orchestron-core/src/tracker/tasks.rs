@@ -1268,8 +1268,14 @@ pub struct Next {
 /// The single best ready item for `assignee` (or anyone), or an IN_PROGRESS item whose claim
 /// has lapsed (see [`lease::lapse`]); with `claim`, taken for them (else the acting session)
 /// in the same transaction: a lapsed claim swept (`claim_expired`), then assigned and
-/// started. Without `claim` it only reads.
-pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<Next>> {
+/// started. Without `claim` it only reads. Items labelled with one of `prefer` (an agent's
+/// skills) come first.
+pub fn next(
+    cx: &Context,
+    assignee: Option<&str>,
+    claim: bool,
+    prefer: &[String],
+) -> Result<Option<Next>> {
     let who = match (assignee, claim) {
         (Some(who), _) => Some(who.to_owned()),
         (None, true) => Some(cx.actor().map(str::to_owned).ok_or_else(|| {
@@ -1280,7 +1286,10 @@ pub fn next(cx: &Context, assignee: Option<&str>, claim: bool) -> Result<Option<
         (None, false) => None,
     };
     let now = cx.now();
-    let scope = Scope::default();
+    let scope = Scope {
+        prefer: prefer.to_vec(),
+        ..Scope::default()
+    };
     if !claim {
         let db = cx.tracker_for_reads()?;
         let Some((item, lapsed)) = pick(db.conn(), cx, now, who.as_deref(), &scope)? else {
@@ -1997,7 +2006,19 @@ pub(crate) fn pick(
             values.len()
         ));
     }
-    sql.push_str(" ORDER BY priority, seq");
+    if scope.prefer.is_empty() {
+        sql.push_str(" ORDER BY priority, seq");
+    } else {
+        let mut marks = Vec::new();
+        for label in &scope.prefer {
+            values.push(Sql::Text(label.clone()));
+            marks.push(format!("?{}", values.len()));
+        }
+        sql.push_str(&format!(
+            " ORDER BY id NOT IN (SELECT item FROM labels WHERE label IN ({})), priority, seq",
+            marks.join(", ")
+        ));
+    }
     let mut judge = Judge::new(cx, now);
     let busy = if scope.apart {
         busy_files(conn)?

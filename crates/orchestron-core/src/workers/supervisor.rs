@@ -88,6 +88,10 @@ pub struct Options {
     #[serde(with = "secs")]
     pub test_timeout: Duration,
     pub once: bool,
+    /// The agent its workers work as (`--agent`), if any: their sessions are named after it.
+    pub agent: Option<String>,
+    /// Item labels taken first: the agent's skills.
+    pub prefer: Vec<String>,
 }
 
 mod secs {
@@ -781,6 +785,7 @@ impl Supervisor<'_> {
                 label: self.options.label.clone(),
                 exclude: self.exclude.clone(),
                 apart: true,
+                prefer: self.options.prefer.clone(),
             };
             let Some(claimed) = claims::claim_next(self.cx, &session, &scope)? else {
                 return Ok(true);
