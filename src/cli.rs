@@ -611,6 +611,36 @@ pub enum ContextCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum HandoffCommand {
+    /// Hand an item to another agent or session: its claim is given up, and the item waits
+    /// for the receiver (told in its inbox, or when it starts) with the context it needs
+    ///
+    /// The offer holds the item for the receiver for `claims.lease` (15 minutes by default);
+    /// then anyone may take it.
+    Prepare {
+        /// The item
+        id: String,
+        /// The agent's name, or the session id, it goes to
+        #[arg(long, value_name = "AGENT|SESSION")]
+        to: String,
+        /// What the receiver needs to know to go on
+        #[arg(long)]
+        context: String,
+        /// A next step (repeat it for more)
+        #[arg(long = "next-steps", value_name = "TEXT")]
+        next_steps: Vec<String>,
+    },
+    /// Take an item handed to this session or its agent: it is claimed, and the context
+    /// printed
+    Accept {
+        /// The item
+        id: String,
+    },
+    /// The handoffs waiting for this session or its agent (`--all`: for anyone)
+    Offers {
+        /// Every handoff waiting, whoever it is for
+        #[arg(long)]
+        all: bool,
+    },
     /// What the next session is told of the project's handoffs (the open items recent sessions
     /// took, then the latest handoff that finished something); `--all`, `--item` and
     /// `--session` print whole handoffs, newest first

@@ -20,6 +20,77 @@ pub(super) fn run(
     command: HandoffCommand,
 ) -> anyhow::Result<()> {
     match command {
+        HandoffCommand::Prepare {
+            id,
+            to,
+            context: text,
+            next_steps,
+        } => {
+            let cx = context.core()?;
+            let (offer, told) = handoffs::offer(cx, &id, &to, &text, &next_steps)?;
+            if out.json() {
+                let mut value = serde_json::to_value(&offer)?;
+                value["told"] = json!(told);
+                return Ok(out.json_line(&value)?);
+            }
+            out.line(&format!(
+                "{} offered to {} until {}{}",
+                offer.item,
+                offer.to,
+                offer.expires_at,
+                if told.is_empty() {
+                    " (told when it starts)".to_owned()
+                } else {
+                    format!(" (told in the inbox of {})", told.join(", "))
+                }
+            ))?;
+            Ok(())
+        }
+        HandoffCommand::Accept { id } => {
+            let cx = context.core()?;
+            let agent = context.agent();
+            let accepted = orchestron_core::tracker::offers::accept(cx, &id, agent.as_deref())?;
+            if out.json() {
+                return Ok(out.json_line(&serde_json::to_value(&accepted)?)?);
+            }
+            let offer = &accepted.offer;
+            out.line(&format!(
+                "{} \"{}\" is yours (IN_PROGRESS).",
+                offer.item, offer.title
+            ))?;
+            out.line(&format!("Context: {}", offer.context))?;
+            for step in &offer.next_steps {
+                out.line(&format!("- next: {step}"))?;
+            }
+            Ok(())
+        }
+        HandoffCommand::Offers { all } => {
+            let cx = context.core()?;
+            let session = context.session_hint().map(str::to_owned);
+            let agent = context.agent();
+            let offers = if all {
+                orchestron_core::tracker::offers::all(cx)?
+            } else {
+                orchestron_core::tracker::offers::waiting_for(
+                    cx,
+                    session.as_deref(),
+                    agent.as_deref(),
+                )?
+            };
+            if out.json() {
+                return Ok(out.json_line(&json!({ "offers": offers }))?);
+            }
+            if offers.is_empty() {
+                return Ok(out.line("no handoff waiting")?);
+            }
+            for offer in &offers {
+                out.line(&format!(
+                    "{} \"{}\" for {} until {}: {}",
+                    offer.item, offer.title, offer.to, offer.expires_at, offer.context
+                ))?;
+            }
+            Ok(())
+        }
         HandoffCommand::Show {
             project,
             all,

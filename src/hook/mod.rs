@@ -406,6 +406,7 @@ fn start_lines(
     let mut lines = start_context(document, source);
     let mut early = inbox::describe(messages);
     early.extend(attention);
+    early.extend(offered(context, document));
     early.extend(conflict_warning(context));
     let idle = task.is_empty();
     early.extend(task);
@@ -420,6 +421,21 @@ fn start_lines(
     early.extend(plan(context, document, idle, used));
     lines.splice(1..1, early);
     lines
+}
+
+/// The handoffs waiting for this session or its agent, with their context (see
+/// `orchestron_core::tracker::offers`). A tracker that cannot be read costs these lines.
+fn offered(context: &Context, document: &Value) -> Vec<String> {
+    let session = document.pointer("/session/id").and_then(Value::as_str);
+    let agent = context.agent();
+    let Ok(cx) = context.core() else {
+        return Vec::new();
+    };
+    orchestron_core::tracker::offers::waiting_for(cx, session, agent.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .map(orchestron_core::tracker::offers::Offer::describe)
+        .collect()
 }
 
 /// What the latest kept conflict forecast says of this checkout's branch, if it is still

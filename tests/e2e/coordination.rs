@@ -288,3 +288,75 @@ fn a_live_sessions_edit_warns_its_lease_stops_and_its_end_frees_the_file() {
 fn leases_hold_across_two_worktrees_of_one_repository() {
     the_leases_scenario(true);
 }
+
+/// A handoff between two sessions: A claims an item and hands it to the agent `backend`
+/// with its context; B, a session working as `backend`, is told at its start and accepts it,
+/// and the context reaches B's model both times.
+#[test]
+#[cfg_attr(
+    not(claude_cli),
+    ignore = "needs the Claude Code CLI: .ci/run installs it, or set CLAUDE_BIN"
+)]
+fn a_handoff_reaches_the_receiving_session_with_its_context() {
+    let Some(claude) = claude_bin() else { return };
+    let fixture = Fixture::new(claude);
+    orchestron_in(&fixture, &fixture.project, &["init"]);
+    let item = orchestron_in(
+        &fixture,
+        &fixture.project,
+        &["task", "create", "Build the API"],
+    );
+    let context = "the schema is merged; the handlers are next";
+    let a = fixture.run(
+        "giver",
+        json!({"steps": [
+            bash(format!("orchestron task start {item}")),
+            bash(format!(
+                "orchestron handoff prepare {item} --to backend --context '{context}' \
+                 --next-steps 'write the handlers'"
+            )),
+            {"text": "Handed over."}
+        ]}),
+        &args("hand the API over", &[]),
+    );
+    a.assert_ok();
+    let b = fixture.run_in(
+        &fixture.project,
+        "receiver",
+        json!({"steps": [
+            bash(format!("orchestron handoff accept {item}")),
+            {"text": "Taken."}
+        ]}),
+        &args("take what was handed to you", &[]),
+        &[("ORCHESTRON_AGENT", "backend")],
+    );
+    b.assert_ok();
+    let turns = b.turns();
+    // Told at its start, with the context and the command...
+    let first = turns[0]["body"].to_string();
+    assert!(
+        first.contains("Handoff offered to you") && first.contains(context),
+        "{}",
+        b.context()
+    );
+    // ...and the context came back with the accepted item.
+    let after = turns[1]["body"]["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .to_string();
+    assert!(
+        after.contains("is yours (IN_PROGRESS)") && after.contains(context),
+        "{after}\n{}",
+        b.context()
+    );
+    let shown: Value = serde_json::from_str(&orchestron_in(
+        &fixture,
+        &fixture.project,
+        &["task", "show", &item, "--json"],
+    ))
+    .unwrap();
+    assert_eq!(shown["status"], "IN_PROGRESS");
+    assert_eq!(shown["assignee"], b.session_id().as_str());
+}

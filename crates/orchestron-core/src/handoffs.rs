@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::handoff::{self, Brief, ItemNow, MAX_HANDOFF_BYTES};
 use crate::ids::SessionId;
 use crate::store::Outcome;
-use crate::tracker::tasks;
+use crate::tracker::{offers, tasks};
 
 /// The folder of its documents under the state root.
 pub const FOLDER: &str = crate::store::HANDOFFS;
@@ -274,6 +274,43 @@ pub fn all(cx: &Context, project: &str) -> Result<Vec<Value>> {
     let mut found = list(cx, project)?;
     found.reverse();
     Ok(found)
+}
+
+/// Offer item `raw` to `to` (an agent or a session; see [`offers::prepare`]) and tell the
+/// receiver: a message in the inbox of the session named, or of every running session that
+/// works as the agent named, which reaches its model at its next prompt or tool call. A
+/// receiver not running yet is told at its SessionStart. Returns the offer and the sessions
+/// told.
+pub fn offer(
+    cx: &Context,
+    raw: &str,
+    to: &str,
+    context: &str,
+    next_steps: &[String],
+) -> Result<(offers::Offer, Vec<String>)> {
+    let offer = offers::prepare(cx, raw, to, context, next_steps)?;
+    let store = cx.store(crate::sessions::FOLDER);
+    let targets: Vec<SessionId> = match SessionId::parse(to) {
+        Ok(id) if store.exists(&id) => vec![id],
+        _ => crate::sessions::running(cx)?
+            .into_iter()
+            .filter(|id| {
+                store.try_read(id).ok().flatten().is_some_and(|document| {
+                    document.pointer("/session/agent").and_then(Value::as_str) == Some(to)
+                })
+            })
+            .collect(),
+    };
+    let text = offer.describe();
+    let mut told = Vec::new();
+    for id in targets {
+        if crate::sessions::leave_message(cx, &crate::sessions::Scope::One(id.clone()), &text)
+            .is_ok()
+        {
+            told.push(id.to_string());
+        }
+    }
+    Ok((offer, told))
 }
 
 #[cfg(test)]

@@ -724,6 +724,7 @@ mod tests {
             value,
             json!({"id": "s1", "mode": "sprint", "status": "active", "age_seconds": 3600,
                 "ran_seconds": null, "waiting": null, "worktree": null, "branch": null,
+                "agent": null,
                 "last_activity": "2026-03-10T11:59:00Z", "tool_calls": 7, "failures": 3,
                 "todos": {"done": 1, "total": 3}, "files": 2, "last_test": false,
                 "agents": [{"id": "a1", "type": "Explore", "status": "running"}],

@@ -190,6 +190,8 @@ pub fn reclaim(cx: &Context, dry_run: bool) -> Result<Vec<Reclaimed>> {
         for (item, lapsed) in &claims {
             tasks::expire(tx, cx, item, lapsed, &at)?;
         }
+        // Handoffs nobody accepted in time: their items are anyone's again.
+        crate::tracker::offers::expire(tx, now)?;
         Ok(found(claims))
     })
 }

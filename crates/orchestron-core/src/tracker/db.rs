@@ -252,6 +252,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (item, pattern)
     ) WITHOUT ROWID;
     ",
+    // 6: task handoffs between agents: an item offered to an agent or a session, with the
+    // context it needs, until it is accepted, taken, or `expires_at` passes. One open offer
+    // per item.
+    "
+    CREATE TABLE offers (
+        item TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+        to_whom TEXT NOT NULL,
+        context TEXT NOT NULL,
+        next_steps TEXT NOT NULL DEFAULT '[]',
+        from_session TEXT,
+        at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX offers_to ON offers(to_whom);
+    ",
 ];
 
 /// The version of the schema this binary writes.

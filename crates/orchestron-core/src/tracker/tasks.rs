@@ -1978,10 +1978,15 @@ pub(crate) fn pick(
     scope: &Scope,
 ) -> Result<Option<(Item, Option<LapsedClaim>)>> {
     use rusqlite::types::Value as Sql;
-    let mut values: Vec<Sql> = vec![who.map_or(Sql::Null, |who| Sql::Text(who.to_owned()))];
+    let mut values: Vec<Sql> = vec![
+        who.map_or(Sql::Null, |who| Sql::Text(who.to_owned())),
+        Sql::Text(format_time(now)),
+    ];
+    // An item offered to someone else is theirs until the offer expires.
     let mut sql = format!(
         "SELECT {COLUMNS}, claim_gen, lease_at FROM items WHERE \
-         (({READY}) AND (assignee IS NULL OR assignee = ?1) \
+         (({READY}) AND (assignee IS NULL OR assignee = ?1 \
+           OR id IN (SELECT item FROM offers WHERE expires_at <= ?2)) \
           OR (status = 'IN_PROGRESS' AND COALESCE(session, assignee) IS NOT NULL AND {FREE_TO_START}))"
     );
     if let Some(raw) = &scope.sprint {
@@ -2208,6 +2213,7 @@ pub(crate) fn take(
         params![item.id, assignee, session],
     )?;
     let generation = generation_of(tx, &item.id)?;
+    crate::tracker::offers::end(tx, &item.id)?;
     items::record(
         tx,
         &item.id,
