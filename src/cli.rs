@@ -78,6 +78,38 @@ pub enum Command {
         /// The item it belongs to
         #[arg(long)]
         task: Option<String>,
+        /// How much it matters: a decision review point may pause the session until a
+        /// person approves it
+        #[arg(long, value_parser = PossibleValuesParser::new(["low", "medium", "high"]))]
+        severity: Option<String>,
+    },
+    /// Apply, show or clear the project's review points: where work stops for a person
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+    /// Approve what waits for a person: a decision or item a review point paused a session
+    /// on (the refusal names the exact command), an item in review, a notice
+    Approve {
+        /// The decision or item
+        id: String,
+        /// What the person says, told to the session that resumes
+        #[arg(long, value_name = "TEXT")]
+        with_feedback: Option<String>,
+    },
+    /// Step in on an item: a clarification on it, and a message in the inbox of the session
+    /// that holds it
+    Intervene {
+        /// The item
+        id: String,
+        #[arg(long)]
+        message: String,
+    },
+    /// Pause the session holding an item until a person approves it: its writing tools are
+    /// refused, its reads go on
+    Pause {
+        /// The item
+        id: String,
+        #[arg(long)]
+        reason: String,
     },
     /// List and show decisions
     #[command(subcommand)]
@@ -464,6 +496,20 @@ pub enum SlashCommand {
     Memory,
     Inbox,
     Doctor,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// Check and keep the review points of a YAML or JSON file (seed 000's
+    /// `review-points.yaml` shape), replacing the earlier ones
+    Apply {
+        /// The file (`-` for stdin)
+        file: PathBuf,
+    },
+    /// The review points in force
+    Show,
+    /// Remove the review points
+    Clear,
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,9 +15,17 @@ use orchestron_core::tracker::knowledge::{
 const SCHEMA_VERSION: u32 = 1;
 
 pub(super) fn decide(context: &Context, out: &mut Output, new: NewDecision) -> anyhow::Result<()> {
-    let decision = knowledge::decide(context.core()?, &new)?;
+    let (decision, fired) = orchestron_core::reviews::decide(context.core()?, &new)?;
+    for fired in &fired {
+        crate::output::note(&fired.note);
+    }
     if out.json() {
-        print_record(out, &decision)
+        let mut value = serde_json::to_value(&decision)?;
+        if !fired.is_empty() {
+            value["review_points"] = serde_json::to_value(&fired)?;
+        }
+        out.json_line(&value)?;
+        Ok(())
     } else {
         out.line(&decision.id)?;
         Ok(())

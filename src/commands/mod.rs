@@ -15,6 +15,7 @@ mod lease;
 mod mode;
 mod query;
 mod review;
+mod review_points;
 mod session;
 mod shared;
 mod slash;
@@ -57,6 +58,7 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
             pros,
             cons,
             task,
+            severity,
         } => knowledge::decide(
             context,
             out,
@@ -67,8 +69,17 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
                 pros,
                 cons,
                 task,
+                severity: severity
+                    .as_deref()
+                    .and_then(orchestron_core::reviews::severity),
             },
         ),
+        Command::Workflow(command) => review_points::workflow(context, out, command),
+        Command::Approve { id, with_feedback } => {
+            review_points::approve(context, out, &id, with_feedback.as_deref())
+        }
+        Command::Intervene { id, message } => review_points::intervene(context, out, &id, &message),
+        Command::Pause { id, reason } => review_points::pause(context, out, &id, &reason),
         Command::Decision(command) => knowledge::decision(context, out, command),
         Command::Sprint(command) => sprint::run(context, out, command),
         Command::Shared(command) => shared::run(context, out, command),

@@ -105,7 +105,11 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
             print_item(out, &tasks::update(cx, &id, &changes)?)
         }
         TaskCommand::Progress { id, percent } => {
-            print_item(out, &tasks::set_progress(cx, &id, percent)?)
+            let (view, fired) = orchestron_core::reviews::set_progress(cx, &id, percent)?;
+            for fired in &fired {
+                output::note(&fired.note);
+            }
+            print_item(out, &view)
         }
         TaskCommand::Checkpoint { id, text, done } => {
             let change = checkpoint_change(text, done)?;
@@ -113,7 +117,11 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
         }
         TaskCommand::Start { id, force } => print_item(out, &tasks::start(cx, &id, force)?),
         TaskCommand::Complete { id, force, note } => {
-            let completed = tasks::complete(cx, &id, force, note.as_deref())?;
+            let (completed, fired) =
+                orchestron_core::reviews::complete(cx, &id, force, note.as_deref())?;
+            for fired in &fired {
+                output::note(&fired.note);
+            }
             print_value(out, &completed, &completed.view.item.id)?;
             if completed.awaits_merge {
                 output::note(&format!(

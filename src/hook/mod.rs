@@ -71,11 +71,24 @@ pub(crate) fn run(context: &Context, event: Event, input: &Input) -> anyhow::Res
             // Unread messages go out with the tool's result, taken in the same transaction:
             // a headless session, which has no next prompt, gets them at its next tool call.
             let mut messages = Vec::new();
+            let mut streak = None;
             keep_alive(context, &id, false, payload.cut, |document, now| {
+                let runs = document
+                    .pointer("/execution/tests/runs")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
                 track::record_tool(document, now, &call, &tests);
+                streak = track::failing_streak(document, runs);
                 session::clear_waiting(document);
                 messages = inbox::take_unread(document, now, MAX_CONTEXT_CHARS);
             })?;
+            // A test run that failed again may reach a tests-failing review point.
+            if let Some(streak) = streak.filter(|streak| *streak > 0) {
+                for fired in orchestron_core::reviews::tests_failing(context.core()?, &id, streak)?
+                {
+                    crate::output::note(&fired.note);
+                }
+            }
             if !call.failed
                 && let Some(key) = edited_key(context, &payload)
             {
@@ -830,13 +843,20 @@ fn pre_tool_use(
     }
     let config = config?;
     let head = document_head(context, id)?;
-    // A paused session's denial outranks a rule's `ask`.
-    if let Some(reason) = head.as_ref().and_then(|head| paused(context, id, head)) {
+    // A paused session's denial outranks a rule's `ask`; one held for approval keeps its
+    // reads.
+    if let Some(reason) = head
+        .as_ref()
+        .and_then(|head| paused(context, id, head, tool))
+    {
         return Ok(Some(pre_tool_use_reply("deny", &reason)));
     }
     let Some(key) = edited_key(context, payload) else {
         return Ok(guarded.map(|(decision, reason)| pre_tool_use_reply(decision.as_str(), &reason)));
     };
+    if let Some(reply) = sensitive(context, id, &key)? {
+        return Ok(Some(reply));
+    }
     let verdict = orchestron_core::coordination::at_tool_time(context.core()?, id, &key)?;
     match verdict {
         Some(Verdict::Exclusive(row)) => {
@@ -918,8 +938,43 @@ fn document_head(context: &Context, id: &SessionId) -> anyhow::Result<Option<Doc
     Ok(serde_json::from_str::<DocumentHead>(&text).ok())
 }
 
-/// Why the session's tool calls are refused, when it is paused (and not expired).
-fn paused(context: &Context, id: &SessionId, head: &DocumentHead) -> Option<String> {
+/// The tools a session held for approval may not use: those that write.
+const WRITING_TOOLS: [&str; 5] = ["Edit", "Write", "MultiEdit", "NotebookEdit", "Bash"];
+
+/// What a review point on a sensitive path answers an edit of `key`: `ask` (the reason names
+/// the point), or a hold for approval (`deny`); a notice lets the edit go on. `None` when no
+/// point covers it.
+fn sensitive(context: &Context, id: &SessionId, key: &str) -> anyhow::Result<Option<Value>> {
+    use orchestron_core::review_points::Action;
+    let cx = context.core()?;
+    let Some(points) = orchestron_core::review_points::load(cx)? else {
+        return Ok(None);
+    };
+    let Some(trigger) = points.sensitive(key).into_iter().next() else {
+        return Ok(None);
+    };
+    let what = format!("`{key}` is a sensitive path ({})", trigger.describe());
+    Ok(match trigger.action() {
+        Action::Ask => Some(pre_tool_use_reply(
+            "ask",
+            &format!("Orchestron review point: {what}; a person confirms every edit of it."),
+        )),
+        Action::PauseForApproval => {
+            orchestron_core::reviews::hold(cx, id, key, &what)?;
+            Some(pre_tool_use_reply(
+                "deny",
+                &format!(
+                    "Orchestron review point: {what}. This session is paused for approval;                      a person runs `orchestron approve {key}` to let it go on. Reads stay allowed."
+                ),
+            ))
+        }
+        Action::NotifyHuman | Action::RequestReview => None,
+    })
+}
+
+/// Why the session's call of `tool` is refused, when it is paused (and not expired): every
+/// tool of a plain pause, the writing tools of one held for approval.
+fn paused(context: &Context, id: &SessionId, head: &DocumentHead, tool: &str) -> Option<String> {
     let lifecycle = &head.session.lifecycle;
     let expired = lifecycle
         .expiry
@@ -927,6 +982,16 @@ fn paused(context: &Context, id: &SessionId, head: &DocumentHead) -> Option<Stri
         .is_ok_and(|expiry| context.now > expiry);
     if lifecycle.status != "paused" || expired {
         return None;
+    }
+    if let Some(approval) = &lifecycle.approval {
+        if !WRITING_TOOLS.contains(&tool) {
+            return None;
+        }
+        return Some(format!(
+            "Orchestron: this session is paused for approval: {} waits for a person ({}). \
+             Until they run `{}`, tools that write are refused; reads stay allowed.",
+            approval.waits, approval.what, approval.command
+        ));
     }
     let reason = lifecycle
         .pause_reason
@@ -959,6 +1024,17 @@ struct LifecycleHead {
     expiry: String,
     #[serde(default)]
     pause_reason: Option<String>,
+    /// A hold for approval (`reviews::hold`).
+    #[serde(default)]
+    approval: Option<ApprovalHead>,
+}
+
+#[derive(serde::Deserialize)]
+struct ApprovalHead {
+    waits: String,
+    #[serde(default)]
+    what: String,
+    command: String,
 }
 
 fn pre_tool_use_reply(decision: &str, reason: &str) -> Value {

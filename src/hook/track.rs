@@ -378,6 +378,17 @@ pub(crate) fn is_test_command(command: &str, patterns: &[String]) -> bool {
         })
 }
 
+/// The failing streak the latest test run left in `document`, when a test run was just
+/// recorded (`runs` went from `runs_before`).
+pub(crate) fn failing_streak(document: &Value, runs_before: u64) -> Option<u32> {
+    let tests = document.pointer("/execution/tests")?;
+    let runs = tests.get("runs").and_then(Value::as_u64)?;
+    (runs > runs_before)
+        .then(|| tests.get("failing_streak").and_then(Value::as_u64))
+        .flatten()
+        .map(|streak| u32::try_from(streak).unwrap_or(u32::MAX))
+}
+
 fn record_test_run(
     document: &mut Value,
     command: &str,
@@ -388,6 +399,17 @@ fn record_test_run(
     let tests = object_at(document, &["execution", "tests"]);
     let runs = tests.get("runs").and_then(Value::as_u64).unwrap_or(0);
     tests.insert("runs".to_owned(), json!(runs + 1));
+    // How many runs in a row have failed: a tests-failing review point counts it.
+    let streak = if passed {
+        0
+    } else {
+        tests
+            .get("failing_streak")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            .saturating_add(1)
+    };
+    tests.insert("failing_streak".to_owned(), json!(streak));
     let mut last = json!({"command": clip(command, MAX_TEXT_CHARS), "passed": passed, "at": at});
     if let Some(error) = error {
         last["error"] = json!(clip(error, MAX_TEXT_CHARS));

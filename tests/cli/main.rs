@@ -29,6 +29,7 @@ mod live;
 mod offers;
 mod query;
 mod readme;
+mod review_points;
 mod session;
 mod shared;
 mod shipped;

@@ -33,8 +33,11 @@ pub enum Kind {
     Blocked,
     /// An item waiting for review (IN_REVIEW).
     Review,
-    /// A paused session: its tool calls are refused until it is resumed.
+    /// A paused session: its tool calls are refused until it is resumed (or, held by a
+    /// review point, its writing tools until a person approves).
     Paused,
+    /// A review point told a person (`notify-human`) and waits for them to acknowledge it.
+    Notice,
 }
 
 impl Kind {
@@ -44,6 +47,7 @@ impl Kind {
             Kind::Blocked => "blocked",
             Kind::Review => "review",
             Kind::Paused => "paused",
+            Kind::Notice => "notice",
         }
     }
 }
@@ -74,7 +78,14 @@ pub struct Entry {
 }
 
 /// The history events that put an item in the queue or change why it is there.
-const ENTERING_EVENTS: &str = "'status', 'question', 'blocked-reason', 'blocked_by_worker'";
+const ENTERING_EVENTS: &str =
+    "'status', 'question', 'blocked-reason', 'blocked_by_worker', 'review_point'";
+
+/// An item with a review point's notice no approval has followed.
+const NOTICE: &str = "id IN (SELECT e.item FROM events e WHERE e.what = 'review_point' \
+    AND json_valid(e.detail) AND json_extract(e.detail, '$.action') = 'notify-human' \
+    AND NOT EXISTS (SELECT 1 FROM events a WHERE a.item = e.item AND a.what = 'approved' \
+    AND a.id > e.id))";
 
 /// The most characters of a reason or a title an entry keeps.
 const MAX_REASON_CHARS: usize = 500;
@@ -328,7 +339,7 @@ fn tracker_entries(conn: &Connection) -> Result<Vec<Entry>> {
         &format!(
             "SELECT {COLUMNS} FROM items WHERE status IN ('IN_REVIEW', 'BLOCKED') \
              OR (status NOT IN ('DONE', 'CANCELLED') \
-                 AND id IN (SELECT item FROM comments WHERE kind = 'question')) \
+                 AND (id IN (SELECT item FROM comments WHERE kind = 'question') OR {NOTICE})) \
              ORDER BY priority, seq"
         ),
         [],
@@ -428,7 +439,27 @@ fn entry_of(conn: &Connection, item: &Item) -> Result<Option<Entry>> {
             let reason = note.or_else(|| Some("waiting for review".to_owned()));
             Ok(Some(base(Kind::Review, since, reason, commands)))
         }
-        _ => Ok(None),
+        _ => {
+            let notice: Option<(String, Option<String>)> = conn
+                .query_row(
+                    &format!(
+                        "SELECT at, json_extract(detail, '$.what') FROM events WHERE item = ?1 \
+                         AND what = 'review_point' AND (SELECT 1 FROM items WHERE items.id = ?1 \
+                         AND {NOTICE}) ORDER BY id DESC LIMIT 1"
+                    ),
+                    [id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            Ok(notice.map(|(at, what)| {
+                base(
+                    Kind::Notice,
+                    at,
+                    what,
+                    vec![format!("orchestron approve {id}")],
+                )
+            }))
+        }
     }
 }
 
@@ -533,7 +564,11 @@ fn paused_entry(id: &SessionId, document: &Value, now: jiff::Timestamp) -> Optio
         .map(|branch| format!(" on {branch}"))
         .unwrap_or_default();
     let title = format!("{} session{place}", text("/session/project").unwrap_or("a"));
-    let command = format!("orchestron session resume {id}");
+    // Held for approval by a review point: approving is what lets it go on.
+    let command = match text("/session/lifecycle/approval/command") {
+        Some(command) => command.to_owned(),
+        None => format!("orchestron session resume {id}"),
+    };
     Some(Entry {
         kind: Kind::Paused,
         item: None,

@@ -33,6 +33,9 @@
 //!   streams and ledger, their instructions, git, the merge train and recovery, and
 //!   [`health`]: the report on them and the tracker, with the safe repairs, and
 //!   [`conflicts`]: the conflict forecast between live branches;
+//! - [`review_points`]: where work stops for a person (the workflow's triggers, pure, and
+//!   its document), and [`reviews`]: what a trigger that fires does, `approve`, `intervene`
+//!   and `pause`;
 //! - [`coordination`]: file leases between live sessions (touches and explicit leases, in
 //!   one table a hook reads at once), and what a tool call on a file others hold is told.
 
@@ -54,6 +57,8 @@ pub mod inbox;
 pub mod jsonpath;
 pub mod notify;
 pub mod repo;
+pub mod review_points;
+pub mod reviews;
 pub mod select;
 pub mod session;
 pub mod sessions;

@@ -41,6 +41,16 @@ pub(crate) fn session_item(conn: &Connection, session: &str) -> Result<Option<It
         .optional()?)
 }
 
+/// The id of the item session `session` works on (see [`session_item`]), if any. Reads only;
+/// none without a tracker.
+pub fn item_of_session(cx: &Context, session: &str) -> Result<Option<String>> {
+    if !cx.tracker_path().exists() {
+        return Ok(None);
+    }
+    let db = cx.tracker_for_reads()?;
+    Ok(session_item(db.conn(), session)?.map(|item| item.id))
+}
+
 /// The status of `session` (its document must exist), or of the project when `None`.
 pub fn status(cx: &Context, session: Option<&SessionId>) -> Result<Value> {
     let Some(id) = session else {

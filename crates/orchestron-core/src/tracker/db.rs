@@ -267,6 +267,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX offers_to ON offers(to_whom);
     ",
+    // 7: review points: a decision's severity, and the approval of one that paused its
+    // session.
+    "
+    ALTER TABLE decisions ADD COLUMN severity TEXT;
+    ALTER TABLE decisions ADD COLUMN approved_at TEXT;
+    ALTER TABLE decisions ADD COLUMN approval_feedback TEXT;
+    ",
 ];
 
 /// The version of the schema this binary writes.

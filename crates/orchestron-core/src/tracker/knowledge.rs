@@ -38,6 +38,11 @@ pub struct Decision {
     pub created_at: String,
     /// Its place in the order decisions were made, from 1.
     pub seq: i64,
+    /// How much it matters (`low`, `medium`, `high`), when given: review points pause on it.
+    pub severity: Option<String>,
+    /// When a person approved it, and what they said (`orchestron approve`).
+    pub approved_at: Option<String>,
+    pub approval_feedback: Option<String>,
 }
 
 /// A new decision.
@@ -50,6 +55,8 @@ pub struct NewDecision {
     pub cons: Vec<String>,
     /// The item it belongs to, as typed (id or prefix); it must exist.
     pub task: Option<String>,
+    /// How much it matters.
+    pub severity: Option<crate::tracker::model::Severity>,
 }
 
 /// A memory entry: something learned, under a kind (`pattern`, `pitfall`, …) and a key.
@@ -94,8 +101,8 @@ pub struct MemoryChange {
 /// A new memory entry's confidence when none is given.
 pub const DEFAULT_CONFIDENCE: f64 = 0.5;
 
-const DECISION_COLUMNS: &str =
-    "id, title, rationale, alternatives, pros, cons, item, project, session, created_at, seq";
+const DECISION_COLUMNS: &str = "id, title, rationale, alternatives, pros, cons, item, project, \
+    session, created_at, seq, severity, approved_at, approval_feedback";
 
 const MEMORY_COLUMNS: &str =
     "kind, key, description, confidence, details, project, session, created_at, updated_at";
@@ -139,8 +146,8 @@ pub fn decide(cx: &Context, new: &NewDecision) -> Result<Decision> {
         let id = items::fresh_id(tx, "decisions", "DEC", seq, || cx.random_u64())?;
         tx.execute(
             "INSERT INTO decisions (id, title, rationale, alternatives, pros, cons, item, \
-             project, session, created_at, seq) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             project, session, created_at, seq, severity) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 id,
                 new.title,
@@ -152,7 +159,8 @@ pub fn decide(cx: &Context, new: &NewDecision) -> Result<Decision> {
                 project,
                 session,
                 now,
-                seq
+                seq,
+                new.severity.map(crate::tracker::model::Severity::as_str)
             ],
         )?;
         if let Some(item) = &item {
@@ -167,6 +175,43 @@ pub fn decide(cx: &Context, new: &NewDecision) -> Result<Decision> {
         }
         get_decision(tx, &id)
     })
+}
+
+/// Record a person's approval of decision `raw`. Returns it as it is now.
+pub fn approve_decision(cx: &Context, raw: &str, feedback: Option<&str>) -> Result<Decision> {
+    let now = format_time(cx.now());
+    let mut db = cx.tracker_to_change()?;
+    db.write(|tx| {
+        let decision = get_decision(tx, raw)?;
+        tx.execute(
+            "UPDATE decisions SET approved_at = ?2, approval_feedback = ?3 WHERE id = ?1",
+            params![decision.id, now, feedback],
+        )?;
+        if let Some(item) = &decision.task {
+            items::record(
+                tx,
+                item,
+                &now,
+                "approved",
+                json!({"decision": decision.id, "feedback": feedback}),
+                cx.actor(),
+            )?;
+        }
+        get_decision(tx, &decision.id)
+    })
+}
+
+/// Decision `raw` (its exact id), if there is one. Reads only.
+pub fn find_decision(cx: &Context, raw: &str) -> Result<Option<Decision>> {
+    if !cx.tracker_path().exists() {
+        return Ok(None);
+    }
+    let db = cx.tracker_for_reads()?;
+    match get_decision(db.conn(), raw) {
+        Ok(decision) => Ok(Some(decision)),
+        Err(err) if err.kind() == crate::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err),
+    }
 }
 
 /// Every decision, newest first.
@@ -506,6 +551,9 @@ fn decision_from_row(row: &Row<'_>) -> Result<Decision> {
         session: row.get(8)?,
         created_at: row.get(9)?,
         seq: row.get(10)?,
+        severity: row.get(11)?,
+        approved_at: row.get(12)?,
+        approval_feedback: row.get(13)?,
         id,
     })
 }

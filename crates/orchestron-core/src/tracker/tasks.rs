@@ -722,10 +722,23 @@ pub struct Completed {
 /// holds records its note and a `worker_finished` event and leaves the status to the merge
 /// train. A session whose claim was taken back is refused (see `fence_and_renew`).
 pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Result<Completed> {
+    complete_with(cx, raw, force, note, false)
+}
+
+/// [`complete`], sending the item to review first when `review` (a milestone review point
+/// asks for it), as a project that requires review would.
+pub fn complete_with(
+    cx: &Context,
+    raw: &str,
+    force: bool,
+    note: Option<&str>,
+    review: bool,
+) -> Result<Completed> {
     if let Some(note) = note {
         check_text("note", note)?;
     }
-    let workflow = cx.workflow();
+    let mut workflow = cx.workflow();
+    workflow.require_review |= review;
     let actor = cx.actor();
     // Read before the transaction, without a lock: whether the actor is a worker, and whose.
     let worker = actor
@@ -824,6 +837,84 @@ pub fn complete(cx: &Context, raw: &str, force: bool, note: Option<&str>) -> Res
         record_note(tx, id, now)
     })?;
     Ok(Completed { view, awaits_merge })
+}
+
+/// Item `raw` as it is now. Reads only.
+pub fn view_of(cx: &Context, raw: &str) -> Result<ItemView> {
+    let db = cx.tracker_for_reads()?;
+    let id = items::resolve(db.conn(), raw)?;
+    view(db.conn(), &id)
+}
+
+/// Record `what` on item `id` with `detail` and `key` (in `detail.key`), unless an event
+/// `what` with that key is already in its history. Returns whether it was recorded: a review
+/// point fires once per item.
+pub fn record_once(cx: &Context, id: &str, what: &str, key: &str, detail: Value) -> Result<bool> {
+    let now = format_time(cx.now());
+    let mut db = cx.tracker_to_change()?;
+    db.write(|tx| -> Result<bool> {
+        let seen: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE item = ?1 AND what = ?2 \
+             AND json_valid(detail) AND json_extract(detail, '$.key') = ?3)",
+            params![id, what, key],
+            |row| row.get(0),
+        )?;
+        if seen {
+            return Ok(false);
+        }
+        let mut detail = detail;
+        detail["key"] = json!(key);
+        items::record(tx, id, &now, what, detail, cx.actor())?;
+        Ok(true)
+    })
+}
+
+/// A review point sends item `id` to review: IN_REVIEW, with `why` in its history, even for
+/// a worker's item (its merge then waits for the approval).
+pub fn request_review(cx: &Context, id: &str, why: &str) -> Result<()> {
+    change_item(cx, id, |tx, item, now| {
+        if item.status == Status::InReview {
+            return Ok(());
+        }
+        apply_move(
+            tx,
+            item,
+            Status::InReview,
+            Via::Force,
+            cx.workflow(),
+            None,
+            now,
+            cx.actor(),
+        )?;
+        items::record(
+            tx,
+            &item.id,
+            now,
+            "review_requested",
+            json!(why),
+            cx.actor(),
+        )
+    })?;
+    Ok(())
+}
+
+/// A person acknowledges item `id` (`orchestron approve ID`): an item in review or testing
+/// passes its gate ([`approve`]); any other records the approval in its history.
+pub fn acknowledge(cx: &Context, id: &str, feedback: Option<&str>) -> Result<ItemView> {
+    let current = view_of(cx, id)?;
+    if matches!(current.item.status, Status::InReview | Status::Testing) {
+        return approve(cx, id, feedback);
+    }
+    change_item(cx, id, |tx, item, now| {
+        items::record(
+            tx,
+            &item.id,
+            now,
+            "approved",
+            json!({"feedback": feedback}),
+            cx.actor(),
+        )
+    })
 }
 
 /// Pass a gate: IN_REVIEW on to TESTING (when required) or DONE; TESTING to DONE.
