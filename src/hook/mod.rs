@@ -953,7 +953,11 @@ fn sensitive(context: &Context, id: &SessionId, key: &str) -> anyhow::Result<Opt
     let Some(trigger) = points.sensitive(key).into_iter().next() else {
         return Ok(None);
     };
-    let what = format!("`{key}` is a sensitive path ({})", trigger.describe());
+    let paths = match trigger {
+        orchestron_core::review_points::Trigger::SensitivePath { paths, .. } => paths.join(", "),
+        _ => String::new(),
+    };
+    let what = format!("`{key}` is a sensitive path (review point on {paths})");
     Ok(match trigger.action() {
         Action::Ask => Some(pre_tool_use_reply(
             "ask",

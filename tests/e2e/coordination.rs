@@ -360,3 +360,108 @@ fn a_handoff_reaches_the_receiving_session_with_its_context() {
     assert_eq!(shown["status"], "IN_PROGRESS");
     assert_eq!(shown["assignee"], b.session_id().as_str());
 }
+
+/// Review points with the real CLI: a progress point fires once, a sensitive path asks, and
+/// a high-severity decision pauses the session: its next Write is refused with the reason,
+/// `orchestron approve` (run by a person meanwhile) resumes it, and the Write after goes
+/// through.
+#[test]
+#[cfg_attr(
+    not(claude_cli),
+    ignore = "needs the Claude Code CLI: .ci/run installs it, or set CLAUDE_BIN"
+)]
+fn review_points_pause_a_session_until_a_person_approves() {
+    let Some(claude) = claude_bin() else { return };
+    let fixture = Fixture::new(claude);
+    fixture.git_repo(0);
+    orchestron_in(&fixture, &fixture.project, &["init"]);
+    fixture.write(
+        "review-points.yaml",
+        "triggers:\n  - {type: progress, threshold: 50, action: notify-human}\n  - {type: decision, severity: high, action: pause-for-approval}\n  - {type: sensitive-path, paths: [\"**/auth/**\"], action: ask}\n",
+    );
+    orchestron_in(
+        &fixture,
+        &fixture.project,
+        &["workflow", "apply", "review-points.yaml"],
+    );
+    let item = orchestron_in(
+        &fixture,
+        &fixture.project,
+        &["task", "create", "Retire the API"],
+    );
+    let write = |path: &str, text: &str| json!({"tool_use": {"name": "Write", "input": {"file_path": format!("{{{{CWD}}}}/{path}"), "content": text}}});
+    let mut held_write = write("notes.txt", "after approval\n");
+    held_write["sleep_ms"] = json!(4000);
+    let scenario = json!({"steps": [
+        bash(format!("orchestron task start {item}")),
+        bash(format!(
+            "orchestron task progress {item} --percent 40 && orchestron task progress {item} --percent 60 \
+             && orchestron task progress {item} --percent 55 && orchestron task progress {item} --percent 70"
+        )),
+        write("src/auth/token.rs", "secret\n"),
+        bash("orchestron decide 'Drop the old API' --severity high".to_owned()),
+        write("notes.txt", "before approval\n"),
+        held_write,
+        {"text": "Done."}
+    ]});
+    let log = fixture.root.join("run-review/mock-requests.jsonl");
+    std::thread::scope(|scope| {
+        let run = scope.spawn(|| fixture.run("review", scenario, &args("retire the API", &[])));
+        // Once the refused Write's result has reached the model, a person approves.
+        let refused = wait_for(Duration::from_secs(90), || {
+            std::fs::read_to_string(&log).is_ok_and(|text| text.contains("is paused for approval"))
+        });
+        assert!(refused, "the Write was never refused");
+        let decisions: Value = serde_json::from_str(&orchestron_in(
+            &fixture,
+            &fixture.project,
+            &["decision", "list", "--json"],
+        ))
+        .unwrap();
+        let decision = decisions[0]["id"].as_str().unwrap().to_owned();
+        orchestron_in(
+            &fixture,
+            &fixture.project,
+            &["approve", &decision, "--with-feedback", "go ahead"],
+        );
+        let run = run.join().unwrap();
+        run.assert_ok();
+        let sent = run.sent();
+        // The sensitive path was asked about (headless: refused, with the reason).
+        assert!(
+            sent.contains("`src/auth/token.rs` is a sensitive path"),
+            "{}",
+            run.context()
+        );
+        assert!(!fixture.project.join("src/auth/token.rs").exists());
+        // The Write while held was refused naming the decision and the command...
+        assert!(
+            sent.contains(&format!("{decision} waits for a person"))
+                && sent.contains(&format!("`orchestron approve {decision}`")),
+            "{}",
+            run.context()
+        );
+        // ...and the one after the approval went through.
+        let notes = std::fs::read_to_string(fixture.project.join("notes.txt")).unwrap();
+        assert_eq!(notes, "after approval\n");
+    });
+    // The progress point fired once, for 50 %, and waits in the attention queue.
+    let history: Value = serde_json::from_str(&orchestron_in(
+        &fixture,
+        &fixture.project,
+        &["task", "history", &item, "--json"],
+    ))
+    .unwrap();
+    let fired: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["what"] == "review_point")
+        .collect();
+    assert_eq!(fired.len(), 1, "{history}");
+    let attention = orchestron_in(&fixture, &fixture.project, &["attention"]);
+    assert!(
+        attention.contains("notice") && attention.contains("reached 60% (review point at 50%)"),
+        "{attention}"
+    );
+}

@@ -134,12 +134,12 @@ pub fn set_progress(cx: &Context, raw: &str, percent: u8) -> Result<(ItemView, V
             continue;
         }
         let id = &view.item.id;
-        let detail = json!({"action": trigger.action().as_str(), "what": trigger.describe()});
+        let what = format!(
+            "{id} \"{}\" reached {}% (review point at {threshold}%)",
+            view.item.title, view.item.progress
+        );
+        let detail = json!({"action": trigger.action().as_str(), "what": what});
         if first_time(cx, id, trigger, detail)? {
-            let what = format!(
-                "{id} \"{}\" reached {}% (review point at {threshold}%)",
-                view.item.title, view.item.progress
-            );
             fired.push(act(
                 cx,
                 trigger,
@@ -182,11 +182,11 @@ pub fn complete(
     let view = &completed.view;
     for trigger in milestones {
         let id = &view.item.id;
-        let detail = json!({"action": trigger.action().as_str(), "what": trigger.describe()});
+        let what = format!("milestone {id} \"{}\" completed", view.item.title);
+        let detail = json!({"action": trigger.action().as_str(), "what": what});
         if !first_time(cx, id, trigger, detail)? {
             continue;
         }
-        let what = format!("milestone {id} \"{}\" completed", view.item.title);
         if trigger.action() == Action::RequestReview {
             fired.push(Fired {
                 trigger: trigger.key(),
