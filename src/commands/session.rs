@@ -94,6 +94,9 @@ pub(super) fn run(
         SessionCommand::End { id, status } => {
             let id = SessionId::parse(&id)?;
             let changed = sessions::end(cx, &id, status)?;
+            // Its file leases go with it (a lease table that cannot be changed costs them,
+            // not the end: an ended session's leases count for nothing wherever they are read).
+            let _ = orchestron_core::coordination::end_session(cx, &id);
             report(
                 out,
                 json!({"success": true, "session_id": id.as_str(), "status": status.as_str(),

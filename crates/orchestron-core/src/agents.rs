@@ -137,7 +137,7 @@ pub fn list(cx: &Context) -> Result<Vec<Agent>> {
             .map(|lifecycle| lifecycle.status(now).as_str().to_owned())
             .unwrap_or_else(|_| "unknown".to_owned());
         let item = tracker.as_ref().and_then(|db| {
-            crate::status::session_item(db.conn(), id.as_str())
+            crate::tracker::items::session_item(db.conn(), id.as_str())
                 .ok()
                 .flatten()
         });

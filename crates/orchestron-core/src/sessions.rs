@@ -119,16 +119,12 @@ pub fn recover(cx: &Context, id: &SessionId) -> Result<Option<Status>> {
 }
 
 /// End a session as `status` (completed or failed). Returns whether it changed.
-/// Its file leases go with it (a lease table that cannot be changed costs them, not the end:
-/// an ended session's leases count for nothing wherever they are read).
 pub fn end(cx: &Context, id: &SessionId, status: Status) -> Result<bool> {
     let now = cx.now();
-    let changed = cx.store(FOLDER).update(id, |document| {
+    Ok(cx.store(FOLDER).update(id, |document| {
         let changed = session::end(document, now, status)?;
         Ok((changed, changed))
-    })?;
-    let _ = crate::coordination::end_session(cx, id);
-    Ok(changed)
+    })?)
 }
 
 /// Pause a session with a reason. Returns whether it changed.

@@ -123,7 +123,7 @@ pub fn save(cx: &Context, id: &SessionId, name: Option<&str>, notes: &[String]) 
     let document = cx.store(sessions::FOLDER).read(id)?;
     let now = cx.now();
     let item = match cx.tracker_path().exists() {
-        true => crate::status::session_item(cx.tracker_for_reads()?.conn(), id.as_str())?,
+        true => crate::tracker::items::session_item(cx.tracker_for_reads()?.conn(), id.as_str())?,
         false => None,
     };
     let store = cx.store(FOLDER);

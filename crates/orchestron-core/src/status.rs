@@ -5,7 +5,6 @@
 //! Only reads: the tracker is opened for reads (an empty one in memory when the project has
 //! none) and the session document is read without a lock, so nothing is created.
 
-use rusqlite::{Connection, OptionalExtension as _};
 use serde_json::{Value, json};
 
 use crate::context::Context;
@@ -14,7 +13,6 @@ use crate::ids::SessionId;
 use crate::inbox;
 use crate::session::Lifecycle;
 use crate::sessions;
-use crate::tracker::items::{COLUMNS, Item};
 
 /// The version of the status JSON; it changes when a key changes meaning or goes away.
 const SCHEMA_VERSION: u32 = 1;
@@ -25,21 +23,7 @@ pub const MESSAGE_LINES: usize = 3;
 /// The most characters of a message's first line `status` shows (then `…`).
 pub const MESSAGE_LINE_CHARS: usize = 120;
 
-/// The item a session works on: open and linked to it or assigned to it, the one in
-/// progress first, else the latest changed (the rule `monitor` and `summary` show).
-pub(crate) fn session_item(conn: &Connection, session: &str) -> Result<Option<Item>> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM items WHERE (session = ?1 OR assignee = ?1) \
-                 AND status NOT IN ('DONE', 'CANCELLED') \
-                 ORDER BY status != 'IN_PROGRESS', updated_at DESC LIMIT 1"
-            ),
-            [session],
-            Item::from_row,
-        )
-        .optional()?)
-}
+pub(crate) use crate::tracker::items::session_item;
 
 /// The id of the item session `session` works on (see [`session_item`]), if any. Reads only;
 /// none without a tracker.

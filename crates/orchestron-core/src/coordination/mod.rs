@@ -265,7 +265,7 @@ impl<'a> Lookup<'a> {
         if let Some(conn) = self.conn() {
             let known = match &item {
                 Some(id) => crate::tracker::items::get(conn, id).ok(),
-                None => crate::status::session_item(conn, found.session)
+                None => crate::tracker::items::session_item(conn, found.session)
                     .ok()
                     .flatten()
                     .filter(|item| item.status == ItemStatus::InProgress),

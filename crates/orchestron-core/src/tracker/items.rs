@@ -576,6 +576,22 @@ fn renumber_all(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The item a session works on: open and linked to it or assigned to it, the one in
+/// progress first, else the latest changed (the rule `monitor` and `summary` show).
+pub(crate) fn session_item(conn: &Connection, session: &str) -> Result<Option<Item>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM items WHERE (session = ?1 OR assignee = ?1) \
+                 AND status NOT IN ('DONE', 'CANCELLED') \
+                 ORDER BY status != 'IN_PROGRESS', updated_at DESC LIMIT 1"
+            ),
+            [session],
+            Item::from_row,
+        )
+        .optional()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

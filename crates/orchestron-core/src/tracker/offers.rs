@@ -1,7 +1,8 @@
 //! Task handoffs between agents (seed 000 §8.3): `handoff prepare` gives an item's claim up
 //! and offers the item to an agent or a session with the context it needs; `handoff accept`
 //! claims it for the accepting session and hands it the context. An offer holds the item for
-//! its receiver (assigned to it, TODO) until it is accepted, someone else takes the item, or
+//! its receiver (assigned to it, TODO) until it is accepted, someone else takes the item
+//! (`tasks::take` deletes the offer), or
 //! `claims.lease` passes: then anyone may take it, and `task reclaim` clears it.
 
 use jiff::Timestamp;
@@ -191,13 +192,6 @@ pub fn accept(cx: &Context, raw: &str, agent: Option<&str>) -> Result<Accepted> 
         item: tasks::view(db.conn(), &offer.item)?,
         offer,
     })
-}
-
-/// End any offer of `id` (someone took the item): inside the claim's transaction.
-pub(crate) fn end(tx: &Transaction<'_>, id: &str) -> Result<()> {
-    tx.prepare_cached("DELETE FROM offers WHERE item = ?1")?
-        .execute([id])?;
-    Ok(())
 }
 
 /// Clear every offer that has expired at `now`: its item's assignee (the receiver) is

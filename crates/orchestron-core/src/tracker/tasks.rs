@@ -2304,7 +2304,9 @@ pub(crate) fn take(
         params![item.id, assignee, session],
     )?;
     let generation = generation_of(tx, &item.id)?;
-    crate::tracker::offers::end(tx, &item.id)?;
+    // A claim ends any handoff offer of the item (see `offers`).
+    tx.prepare_cached("DELETE FROM offers WHERE item = ?1")?
+        .execute([&item.id])?;
     items::record(
         tx,
         &item.id,
