@@ -211,6 +211,15 @@ fn a_high_decision_pauses_its_session_until_a_person_approves_it() {
         )),
         "{inbox}"
     );
+    // The export keeps the severity and the approval.
+    let exported = env.run(&["export"]);
+    assert!(
+        exported.ok().contains("\"severity\":\"high\"")
+            && exported
+                .ok()
+                .contains("\"approval_feedback\":\"keep a shim for a release\""),
+        "{exported}"
+    );
     // Nothing else waits on it.
     let err = env.refuses(&["approve", "DEC-nope"], 1);
     assert!(err.contains("nothing waits for approval"), "{err}");

@@ -221,7 +221,7 @@ fn write_lines(conn: &Connection, line: &mut dyn FnMut(Value) -> Result<()>) -> 
 
     let mut statement = conn.prepare(
         "SELECT id, title, rationale, alternatives, pros, cons, item, project, session, \
-         created_at, seq FROM decisions ORDER BY seq",
+         created_at, seq, severity, approved_at, approval_feedback FROM decisions ORDER BY seq",
     )?;
     let mut rows = statement.query([])?;
     while let Some(row) = rows.next()? {
@@ -230,7 +230,7 @@ fn write_lines(conn: &Connection, line: &mut dyn FnMut(Value) -> Result<()>) -> 
         let list = |i: usize, column: &str| -> Result<Value> {
             stored_json(&row.get::<_, String>(i)?, &record, column)
         };
-        line(json!({
+        let mut value = json!({
             "type": "decision",
             "id": id,
             "title": row.get::<_, String>(1)?,
@@ -243,7 +243,17 @@ fn write_lines(conn: &Connection, line: &mut dyn FnMut(Value) -> Result<()>) -> 
             "session": row.get::<_, Option<String>>(8)?,
             "created_at": row.get::<_, String>(9)?,
             "seq": row.get::<_, i64>(10)?,
-        }))?;
+        });
+        for (index, key) in [
+            (11, "severity"),
+            (12, "approved_at"),
+            (13, "approval_feedback"),
+        ] {
+            if let Some(text) = row.get::<_, Option<String>>(index)? {
+                value[key] = json!(text);
+            }
+        }
+        line(value)?;
     }
 
     let mut statement = conn.prepare(
@@ -773,6 +783,17 @@ fn check_line(value: &Map<String, Value>) -> Result<LineKind> {
             fields.optional_text("project")?;
             fields.optional_text("session")?;
             fields.time("created_at")?;
+            if let Some(severity) = fields.optional_text("severity")?
+                && crate::tracker::model::Severity::parse(severity).is_none()
+            {
+                return Err(Error::invalid(format!(
+                    "`severity` must be low, medium or high, not `{severity}`"
+                )));
+            }
+            if fields.optional_text("approved_at")?.is_some() {
+                fields.time("approved_at")?;
+            }
+            fields.optional_text("approval_feedback")?;
             LineKind::Decision
         }
         "memory" => {
@@ -1181,11 +1202,13 @@ fn apply(tx: &Transaction<'_>, line: &Line, now: &str, summary: &mut ImportSumma
             let seq = keep_seq(tx, "decisions", id)?;
             tx.prepare_cached(
                 "INSERT INTO decisions (id, title, rationale, alternatives, pros, cons, item, project, \
-                 session, created_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                 session, created_at, seq, severity, approved_at, approval_feedback) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
                  ON CONFLICT(id) DO UPDATE SET title = excluded.title, rationale = excluded.rationale, \
                  alternatives = excluded.alternatives, pros = excluded.pros, cons = excluded.cons, \
                  item = excluded.item, project = excluded.project, session = excluded.session, \
-                 created_at = excluded.created_at",
+                 created_at = excluded.created_at, severity = excluded.severity, \
+                 approved_at = excluded.approved_at, approval_feedback = excluded.approval_feedback",
             )?
             .execute(params![
                 id,
@@ -1199,6 +1222,9 @@ fn apply(tx: &Transaction<'_>, line: &Line, now: &str, summary: &mut ImportSumma
                 text("session"),
                 time("created_at"),
                 seq,
+                text("severity").map(str::to_ascii_lowercase),
+                text("approved_at"),
+                text("approval_feedback"),
             ])?;
             summary.decisions += 1;
         }
