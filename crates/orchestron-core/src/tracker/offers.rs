@@ -48,10 +48,12 @@ impl Offer {
         } else {
             format!(" Next steps: {}.", self.next_steps.join("; "))
         };
+        let context = self.context.trim_end();
+        let stop = if context.ends_with(['.', '!', '?']) { "" } else { "." };
         format!(
-            "Handoff offered to you{from}: {} \"{}\". Context: {}{steps} Take it with \
-             `orchestron handoff accept {}` (offered until {}).",
-            self.item, self.title, self.context, self.item, self.expires_at
+            "Handoff offered to you{from}: {} \"{}\". Context: {context}{stop}{steps} Take it \
+             with `orchestron handoff accept {}` (offered until {}).",
+            self.item, self.title, self.item, self.expires_at
         )
     }
 }
