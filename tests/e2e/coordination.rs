@@ -5,7 +5,6 @@
 //! checkout, once with B in a second worktree of the repository.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -15,22 +14,8 @@ use crate::harness::{Fixture, Run, claude_bin, orchestron_bin, wait_for};
 
 const A_SESSION: &str = "a1a1a1a1-0000-4000-8000-00000000000a";
 
-fn git_in(fixture: &Fixture, dir: &Path, args: &[&str]) {
-    let mut command = fixture.git_command(args);
-    command.current_dir(dir);
-    let output = command.output().unwrap();
-    assert!(output.status.success(), "git {args:?}: {output:?}");
-}
-
 fn orchestron_in(fixture: &Fixture, dir: &Path, args: &[&str]) -> String {
-    let output = Command::new(orchestron_bin())
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", &fixture.home)
-        .output()
-        .unwrap();
+    let output = crate::worktrees::orchestron_in(fixture, dir, args);
     assert!(output.status.success(), "orchestron {args:?}: {output:?}");
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
@@ -98,7 +83,7 @@ fn the_leases_scenario(worktree: bool) {
     orchestron_in(&fixture, &fixture.project, &["init"]);
     let b_dir: PathBuf = if worktree {
         let wt = fixture.root.join("wt");
-        git_in(
+        crate::worktrees::git(
             &fixture,
             &fixture.project,
             &[
@@ -111,11 +96,7 @@ fn the_leases_scenario(worktree: bool) {
             ],
         );
         let wt = wt.canonicalize().unwrap();
-        let path = fixture.home.join(".claude.json");
-        let mut config: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        config["projects"][wt.to_str().unwrap()] = json!({"hasTrustDialogAccepted": true});
-        std::fs::write(&path, config.to_string()).unwrap();
+        crate::worktrees::trust(&fixture, &wt);
         orchestron_in(&fixture, &wt, &["init"]);
         wt
     } else {

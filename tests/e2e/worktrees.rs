@@ -10,7 +10,7 @@ use super::harness::{Fixture, claude_bin, orchestron_bin, repo_root};
 use super::{args, assert_hooks_ran, one_bash_call};
 
 /// `git ARGS` in `dir`, asserting success; its stdout.
-fn git(fixture: &Fixture, dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(fixture: &Fixture, dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -28,7 +28,7 @@ fn git(fixture: &Fixture, dir: &Path, args: &[&str]) -> String {
 }
 
 /// `orchestron ARGS` run in `dir` as a person would there (the PATH of the fixture).
-fn orchestron_in(fixture: &Fixture, dir: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn orchestron_in(fixture: &Fixture, dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(orchestron_bin())
         .args(args)
         .current_dir(dir)
@@ -50,7 +50,7 @@ fn json_in(fixture: &Fixture, dir: &Path, args: &[&str]) -> Value {
 }
 
 /// Mark `dir` trusted in the fixture's `~/.claude.json`, as for the fixture's project.
-fn trust(fixture: &Fixture, dir: &Path) {
+pub(crate) fn trust(fixture: &Fixture, dir: &Path) {
     let path = fixture.home.join(".claude.json");
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     config["projects"][dir.to_str().unwrap()] = json!({"hasTrustDialogAccepted": true});

@@ -49,7 +49,11 @@ impl Offer {
             format!(" Next steps: {}.", self.next_steps.join("; "))
         };
         let context = self.context.trim_end();
-        let stop = if context.ends_with(['.', '!', '?']) { "" } else { "." };
+        let stop = if context.ends_with(['.', '!', '?']) {
+            ""
+        } else {
+            "."
+        };
         format!(
             "Handoff offered to you{from}: {} \"{}\". Context: {context}{stop}{steps} Take it \
              with `orchestron handoff accept {}` (offered until {}).",
@@ -222,12 +226,7 @@ pub(crate) fn expire(tx: &Transaction<'_>, now: Timestamp) -> Result<Vec<String>
 /// The open offer of `id`, if any (expired or not).
 fn open_offer(conn: &rusqlite::Connection, id: &str) -> Result<Option<Offer>> {
     Ok(conn
-        .query_row(
-            "SELECT o.item, i.title, o.to_whom, o.context, o.next_steps, o.from_session, o.at, \
-             o.expires_at FROM offers o JOIN items i ON i.id = o.item WHERE o.item = ?1",
-            [id],
-            offer_of,
-        )
+        .query_row(&format!("{SELECT} WHERE o.item = ?1"), [id], offer_of)
         .optional()?)
 }
 
@@ -250,37 +249,36 @@ fn offer_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Offer> {
 
 /// Every offer waiting, not expired, oldest first. Reads only.
 pub fn all(cx: &Context) -> Result<Vec<Offer>> {
-    if !cx.tracker_path().exists() {
-        return Ok(Vec::new());
-    }
-    let db = cx.tracker_for_reads()?;
     let at = format_time(cx.now());
-    let mut statement = db.conn().prepare_cached(
-        "SELECT o.item, i.title, o.to_whom, o.context, o.next_steps, o.from_session, o.at, \
-         o.expires_at FROM offers o JOIN items i ON i.id = o.item \
-         WHERE o.expires_at > ?1 ORDER BY o.at",
-    )?;
-    let offers = statement
-        .query_map([at], offer_of)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(offers)
+    waiting(cx, "o.expires_at > ?1", params![at])
 }
 
-/// The offers waiting, not expired at `now`, for the session `session` or the agent
-/// `agent`, oldest first. Reads only; none without a tracker.
+/// The offers waiting, not expired, for the session `session` or the agent `agent`, oldest
+/// first. Reads only; none without a tracker.
 pub fn waiting_for(cx: &Context, session: Option<&str>, agent: Option<&str>) -> Result<Vec<Offer>> {
+    let at = format_time(cx.now());
+    waiting(
+        cx,
+        "o.expires_at > ?3 AND (o.to_whom = ?1 OR o.to_whom = ?2)",
+        params![session, agent, at],
+    )
+}
+
+/// The columns [`offer_of`] reads, from an offer and its item.
+const SELECT: &str = "SELECT o.item, i.title, o.to_whom, o.context, o.next_steps, \
+    o.from_session, o.at, o.expires_at FROM offers o JOIN items i ON i.id = o.item";
+
+/// The offers matching `filter` (over `o`, the offers, and `i`, their items), oldest first.
+fn waiting(cx: &Context, filter: &str, params: impl rusqlite::Params) -> Result<Vec<Offer>> {
     if !cx.tracker_path().exists() {
         return Ok(Vec::new());
     }
     let db = cx.tracker_for_reads()?;
-    let at = format_time(cx.now());
-    let mut statement = db.conn().prepare_cached(
-        "SELECT o.item, i.title, o.to_whom, o.context, o.next_steps, o.from_session, o.at, \
-         o.expires_at FROM offers o JOIN items i ON i.id = o.item \
-         WHERE o.expires_at > ?3 AND (o.to_whom = ?1 OR o.to_whom = ?2) ORDER BY o.at",
-    )?;
+    let mut statement = db
+        .conn()
+        .prepare_cached(&format!("{SELECT} WHERE {filter} ORDER BY o.at"))?;
     let offers = statement
-        .query_map(params![session, agent, at], offer_of)?
+        .query_map(params, offer_of)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(offers)
 }
