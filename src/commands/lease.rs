@@ -98,7 +98,11 @@ pub(super) fn run(
         LeaseCommand::Check { paths } => {
             let mut keys = Vec::new();
             for path in &paths {
-                if glob::is_glob(path) {
+                let typed = path.strip_prefix(":/").map_or_else(
+                    || context.working_dir().join(path),
+                    |rest| home(context).join(rest),
+                );
+                if glob::is_glob(path) && std::fs::symlink_metadata(&typed).is_err() {
                     return Err(Error::invalid(format!(
                         "`{path}` is a glob: `lease check` takes paths"
                     ))

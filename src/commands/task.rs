@@ -106,10 +106,7 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
         }
         TaskCommand::Progress { id, percent } => {
             let (view, fired) = orchestron_core::reviews::set_progress(cx, &id, percent)?;
-            for fired in &fired {
-                output::note(&fired.note);
-            }
-            print_item(out, &view)
+            print_fired(out, &view, &view.item.id, &fired)
         }
         TaskCommand::Checkpoint { id, text, done } => {
             let change = checkpoint_change(text, done)?;
@@ -119,10 +116,7 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
         TaskCommand::Complete { id, force, note } => {
             let (completed, fired) =
                 orchestron_core::reviews::complete(cx, &id, force, note.as_deref())?;
-            for fired in &fired {
-                output::note(&fired.note);
-            }
-            print_value(out, &completed, &completed.view.item.id)?;
+            print_fired(out, &completed, &completed.view.item.id, &fired)?;
             if completed.awaits_merge {
                 output::note(&format!(
                     "recorded; the supervisor merges your branch, and {} is DONE once it is merged",
@@ -170,7 +164,14 @@ pub(super) fn run(context: &Context, out: &mut Output, command: TaskCommand) -> 
         }
         TaskCommand::Ready { limit } => print_list(cx, out, &tasks::ready(cx, limit)?),
         TaskCommand::Next { assignee, claim } => {
-            match tasks::next(cx, assignee.as_deref(), claim, &context.agent_skills())? {
+            let agent = context.agent();
+            match tasks::next(
+                cx,
+                assignee.as_deref(),
+                claim,
+                agent.as_deref(),
+                &context.agent_skills(),
+            )? {
                 None if out.json() => out.json_line(&Value::Null)?,
                 None => {}
                 Some(found) => {
@@ -368,6 +369,27 @@ pub(super) fn todo(
 /// One item: its id as text, the whole item as JSON.
 fn print_item(out: &mut Output, found: &ItemView) -> anyhow::Result<()> {
     print_value(out, found, &found.item.id)
+}
+
+/// A result about item `id` with the review points its change fired: notes on stderr, and
+/// `review_points` in the JSON when any fired.
+fn print_fired(
+    out: &mut Output,
+    found: &impl serde::Serialize,
+    id: &str,
+    fired: &[orchestron_core::reviews::Fired],
+) -> anyhow::Result<()> {
+    for fired in fired {
+        output::note(&fired.note);
+    }
+    if out.json() && !fired.is_empty() {
+        let mut value = serde_json::to_value(found)?;
+        value["schema_version"] = json!(SCHEMA_VERSION);
+        value["review_points"] = serde_json::to_value(fired)?;
+        out.json_line(&value)?;
+        return Ok(());
+    }
+    print_value(out, found, id)
 }
 
 /// One result about item `id`: the id as text, the whole result as JSON.

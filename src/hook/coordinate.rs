@@ -13,6 +13,9 @@ use orchestron_core::coordination::{Row, ago, shell_word};
 pub(crate) struct Head {
     #[serde(default)]
     pub warned: Vec<String>,
+    /// The sensitive paths a person approved for this session (`orchestron approve :/PATH`).
+    #[serde(default)]
+    pub approved: Vec<String>,
 }
 
 /// The pair kept once the session was told that `session` edited `key`.
@@ -69,7 +72,7 @@ pub(crate) fn exclusive_reason(key: &str, row: &Row) -> String {
         for_item(row),
         row.since,
         row.until,
-        shell_word(&row.path)
+        shell_word(&format!(":/{}", row.path))
     )
 }
 
@@ -101,6 +104,6 @@ pub(crate) fn touched_context(key: &str, rows: &[&Row]) -> String {
          Your edit is not blocked: read the file again before you change it and keep the \
          change small, or pick other work. `orchestron lease check {}` shows who holds it.",
         who.join("; and "),
-        shell_word(key)
+        shell_word(&format!(":/{key}"))
     )
 }

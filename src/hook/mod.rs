@@ -82,11 +82,22 @@ pub(crate) fn run(context: &Context, event: Event, input: &Input) -> anyhow::Res
                 session::clear_waiting(document);
                 messages = inbox::take_unread(document, now, MAX_CONTEXT_CHARS);
             })?;
-            // A test run that failed again may reach a tests-failing review point.
+            // The messages are taken: what follows may fail (warned on stderr), never cost
+            // them their delivery. A test run that failed again may reach a tests-failing
+            // review point; an edit leaves a touch.
             if let Some(streak) = streak.filter(|streak| *streak > 0) {
-                for fired in orchestron_core::reviews::tests_failing(context.core()?, &id, streak)?
-                {
-                    crate::output::note(&fired.note);
+                let fired = context.core().and_then(|cx| {
+                    orchestron_core::reviews::tests_failing(cx, &id, streak).map_err(Into::into)
+                });
+                match fired {
+                    Ok(fired) => fired
+                        .iter()
+                        .for_each(|fired| crate::output::note(&fired.note)),
+                    Err(err) => {
+                        crate::output::warn(&format!(
+                            "the review points were not checked: {err:#}"
+                        ));
+                    }
                 }
             }
             if !call.failed
@@ -94,13 +105,13 @@ pub(crate) fn run(context: &Context, event: Event, input: &Input) -> anyhow::Res
             {
                 let who = context.lease_holder();
                 let item = who.worker.clone();
-                orchestron_core::coordination::touch(
-                    context.core()?,
-                    &id,
-                    &who,
-                    &key,
-                    item.as_deref(),
-                )?;
+                let touched = context.core().and_then(|cx| {
+                    orchestron_core::coordination::touch(cx, &id, &who, &key, item.as_deref())
+                        .map_err(Into::into)
+                });
+                if let Err(err) = touched {
+                    crate::output::warn(&format!("the edit's touch was not recorded: {err:#}"));
+                }
             }
             Ok(deliver(event, &messages))
         }
@@ -854,7 +865,10 @@ fn pre_tool_use(
     let Some(key) = edited_key(context, payload) else {
         return Ok(guarded.map(|(decision, reason)| pre_tool_use_reply(decision.as_str(), &reason)));
     };
-    if let Some(reply) = sensitive(context, id, &key)? {
+    let approved = head
+        .as_ref()
+        .map_or(&[][..], |head| &head.coordination.approved);
+    if let Some(reply) = sensitive(context, id, &key, approved)? {
         return Ok(Some(reply));
     }
     let verdict = orchestron_core::coordination::at_tool_time(context.core()?, id, &key)?;
@@ -944,7 +958,12 @@ const WRITING_TOOLS: [&str; 5] = ["Edit", "Write", "MultiEdit", "NotebookEdit", 
 /// What a review point on a sensitive path answers an edit of `key`: `ask` (the reason names
 /// the point), or a hold for approval (`deny`); a notice lets the edit go on. `None` when no
 /// point covers it.
-fn sensitive(context: &Context, id: &SessionId, key: &str) -> anyhow::Result<Option<Value>> {
+fn sensitive(
+    context: &Context,
+    id: &SessionId,
+    key: &str,
+    approved: &[String],
+) -> anyhow::Result<Option<Value>> {
     use orchestron_core::review_points::Action;
     let cx = context.core()?;
     let Some(points) = orchestron_core::review_points::load(cx)? else {
@@ -964,11 +983,21 @@ fn sensitive(context: &Context, id: &SessionId, key: &str) -> anyhow::Result<Opt
             &format!("Orchestron review point: {what}; a person confirms every edit of it."),
         )),
         Action::PauseForApproval => {
-            orchestron_core::reviews::hold(cx, id, key, &what)?;
+            // Approved once for this session, the path is its to edit.
+            if approved.iter().any(|path| path == key) {
+                return Ok(None);
+            }
+            let waits = format!(":/{key}");
+            // Refused even when the session cannot be held (it has no document yet).
+            if let Err(err) = orchestron_core::reviews::hold(cx, id, &waits, &what) {
+                crate::output::warn(&format!("the session was not paused: {err}"));
+            }
             Some(pre_tool_use_reply(
                 "deny",
                 &format!(
-                    "Orchestron review point: {what}. This session is paused for approval;                      a person runs `orchestron approve {key}` to let it go on. Reads stay allowed."
+                    "Orchestron review point: {what}. This session is paused for approval; a \
+                     person runs `orchestron approve {}` to let it go on. Reads stay allowed.",
+                    orchestron_core::coordination::shell_word(&waits)
                 ),
             ))
         }

@@ -124,7 +124,7 @@ fn a_touch_warns_others_once_and_an_exclusive_lease_stops_them_until_its_session
         "`src/x.txt` is leased exclusively by session aaaaaaaa",
         &format!("for {item} \"Build the settings page\""),
         "since 2026-01-01T00:00:00Z",
-        "`orchestron lease release src/x.txt --force`",
+        "`orchestron lease release :/src/x.txt --force`",
     ] {
         assert!(reason.contains(part), "{part}: {reason}");
     }
@@ -241,7 +241,7 @@ fn leases_take_globs_folders_and_paths_relative_to_where_they_are_typed() {
     let err = run.fails(1);
     assert!(
         err.contains("meets a lease on `src/auth/**` held by session aaaaaaaa")
-            && err.contains("orchestron lease release 'src/auth/**' --force"),
+            && err.contains("orchestron lease release ':/src/auth/**' --force"),
         "{err}"
     );
     let after = std::fs::read(p.repo().join(".orchestron/coordination/leases.json")).unwrap();
@@ -441,4 +441,108 @@ fn items_declare_the_files_they_expect_to_touch() {
     assert!(err.contains("has an unclosed `[`"), "{err}");
     let err = refuses(&p, &["task", "update", &id, "--files", "/etc/**"], &[], 1);
     assert!(err.contains("is outside the repository"), "{err}");
+}
+
+#[test]
+fn one_file_has_one_key_whatever_the_name_it_is_reached_by() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.repo().join("src/app/[id]")).unwrap();
+    std::fs::write(p.repo().join("src/a.rs"), "a").unwrap();
+    std::fs::write(p.repo().join("src/app/[id]/page.tsx"), "p").unwrap();
+    std::os::unix::fs::symlink("src", p.repo().join("alias")).unwrap();
+    // A stray `.git` in a folder does not make it a repository of its own.
+    std::fs::create_dir_all(p.repo().join("src/vendor/.git")).unwrap();
+    start(&p, A);
+    start(&p, B);
+    as_session(
+        &p,
+        A,
+        &["lease", "acquire", "src/a.rs", "src/vendor", "--exclusive"],
+    )
+    .ok();
+    for name in ["alias/a.rs", "src/vendor/lib.rs"] {
+        let denied = before_edit(&p, B, name, &[("ORCHESTRON_WORKER", "T-1")]);
+        assert_eq!(
+            denied["hookSpecificOutput"]["permissionDecision"], "deny",
+            "{name}: {denied}"
+        );
+    }
+    // A file whose name holds glob characters is leased as that file.
+    let leased = as_session(
+        &p,
+        A,
+        &[
+            "lease",
+            "acquire",
+            "src/app/[id]/page.tsx",
+            "--exclusive",
+            "--json",
+        ],
+    )
+    .json();
+    assert_eq!(
+        leased["leases"][0]["path"], "src/app/\\[id\\]/page.tsx",
+        "{leased}"
+    );
+    let denied = before_edit(
+        &p,
+        B,
+        "src/app/[id]/page.tsx",
+        &[("ORCHESTRON_WORKER", "T-1")],
+    );
+    assert_eq!(
+        denied["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{denied}"
+    );
+    let checked = p
+        .run(&["lease", "check", "src/app/[id]/page.tsx", "--json"])
+        .json();
+    assert_eq!(
+        checked["paths"][0]["holders"].as_array().unwrap().len(),
+        1,
+        "{checked}"
+    );
+    // The command a refusal names works from any folder: `:/` is the repository's top.
+    let run = p.env.run_in(
+        &p.repo().join("src"),
+        &["lease", "release", ":/src/a.rs", "--force", "--json"],
+        &[],
+    );
+    assert_eq!(run.json()["released"][0]["path"], "src/a.rs", "{run}");
+    // A session that has ended holds nothing, and cannot lease.
+    p.run(&["session", "end", B]).ok();
+    let err = refuses(
+        &p,
+        &["lease", "acquire", "src/b.rs"],
+        &[("ORCHESTRON_SESSION", B)],
+        1,
+    );
+    assert!(err.contains("has ended or expired"), "{err}");
+    let err = refuses(
+        &p,
+        &["lease", "acquire", "x", "--ttl", "500ms"],
+        &[("ORCHESTRON_SESSION", A)],
+        2,
+    );
+    assert!(err.contains("shortest TTL"), "{err}");
+}
+
+#[test]
+fn a_broken_lease_table_costs_the_touch_never_the_inbox_message() {
+    let p = Project::new();
+    start(&p, A);
+    p.run(&["inbox", "add", "--session", A, "important message"])
+        .ok();
+    let table = p.repo().join(".orchestron/coordination");
+    std::fs::create_dir_all(&table).unwrap();
+    std::fs::write(table.join("leases.json"), "not json").unwrap();
+    let run = p
+        .env
+        .hook_in(&p.repo(), "PostToolUse", &edit_payload(&p, A, "shared.txt"));
+    let reply: Value = serde_json::from_str(run.ok()).unwrap();
+    assert!(reply.to_string().contains("important message"), "{reply}");
+    assert!(
+        run.stderr.contains("the edit's touch was not recorded"),
+        "{run}"
+    );
 }

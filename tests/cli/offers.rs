@@ -238,3 +238,68 @@ fn bad_handoffs_are_refused_and_change_nothing() {
         assert!(err.contains(why), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn the_givers_leases_for_the_item_go_with_it_and_an_agents_items_are_its() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.path().join(".git")).unwrap();
+    let item = env.run(&["task", "create", "Auth", "--json"]).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    start(&env, GIVER, None);
+    start(&env, BACKEND, Some("backend"));
+    as_session(&env, GIVER, None, &["task", "start", &item]).ok();
+    as_session(
+        &env,
+        GIVER,
+        None,
+        &["lease", "acquire", "src", "--exclusive", "--for", &item],
+    )
+    .ok();
+    as_session(
+        &env,
+        GIVER,
+        None,
+        &[
+            "handoff",
+            "prepare",
+            &item,
+            "--to",
+            BACKEND,
+            "--context",
+            "go on",
+        ],
+    )
+    .ok();
+    assert_eq!(
+        env.run(&["lease", "list", "--json"]).json()["leases"],
+        json!([])
+    );
+    // Items assigned to an agent are its sessions' to take.
+    let assigned = env
+        .run(&[
+            "task",
+            "create",
+            "For backend",
+            "--assignee",
+            "backend",
+            "--json",
+        ])
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let claim = || {
+        as_session(
+            &env,
+            BACKEND,
+            Some("backend"),
+            &["task", "next", "--claim", "--json"],
+        )
+        .json()["id"]
+            .clone()
+    };
+    assert_eq!(claim(), json!(item));
+    assert_eq!(claim(), json!(assigned));
+}

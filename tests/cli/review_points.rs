@@ -354,3 +354,46 @@ fn a_person_intervenes_and_pauses_the_session_holding_an_item() {
     let err = env.refuses(&["pause", &create(&env, "Nobody's"), "--reason", "x"], 1);
     assert!(err.contains("no session holds"), "{err}");
 }
+
+#[test]
+fn a_sensitive_path_that_pauses_is_approved_once_for_the_session() {
+    let env = TestEnv::new();
+    let file = env.path().join("points.json");
+    std::fs::write(
+        &file,
+        r#"{"triggers": [{"type": "sensitive-path", "paths": ["conf"], "action": "pause-for-approval"}]}"#,
+    )
+    .unwrap();
+    env.run(&["workflow", "apply", file.to_str().unwrap()]).ok();
+    std::fs::create_dir_all(env.path().join(".git")).unwrap();
+    let edit = || {
+        tool(
+            &env,
+            "Edit",
+            json!({"file_path": env.path().join("conf/db.yml"), "old_string": "a", "new_string": "b"}),
+        )
+    };
+    // A session with no document yet is refused all the same (never fails open).
+    let denied = edit();
+    assert_eq!(
+        denied["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{denied}"
+    );
+    hook(
+        &env,
+        "SessionStart",
+        &json!({"session_id": SESSION, "source": "startup"}),
+    );
+    let denied = edit();
+    let reason = denied["hookSpecificOutput"]["permissionDecisionReason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        reason.contains("`orchestron approve :/conf/db.yml`") && !reason.contains("  "),
+        "{reason}"
+    );
+    env.run(&["approve", ":/conf/db.yml"]).ok();
+    // Approved: the session edits that file from now on.
+    assert_eq!(edit(), Value::Null);
+    assert_eq!(edit(), Value::Null);
+}

@@ -604,6 +604,35 @@ fn items_whose_declared_files_overlap_never_run_at_once_and_a_disjoint_one_runs_
 }
 
 #[test]
+fn no_worker_starts_on_files_another_live_session_holds_exclusively() {
+    let project = Project::new();
+    let session = "c1c1c1c1-0000-4000-8000-000000000001";
+    project
+        .env
+        .hook_in(
+            &project.repo(),
+            "SessionStart",
+            &json!({"session_id": session, "source": "startup"}),
+        )
+        .ok();
+    project
+        .env
+        .run_in(
+            &project.repo(),
+            &["lease", "acquire", "src", "--exclusive"],
+            &[("ORCHESTRON_SESSION", session)],
+        )
+        .ok();
+    let held = project.run(&["task", "create", "Held", "--files", "src/a.rs", "--json"]);
+    let held = held.json()["id"].as_str().unwrap().to_owned();
+    let free = project.create("Free");
+    let run = project.workers(&["--once", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(project.item(&free)["status"], "DONE");
+    assert_eq!(project.item(&held)["status"], "TODO", "{run}");
+}
+
+#[test]
 fn workers_run_as_an_agent_take_its_items_first_and_pass_its_name_on() {
     let project = Project::new();
     let urgent = project.run(&["task", "create", "Urgent", "--priority", "HIGH", "--json"]);

@@ -183,7 +183,7 @@ fn the_leases_scenario(worktree: bool) {
         assert!(
             refused.contains("`src/x.txt` is leased exclusively by")
                 && refused.contains(&named)
-                && refused.contains("orchestron lease release src/x.txt --force")
+                && refused.contains("orchestron lease release :/src/x.txt --force")
                 && refused.contains("\"is_error\":true"),
             "{refused}\n{}",
             b2.context()

@@ -705,6 +705,10 @@ pub fn lease_ttl(text: &str) -> anyhow::Result<Duration> {
     let ttl = parse_duration(text)?;
     anyhow::ensure!(!ttl.is_zero(), "a TTL must be longer than zero");
     anyhow::ensure!(
+        ttl >= Duration::from_secs(1),
+        "`{text}` is shorter than the shortest TTL, 1s"
+    );
+    anyhow::ensure!(
         ttl <= MAX_LEASE_TTL,
         "`{text}` is longer than the longest TTL, 30 days"
     );

@@ -289,6 +289,10 @@ pub fn offer(
     next_steps: &[String],
 ) -> Result<(offers::Offer, Vec<String>)> {
     let offer = offers::prepare(cx, raw, to, context, next_steps)?;
+    // The giver's leases for the item go with it: the receiver must not find them in its way.
+    if let Some(giver) = cx.actor().and_then(|actor| SessionId::parse(actor).ok()) {
+        crate::coordination::release_for_item(cx, &giver, &offer.item)?;
+    }
     let store = cx.store(crate::sessions::FOLDER);
     let targets: Vec<SessionId> = match SessionId::parse(to) {
         Ok(id) if store.exists(&id) => vec![id],
@@ -358,11 +362,11 @@ mod tests {
         let third = item(&person, "Third", Priority::Low);
         let other = item(&person, "Other's", Priority::Low);
         let s = context(dir.path(), Some("s"));
-        tasks::next(&s, None, true, &[]).unwrap();
+        tasks::next(&s, None, true, None, &[]).unwrap();
         tasks::set_progress(&s, &first, 30).unwrap();
         tasks::start(&s, &second, false).unwrap();
         tasks::complete(&s, &second, false, None).unwrap();
-        tasks::next(&s, None, true, &[]).unwrap(); // the third
+        tasks::next(&s, None, true, None, &[]).unwrap(); // the third
         tasks::release(&s, &third).unwrap();
         tasks::start(&context(dir.path(), Some("t")), &other, false).unwrap();
 

@@ -19,6 +19,9 @@ use crate::sessions;
 use crate::tracker::knowledge::{self, Decision, NewDecision};
 use crate::tracker::tasks::{self, ItemView};
 
+/// The most sensitive paths a session keeps as approved; the oldest go first.
+pub const MAX_APPROVED_PATHS: usize = 200;
+
 /// One trigger that fired, and what its action did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Fired {
@@ -367,6 +370,22 @@ fn release(cx: &Context, waits: &str, feedback: Option<&str>) -> Result<Vec<Stri
                 .and_then(Value::as_object_mut)
             {
                 lifecycle.remove("approval");
+            }
+            // A sensitive path approved is the session's to edit from now on.
+            if let Some(path) = waits.strip_prefix(":/")
+                && let Some(fields) = document.as_object_mut()
+            {
+                let coordination = fields.entry("coordination").or_insert_with(|| json!({}));
+                if let Some(coordination) = coordination.as_object_mut() {
+                    let approved = coordination.entry("approved").or_insert_with(|| json!([]));
+                    if let Some(list) = approved.as_array_mut()
+                        && !list.iter().any(|kept| kept.as_str() == Some(path))
+                    {
+                        list.push(json!(path));
+                        let excess = list.len().saturating_sub(MAX_APPROVED_PATHS);
+                        list.drain(..excess);
+                    }
+                }
             }
             Ok((true, ()))
         })?;

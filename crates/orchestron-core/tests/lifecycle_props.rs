@@ -116,7 +116,7 @@ fn run(cx: &Context, ids: &[String], op: &Op) -> orchestron_core::Result<()> {
             };
             tasks::checkpoint(cx, &ids[*i], &change).map(drop)
         }
-        Op::Next => tasks::next(cx, None, true, &[]).map(drop),
+        Op::Next => tasks::next(cx, None, true, None, &[]).map(drop),
     }
 }
 

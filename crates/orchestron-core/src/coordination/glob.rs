@@ -5,6 +5,10 @@
 //! literally. [`overlap`] says whether two patterns can match one path, which is how a
 //! lease covers a file and how two items' declared files collide.
 
+/// The most characters a pattern holds: enough for any real path, and it bounds the work of
+/// matching two patterns (quadratic in their lengths).
+pub const MAX_PATTERN_CHARS: usize = 1_024;
+
 /// A checked pattern: its text and its components.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob {
@@ -38,11 +42,45 @@ pub fn is_glob(text: &str) -> bool {
     text.contains(['*', '?', '[', '\\'])
 }
 
+/// `path` with its glob characters escaped: a pattern matching that path exactly (a file
+/// called `app/[id]/page.tsx`).
+pub fn escape(path: &str) -> String {
+    let mut escaped = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// What a lease, a declared file or a sensitive path covers: a glob as written; a literal
+/// path, itself and everything under it (a folder named plainly is taken whole, whether or
+/// not it exists yet).
+pub fn covering(pattern: &str) -> Result<Glob, String> {
+    if is_glob(pattern) {
+        Glob::parse(pattern)
+    } else {
+        let glob = Glob::parse(&format!("{}/**", escape(pattern)))?;
+        Ok(Glob {
+            text: pattern.to_owned(),
+            parts: glob.parts,
+        })
+    }
+}
+
 impl Glob {
     /// Check `text` as a pattern over keys. The error says what is wrong in one line.
     pub fn parse(text: &str) -> Result<Glob, String> {
         if text.is_empty() {
             return Err("an empty pattern matches nothing".to_owned());
+        }
+        if text.chars().count() > MAX_PATTERN_CHARS {
+            return Err(format!(
+                "a pattern holds at most {MAX_PATTERN_CHARS} characters, not {}",
+                text.chars().count()
+            ));
         }
         if text.starts_with('/') {
             return Err(format!(
@@ -84,9 +122,6 @@ impl Glob {
 
     /// Whether the path `key` matches.
     pub fn matches(&self, key: &str) -> bool {
-        if !is_glob(&self.text) {
-            return self.text == key;
-        }
         let components: Vec<&str> = key.split('/').collect();
         let mut memo = vec![None; (self.parts.len() + 1) * (components.len() + 1)];
         parts_match(&self.parts, &components, 0, 0, &mut memo)
@@ -438,6 +473,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_plain_path_covers_what_is_under_it_and_escapes_keep_brackets_literal() {
+        let cover = |p: &str| covering(p).unwrap();
+        assert!(cover("src").matches("src"));
+        assert!(cover("src").matches("src/a/b.rs"));
+        assert!(!cover("src").matches("srcs/a.rs"));
+        assert!(overlap(&cover("newmod"), &cover("newmod/x.rs")));
+        assert!(!overlap(&cover("newmod"), &cover("other/x.rs")));
+        let page = escape("app/[id]/page.tsx");
+        assert_eq!(page, "app/\\[id\\]/page.tsx");
+        assert!(g(&page).matches("app/[id]/page.tsx"));
+        assert!(!g(&page).matches("app/i/page.tsx"));
+        let long = "a".repeat(MAX_PATTERN_CHARS + 1);
+        assert!(Glob::parse(&long).unwrap_err().contains("at most"));
     }
 
     #[test]

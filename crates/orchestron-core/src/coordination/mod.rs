@@ -329,10 +329,16 @@ pub fn acquire(
     }
     let mut globs = Vec::new();
     for pattern in &request.patterns {
-        globs.push(glob::Glob::parse(pattern).map_err(Error::invalid)?);
+        globs.push(glob::covering(pattern).map_err(Error::invalid)?);
     }
     if !cx.store(crate::sessions::FOLDER).exists(session) {
         return Err(Error::session_not_found(session.as_str()));
+    }
+    if !Lookup::new(cx).live(session.as_str()) {
+        return Err(Error::conflict(format!(
+            "session {session} has ended or expired: a lease of it would count for nothing"
+        ))
+        .with_hint("lease from a live session (`orchestron session list --active`)"));
     }
     let item = request
         .item
@@ -427,7 +433,7 @@ fn check_clashes(
                 "wait for it to end (at {}), or a person takes it with `orchestron lease \
                  release {} --force`",
                 row.until,
-                shell_word(&row.path)
+                shell_word(&format!(":/{}", row.path))
             )));
         }
     }
@@ -455,6 +461,10 @@ pub fn hold_for_worker(
         worker: Some(item.to_owned()),
     };
     transact(cx, |table| {
+        // An earlier attempt's worker on the same item holds nothing any more.
+        table
+            .sessions
+            .retain(|other, holder| other == session || holder.worker.as_deref() != Some(item));
         for pattern in patterns {
             table
                 .acquire(session, &who, pattern, true, Some(item), (now_s, ends))
@@ -566,6 +576,30 @@ pub fn check(cx: &Context, keys: &[String]) -> Result<Vec<Checked>> {
         .collect())
 }
 
+/// The patterns of the live exclusive leases of live sessions other than workers on `items`
+/// (what the supervisor must not start a worker on).
+pub fn exclusive_patterns(cx: &Context, items: &[String]) -> Result<Vec<String>> {
+    let table = read(cx)?;
+    let now = seconds(cx.now());
+    let mut lookup = Lookup::new(cx);
+    let mut patterns = Vec::new();
+    for found in table.entries(None, now) {
+        let mine = found
+            .holder
+            .worker
+            .as_ref()
+            .is_some_and(|item| items.contains(item));
+        if found.lease.kind == Kind::Lease
+            && found.lease.exclusive
+            && !mine
+            && lookup.live(found.session)
+        {
+            patterns.push(found.lease.path.clone());
+        }
+    }
+    Ok(patterns)
+}
+
 /// Two live sessions whose leases or touches meet.
 #[derive(Debug, Clone, Serialize)]
 pub struct Overlap {
@@ -586,10 +620,7 @@ pub fn overlaps(cx: &Context) -> Result<Vec<Overlap>> {
         .into_iter()
         .filter(|found| lookup.live(found.session))
         .collect();
-    let globs: Vec<Option<glob::Glob>> = found
-        .iter()
-        .map(|found| glob::Glob::parse(&found.lease.path).ok())
-        .collect();
+    let globs: Vec<Option<glob::Glob>> = found.iter().map(|found| found.lease.pattern()).collect();
     let mut overlaps = Vec::new();
     for (i, a) in found.iter().enumerate() {
         for (j, b) in found.iter().enumerate().skip(i + 1) {
@@ -609,6 +640,30 @@ pub fn overlaps(cx: &Context) -> Result<Vec<Overlap>> {
         }
     }
     Ok(overlaps)
+}
+
+/// Release `session`'s explicit leases for `item` (it handed the item on). Returns how many.
+pub fn release_for_item(cx: &Context, session: &SessionId, item: &str) -> Result<usize> {
+    let Some(bytes) = cx.store(LEASES).try_read_bytes(&document())? else {
+        return Ok(0);
+    };
+    if !parse(&bytes, cx)?.sessions.contains_key(session.as_str()) {
+        return Ok(0);
+    }
+    transact(cx, |table| {
+        let Some(holder) = table.sessions.get_mut(session.as_str()) else {
+            return Ok((false, 0));
+        };
+        let before = holder.leases.len();
+        holder
+            .leases
+            .retain(|lease| lease.kind != Kind::Lease || lease.item.as_deref() != Some(item));
+        let gone = before - holder.leases.len();
+        if holder.leases.is_empty() {
+            table.sessions.remove(session.as_str());
+        }
+        Ok((gone > 0, gone))
+    })
 }
 
 /// Forget `session`'s entries: it ended. Returns whether it held any. Reads first, so a
@@ -690,29 +745,59 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// The key of the file at `path` (absolute, or relative to `cwd`): its path relative to the
-/// top level of its checkout, when that checkout is a worktree of the repository whose main
-/// worktree (or, outside git, whose project folder) is `home`. `None` for a file elsewhere.
-/// Reads at most the checkout's `.git` files.
-pub fn key_of(path: &Path, cwd: &Path, home: &Path) -> Option<String> {
-    let path = normalize(&cwd.join(path));
-    let top = path
-        .ancestors()
-        .find(|dir| dir.join(".git").exists())
-        .map(Path::to_path_buf);
-    let base = match top {
-        Some(top) if top == home => top,
-        Some(top) => {
-            let location = crate::repo::locate(&top);
-            if location.home != home {
-                return None;
+/// `path` as the file system resolves it: its deepest existing ancestor with every link
+/// followed, then the rest of it by name.
+fn resolve(path: &Path) -> PathBuf {
+    let path = normalize(path);
+    let mut existing = path.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(mut real) = std::fs::canonicalize(existing) {
+            for part in rest.iter().rev() {
+                real.push(part);
             }
-            top
+            return real;
         }
-        None if path.starts_with(home) => home.to_path_buf(),
-        None => return None,
-    };
-    let relative = path.strip_prefix(&base).ok()?;
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return path,
+        }
+    }
+}
+
+/// A path typed with git's `:/` (from the repository's top level) as the path and the folder
+/// it is relative to.
+fn from_top<'a>(raw: &'a str, cwd: &'a Path, home: &'a Path) -> (&'a str, &'a Path) {
+    match raw.strip_prefix(":/") {
+        Some(rest) => (if rest.is_empty() { "." } else { rest }, home),
+        None => (raw, cwd),
+    }
+}
+
+/// The key of the file at `path` (absolute, relative to `cwd`, or `:/`-prefixed, from the
+/// top): its path, links resolved, relative to the top level of its checkout, when that
+/// checkout is this repository (whose main worktree, or outside git whose project folder,
+/// is `home`) or one of its linked worktrees. A folder with a `.git` that is neither (a
+/// submodule, a stray `.git`) is part of the checkout around it. `None` for a file
+/// elsewhere. Reads the file system's links and the checkouts' `.git` files.
+pub fn key_of(path: &Path, cwd: &Path, home: &Path) -> Option<String> {
+    let raw = path.to_str().unwrap_or_default();
+    let (raw, cwd) = from_top(raw, cwd, home);
+    let path = if raw.is_empty() { path } else { Path::new(raw) };
+    let home = std::fs::canonicalize(home).unwrap_or_else(|_| home.to_path_buf());
+    let path = resolve(&cwd.join(path));
+    let top = path.ancestors().find(|dir| {
+        *dir == home
+            || (dir.join(".git").exists() && {
+                let location = crate::repo::locate(dir);
+                location.is_linked_worktree()
+                    && std::fs::canonicalize(&location.home).is_ok_and(|main| main == home)
+            })
+    })?;
+    let relative = path.strip_prefix(top).ok()?;
     let key = relative
         .components()
         .map(|part| part.as_os_str().to_str())
@@ -721,17 +806,23 @@ pub fn key_of(path: &Path, cwd: &Path, home: &Path) -> Option<String> {
     Some(key)
 }
 
-/// A path or glob typed in `cwd` as a pattern over keys: a glob's literal leading folders
-/// are resolved like a path, and an existing folder stands for everything in it
-/// (`folder/**`). Refused when it lies outside the repository at `home`, or is not a glob.
-pub fn pattern_of(raw: &str, cwd: &Path, home: &Path) -> Result<String> {
+/// A path or glob typed in `cwd` (or `:/`-prefixed, from the repository's top level) as a
+/// pattern over keys: a glob's literal leading folders are resolved like a path, a path
+/// that exists as typed is taken literally even with glob characters in its name (escaped),
+/// and an existing folder stands for everything in it (`folder/**`; a plain path covers what
+/// is under it anyway). Refused when it lies outside the repository at `home`, or is not a
+/// glob.
+pub fn pattern_of(raw_typed: &str, cwd: &Path, home: &Path) -> Result<String> {
     let outside = || {
         Error::invalid(format!(
-            "`{raw}` is outside the repository at {}: leases and declared files are its files",
+            "`{raw_typed}` is outside the repository at {}: leases and declared files are its \
+             files",
             home.display()
         ))
     };
-    let pattern = if glob::is_glob(raw) {
+    let (raw, cwd) = from_top(raw_typed, cwd, home);
+    let exists = std::fs::symlink_metadata(cwd.join(raw)).is_ok();
+    let pattern = if glob::is_glob(raw) && !exists {
         let parts: Vec<&str> = raw.split('/').collect();
         let literal = parts
             .iter()
@@ -749,18 +840,23 @@ pub fn pattern_of(raw: &str, cwd: &Path, home: &Path) -> Result<String> {
         if base.is_empty() {
             rest
         } else {
-            format!("{base}/{rest}")
+            format!("{}/{rest}", glob::escape(&base))
         }
     } else {
         let key = key_of(Path::new(raw), cwd, home).ok_or_else(outside)?;
+        let literal = if glob::is_glob(&key) {
+            glob::escape(&key)
+        } else {
+            key.clone()
+        };
         match (key.is_empty(), cwd.join(raw).is_dir()) {
             (true, _) => "**".to_owned(),
-            (false, true) => format!("{key}/**"),
-            (false, false) => key,
+            (false, true) => format!("{literal}/**"),
+            (false, false) => literal,
         }
     };
     glob::Glob::parse(&pattern)
-        .map_err(|why| Error::invalid(format!("bad glob `{raw}`: {why}")))?;
+        .map_err(|why| Error::invalid(format!("bad glob `{raw_typed}`: {why}")))?;
     Ok(pattern)
 }
 

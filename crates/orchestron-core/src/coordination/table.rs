@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::glob::{Glob, is_glob, overlap};
+use super::glob::{Glob, covering, escape, is_glob, overlap};
 
 /// The version of the table's shape.
 pub const VERSION: u32 = 1;
@@ -35,9 +35,6 @@ pub const MAX_TOUCHES_PER_SESSION: usize = 200;
 /// A touch renewed this recently (seconds) is not written again: repeated edits of one file
 /// cost a read of the table, not a write. Its `at` is that much behind at most.
 pub const TOUCH_RENEW_SECONDS: i64 = 60;
-
-/// The most characters a stored pattern, agent name or item id keeps.
-pub const MAX_PATTERN_CHARS: usize = 1_024;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Table {
@@ -103,22 +100,34 @@ impl Lease {
 
     /// Whether it covers the path `key`.
     pub fn covers(&self, key: &str) -> bool {
+        // A touch is one file, named by its key as it is (brackets and all).
+        if self.kind == Kind::Touch {
+            return self.path == key;
+        }
         glob_matches(&self.path, key)
+    }
+
+    /// What it covers, as a pattern.
+    pub fn pattern(&self) -> Option<Glob> {
+        match self.kind {
+            Kind::Touch => Glob::parse(&escape(&self.path)).ok(),
+            Kind::Lease => covering(&self.path).ok(),
+        }
     }
 
     /// Whether some path is covered by both this and `pattern`.
     pub fn meets(&self, pattern: &Glob) -> bool {
-        Glob::parse(&self.path).is_ok_and(|own| overlap(&own, pattern))
+        self.pattern().is_some_and(|own| overlap(&own, pattern))
     }
 }
 
-/// Whether the pattern `pattern` (a key or a glob) covers `key`; a pattern that does not
-/// parse covers nothing.
+/// Whether the pattern `pattern` covers `key` (see [`super::glob::covering`]: a plain path
+/// covers itself and what is under it); a pattern that does not parse covers nothing.
 pub fn glob_matches(pattern: &str, key: &str) -> bool {
-    if !is_glob(pattern) {
-        return pattern == key;
+    if pattern == key {
+        return true;
     }
-    Glob::parse(pattern).is_ok_and(|glob| glob.matches(key))
+    covering(pattern).is_ok_and(|glob| glob.matches(key))
 }
 
 /// Who holds an entry, as the session's own process knows itself.
@@ -265,8 +274,10 @@ impl Stored {
             .max()
             .unwrap_or(0);
         self.ends.insert(session.to_owned(), end);
+        // Every explicit lease is in the head: a glob, or a plain path covering what is under
+        // it, matches keys its text does not hold.
         for lease in &holder.leases {
-            if is_glob(&lease.path) {
+            if lease.kind == Kind::Lease {
                 self.globs.push((lease.path.clone(), session.to_owned()));
             }
         }
@@ -516,7 +527,8 @@ impl Table {
         let mut gone = Vec::new();
         for (session, holder) in &mut self.sessions {
             holder.leases.retain(|lease| {
-                let goes = lease.path == pattern || (literal && lease.covers(pattern));
+                let goes = lease.path == pattern
+                    || (literal && (lease.covers(pattern) || glob_matches(pattern, &lease.path)));
                 if goes {
                     gone.push((session.clone(), lease.clone()));
                 }

@@ -38,6 +38,11 @@ pub struct Scope {
     /// item without, whatever their priorities; within each group, priority then plan
     /// order.
     pub prefer: Vec<String>,
+    /// An agent's name: items assigned to it are the claimer's too.
+    pub agent: Option<String>,
+    /// With `apart`, also pass over an item whose declared files meet one of these (the
+    /// live exclusive leases of other sessions).
+    pub avoid: Vec<String>,
 }
 
 /// Why a claim has lapsed.

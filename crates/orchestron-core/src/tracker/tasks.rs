@@ -1359,12 +1359,13 @@ pub struct Next {
 /// The single best ready item for `assignee` (or anyone), or an IN_PROGRESS item whose claim
 /// has lapsed (see [`lease::lapse`]); with `claim`, taken for them (else the acting session)
 /// in the same transaction: a lapsed claim swept (`claim_expired`), then assigned and
-/// started. Without `claim` it only reads. Items labelled with one of `prefer` (an agent's
-/// skills) come first.
+/// started. Without `claim` it only reads. Items assigned to `agent` count as the claimer's,
+/// and items labelled with one of `prefer` (the agent's skills) come first.
 pub fn next(
     cx: &Context,
     assignee: Option<&str>,
     claim: bool,
+    agent: Option<&str>,
     prefer: &[String],
 ) -> Result<Option<Next>> {
     let who = match (assignee, claim) {
@@ -1379,6 +1380,7 @@ pub fn next(
     let now = cx.now();
     let scope = Scope {
         prefer: prefer.to_vec(),
+        agent: agent.map(str::to_owned),
         ..Scope::default()
     };
     if !claim {
@@ -2072,11 +2074,16 @@ pub(crate) fn pick(
     let mut values: Vec<Sql> = vec![
         who.map_or(Sql::Null, |who| Sql::Text(who.to_owned())),
         Sql::Text(format_time(now)),
+        scope
+            .agent
+            .as_ref()
+            .map_or(Sql::Null, |agent| Sql::Text(agent.clone())),
     ];
-    // An item offered to someone else is theirs until the offer expires.
+    // An item assigned to the claimer or its agent, or to nobody; one offered to someone
+    // else is theirs until the offer expires.
     let mut sql = format!(
         "SELECT {COLUMNS}, claim_gen, lease_at FROM items WHERE \
-         (({READY}) AND (assignee IS NULL OR assignee = ?1 \
+         (({READY}) AND (assignee IS NULL OR assignee = ?1 OR assignee = ?3 \
            OR id IN (SELECT item FROM offers WHERE expires_at <= ?2)) \
           OR (status = 'IN_PROGRESS' AND COALESCE(session, assignee) IS NOT NULL AND {FREE_TO_START}))"
     );
@@ -2117,7 +2124,13 @@ pub(crate) fn pick(
     }
     let mut judge = Judge::new(cx, now);
     let busy = if scope.apart {
-        busy_files(conn)?
+        let mut busy = busy_files(conn)?;
+        busy.extend(scope.avoid.iter().filter_map(|pattern| {
+            crate::coordination::glob::covering(pattern)
+                .ok()
+                .map(|glob| (String::new(), glob))
+        }));
+        busy
     } else {
         Vec::new()
     };
@@ -2150,7 +2163,7 @@ fn busy_files(conn: &Connection) -> Result<Vec<(String, crate::coordination::glo
     Ok(pairs
         .into_iter()
         .filter_map(|(item, pattern)| {
-            crate::coordination::glob::Glob::parse(&pattern)
+            crate::coordination::glob::covering(&pattern)
                 .ok()
                 .map(|glob| (item, glob))
         })
@@ -2164,7 +2177,7 @@ fn overlaps_busy(
     busy: &[(String, crate::coordination::glob::Glob)],
 ) -> Result<bool> {
     for pattern in items::files(conn, id)? {
-        let Ok(glob) = crate::coordination::glob::Glob::parse(&pattern) else {
+        let Ok(glob) = crate::coordination::glob::covering(&pattern) else {
             continue;
         };
         if busy

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::ids::SessionId;
 use crate::session::format_time;
 
 /// A new run of the supervisor.
@@ -179,7 +180,7 @@ pub fn end_attempt(
 ) -> Result<()> {
     let now = format_time(cx.now());
     let mut db = cx.tracker()?;
-    db.write(|tx| -> Result<()> {
+    let session = db.write(|tx| -> Result<Option<String>> {
         if let Some(progress) = progress {
             write_progress(tx, row, progress, &now)?;
         }
@@ -188,8 +189,20 @@ pub fn end_attempt(
              reason = ?4 WHERE id = ?1",
             params![row, now, outcome, reason],
         )?;
-        Ok(())
-    })
+        Ok(tx
+            .query_row(
+                "SELECT session FROM worker_attempts WHERE id = ?1",
+                [row],
+                |row| row.get(0),
+            )
+            .optional()?)
+    })?;
+    // The attempt's file leases end with it, however it ended (a recovered attempt's
+    // session may never say SessionEnd).
+    if let Some(session) = session.and_then(|session| SessionId::parse(&session).ok()) {
+        let _ = crate::coordination::end_session(cx, &session);
+    }
+    Ok(())
 }
 
 /// One attempt as recorded.

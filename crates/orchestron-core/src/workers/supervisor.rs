@@ -749,6 +749,14 @@ impl Supervisor<'_> {
     }
 
     /// Claim and start workers while slots are free; returns whether nothing was ready.
+    /// The items this run's workers work on now.
+    fn running_items(&self) -> Vec<String> {
+        self.workers
+            .values()
+            .map(|worker| worker.item.clone())
+            .collect()
+    }
+
     fn fill_slots(&mut self) -> Result<bool> {
         while self.workers.len() < self.options.count {
             if let Some(until) = self.paused_until {
@@ -786,6 +794,11 @@ impl Supervisor<'_> {
                 exclude: self.exclude.clone(),
                 apart: true,
                 prefer: self.options.prefer.clone(),
+                agent: self.options.agent.clone(),
+                // Files another live session holds exclusively: a worker there would be
+                // refused every edit.
+                avoid: coordination::exclusive_patterns(self.cx, &self.running_items())
+                    .unwrap_or_default(),
             };
             let Some(claimed) = claims::claim_next(self.cx, &session, &scope)? else {
                 return Ok(true);
