@@ -561,7 +561,13 @@ pub struct Checked {
 
 /// `lease check`: for each key, the live entries of live sessions that cover it.
 pub fn check(cx: &Context, keys: &[String]) -> Result<Vec<Checked>> {
-    let table = read(cx)?;
+    let table = match cx.store(LEASES).try_read_bytes(&document())? {
+        Some(bytes) => {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            holders_of(cx, &bytes, &keys, None)?
+        }
+        None => Table::default(),
+    };
     let now = seconds(cx.now());
     let mut lookup = Lookup::new(cx);
     Ok(keys
@@ -681,6 +687,37 @@ pub fn end_session(cx: &Context, session: &SessionId) -> Result<bool> {
     })
 }
 
+/// The entries of the sessions (other than `own`) that may hold one of `keys`, from the
+/// stored table `bytes`: only those whose entries name a key, or that hold a lease covering
+/// one, are decoded.
+fn holders_of(cx: &Context, bytes: &[u8], keys: &[&str], own: Option<&str>) -> Result<Table> {
+    let stored = parse(bytes, cx)?;
+    let quoted: Vec<String> = keys
+        .iter()
+        .map(|key| serde_json::to_string(key).unwrap_or_default())
+        .collect();
+    let covering: std::collections::HashSet<&str> = stored
+        .globs
+        .iter()
+        .filter(|(pattern, _)| keys.iter().any(|key| table::glob_matches(pattern, key)))
+        .map(|(_, holding)| holding.as_str())
+        .collect();
+    let mut table = Table::default();
+    for (session, raw) in &stored.sessions {
+        if own == Some(session.as_str()) {
+            continue;
+        }
+        let named = quoted
+            .iter()
+            .any(|quoted| raw.get().contains(quoted.as_str()));
+        if named || covering.contains(session.as_str()) {
+            let holder = serde_json::from_str(raw.get()).map_err(|err| unreadable(cx, &err))?;
+            table.sessions.insert(session.clone(), holder);
+        }
+    }
+    Ok(table)
+}
+
 /// What a tool call on a file others hold is told.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -703,21 +740,7 @@ pub fn at_tool_time(cx: &Context, own: &SessionId, key: &str) -> Result<Option<V
     if !head.may_hold(text, key, own.as_str(), now) {
         return Ok(None);
     }
-    // Only the sessions that may hold it are decoded: those whose entries name the key, or
-    // that hold a glob matching it.
-    let stored = parse(&bytes, cx)?;
-    let quoted = serde_json::to_string(key).unwrap_or_default();
-    let mut table = Table::default();
-    for (session, raw) in &stored.sessions {
-        let globbed = stored
-            .globs
-            .iter()
-            .any(|(pattern, holding)| holding == session && table::glob_matches(pattern, key));
-        if session != own.as_str() && (globbed || raw.get().contains(&quoted)) {
-            let holder = serde_json::from_str(raw.get()).map_err(|err| unreadable(cx, &err))?;
-            table.sessions.insert(session.clone(), holder);
-        }
-    }
+    let table = holders_of(cx, &bytes, &[key], Some(own.as_str()))?;
     let found = table.covering(key, Some(own.as_str()), now);
     if found.is_empty() {
         return Ok(None);

@@ -124,8 +124,11 @@ impl Lease {
 /// Whether the pattern `pattern` covers `key` (see [`super::glob::covering`]: a plain path
 /// covers itself and what is under it); a pattern that does not parse covers nothing.
 pub fn glob_matches(pattern: &str, key: &str) -> bool {
-    if pattern == key {
-        return true;
+    if !is_glob(pattern) {
+        // A plain path: itself, or a path under it. No pattern to build.
+        return key
+            .strip_prefix(pattern)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
     }
     covering(pattern).is_ok_and(|glob| glob.matches(key))
 }
