@@ -25,7 +25,7 @@ pub const MESSAGE_LINE_CHARS: usize = 120;
 
 pub(crate) use crate::tracker::items::session_item;
 
-/// The id of the item session `session` works on (see [`session_item`]), if any. Reads only;
+/// The id of the item session `session` works on (open, in progress first), if any. Reads only;
 /// none without a tracker.
 pub fn item_of_session(cx: &Context, session: &str) -> Result<Option<String>> {
     if !cx.tracker_path().exists() {
