@@ -406,17 +406,9 @@ fn short(commit: &str) -> &str {
     &commit[..commit.len().min(12)]
 }
 
+/// Close an orphaned attempt (its file leases end with it).
 fn close_attempt(cx: &Context, row: i64, reason: &str) -> Result<()> {
-    let now = format_time(cx.now());
-    let mut db = cx.tracker()?;
-    db.write(|tx| -> Result<()> {
-        tx.execute(
-            "UPDATE worker_attempts SET ended_at = COALESCE(ended_at, ?2), outcome = 'orphaned', \
-             reason = ?3 WHERE id = ?1",
-            params![row, now, reason],
-        )?;
-        Ok(())
-    })
+    super::records::end_attempt(cx, row, "orphaned", Some(reason), None)
 }
 
 fn close_run(cx: &Context, run: &str) -> Result<()> {
