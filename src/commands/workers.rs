@@ -225,6 +225,12 @@ fn run_workers(context: &Context, out: &mut Output, args: &WorkersRunArgs) -> an
     }
     let stderr = std::io::stderr();
     let mut sink = Printer {
+        forecaster: Forecaster {
+            cx: &core,
+            git: git.clone(),
+            last: Instant::now(),
+            running: None,
+        },
         out,
         mode: if context.json {
             Mode::Json
@@ -310,7 +316,42 @@ enum Mode {
     Lines,
 }
 
+/// How often a running supervisor keeps a fresh conflict forecast for SessionStart (which
+/// tells a session whose branch would conflict); the first one this long after the start.
+const FORECAST_EVERY: Duration = Duration::from_secs(30);
+
+/// Keeps the conflict forecast fresh while workers run, on a thread of its own so that git's
+/// work never delays the supervisor.
+struct Forecaster<'a> {
+    cx: &'a orchestron_core::Context,
+    git: Git,
+    last: Instant,
+    running: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Forecaster<'_> {
+    fn maybe_refresh(&mut self) {
+        if self.last.elapsed() < FORECAST_EVERY
+            || self
+                .running
+                .as_ref()
+                .is_some_and(|thread| !thread.is_finished())
+        {
+            return;
+        }
+        self.last = Instant::now();
+        let cx = self.cx.fork("forecast");
+        let git = self.git.clone();
+        self.running = Some(std::thread::spawn(move || {
+            if let Ok(forecast) = orchestron_core::conflicts::forecast(&cx, &git, &[]) {
+                let _ = orchestron_core::conflicts::keep(&cx, &forecast);
+            }
+        }));
+    }
+}
+
 struct Printer<'a> {
+    forecaster: Forecaster<'a>,
     out: &'a mut Output,
     mode: Mode,
     started: Instant,
@@ -425,6 +466,7 @@ impl Sink for Printer<'_> {
     }
 
     fn tick(&mut self, view: &View) {
+        self.forecaster.maybe_refresh();
         if !matches!(self.mode, Mode::Table) {
             return;
         }
