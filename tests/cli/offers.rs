@@ -26,6 +26,24 @@ fn start(env: &TestEnv, session: &str, agent: Option<&str>) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+fn create(env: &TestEnv, title: &str) -> String {
+    env.run(&["task", "create", title, "--json"]).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The giver hands `item` to `to` with `context`.
+fn prepare(env: &TestEnv, item: &str, to: &str, context: &str) {
+    as_session(
+        env,
+        GIVER,
+        None,
+        &["handoff", "prepare", item, "--to", to, "--context", context],
+    )
+    .ok();
+}
+
 fn as_session(env: &TestEnv, session: &str, agent: Option<&str>, args: &[&str]) -> crate::Run {
     let mut extra = vec![("ORCHESTRON_SESSION", session)];
     if let Some(agent) = agent {
@@ -157,26 +175,9 @@ fn an_item_handed_to_an_agent_waits_for_it_and_its_context_arrives() {
 #[test]
 fn a_handoff_nobody_accepts_expires_back_to_anyone() {
     let mut env = TestEnv::new();
-    let item = env.run(&["task", "create", "Orphan", "--json"]).json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let item = create(&env, "Orphan");
     start(&env, GIVER, None);
-    as_session(
-        &env,
-        GIVER,
-        None,
-        &[
-            "handoff",
-            "prepare",
-            &item,
-            "--to",
-            "ghost",
-            "--context",
-            "go on",
-        ],
-    )
-    .ok();
+    prepare(&env, &item, "ghost", "go on");
     start(&env, FRONTEND, None);
     let next = as_session(&env, FRONTEND, None, &["task", "next", "--json"]);
     assert_eq!(next.json(), serde_json::Value::Null, "held for ghost");
@@ -198,15 +199,9 @@ fn a_handoff_nobody_accepts_expires_back_to_anyone() {
 #[test]
 fn bad_handoffs_are_refused_and_change_nothing() {
     let env = TestEnv::new();
-    let item = env.run(&["task", "create", "Done one", "--json"]).json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let item = create(&env, "Done one");
     env.run(&["task", "complete", &item, "--force"]).ok();
-    let open = env.run(&["task", "create", "Open one", "--json"]).json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let open = create(&env, "Open one");
     for (args, why) in [
         (
             vec!["handoff", "prepare", &open, "--to", "x", "--context", " "],
@@ -243,10 +238,7 @@ fn bad_handoffs_are_refused_and_change_nothing() {
 fn the_givers_leases_for_the_item_go_with_it_and_an_agents_items_are_its() {
     let env = TestEnv::new();
     std::fs::create_dir_all(env.path().join(".git")).unwrap();
-    let item = env.run(&["task", "create", "Auth", "--json"]).json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let item = create(&env, "Auth");
     start(&env, GIVER, None);
     start(&env, BACKEND, Some("backend"));
     as_session(&env, GIVER, None, &["task", "start", &item]).ok();
@@ -257,21 +249,7 @@ fn the_givers_leases_for_the_item_go_with_it_and_an_agents_items_are_its() {
         &["lease", "acquire", "src", "--exclusive", "--for", &item],
     )
     .ok();
-    as_session(
-        &env,
-        GIVER,
-        None,
-        &[
-            "handoff",
-            "prepare",
-            &item,
-            "--to",
-            BACKEND,
-            "--context",
-            "go on",
-        ],
-    )
-    .ok();
+    prepare(&env, &item, BACKEND, "go on");
     assert_eq!(
         env.run(&["lease", "list", "--json"]).json()["leases"],
         json!([])
