@@ -423,13 +423,6 @@ impl Table {
             .sum()
     }
 
-    /// Whether `session` touched `key` recently (see [`Holder::fresh_touch`]).
-    pub fn fresh_touch(&self, session: &str, key: &str, now: i64, until: i64) -> bool {
-        self.sessions
-            .get(session)
-            .is_some_and(|holder| holder.fresh_touch(key, now, until))
-    }
-
     fn holder(&mut self, session: &str, who: &Who) -> &mut Holder {
         let holder = self.sessions.entry(session.to_owned()).or_default();
         holder.name(who);
@@ -542,11 +535,6 @@ impl Table {
         gone
     }
 
-    /// Forget `session` (it ended). Returns whether it held anything.
-    pub fn end_session(&mut self, session: &str) -> bool {
-        self.sessions.remove(session).is_some()
-    }
-
     /// The live entries of sessions other than `own` that cover the path `key`.
     pub fn covering<'a>(&'a self, key: &'a str, own: Option<&'a str>, now: i64) -> Vec<Found<'a>> {
         self.entries(own, now)
@@ -611,8 +599,8 @@ mod tests {
             table.covering("src/x.txt", Some(B), 800).is_empty(),
             "ended"
         );
-        assert!(table.fresh_touch(A, "src/x.txt", 250, 850));
-        assert!(!table.fresh_touch(A, "src/x.txt", 261, 861));
+        assert!(table.sessions[A].fresh_touch("src/x.txt", 250, 850));
+        assert!(!table.sessions[A].fresh_touch("src/x.txt", 261, 861));
     }
 
     #[test]
