@@ -296,6 +296,13 @@ pub enum Command {
         #[arg(long = "branch", value_name = "BRANCH")]
         branches: Vec<String>,
     },
+    /// Serve the plan over MCP on stdin and stdout (JSON-RPC 2.0, one message per line), for
+    /// Claude Code or any MCP client: tools to take, read, list, create and update items
+    ///
+    /// Calls act as the session Claude Code names for its servers (`CLAUDE_CODE_SESSION_ID`),
+    /// or `ORCHESTRON_SESSION`. Bad input is answered with a JSON-RPC error and never ends
+    /// the server; it exits 0 at the end of its input.
+    Mcp,
     /// The agents sessions work as (`agent.id`, `ORCHESTRON_AGENT`, `--agent`)
     #[command(subcommand)]
     Agent(AgentCommand),

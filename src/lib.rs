@@ -14,6 +14,7 @@ mod error;
 pub mod fuzzing;
 mod hook;
 mod install;
+mod mcp;
 mod output;
 pub mod shipped;
 mod style;

@@ -101,6 +101,10 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
         Command::Conflicts { branches } => conflicts::run(context, out, &branches),
         Command::Lease(command) => lease::run(context, out, command),
         Command::Agent(command) => agent::run(context, out, command),
+        Command::Mcp => {
+            let stdin = std::io::stdin();
+            crate::mcp::serve(context, stdin.lock(), std::io::stdout().lock())
+        }
         Command::Init { dir, bin } => install::init(context, out, dir, bin),
         Command::Uninstall { dir } => install::uninstall(context, out, dir),
         Command::Doctor { dir } => install::doctor(context, out, dir),

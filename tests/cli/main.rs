@@ -26,6 +26,7 @@ mod knowledge;
 mod lease;
 mod lifecycle;
 mod live;
+mod mcp;
 mod offers;
 mod query;
 mod readme;

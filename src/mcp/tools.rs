@@ -1,0 +1,341 @@
+//! The MCP tools: each a name, a description that says when to use it, and an exact input
+//! schema, which also checks every call's arguments before the core is asked (the schema is
+//! the one source of what a tool takes). A call answers text for people and the same
+//! result as `structuredContent`; a failed operation is a result with `isError: true` and
+//! the core's message and hint, never a JSON-RPC error.
+
+use serde_json::{Map, Value, json};
+
+use super::{INVALID_PARAMS, RpcError};
+use crate::context::Context;
+use orchestron_core::tracker::model::{Kind, Priority, Status};
+use orchestron_core::tracker::tasks::{self, Changes, ListFilter, NewItem};
+
+/// The most items `task_list` returns in one call.
+const MAX_LIST: u64 = 200;
+
+fn statuses() -> Value {
+    json!(Status::NAMES)
+}
+
+/// Every tool, as `tools/list` gives it.
+pub(super) fn list() -> Vec<Value> {
+    vec![
+        json!({
+            "name": "task_next",
+            "description": "The next ready item of the plan for this session (its agent's \
+                skills first, then priority). Use it when you need work; with claim: true it \
+                becomes yours (IN_PROGRESS).",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                "claim": {"type": "boolean", "description": "Take it now"}}},
+        }),
+        json!({
+            "name": "task_get",
+            "description": "One item with its dependencies, checkpoints and children. Use it to \
+                read an item before working on it.",
+            "inputSchema": {"type": "object", "additionalProperties": false,
+                "required": ["id"], "properties": {
+                "id": {"type": "string", "minLength": 1, "description": "The item's id or a unique prefix"}}},
+        }),
+        json!({
+            "name": "task_list",
+            "description": "Open items, most urgent first, filtered. Use it to see the plan or \
+                find an item.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                "status": {"type": "string", "enum": statuses()},
+                "kind": {"type": "string", "enum": Kind::NAMES},
+                "label": {"type": "string", "minLength": 1},
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIST,
+                    "description": "At most this many (default 20)"}}},
+        }),
+        json!({
+            "name": "task_create",
+            "description": "Add an item to the plan. Use it for work you find that is not in \
+                the plan yet.",
+            "inputSchema": {"type": "object", "additionalProperties": false,
+                "required": ["title"], "properties": {
+                "title": {"type": "string", "minLength": 1},
+                "kind": {"type": "string", "enum": Kind::NAMES},
+                "priority": {"type": "string", "enum": Priority::NAMES},
+                "description": {"type": "string"},
+                "estimate": {"type": "number", "minimum": 0, "description": "Hours"},
+                "labels": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                "parent": {"type": "string", "minLength": 1},
+                "depends_on": {"type": "array", "items": {"type": "string", "minLength": 1}}}},
+        }),
+        json!({
+            "name": "task_update",
+            "description": "Report on an item you work on: its status, progress, a checkpoint \
+                done, or a note for its history. Use it as you go and when you finish \
+                (status DONE).",
+            "inputSchema": {"type": "object", "additionalProperties": false,
+                "required": ["id"], "properties": {
+                "id": {"type": "string", "minLength": 1},
+                "status": {"type": "string", "enum": statuses()},
+                "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+                "checkpoint": {"type": "string", "minLength": 1,
+                    "description": "A checkpoint to mark done (added if missing)"},
+                "note": {"type": "string", "minLength": 1}}},
+        }),
+    ]
+}
+
+/// Check `args` against `schema` (the subset of JSON Schema the tools use): the error names
+/// the field.
+fn check(schema: &Value, args: &Map<String, Value>) -> Result<(), RpcError> {
+    let bad = |message: String| Err(RpcError::new(INVALID_PARAMS, message));
+    let properties = schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for key in args.keys() {
+        if !properties.contains_key(key) {
+            return bad(format!("unknown field `{key}`"));
+        }
+    }
+    for required in schema["required"].as_array().into_iter().flatten() {
+        let name = required.as_str().unwrap_or_default();
+        if !args.contains_key(name) {
+            return bad(format!("missing field `{name}`"));
+        }
+    }
+    for (key, value) in args {
+        check_value(key, &properties[key], value)?;
+    }
+    Ok(())
+}
+
+fn check_value(field: &str, schema: &Value, value: &Value) -> Result<(), RpcError> {
+    let bad = |what: &str| {
+        Err(RpcError::new(
+            INVALID_PARAMS,
+            format!("`{field}` must be {what}"),
+        ))
+    };
+    match schema["type"].as_str() {
+        Some("string") => {
+            let Some(text) = value.as_str() else {
+                return bad("a string");
+            };
+            if let Some(min) = schema["minLength"].as_u64()
+                && (text.chars().count() as u64) < min
+            {
+                return bad("a non-empty string");
+            }
+            if let Some(options) = schema["enum"].as_array()
+                && !options.iter().any(|option| option.as_str() == Some(text))
+            {
+                let names: Vec<&str> = options.iter().filter_map(Value::as_str).collect();
+                return bad(&format!("one of {}", names.join(", ")));
+            }
+        }
+        Some("boolean") if !value.is_boolean() => return bad("true or false"),
+        Some("integer") => {
+            let Some(number) = value.as_i64() else {
+                return bad("an integer");
+            };
+            let min = schema["minimum"].as_i64().unwrap_or(i64::MIN);
+            let max = schema["maximum"].as_i64().unwrap_or(i64::MAX);
+            if !(min..=max).contains(&number) {
+                return bad(&format!("an integer from {min} to {max}"));
+            }
+        }
+        Some("number") => {
+            let Some(number) = value.as_f64() else {
+                return bad("a number");
+            };
+            if number < schema["minimum"].as_f64().unwrap_or(f64::MIN) {
+                return bad("a number of at least 0");
+            }
+        }
+        Some("array") => {
+            let Some(items) = value.as_array() else {
+                return bad("a list");
+            };
+            for item in items {
+                check_value(field, &schema["items"], item)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `tools/call`: check the arguments, run the tool, and answer its result.
+pub(super) fn call(context: &Context, params: &Value) -> Result<Value, RpcError> {
+    let name = params
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| RpcError::new(INVALID_PARAMS, "missing field `name`"))?;
+    let tool = list()
+        .into_iter()
+        .find(|tool| tool["name"] == name)
+        .ok_or_else(|| RpcError::new(INVALID_PARAMS, format!("unknown tool `{name}`")))?;
+    let args = match params.get("arguments") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(args)) => args.clone(),
+        Some(_) => {
+            return Err(RpcError::new(
+                INVALID_PARAMS,
+                "`arguments` must be an object",
+            ));
+        }
+    };
+    check(&tool["inputSchema"], &args)?;
+    Ok(match run(context, name, &args) {
+        Ok((text, structured)) => json!({
+            "content": [{"type": "text", "text": text}],
+            "structuredContent": structured,
+            "isError": false,
+        }),
+        Err(err) => {
+            let mut text = format!("{err:#}");
+            if let Some(hint) = err
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<orchestron_core::Error>())
+                .and_then(orchestron_core::Error::hint)
+            {
+                text.push_str(&format!("\nhint: {hint}"));
+            }
+            json!({"content": [{"type": "text", "text": text}], "isError": true})
+        }
+    })
+}
+
+fn text<'a>(args: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    args.get(key).and_then(Value::as_str)
+}
+
+fn strings(args: &Map<String, Value>, key: &str) -> Vec<String> {
+    args.get(key)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An item in one line: id, status, priority, title.
+fn line(view: &tasks::ItemView) -> String {
+    let item = &view.item;
+    format!(
+        "{} {} {} {}",
+        item.id, item.status, item.priority, item.title
+    )
+}
+
+/// Run tool `name` (its arguments checked already): its text and structured result.
+fn run(
+    context: &Context,
+    name: &str,
+    args: &Map<String, Value>,
+) -> anyhow::Result<(String, Value)> {
+    let cx = context.core()?;
+    match name {
+        "task_next" => {
+            let claim = args.get("claim").and_then(Value::as_bool).unwrap_or(false);
+            let agent = context.agent();
+            let skills = context.agent_skills();
+            match tasks::next(cx, None, claim, agent.as_deref(), &skills)? {
+                Some(next) => {
+                    let said = if claim {
+                        format!("claimed: {}", line(&next.view))
+                    } else {
+                        format!("next: {}", line(&next.view))
+                    };
+                    Ok((said, json!({ "item": next })))
+                }
+                None => Ok(("no item is ready".to_owned(), json!({ "item": null }))),
+            }
+        }
+        "task_get" => {
+            let detail = tasks::show(cx, text(args, "id").unwrap_or_default())?;
+            let said = line(&detail.view);
+            Ok((said, serde_json::to_value(&detail)?))
+        }
+        "task_list" => {
+            let filter = ListFilter {
+                status: text(args, "status").map(str::parse).transpose()?,
+                kind: text(args, "kind").map(str::parse).transpose()?,
+                label: text(args, "label").map(str::to_owned),
+                limit: Some(args.get("limit").and_then(Value::as_u64).unwrap_or(20)),
+                ..ListFilter::default()
+            };
+            let found = tasks::list(cx, &filter)?;
+            let said = if found.is_empty() {
+                "no item matches".to_owned()
+            } else {
+                found.iter().map(line).collect::<Vec<_>>().join("\n")
+            };
+            Ok((said, json!({ "items": found })))
+        }
+        "task_create" => {
+            let new = NewItem {
+                kind: text(args, "kind")
+                    .map(str::parse)
+                    .transpose()?
+                    .unwrap_or(Kind::Task),
+                title: text(args, "title").unwrap_or_default().to_owned(),
+                description: text(args, "description").unwrap_or_default().to_owned(),
+                status: Status::Todo,
+                priority: text(args, "priority")
+                    .map(str::parse)
+                    .transpose()?
+                    .unwrap_or(Priority::Medium),
+                estimate: args.get("estimate").and_then(Value::as_f64),
+                assignee: None,
+                labels: strings(args, "labels"),
+                files: Vec::new(),
+                parent: text(args, "parent").map(str::to_owned),
+            };
+            let created = tasks::create(cx, &new)?;
+            for on in strings(args, "depends_on") {
+                tasks::depend(cx, &created.item.id, &on)?;
+            }
+            let view = tasks::view_of(cx, &created.item.id)?;
+            Ok((format!("created: {}", line(&view)), json!({ "item": view })))
+        }
+        "task_update" => {
+            let id = text(args, "id").unwrap_or_default();
+            let mut done = Vec::new();
+            if let Some(status) = text(args, "status") {
+                let changes = Changes {
+                    status: Some(status.parse()?),
+                    ..Changes::default()
+                };
+                tasks::update(cx, id, &changes)?;
+                done.push(format!("status {status}"));
+            }
+            if let Some(progress) = args.get("progress").and_then(Value::as_u64) {
+                let percent = u8::try_from(progress).unwrap_or(100);
+                let (_, fired) = orchestron_core::reviews::set_progress(cx, id, percent)?;
+                done.push(format!("progress {percent}%"));
+                done.extend(fired.into_iter().map(|fired| fired.note));
+            }
+            if let Some(checkpoint) = text(args, "checkpoint") {
+                tasks::checkpoint(
+                    cx,
+                    id,
+                    &tasks::CheckpointChange::DoneText(checkpoint.to_owned()),
+                )?;
+                done.push(format!("checkpoint done: {checkpoint}"));
+            }
+            if let Some(note) = text(args, "note") {
+                tasks::log(cx, id, note)?;
+                done.push("note kept".to_owned());
+            }
+            let view = tasks::view_of(cx, id)?;
+            let said = if done.is_empty() {
+                format!("nothing to change: {}", line(&view))
+            } else {
+                format!("{}: {}", line(&view), done.join("; "))
+            };
+            Ok((said, json!({ "item": view })))
+        }
+        other => anyhow::bail!("no tool `{other}`"),
+    }
+}

@@ -1,0 +1,200 @@
+//! Issue 15, first part: `orchestron mcp`, the plan over MCP on stdio (JSON-RPC 2.0, one
+//! message per line): the handshake, the tools and their exact schemas, calls attributed
+//! to the session, and hostile input answered without ending the server.
+
+use serde_json::{Value, json};
+
+use crate::TestEnv;
+
+const SESSION: &str = "b1b1b1b1-0000-4000-8000-000000000001";
+
+/// Send `lines` to `orchestron mcp`; its replies, one per line, and its exit code.
+fn exchange(env: &TestEnv, lines: &[String]) -> (Vec<Value>, i32) {
+    let input = lines.join("\n") + "\n";
+    let run = env.run_with_stdin(&["mcp"], &input);
+    let replies = run
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    (replies, run.code)
+}
+
+fn request(id: i64, method: &str, params: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()
+}
+
+fn initialize() -> Vec<String> {
+    vec![
+        request(
+            0,
+            "initialize",
+            json!({"protocolVersion": "2025-11-25",
+            "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}),
+        ),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
+    ]
+}
+
+fn call(id: i64, tool: &str, arguments: Value) -> String {
+    request(
+        id,
+        "tools/call",
+        json!({"name": tool, "arguments": arguments}),
+    )
+}
+
+#[test]
+fn a_session_takes_and_finishes_an_item_through_the_tools() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_CODE_SESSION_ID", SESSION);
+    env.run(&["session", "create", "--id", SESSION]).ok();
+    let item = env
+        .run(&["task", "create", "Build the API", "--json"])
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut lines = initialize();
+    lines.push(request(1, "tools/list", json!({})));
+    lines.push(call(2, "task_next", json!({"claim": true})));
+    lines.push(call(
+        3,
+        "task_update",
+        json!({"id": item, "progress": 50, "note": "half way"}),
+    ));
+    lines.push(call(
+        4,
+        "task_update",
+        json!({"id": item, "status": "DONE"}),
+    ));
+    lines.push(call(5, "task_list", json!({"status": "DONE"})));
+    let (replies, code) = exchange(&env, &lines);
+    assert_eq!(code, 0);
+    assert_eq!(replies[0]["result"]["protocolVersion"], "2025-11-25");
+    let tools = replies[1]["result"]["tools"].as_array().unwrap();
+    let names: Vec<&str> = tools
+        .iter()
+        .map(|tool| tool["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "task_next",
+            "task_get",
+            "task_list",
+            "task_create",
+            "task_update"
+        ]
+    );
+    for tool in tools {
+        assert_eq!(tool["inputSchema"]["additionalProperties"], false, "{tool}");
+        assert!(
+            tool["description"].as_str().unwrap().contains("Use it"),
+            "{tool}"
+        );
+    }
+    let claimed = &replies[2]["result"];
+    assert_eq!(claimed["isError"], false, "{claimed}");
+    assert_eq!(claimed["structuredContent"]["item"]["id"], item.as_str());
+    // The claim is the session's that started the server.
+    assert_eq!(claimed["structuredContent"]["item"]["assignee"], SESSION);
+    assert!(
+        claimed["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("claimed: {item} IN_PROGRESS")),
+        "{claimed}"
+    );
+    assert_eq!(
+        replies[3]["result"]["structuredContent"]["item"]["progress"],
+        50
+    );
+    assert_eq!(
+        replies[4]["result"]["structuredContent"]["item"]["status"],
+        "DONE"
+    );
+    assert_eq!(
+        replies[5]["result"]["structuredContent"]["items"][0]["id"],
+        item.as_str()
+    );
+    let shown = env.run(&["task", "show", &item, "--json"]).json();
+    assert_eq!(shown["status"], "DONE");
+}
+
+#[test]
+fn hostile_input_is_answered_and_never_ends_the_server() {
+    let env = TestEnv::new();
+    let mut lines = vec![request(1, "tools/list", json!({})), "ping".to_owned()];
+    lines.extend(initialize());
+    lines.extend([
+        "{not json".to_owned(),
+        "[1, 2]".to_owned(),
+        json!({"jsonrpc": "1.0", "id": 7, "method": "ping"}).to_string(),
+        request(8, "no/such/method", json!({})),
+        call(9, "no_such_tool", json!({})),
+        call(10, "task_get", json!({})),
+        call(11, "task_get", json!({"id": 5})),
+        call(12, "task_get", json!({"id": "T-1", "extra": true})),
+        call(13, "task_list", json!({"status": "SOMEDAY"})),
+        call(14, "task_update", json!({"id": "NOPE-1", "status": "DONE"})),
+        json!({"jsonrpc": "2.0", "id": "b", "method": "ping"}).to_string(),
+        json!({"jsonrpc": "2.0", "id": "a", "method": "ping"}).to_string(),
+        format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":15,\"method\":\"ping\",\"params\":\"{}\"}}",
+            "x".repeat(10 * 1024 * 1024)
+        ),
+        request(16, "ping", json!({})),
+    ]);
+    let (replies, code) = exchange(&env, &lines);
+    assert_eq!(code, 0, "it ends 0 at the end of its input");
+    let error = |index: usize| replies[index]["error"]["code"].as_i64().unwrap();
+    // Before initialize, only ping; a line that is not JSON is a parse error.
+    assert_eq!(error(0), -32600, "{}", replies[0]);
+    assert_eq!(error(1), -32700);
+    assert_eq!(replies[2]["result"]["serverInfo"]["name"], "orchestron");
+    assert_eq!(error(3), -32700);
+    assert_eq!(error(4), -32600, "no batches");
+    assert_eq!(error(5), -32600, "not JSON-RPC 2.0");
+    assert_eq!(error(6), -32601);
+    for (index, field) in [
+        (7, "unknown tool"),
+        (8, "missing field `id`"),
+        (9, "`id` must be a string"),
+        (10, "unknown field `extra`"),
+        (11, "`status` must be one of"),
+    ] {
+        assert_eq!(error(index), -32602, "{}", replies[index]);
+        assert!(
+            replies[index]["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(field),
+            "{}",
+            replies[index]
+        );
+    }
+    // A failed operation is a tool result, with the core's message and hint.
+    assert_eq!(replies[12]["result"]["isError"], true);
+    assert!(
+        replies[12]["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("item `NOPE-1` not found\nhint:"),
+        "{}",
+        replies[12]
+    );
+    // Interleaved ids come back as they were sent; a 10 MB line is refused, then all is well.
+    assert_eq!(replies[13]["id"], "b");
+    assert_eq!(replies[14]["id"], "a");
+    assert_eq!(error(15), -32700);
+    assert!(
+        replies[15]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than")
+    );
+    assert_eq!(replies[16]["id"], 16);
+    assert_eq!(replies[16]["result"], json!({}));
+    assert_eq!(replies.len(), 17);
+}
