@@ -77,6 +77,63 @@ pub(super) fn list() -> Vec<Value> {
                     "description": "A checkpoint to mark done (added if missing)"},
                 "note": {"type": "string", "minLength": 1}}},
         }),
+        json!({
+            "name": "ask_human",
+            "description": "Ask a person a question about an item. Use it when you cannot \
+                decide alone: the item is blocked until they answer, and waits in their \
+                attention queue.",
+            "inputSchema": {"type": "object", "additionalProperties": false,
+                "required": ["id", "question"], "properties": {
+                "id": {"type": "string", "minLength": 1},
+                "question": {"type": "string", "minLength": 1}}},
+        }),
+        json!({
+            "name": "decide",
+            "description": "Record a decision with its rationale, so that later sessions and \
+                agents follow it. Use it when you choose between options that matter; a \
+                high-severity one may pause you until a person approves it.",
+            "inputSchema": {"type": "object", "additionalProperties": false,
+                "required": ["title"], "properties": {
+                "title": {"type": "string", "minLength": 1},
+                "rationale": {"type": "string"},
+                "severity": {"type": "string", "enum": ["low", "medium", "high"]},
+                "task": {"type": "string", "minLength": 1, "description": "The item it is about"}}},
+        }),
+        json!({
+            "name": "memory_search",
+            "description": "Search what agents learned (patterns, pitfalls, conventions) by \
+                words. Use it before solving something others may have met.",
+            "inputSchema": {"type": "object", "additionalProperties": false,
+                "required": ["query"], "properties": {
+                "query": {"type": "string", "minLength": 1}}},
+        }),
+        json!({
+            "name": "memory_add",
+            "description": "Keep something learned for other sessions and agents, under a kind \
+                (pattern, pitfall, convention, …) and a key. Use it when you found out \
+                something the next one should know.",
+            "inputSchema": {"type": "object", "additionalProperties": false,
+                "required": ["kind", "key", "description"], "properties": {
+                "kind": {"type": "string", "minLength": 1},
+                "key": {"type": "string", "minLength": 1},
+                "description": {"type": "string", "minLength": 1},
+                "confidence": {"type": "number", "minimum": 0, "maximum": 1}}},
+        }),
+        json!({
+            "name": "plan_summary",
+            "description": "The project at a glance: the summary (sprint, counts, blockers, \
+                sessions) or the board (columns of items). Use it to orient yourself.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                "view": {"type": "string", "enum": ["summary", "board"]}}},
+        }),
+        json!({
+            "name": "handoff",
+            "description": "Leave the handoff the next session starts from: the next steps and a \
+                note. Use it before you stop with work left.",
+            "inputSchema": {"type": "object", "additionalProperties": false, "properties": {
+                "next_steps": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                "note": {"type": "string", "minLength": 1}}},
+        }),
     ]
 }
 
@@ -144,8 +201,10 @@ fn check_value(field: &str, schema: &Value, value: &Value) -> Result<(), RpcErro
             let Some(number) = value.as_f64() else {
                 return bad("a number");
             };
-            if number < schema["minimum"].as_f64().unwrap_or(f64::MIN) {
-                return bad("a number of at least 0");
+            let min = schema["minimum"].as_f64().unwrap_or(f64::MIN);
+            let max = schema["maximum"].as_f64().unwrap_or(f64::MAX);
+            if !(min..=max).contains(&number) {
+                return bad(&format!("a number from {min} to {max}"));
             }
         }
         Some("array") => {
@@ -335,6 +394,97 @@ fn run(
                 format!("{}: {}", line(&view), done.join("; "))
             };
             Ok((said, json!({ "item": view })))
+        }
+        "ask_human" => {
+            let view = tasks::ask(
+                cx,
+                text(args, "id").unwrap_or_default(),
+                text(args, "question").unwrap_or_default(),
+            )?;
+            Ok((
+                format!(
+                    "asked; {} is BLOCKED until a person answers (`orchestron attention` lists it)",
+                    view.item.id
+                ),
+                json!({ "item": view }),
+            ))
+        }
+        "decide" => {
+            let new = orchestron_core::tracker::knowledge::NewDecision {
+                title: text(args, "title").unwrap_or_default().to_owned(),
+                rationale: text(args, "rationale").map(str::to_owned),
+                alternatives: Vec::new(),
+                pros: Vec::new(),
+                cons: Vec::new(),
+                task: text(args, "task").map(str::to_owned),
+                severity: text(args, "severity").and_then(orchestron_core::reviews::severity),
+            };
+            let (decision, fired) = orchestron_core::reviews::decide(cx, &new)?;
+            let mut said = format!("recorded {} {}", decision.id, decision.title);
+            for fired in &fired {
+                said.push_str(&format!("\n{}", fired.note));
+            }
+            Ok((
+                said,
+                json!({ "decision": decision, "review_points": fired }),
+            ))
+        }
+        "memory_search" => {
+            let found = orchestron_core::tracker::knowledge::search_memory(
+                cx,
+                text(args, "query").unwrap_or_default(),
+            )?;
+            let said = if found.is_empty() {
+                "nothing learned matches".to_owned()
+            } else {
+                found
+                    .iter()
+                    .map(|memory| format!("{}/{}: {}", memory.kind, memory.key, memory.description))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            Ok((said, json!({ "memory": found })))
+        }
+        "memory_add" => {
+            let new = orchestron_core::tracker::knowledge::NewMemory {
+                kind: text(args, "kind").unwrap_or_default().to_owned(),
+                key: text(args, "key").unwrap_or_default().to_owned(),
+                description: text(args, "description").map(str::to_owned),
+                confidence: args.get("confidence").and_then(Value::as_f64),
+                details: Vec::new(),
+            };
+            let memory = orchestron_core::tracker::knowledge::add_memory(cx, &new)?;
+            Ok((
+                format!("kept {}/{}", memory.kind, memory.key),
+                json!({ "memory": memory }),
+            ))
+        }
+        "plan_summary" => {
+            let value = if text(args, "view") == Some("board") {
+                orchestron_core::views::board(cx, None, 20)?
+            } else {
+                orchestron_core::views::summary(cx)?
+            };
+            Ok((serde_json::to_string_pretty(&value)?, value))
+        }
+        "handoff" => {
+            let session = context.current_session()?;
+            let steps = strings(args, "next_steps");
+            let fallback = context
+                .default_project()
+                .unwrap_or_else(|| "project".to_owned());
+            let written = orchestron_core::handoffs::write(
+                cx,
+                &orchestron_core::handoffs::Writer::Session(session),
+                &steps,
+                text(args, "note"),
+                false,
+                &fallback,
+            )?;
+            Ok((
+                "handoff kept for the next session".to_owned(),
+                json!({ "handoff": written }),
+            ))
         }
         other => anyhow::bail!("no tool `{other}`"),
     }

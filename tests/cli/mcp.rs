@@ -84,9 +84,23 @@ fn a_session_takes_and_finishes_an_item_through_the_tools() {
             "task_get",
             "task_list",
             "task_create",
-            "task_update"
+            "task_update",
+            "ask_human",
+            "decide",
+            "memory_search",
+            "memory_add",
+            "plan_summary",
+            "handoff"
         ]
     );
+    // Small and exact: at most 12 tools, names, descriptions and schemas within 12,000
+    // characters.
+    assert!(tools.len() <= 12);
+    let size: usize = tools
+        .iter()
+        .map(|tool| tool.to_string().chars().count())
+        .sum();
+    assert!(size <= 12_000, "{size} characters");
     for tool in tools {
         assert_eq!(tool["inputSchema"]["additionalProperties"], false, "{tool}");
         assert!(
@@ -197,4 +211,71 @@ fn hostile_input_is_answered_and_never_ends_the_server() {
     assert_eq!(replies[16]["id"], 16);
     assert_eq!(replies[16]["result"], json!({}));
     assert_eq!(replies.len(), 17);
+}
+
+#[test]
+fn the_other_tools_ask_decide_remember_summarize_and_hand_off() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_CODE_SESSION_ID", SESSION);
+    env.run(&["session", "create", "--id", SESSION]).ok();
+    let item = env
+        .run(&["task", "create", "Pick a database", "--json"])
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut lines = initialize();
+    lines.extend([
+        call(
+            1,
+            "decide",
+            json!({"title": "Use PostgreSQL", "rationale": "joins", "task": item}),
+        ),
+        call(
+            2,
+            "memory_add",
+            json!({"kind": "pattern", "key": "db", "description": "pool connections"}),
+        ),
+        call(3, "memory_search", json!({"query": "pool"})),
+        call(4, "plan_summary", json!({"view": "board"})),
+        call(
+            5,
+            "handoff",
+            json!({"next_steps": ["write the migrations"], "note": "schema drafted"}),
+        ),
+        call(
+            6,
+            "ask_human",
+            json!({"id": item, "question": "Which version?"}),
+        ),
+        call(
+            7,
+            "memory_add",
+            json!({"kind": "pattern", "key": "db", "description": "x", "confidence": 2}),
+        ),
+    ]);
+    let (replies, code) = exchange(&env, &lines);
+    assert_eq!(code, 0);
+    let result = |index: usize| &replies[index]["result"];
+    assert_eq!(
+        result(1)["structuredContent"]["decision"]["title"],
+        "Use PostgreSQL"
+    );
+    assert_eq!(result(2)["isError"], false, "{}", replies[2]);
+    assert_eq!(result(3)["structuredContent"]["memory"][0]["key"], "db");
+    assert!(
+        result(4)["structuredContent"]["columns"].is_array(),
+        "{}",
+        replies[4]
+    );
+    assert_eq!(result(5)["isError"], false, "{}", replies[5]);
+    assert_eq!(result(6)["structuredContent"]["item"]["status"], "BLOCKED");
+    assert_eq!(replies[7]["error"]["code"], -32602);
+    let attention = env.run(&["attention", "--json"]).json();
+    assert_eq!(attention[0]["kind"], "question", "{attention}");
+    let decisions = env.run(&["decision", "list", "--json"]).json();
+    assert_eq!(
+        decisions[0]["session"], SESSION,
+        "attributed to the session"
+    );
 }
