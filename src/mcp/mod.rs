@@ -1,13 +1,14 @@
 //! `orchestron mcp`: the plan served over MCP on stdio (JSON-RPC 2.0, one message per line),
 //! a hand-written layer on serde_json with no async runtime. This module reads and answers
 //! messages; `tools` holds the tools, their schemas (which also check every call's
-//! arguments) and what each calls in the core.
+//! arguments) and what each calls in the core; `resources` the resources and their reads.
 //!
 //! Bad input never ends the server: a line that is not JSON is answered `-32700`, an unknown
 //! method `-32601`, invalid params `-32602` naming the field; a line longer than
 //! [`MAX_LINE_BYTES`] is skipped to its end without being kept, and answered `-32700`. The
 //! server exits 0 at the end of its input.
 
+mod resources;
 mod tools;
 
 use std::io::{BufRead, Write};
@@ -188,7 +189,7 @@ impl Server<'_> {
                     .unwrap_or(PROTOCOL_VERSIONS[0]);
                 Ok(json!({
                     "protocolVersion": version,
-                    "capabilities": {"tools": {}},
+                    "capabilities": {"tools": {}, "resources": {}},
                     "serverInfo": {"name": "orchestron", "version": env!("CARGO_PKG_VERSION")},
                     "instructions": "Orchestron's plan: take the next item with task_next \
                         (claim: true), report with task_update, add work with task_create.",
@@ -202,6 +203,9 @@ impl Server<'_> {
             )),
             "tools/list" => Ok(json!({"tools": tools::list()})),
             "tools/call" => tools::call(self.context, params),
+            "resources/list" => Ok(json!({"resources": resources::list()})),
+            "resources/templates/list" => Ok(json!({"resourceTemplates": resources::templates()})),
+            "resources/read" => resources::read(self.context, params),
             other => Err(RpcError::new(
                 METHOD_NOT_FOUND,
                 format!("unknown method `{other}`"),

@@ -279,3 +279,76 @@ fn the_other_tools_ask_decide_remember_summarize_and_hand_off() {
         "attributed to the session"
     );
 }
+
+#[test]
+fn the_resources_are_listed_and_read() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_CODE_SESSION_ID", SESSION);
+    env.run(&["session", "create", "--id", SESSION]).ok();
+    let item = env.run(&["task", "create", "Read me", "--json"]).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut lines = initialize();
+    lines.extend([
+        request(1, "resources/list", json!({})),
+        request(2, "resources/templates/list", json!({})),
+        request(3, "resources/read", json!({"uri": "orchestron://summary"})),
+        request(4, "resources/read", json!({"uri": "orchestron://board"})),
+        request(5, "resources/read", json!({"uri": "orchestron://context"})),
+        request(
+            6,
+            "resources/read",
+            json!({"uri": format!("orchestron://item/{item}")}),
+        ),
+        request(7, "resources/read", json!({"uri": "orchestron://nope"})),
+        request(
+            8,
+            "resources/read",
+            json!({"uri": "orchestron://item/NOPE-1"}),
+        ),
+    ]);
+    let (replies, code) = exchange(&env, &lines);
+    assert_eq!(code, 0);
+    assert_eq!(replies[0]["result"]["capabilities"]["resources"], json!({}));
+    let uris: Vec<&str> = replies[1]["result"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|resource| resource["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            "orchestron://summary",
+            "orchestron://board",
+            "orchestron://context"
+        ]
+    );
+    assert_eq!(
+        replies[2]["result"]["resourceTemplates"][0]["uriTemplate"],
+        "orchestron://item/{id}"
+    );
+    for index in [3, 4, 6] {
+        let text = replies[index]["result"]["contents"][0]["text"]
+            .as_str()
+            .unwrap();
+        let _: Value = serde_json::from_str(text).unwrap();
+    }
+    assert!(
+        replies[5]["result"]["contents"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Orchestron session {SESSION}")),
+        "{}",
+        replies[5]
+    );
+    assert!(
+        replies[6]["result"]["contents"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Read me")
+    );
+    assert_eq!(replies[7]["error"]["code"], -32602);
+    assert_eq!(replies[8]["error"]["code"], -32602);
+}
