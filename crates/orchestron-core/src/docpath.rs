@@ -173,11 +173,19 @@ impl DocPath {
             changed: false,
             values: Vec::new(),
         };
+        // Several places can undo each other (a merge at `$..b` into both `b` and `b.b`):
+        // whether the document changed is then decided by comparing it whole.
+        let before = (targets.len() > 1).then(|| document.clone());
         for steps in &targets {
             let (matched, changed, value) = apply_at(document, steps, edit, create)?;
             applied.matched += usize::from(matched);
             applied.changed |= changed;
             applied.values.extend(value);
+        }
+        if let Some(before) = before
+            && applied.changed
+        {
+            applied.changed = *document != before;
         }
         // Report new values in document order, the order of the matches.
         applied.values.reverse();
@@ -1193,6 +1201,19 @@ mod properties {
             }
         }
         Some((after, matched))
+    }
+
+    /// Found by the property below: a merge at `$..b` changes `c.b.b`, then `c.b` undoes it.
+    #[test]
+    fn edits_that_undo_each_other_change_nothing() {
+        let mut document = json!({"c": {"b": {"b": 1}}});
+        let data = json!({"b": 1});
+        let path = DocPath::parse("$..b").unwrap();
+        let applied = path
+            .apply(&mut document, Edit::Merge(data.as_object().unwrap()))
+            .unwrap();
+        assert_eq!(document, json!({"c": {"b": {"b": 1}}}));
+        assert!(!applied.changed);
     }
 
     proptest! {
