@@ -127,6 +127,16 @@ pub(super) fn list() -> Vec<Value> {
                 "view": {"type": "string", "enum": ["summary", "board"]}}},
         }),
         json!({
+            "name": "state",
+            "description": "Read or set a value in this session's own JSON state (a dot path \
+                such as `sprint.goal`, or a JSONPath to read). Use it to keep working notes \
+                that survive compaction.",
+            "inputSchema": {"type": "object", "additionalProperties": false,
+                "required": ["path"], "properties": {
+                "path": {"type": "string", "minLength": 1},
+                "value": {"description": "Set this value at the path (any JSON); without it, read"}}},
+        }),
+        json!({
             "name": "handoff",
             "description": "Leave the handoff the next session starts from: the next steps and a \
                 note. Use it before you stop with work left.",
@@ -466,6 +476,50 @@ fn run(
                 orchestron_core::views::summary(cx)?
             };
             Ok((serde_json::to_string_pretty(&value)?, value))
+        }
+        "state" => {
+            let session = context.current_session()?;
+            let raw = text(args, "path").unwrap_or_default();
+            let mut path = orchestron_core::docpath::DocPath::parse(raw)?;
+            if path.is_query() {
+                path = path.with_max_nodes(context.config()?.query_max_nodes());
+            }
+            match args.get("value") {
+                Some(value) => {
+                    let applied = orchestron_core::sessions::edit_state(
+                        cx,
+                        &session,
+                        &path,
+                        orchestron_core::docpath::Edit::Set(value),
+                        orchestron_core::sessions::EditOptions {
+                            create: None,
+                            force: false,
+                        },
+                    )?;
+                    Ok((
+                        format!("set {raw} ({} place(s))", applied.matched),
+                        json!({ "path": raw, "matched": applied.matched, "changed": applied.changed }),
+                    ))
+                }
+                None => {
+                    let document = orchestron_core::sessions::info(cx, &session)?;
+                    let found = match path.find(&document)? {
+                        orchestron_core::docpath::Found::One(value) => {
+                            value.cloned().unwrap_or(Value::Null)
+                        }
+                        orchestron_core::docpath::Found::Many(matches) => Value::Array(
+                            matches
+                                .into_iter()
+                                .map(|(_, value)| value.clone())
+                                .collect(),
+                        ),
+                    };
+                    Ok((
+                        serde_json::to_string(&found)?,
+                        json!({ "path": raw, "value": found }),
+                    ))
+                }
+            }
         }
         "handoff" => {
             let session = context.current_session()?;

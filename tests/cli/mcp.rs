@@ -90,6 +90,7 @@ fn a_session_takes_and_finishes_an_item_through_the_tools() {
             "memory_search",
             "memory_add",
             "plan_summary",
+            "state",
             "handoff"
         ]
     );
@@ -253,6 +254,13 @@ fn the_other_tools_ask_decide_remember_summarize_and_hand_off() {
             "memory_add",
             json!({"kind": "pattern", "key": "db", "description": "x", "confidence": 2}),
         ),
+        call(
+            8,
+            "state",
+            json!({"path": "notes.db", "value": {"engine": "postgres"}}),
+        ),
+        call(9, "state", json!({"path": "notes.db.engine"})),
+        call(10, "state", json!({"path": "$.notes..engine"})),
     ]);
     let (replies, code) = exchange(&env, &lines);
     assert_eq!(code, 0);
@@ -271,6 +279,19 @@ fn the_other_tools_ask_decide_remember_summarize_and_hand_off() {
     assert_eq!(result(5)["isError"], false, "{}", replies[5]);
     assert_eq!(result(6)["structuredContent"]["item"]["status"], "BLOCKED");
     assert_eq!(replies[7]["error"]["code"], -32602);
+    assert_eq!(
+        result(8)["structuredContent"]["changed"],
+        true,
+        "{}",
+        replies[8]
+    );
+    assert_eq!(result(9)["structuredContent"]["value"], "postgres");
+    assert_eq!(
+        result(10)["structuredContent"]["value"],
+        json!(["postgres"])
+    );
+    let stored = env.run(&["state", "get", SESSION, "notes.db.engine"]);
+    assert!(stored.ok().contains("postgres"), "{stored}");
     let attention = env.run(&["attention", "--json"]).json();
     assert_eq!(attention[0]["kind"], "question", "{attention}");
     let decisions = env.run(&["decision", "list", "--json"]).json();
