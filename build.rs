@@ -14,6 +14,18 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=build.rs");
     claude_cli();
+    mcp_python();
+}
+
+/// The folder `.ci/run` caches its installs in: `$XDG_CACHE_HOME/orchestron-e2e`, else
+/// `~/.cache/orchestron-e2e`.
+fn e2e_cache() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let env = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    env("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|cache| cache.join("orchestron-e2e"))
 }
 
 /// `cfg(claude_cli)` when the end-to-end tests can run: the pinned Claude Code CLI is at
@@ -42,5 +54,43 @@ fn claude_cli() {
     let found = env("CLAUDE_BIN").map(PathBuf::from).or(cache);
     if ci || found.is_some_and(|path| path.exists()) {
         println!("cargo:rustc-cfg=claude_cli");
+    }
+}
+
+/// `cfg(mcp_python)` when the MCP client test can run: a Python with the pinned `mcp` SDK is at
+/// `$ORCHESTRON_MCP_PYTHON`, or in the venv `.ci/run` makes (`python-mcp` in its cache, made
+/// for the same `tests/mcp-client/requirements.txt`, a copy of which it keeps), or `CI=true`
+/// (which makes the test mandatory). Without it the test compiles as `#[ignore]`d. The test
+/// finds that venv's Python in `ORCHESTRON_MCP_VENV_PYTHON`, set here.
+fn mcp_python() {
+    const REQUIREMENTS: &str = "tests/mcp-client/requirements.txt";
+    println!("cargo:rustc-check-cfg=cfg(mcp_python)");
+    for name in ["ORCHESTRON_MCP_PYTHON", "CI", "XDG_CACHE_HOME", "HOME"] {
+        println!("cargo:rerun-if-env-changed={name}");
+    }
+    println!("cargo:rerun-if-changed={REQUIREMENTS}");
+    let ci = std::env::var("CI").is_ok_and(|ci| ci == "true" || ci == "1");
+    let venv = e2e_cache().map(|cache| cache.join("python-mcp"));
+    if let Some(venv) = &venv {
+        println!(
+            "cargo:rerun-if-changed={}",
+            venv.join("requirements.txt").display()
+        );
+        println!(
+            "cargo:rustc-env=ORCHESTRON_MCP_VENV_PYTHON={}",
+            venv.join("bin/python").display()
+        );
+    }
+    let wanted = std::fs::read(REQUIREMENTS).ok();
+    let venv_python = venv
+        .filter(|venv| {
+            wanted.is_some() && std::fs::read(venv.join("requirements.txt")).ok() == wanted
+        })
+        .map(|venv| venv.join("bin/python"));
+    let from_env = std::env::var_os("ORCHESTRON_MCP_PYTHON")
+        .filter(|value| !value.is_empty())
+        .map(std::path::PathBuf::from);
+    if ci || from_env.or(venv_python).is_some_and(|path| path.is_file()) {
+        println!("cargo:rustc-cfg=mcp_python");
     }
 }

@@ -300,8 +300,11 @@ pub enum Command {
     /// Claude Code or any MCP client: tools to take, read, list, create and update items
     ///
     /// Calls act as the session Claude Code names for its servers (`CLAUDE_CODE_SESSION_ID`),
-    /// or `ORCHESTRON_SESSION`. Bad input is answered with a JSON-RPC error and never ends
-    /// the server; it exits 0 at the end of its input.
+    /// or `ORCHESTRON_SESSION`; else as the agent (`--agent`, `ORCHESTRON_AGENT`,
+    /// `agent.id`); else as the client, by the name it gives (`mcp:NAME`). Bad input is
+    /// answered with a JSON-RPC error and never ends the server; it exits 0 at the end of its
+    /// input. `orchestron init --mcp` adds it to the project's `.mcp.json`; the plugin
+    /// declares it itself.
     Mcp,
     /// The agents sessions work as (`agent.id`, `ORCHESTRON_AGENT`, `--agent`)
     #[command(subcommand)]
@@ -332,6 +335,10 @@ pub enum Command {
         /// looked up on the PATH Claude Code starts with)
         #[arg(long, value_name = "PATH")]
         bin: Option<String>,
+        /// Also add Orchestron's MCP server (`orchestron mcp`) to the project's `.mcp.json`,
+        /// keeping the other servers there; `uninstall` removes it
+        #[arg(long)]
+        mcp: bool,
     },
     /// Remove exactly what `orchestron init` added; the state root (tracker, decisions,
     /// memory, sessions, handoffs) is kept

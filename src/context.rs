@@ -109,6 +109,12 @@ pub(crate) struct Context {
     worker: Option<WorkerMark>,
     agent: Option<String>,
     core: OnceCell<orchestron_core::Context>,
+    /// Who acts when no session is named: set once, by `orchestron mcp` (see
+    /// [`Context::act_as_when_sessionless`]).
+    sessionless_actor: OnceCell<String>,
+    /// A long-lived process (`orchestron mcp`): its core asks the clock afresh for every
+    /// operation, unless `ORCHESTRON_NOW` fixes it.
+    live_clock: bool,
 }
 
 /// What `workers run` tells a worker's hooks about it (`ORCHESTRON_WORKER`,
@@ -192,7 +198,16 @@ impl Context {
             }),
             agent: get(var::AGENT),
             core: OnceCell::new(),
+            sessionless_actor: OnceCell::new(),
+            live_clock: false,
         })
+    }
+
+    /// The context for a process that lives on (`orchestron mcp`): "now" is asked afresh for
+    /// every core operation, unless `ORCHESTRON_NOW` fixes it.
+    pub(crate) fn with_live_clock(mut self) -> Context {
+        self.live_clock = true;
+        self
     }
 
     /// The context for `orchestron hook`: a shorter lock deadline unless one was set.
@@ -280,10 +295,12 @@ impl Context {
         if let Some(core) = self.core.get() {
             return Ok(core);
         }
-        let core = self.new_core(
-            orchestron_core::Clock::Fixed(self.now),
-            self.id_seed.clone(),
-        )?;
+        let clock = if self.live_clock && !self.now_fixed {
+            orchestron_core::Clock::System
+        } else {
+            orchestron_core::Clock::Fixed(self.now)
+        };
+        let core = self.new_core(clock, self.id_seed.clone())?;
         Ok(self.core.get_or_init(|| core))
     }
 
@@ -299,7 +316,10 @@ impl Context {
             default_project: self
                 .default_project()
                 .unwrap_or_else(|| "project".to_owned()),
-            actor: self.current_session.clone(),
+            actor: self
+                .current_session
+                .clone()
+                .or_else(|| self.sessionless_actor.get().cloned()),
             lock_timeout: self.lock_timeout,
             durability: self.durability,
             test_locks: self.test_locks.clone(),
@@ -317,6 +337,15 @@ impl Context {
     /// The session store, with the lock deadline and durability of this invocation.
     pub(crate) fn store(&self) -> anyhow::Result<Store> {
         self.store_in("sessions")
+    }
+
+    /// Make `name` the actor of everything this process does when no session is named
+    /// (claims, history entries, decisions). Only before the core is first used: later, or
+    /// a second time, it changes nothing.
+    pub(crate) fn act_as_when_sessionless(&self, name: String) {
+        if self.core.get().is_none() {
+            let _ = self.sessionless_actor.set(name);
+        }
     }
 
     /// The session `$ORCHESTRON_SESSION` (else Claude Code's) names, if any, unparsed.

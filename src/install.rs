@@ -399,6 +399,106 @@ pub(crate) fn remove_from_settings(text: &str) -> anyhow::Result<(Option<String>
     Ok((Some(top.to_text_at(0) + "\n"), changes))
 }
 
+/// The name Orchestron's MCP server has in a project's `.mcp.json` (its tools reach the model
+/// as `mcp__orchestron__<tool>`).
+pub(crate) const MCP_SERVER: &str = "orchestron";
+
+/// The project's MCP servers file, at its root.
+pub(crate) const MCP_FILE: &str = ".mcp.json";
+
+/// Orchestron's entry in `.mcp.json`: a stdio server running `BIN mcp`.
+pub(crate) fn mcp_server(bin: &str) -> Value {
+    json!({"type": "stdio", "command": bin, "args": ["mcp"]})
+}
+
+/// Whether an `.mcp.json` entry is Orchestron's: `…/orchestron… mcp`.
+pub(crate) fn our_mcp_server(server: &Value) -> bool {
+    server
+        .get("command")
+        .and_then(Value::as_str)
+        .is_some_and(is_orchestron)
+        && server.get("args") == Some(&json!(["mcp"]))
+}
+
+/// The `mcpServers` object of an `.mcp.json` text (empty without one).
+fn mcp_servers(top: &Pairs) -> anyhow::Result<Pairs> {
+    match top.get("mcpServers") {
+        Some(raw) => serde_json::from_str(raw.get())
+            .context("`mcpServers` in .mcp.json is not an object; fix it by hand"),
+        None => Ok(Pairs::default()),
+    }
+}
+
+/// Add Orchestron's server to the text of a project's `.mcp.json` (`None`: no file), keeping
+/// every other server and key as written. An `orchestron` entry that is not Orchestron's
+/// (another command) stays, and the change is refused. Returns the new text, or `None` when
+/// nothing needed to change.
+pub(crate) fn add_mcp_server(
+    text: Option<&str>,
+    bin: &str,
+) -> anyhow::Result<(Option<String>, Changes)> {
+    let mut top = parse_mcp(text)?;
+    let mut servers = mcp_servers(&top)?;
+    let mut changes = Changes::default();
+    let wanted = mcp_server(bin);
+    match servers.get(MCP_SERVER) {
+        None => changes.added.push(format!("mcpServers.{MCP_SERVER}")),
+        Some(raw) => {
+            let existing = serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
+            if existing == wanted {
+                return Ok((None, changes));
+            }
+            if !our_mcp_server(&existing) {
+                anyhow::bail!(
+                    "`mcpServers.{MCP_SERVER}` in .mcp.json is another server ({}); rename or \
+                     remove it, then run this again",
+                    existing.get("command").unwrap_or(&Value::Null)
+                );
+            }
+            changes.updated.push(format!("mcpServers.{MCP_SERVER}"));
+        }
+    }
+    servers.set(MCP_SERVER, laid_out(&wanted, 2)?);
+    top.set("mcpServers", servers.to_raw_at(1)?);
+    Ok((Some(top.to_text_at(0) + "\n"), changes))
+}
+
+/// Remove Orchestron's server from the text of a project's `.mcp.json`; `mcpServers` goes
+/// when it is left empty, and the text is empty when nothing else is left (the file goes).
+/// `None` when there was nothing of Orchestron's.
+pub(crate) fn remove_mcp_server(text: &str) -> anyhow::Result<(Option<String>, Changes)> {
+    let mut top = parse_mcp(Some(text))?;
+    let mut servers = mcp_servers(&top)?;
+    let mut changes = Changes::default();
+    let ours = servers
+        .get(MCP_SERVER)
+        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+        .is_some_and(|server| our_mcp_server(&server));
+    if !ours {
+        return Ok((None, changes));
+    }
+    servers.remove(MCP_SERVER);
+    changes.removed.push(format!("mcpServers.{MCP_SERVER}"));
+    if servers.0.is_empty() {
+        top.remove("mcpServers");
+    } else {
+        top.set("mcpServers", servers.to_raw_at(1)?);
+    }
+    if top.0.is_empty() {
+        return Ok((Some(String::new()), changes));
+    }
+    Ok((Some(top.to_text_at(0) + "\n"), changes))
+}
+
+fn parse_mcp(text: Option<&str>) -> anyhow::Result<Pairs> {
+    match text {
+        None => Ok(Pairs::default()),
+        Some(text) if text.trim().is_empty() => Ok(Pairs::default()),
+        Some(text) => serde_json::from_str(text)
+            .context(".mcp.json is not a JSON object; fix it by hand, then run this again"),
+    }
+}
+
 /// The variable `env` in the settings sets for every session, naming the mode new sessions
 /// start in (`context::var::MODE` reads it).
 pub(crate) const MODE_VARIABLE: &str = "ORCHESTRON_MODE";

@@ -57,11 +57,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let json = cli.global.json;
     let agent = cli.global.agent.clone();
+    let long_lived = matches!(cli.command, cli::Command::Mcp);
     let result = context::Context::from_process(json)
         .map(|context| {
             let context = context.with_agent(agent);
             if in_hook {
                 context.for_hooks()
+            } else if long_lived {
+                context.with_live_clock()
             } else {
                 context
             }

@@ -175,6 +175,7 @@ pub(super) fn init(
     out: &mut Output,
     dir: Option<PathBuf>,
     bin: Option<String>,
+    mcp: bool,
 ) -> anyhow::Result<()> {
     let project = Project::resolve(context, dir)?;
     // A state root found in the project that is a link (or holds one at a state folder's
@@ -220,6 +221,17 @@ pub(super) fn init(
         &install::LOCAL_SETTINGS_IGNORE,
         read_optional(&gitignore.real)?.as_deref(),
     );
+    // `--mcp`: the server in the project's `.mcp.json`, beside the user's own.
+    let mcp_file = Target::new(&confined, &project.dir.join(install::MCP_FILE))?;
+    let (new_mcp, mcp_changes) = if mcp {
+        install::add_mcp_server(read_optional(&mcp_file.real)?.as_deref(), &bin)
+            .with_context(|| format!("cannot add Orchestron to `{}`", mcp_file.named.display()))?
+    } else {
+        (None, install::Changes::default())
+    };
+    if new_mcp.is_some() {
+        check_writable(&mcp_file.real)?;
+    }
 
     let mut files = Vec::new();
     for (relative, text) in install::shipped_files() {
@@ -271,6 +283,9 @@ pub(super) fn init(
     if let Some(text) = &new_gitignore {
         store::write_file_atomic(&gitignore.real, text.as_bytes())?;
     }
+    if let Some(text) = &new_mcp {
+        store::write_file_atomic(&mcp_file.real, text.as_bytes())?;
+    }
     let mut backups = Vec::new();
     for (target, backup, text, old) in &files {
         create_parent(&target.real)?;
@@ -316,6 +331,11 @@ pub(super) fn init(
             "state_root": project.state_root,
             "state_root_created": created_root,
             "state_root_shared_from": shared_root,
+            "mcp": mcp.then(|| json!({
+                "file": mcp_file.named,
+                "changes": changes_json(&mcp_changes),
+                "command": [&bin, "mcp"],
+            })),
         }))?;
         return Ok(());
     }
@@ -383,6 +403,26 @@ pub(super) fn init(
         ))?;
     }
     out.line(&format!("hooks run: {bin} hook EVENT"))?;
+    if mcp {
+        let file = shown(&mcp_file.named, &project.dir);
+        if mcp_changes.is_empty() {
+            out.line(&format!(
+                "{file}: the MCP server is there already, nothing changed"
+            ))?;
+        } else {
+            let verb = if mcp_changes.added.is_empty() {
+                "updated"
+            } else {
+                "added"
+            };
+            out.line(&format!(
+                "{file}: {verb} the MCP server `{}`, which runs `{bin} mcp` (its tools reach \
+                 Claude as mcp__orchestron__<tool>; an interactive session asks once to \
+                 approve it)",
+                install::MCP_SERVER
+            ))?;
+        }
+    }
     if !bin.contains('/') {
         out.line(&format!(
             "note: `{bin}` is a bare name, looked up on the PATH Claude Code starts with; \
@@ -485,6 +525,20 @@ pub(super) fn uninstall(
     {
         check_writable(&local.real)?;
     }
+    // Orchestron's MCP server in `.mcp.json`, which `init --mcp` added.
+    let mcp_file = Target::new(&confined, &project.dir.join(install::MCP_FILE))?;
+    let (new_mcp, mcp_changes) = match read_optional(&mcp_file.real)? {
+        Some(text) => install::remove_mcp_server(&text).with_context(|| {
+            format!(
+                "cannot remove Orchestron from `{}`",
+                mcp_file.named.display()
+            )
+        })?,
+        None => (None, install::Changes::default()),
+    };
+    if new_mcp.as_deref().is_some_and(|text| !text.is_empty()) {
+        check_writable(&mcp_file.real)?;
+    }
     let blocks = [&install::LOCAL_SETTINGS_IGNORE, &install::OLD_STATE_IGNORE];
     let old_gitignore = read_optional(&gitignore.real)?;
     let keep_empty_gitignore = old_gitignore
@@ -569,9 +623,18 @@ pub(super) fn uninstall(
         Some(text) => store::write_file_atomic(&gitignore.real, text.as_bytes())?,
         None => {}
     }
+    match new_mcp.as_deref() {
+        Some("") => {
+            remove_file(&mcp_file.real)?;
+            removed_files.push(mcp_file.named.clone());
+        }
+        Some(text) => store::write_file_atomic(&mcp_file.real, text.as_bytes())?,
+        None => {}
+    }
     let root_removed = remove_empty_state_root(&project.state_root);
     let root_kept = !root_removed && project.state_root.is_dir();
     let mut changes = local_removal.changes;
+    let mcp_removed = !mcp_changes.is_empty();
     for removed in shared_removal.changes.removed {
         if !changes.removed.contains(&removed) {
             changes.removed.push(removed);
@@ -590,6 +653,7 @@ pub(super) fn uninstall(
             "gitignore": new_gitignore.is_some(),
             "state_root": project.state_root,
             "state_root_removed": root_removed,
+            "mcp_removed": mcp_removed,
         }))?;
         return Ok(());
     }
@@ -621,6 +685,13 @@ pub(super) fn uninstall(
     }
     if new_gitignore.is_some() {
         out.line(".gitignore: removed the lines init added")?;
+    }
+    if mcp_removed && new_mcp.as_deref() != Some("") {
+        out.line(&format!(
+            "{}: removed mcpServers.{} (the other servers stay)",
+            shown(&mcp_file.named, &project.dir),
+            install::MCP_SERVER
+        ))?;
     }
     let root = shown(&project.state_root, &project.dir);
     if root_removed {
@@ -715,6 +786,9 @@ pub(super) fn doctor(
         );
     }
     for (name, status, detail) in state_root(context, &project) {
+        add(name, status, detail);
+    }
+    for (name, status, detail) in mcp_checks(context, &project, &exe) {
         add(name, status, detail);
     }
 
@@ -878,7 +952,7 @@ fn wiring(context: &Context, project: &Project) -> Vec<(&'static str, Status, St
         commands.sort_unstable();
         commands.dedup();
         for (command, file) in &commands {
-            let (status, detail) = hook_command_check(context, project, command, file);
+            let (status, detail) = hook_command_check(context, project, command, file, None);
             found.push(("command", status, detail));
         }
         let in_shared = commands.iter().any(|(_, file)| *file == project.shared);
@@ -964,6 +1038,124 @@ fn wiring(context: &Context, project: &Project) -> Vec<(&'static str, Status, St
     found
 }
 
+/// The MCP server: this binary's `mcp` started, asked `initialize` and `tools/list`, and
+/// answering within 5 seconds; and the `.mcp.json` entry, checked like a hook's command
+/// (never run: a committed file may name a stranger's program).
+fn mcp_checks(
+    context: &Context,
+    project: &Project,
+    exe: &Path,
+) -> Vec<(&'static str, Status, String)> {
+    let mut found = Vec::new();
+    found.push(match mcp_answers(exe, &project.dir) {
+        Ok(said) => (
+            "mcp",
+            Status::Ok,
+            format!("`{} mcp` starts and answers: {said}", exe.display()),
+        ),
+        Err(err) => (
+            "mcp",
+            Status::Fail,
+            format!(
+                "`{} mcp` did not answer `initialize`: {err:#}",
+                exe.display()
+            ),
+        ),
+    });
+    let file = project.dir.join(install::MCP_FILE);
+    let server = fs::read_to_string(&file)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|top| {
+            top.pointer(&format!("/mcpServers/{}", install::MCP_SERVER))
+                .cloned()
+        });
+    match server {
+        Some(server) if install::our_mcp_server(&server) => {
+            let command = server["command"].as_str().unwrap_or_default();
+            let fix = "run `orchestron init --mcp` (it names this binary's absolute path)";
+            let (status, detail) = hook_command_check(context, project, command, &file, Some(fix));
+            found.push((
+                "mcp",
+                status,
+                detail.replace("no hook runs", "the server does not start"),
+            ));
+        }
+        Some(server) => found.push((
+            "mcp",
+            Status::Warn,
+            format!(
+                "{} names another server `{}`: {server}",
+                shown(&file, &project.dir),
+                install::MCP_SERVER
+            ),
+        )),
+        None => found.push((
+            "mcp",
+            Status::Ok,
+            format!(
+                "not in {} (`orchestron init --mcp` adds it; the plugin declares it itself)",
+                shown(&file, &project.dir)
+            ),
+        )),
+    }
+    found
+}
+
+/// Start `exe mcp` in `dir`, send `initialize` and `tools/list`, and read both replies within
+/// 5 seconds: the protocol version and the number of tools.
+fn mcp_answers(exe: &Path, dir: &Path) -> anyhow::Result<String> {
+    use std::io::{BufRead as _, Write as _};
+    let mut child = std::process::Command::new(exe)
+        .arg("mcp")
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("cannot start it")?;
+    let mut stdin = child.stdin.take().context("no stdin")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lines: Vec<String> = std::io::BufReader::new(stdout)
+            .lines()
+            .take(2)
+            .map_while(Result::ok)
+            .collect();
+        let _ = send.send(lines);
+    });
+    let requests = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": crate::mcp::PROTOCOL_VERSIONS[0], "capabilities": {},
+            "clientInfo": {"name": "orchestron-doctor", "version": env!("CARGO_PKG_VERSION")}}}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    ];
+    for request in requests {
+        writeln!(stdin, "{request}").context("cannot write to it")?;
+    }
+    drop(stdin);
+    let lines = receive.recv_timeout(std::time::Duration::from_secs(5));
+    let _ = child.kill();
+    let _ = child.wait();
+    let lines = lines.map_err(|_| anyhow::anyhow!("no answer within 5 seconds"))?;
+    let replies: Vec<Value> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let version = replies
+        .first()
+        .and_then(|reply| reply.pointer("/result/protocolVersion"))
+        .and_then(Value::as_str)
+        .context("no `initialize` result")?;
+    let tools = replies
+        .get(1)
+        .and_then(|reply| reply.pointer("/result/tools"))
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    Ok(format!("protocol {version}, {tools} tools"))
+}
+
 /// What Claude Code will run for a hook `command` written in `file`, resolved as Claude Code
 /// resolves it: exec form, so `${CLAUDE_PROJECT_DIR}` is replaced, a bare name is looked up
 /// on Claude Code's own PATH (which doctor cannot see), and a relative path is taken from the
@@ -974,10 +1166,13 @@ fn hook_command_check(
     project: &Project,
     command: &str,
     file: &Path,
+    fix: Option<&str>,
 ) -> (Status, String) {
     let written = format!("{} runs `{command}`", shown(file, &project.dir));
-    let fix = "run `orchestron init` (it wires this binary's absolute path in \
-               .claude/settings.local.json)";
+    let fix = fix.unwrap_or(
+        "run `orchestron init` (it wires this binary's absolute path in \
+         .claude/settings.local.json)",
+    );
     let expanded = command.replace("${CLAUDE_PROJECT_DIR}", &project.dir.to_string_lossy());
     if !expanded.contains('/') {
         return match context.find_program(&expanded) {

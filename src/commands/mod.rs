@@ -105,7 +105,7 @@ fn dispatch_into(context: &Context, out: &mut Output, command: Command) -> anyho
             let stdin = std::io::stdin();
             crate::mcp::serve(context, stdin.lock(), std::io::stdout().lock())
         }
-        Command::Init { dir, bin } => install::init(context, out, dir, bin),
+        Command::Init { dir, bin, mcp } => install::init(context, out, dir, bin, mcp),
         Command::Uninstall { dir } => install::uninstall(context, out, dir),
         Command::Doctor { dir } => install::doctor(context, out, dir),
         Command::Completions { shell } => {

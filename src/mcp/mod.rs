@@ -113,11 +113,52 @@ pub(crate) fn serve(
             Line::Text(bytes) => server.handle(&bytes),
         };
         if let Some(reply) = reply {
-            serde_json::to_writer(&mut output, &reply)?;
-            output.write_all(b"\n")?;
+            // One write per reply.
+            let mut bytes = serde_json::to_vec(&reply)?;
+            bytes.push(b'\n');
+            output.write_all(&bytes)?;
             output.flush()?;
         }
     }
+}
+
+/// Who the server's calls act as, in words, after making it the actor when no session is
+/// named. The session comes first: Claude Code gives the stdio servers it starts
+/// `CLAUDE_CODE_SESSION_ID`, and `ORCHESTRON_SESSION` names one too. Else the agent this
+/// process works as (`--agent`, `ORCHESTRON_AGENT`, `agent.id`); else the client, by the
+/// name it gave in `initialize` (`mcp:NAME`). Never nobody.
+fn identify(context: &Context, client: Option<&str>) -> String {
+    if let Some(session) = context.session_hint() {
+        return format!("session {session}");
+    }
+    let (name, said) = match context.agent() {
+        Some(agent) => (agent.clone(), format!("agent {agent}")),
+        None => {
+            let client: String = client
+                .unwrap_or_default()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .take(40)
+                .collect();
+            let client = client.trim_matches('-');
+            let client = if client.is_empty() {
+                "client".to_owned()
+            } else {
+                client.to_owned()
+            };
+            let name = format!("mcp:{client}");
+            let said = format!("{name} (no session or agent is set)");
+            (name, said)
+        }
+    };
+    context.act_as_when_sessionless(name);
+    said
 }
 
 fn error_reply(id: Value, error: &RpcError) -> Value {
@@ -183,6 +224,10 @@ impl Server<'_> {
         match method {
             "initialize" => {
                 self.initialized = true;
+                let who = identify(
+                    self.context,
+                    params.pointer("/clientInfo/name").and_then(Value::as_str),
+                );
                 let asked = params.get("protocolVersion").and_then(Value::as_str);
                 let version = asked
                     .filter(|asked| PROTOCOL_VERSIONS.contains(asked))
@@ -191,8 +236,10 @@ impl Server<'_> {
                     "protocolVersion": version,
                     "capabilities": {"tools": {}, "resources": {}},
                     "serverInfo": {"name": "orchestron", "version": env!("CARGO_PKG_VERSION")},
-                    "instructions": "Orchestron's plan: take the next item with task_next \
-                        (claim: true), report with task_update, add work with task_create.",
+                    "instructions": format!(
+                        "Orchestron's plan: take the next item with task_next (claim: true), \
+                         report with task_update, add work with task_create. Calls act as {who}."
+                    ),
                 }))
             }
             "ping" => Ok(json!({})),

@@ -18,9 +18,80 @@ fn statuses() -> Value {
     json!(Status::NAMES)
 }
 
-/// Every tool, as `tools/list` gives it.
-pub(super) fn list() -> Vec<Value> {
-    vec![
+/// Every tool, as `tools/list` gives it: its name, description and input schema, and the
+/// schema of its `structuredContent`.
+pub(super) fn list() -> &'static [Value] {
+    static TOOLS: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    TOOLS.get_or_init(|| {
+        let mut tools = inputs().to_vec();
+        for tool in &mut tools {
+            let name = tool["name"].as_str().unwrap_or_default().to_owned();
+            tool["outputSchema"] = output_schema(&name);
+        }
+        tools
+    })
+}
+
+/// An item as results give it: the fields a client relies on (the rest are those of the
+/// command line's JSON).
+fn item_schema() -> Value {
+    json!({"type": "object", "required": ["id", "type", "status", "priority", "title"],
+        "properties": {"id": {"type": "string"}, "type": {"enum": Kind::NAMES},
+            "status": {"enum": statuses()}, "priority": {"enum": Priority::NAMES},
+            "title": {"type": "string"}, "progress": {"type": "integer"},
+            "assignee": {"type": ["string", "null"]}}})
+}
+
+/// The schema of tool `name`'s `structuredContent`.
+fn output_schema(name: &str) -> Value {
+    let object = |required: &[&str], properties: Value| json!({"type": "object", "required": required, "properties": properties});
+    let any_object = json!({"type": "object"});
+    match name {
+        "task_next" => object(
+            &["item"],
+            json!({"item": {"anyOf": [item_schema(), {"type": "null"}]}}),
+        ),
+        "task_list" => object(
+            &["items"],
+            json!({"items": {"type": "array", "items": item_schema()}}),
+        ),
+        "task_update" => object(
+            &["item", "done"],
+            json!({"item": item_schema(), "done": {"type": "array", "items": {"type": "string"}}}),
+        ),
+        "task_get" | "task_create" | "ask_human" => {
+            object(&["item"], json!({"item": item_schema()}))
+        }
+        "decide" => object(
+            &["decision", "review_points"],
+            json!({"decision": {"type": "object", "required": ["id", "title"]},
+                   "review_points": {"type": "array"}}),
+        ),
+        "memory_search" => object(
+            &["memory"],
+            json!({"memory": {"type": "array", "items": {"type": "object",
+                "required": ["kind", "key"]}}}),
+        ),
+        "memory_add" => object(
+            &["memory"],
+            json!({"memory": {"type": "object", "required": ["kind", "key"]}}),
+        ),
+        "plan_summary" => json!({"type": "object", "minProperties": 1, "maxProperties": 1,
+            "properties": {"summary": any_object, "board": any_object}}),
+        "state" => object(
+            &["path"],
+            json!({"path": {"type": "string"}, "value": {},
+                   "matched": {"type": "integer"}, "changed": {"type": "boolean"}}),
+        ),
+        "handoff" => object(&["handoff"], json!({"handoff": any_object})),
+        _ => any_object,
+    }
+}
+
+/// Every tool's name, description and input schema: what the model reads.
+fn inputs() -> &'static [Value] {
+    static INPUTS: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    INPUTS.get_or_init(|| vec![
         json!({
             "name": "task_next",
             "description": "The next ready item of the plan for this session (its agent's \
@@ -144,7 +215,7 @@ pub(super) fn list() -> Vec<Value> {
                 "next_steps": {"type": "array", "items": {"type": "string", "minLength": 1}},
                 "note": {"type": "string", "minLength": 1}}},
         }),
-    ]
+    ])
 }
 
 /// Check `args` against `schema` (the subset of JSON Schema the tools use): the error names
@@ -236,8 +307,8 @@ pub(super) fn call(context: &Context, params: &Value) -> Result<Value, RpcError>
         .get("name")
         .and_then(Value::as_str)
         .ok_or_else(|| RpcError::new(INVALID_PARAMS, "missing field `name`"))?;
-    let tool = list()
-        .into_iter()
+    let tool = inputs()
+        .iter()
         .find(|tool| tool["name"] == name)
         .ok_or_else(|| RpcError::new(INVALID_PARAMS, format!("unknown tool `{name}`")))?;
     let args = match params.get("arguments") {
@@ -288,6 +359,37 @@ fn strings(args: &Map<String, Value>, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The fields of an item a result carries, beside those that are null or empty: Claude Code
+/// hands the model a tool's `structuredContent` in place of its text, so a result stays
+/// lean; `task_get` gives the whole item.
+const BRIEF: [&str; 12] = [
+    "id",
+    "type",
+    "status",
+    "priority",
+    "title",
+    "progress",
+    "assignee",
+    "assignee_name",
+    "parent",
+    "labels",
+    "estimate",
+    "blocked_reason",
+];
+
+/// An item as a result carries it (see [`BRIEF`]), with `generation` when a claim took it.
+fn brief(view: &impl serde::Serialize) -> anyhow::Result<Value> {
+    let Value::Object(mut all) = serde_json::to_value(view)? else {
+        return Ok(Value::Null);
+    };
+    all.retain(|key, value| {
+        (BRIEF.contains(&key.as_str()) || key == "generation")
+            && !value.is_null()
+            && value.as_array().is_none_or(|list| !list.is_empty())
+    });
+    Ok(Value::Object(all))
+}
+
 /// An item in one line: id, status, priority, title.
 fn line(view: &tasks::ItemView) -> String {
     let item = &view.item;
@@ -312,11 +414,12 @@ fn run(
             match tasks::next(cx, None, claim, agent.as_deref(), &skills)? {
                 Some(next) => {
                     let said = if claim {
-                        format!("claimed: {}", line(&next.view))
+                        let by = next.view.item.assignee.as_deref().unwrap_or_default();
+                        format!("claimed by {by}: {}", line(&next.view))
                     } else {
                         format!("next: {}", line(&next.view))
                     };
-                    Ok((said, json!({ "item": next })))
+                    Ok((said, json!({ "item": brief(&next)? })))
                 }
                 None => Ok(("no item is ready".to_owned(), json!({ "item": null }))),
             }
@@ -324,7 +427,7 @@ fn run(
         "task_get" => {
             let detail = tasks::show(cx, text(args, "id").unwrap_or_default())?;
             let said = line(&detail.view);
-            Ok((said, serde_json::to_value(&detail)?))
+            Ok((said, json!({ "item": detail })))
         }
         "task_list" => {
             let filter = ListFilter {
@@ -340,7 +443,11 @@ fn run(
             } else {
                 found.iter().map(line).collect::<Vec<_>>().join("\n")
             };
-            Ok((said, json!({ "items": found })))
+            let items = found
+                .iter()
+                .map(brief)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok((said, json!({ "items": items })))
         }
         "task_create" => {
             let new = NewItem {
@@ -361,12 +468,12 @@ fn run(
                 files: Vec::new(),
                 parent: text(args, "parent").map(str::to_owned),
             };
-            let created = tasks::create(cx, &new)?;
-            for on in strings(args, "depends_on") {
-                tasks::depend(cx, &created.item.id, &on)?;
-            }
+            let created = tasks::create_waiting(cx, &new, &strings(args, "depends_on"))?;
             let view = tasks::view_of(cx, &created.item.id)?;
-            Ok((format!("created: {}", line(&view)), json!({ "item": view })))
+            Ok((
+                format!("created: {}", line(&view)),
+                json!({ "item": brief(&view)? }),
+            ))
         }
         "task_update" => {
             let id = text(args, "id").unwrap_or_default();
@@ -403,7 +510,7 @@ fn run(
             } else {
                 format!("{}: {}", line(&view), done.join("; "))
             };
-            Ok((said, json!({ "item": view })))
+            Ok((said, json!({ "item": brief(&view)?, "done": done })))
         }
         "ask_human" => {
             let view = tasks::ask(
@@ -416,7 +523,7 @@ fn run(
                     "asked; {} is BLOCKED until a person answers (`orchestron attention` lists it)",
                     view.item.id
                 ),
-                json!({ "item": view }),
+                json!({ "item": brief(&view)? }),
             ))
         }
         "decide" => {
@@ -470,12 +577,15 @@ fn run(
             ))
         }
         "plan_summary" => {
-            let value = if text(args, "view") == Some("board") {
-                orchestron_core::views::board(cx, None, 20)?
+            let (view, value) = if text(args, "view") == Some("board") {
+                ("board", orchestron_core::views::board(cx, None, 20)?)
             } else {
-                orchestron_core::views::summary(cx)?
+                ("summary", orchestron_core::views::summary(cx)?)
             };
-            Ok((serde_json::to_string_pretty(&value)?, value))
+            Ok((
+                serde_json::to_string_pretty(&value)?,
+                json!({ view: value }),
+            ))
         }
         "state" => {
             let session = context.current_session()?;

@@ -27,6 +27,7 @@ mod lease;
 mod lifecycle;
 mod live;
 mod mcp;
+mod mcp_client;
 mod offers;
 mod query;
 mod readme;

@@ -94,16 +94,28 @@ fn a_session_takes_and_finishes_an_item_through_the_tools() {
             "handoff"
         ]
     );
-    // Small and exact: at most 12 tools, names, descriptions and schemas within 12,000
-    // characters.
+    // Small and exact: at most 12 tools, names, descriptions and input schemas within
+    // 12,000 characters (the whole list, output schemas too, also fits).
     assert!(tools.len() <= 12);
     let size: usize = tools
         .iter()
-        .map(|tool| tool.to_string().chars().count())
+        .map(|tool| {
+            json!({"name": tool["name"], "description": tool["description"],
+                   "inputSchema": tool["inputSchema"]})
+            .to_string()
+            .chars()
+            .count()
+        })
         .sum();
     assert!(size <= 12_000, "{size} characters");
+    let whole: usize = tools
+        .iter()
+        .map(|tool| tool.to_string().chars().count())
+        .sum();
+    assert!(whole <= 12_000, "{whole} characters");
     for tool in tools {
         assert_eq!(tool["inputSchema"]["additionalProperties"], false, "{tool}");
+        assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
         assert!(
             tool["description"].as_str().unwrap().contains("Use it"),
             "{tool}"
@@ -118,7 +130,7 @@ fn a_session_takes_and_finishes_an_item_through_the_tools() {
         claimed["content"][0]["text"]
             .as_str()
             .unwrap()
-            .starts_with(&format!("claimed: {item} IN_PROGRESS")),
+            .starts_with(&format!("claimed by {SESSION}: {item} IN_PROGRESS")),
         "{claimed}"
     );
     assert_eq!(
@@ -272,7 +284,7 @@ fn the_other_tools_ask_decide_remember_summarize_and_hand_off() {
     assert_eq!(result(2)["isError"], false, "{}", replies[2]);
     assert_eq!(result(3)["structuredContent"]["memory"][0]["key"], "db");
     assert!(
-        result(4)["structuredContent"]["columns"].is_array(),
+        result(4)["structuredContent"]["board"]["columns"].is_array(),
         "{}",
         replies[4]
     );
@@ -372,4 +384,244 @@ fn the_resources_are_listed_and_read() {
     );
     assert_eq!(replies[7]["error"]["code"], -32602);
     assert_eq!(replies[8]["error"]["code"], -32602);
+}
+
+/// Without a session, calls act as the agent configured, else as the client by the name it
+/// gave: a claim, a decision and a note are never attributed to nobody.
+#[test]
+fn without_a_session_calls_act_as_the_agent_or_else_the_client() {
+    for (agent, who) in [(Some("backend"), "backend"), (None, "mcp:test")] {
+        let mut env = TestEnv::new();
+        if let Some(agent) = agent {
+            env.set("ORCHESTRON_AGENT", agent);
+        }
+        let first = env.run(&["task", "create", "First", "--json"]).json()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut lines = initialize();
+        lines.extend([
+            call(1, "task_next", json!({"claim": true})),
+            call(2, "decide", json!({"title": "Keep it small"})),
+            call(3, "task_update", json!({"id": first, "note": "started"})),
+            call(4, "task_create", json!({"title": "Second"})),
+        ]);
+        let (replies, code) = exchange(&env, &lines);
+        assert_eq!(code, 0);
+        assert!(
+            replies[0]["result"]["instructions"]
+                .as_str()
+                .unwrap()
+                .contains(&format!(
+                    "Calls act as {}",
+                    agent.map_or(who.to_owned(), |a| format!("agent {a}"))
+                )),
+            "{}",
+            replies[0]
+        );
+        let claimed = &replies[1]["result"];
+        assert_eq!(
+            claimed["structuredContent"]["item"]["assignee"], who,
+            "{claimed}"
+        );
+        assert!(
+            claimed["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("claimed by {who}: {first}")),
+            "{claimed}"
+        );
+        let second = replies[4]["result"]["structuredContent"]["item"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let shown = env.run(&["task", "show", &first, "--json"]).json();
+        assert_eq!(shown["assignee"], who, "{shown}");
+        let decisions = env.run(&["decision", "list", "--json"]).json();
+        assert_eq!(decisions[0]["session"], who, "{decisions}");
+        let history = env.run(&["task", "history", &first, "--json"]).json();
+        assert!(
+            history
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|event| event["what"] != "created") // by the command line
+                .all(|event| event["session"] == who),
+            "{history}"
+        );
+        // An illegal move is a tool result with the core's message and hint.
+        let (replies, _) = exchange(
+            &env,
+            &[
+                initialize(),
+                vec![call(
+                    5,
+                    "task_update",
+                    json!({"id": second, "status": "DONE"}),
+                )],
+            ]
+            .concat(),
+        );
+        let failed = &replies[1]["result"];
+        assert_eq!(failed["isError"], true, "{failed}");
+        let text = failed["content"][0]["text"].as_str().unwrap();
+        assert!(
+            text.contains(&format!("cannot move {second} from TODO to DONE"))
+                && text.contains("\nhint: "),
+            "{text}"
+        );
+    }
+}
+
+fn mcp_file(env: &TestEnv) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(env.path().join(".mcp.json")).unwrap()).unwrap()
+}
+
+/// `init --mcp` adds the server to the project's `.mcp.json` beside the user's, once;
+/// `doctor` starts it and checks the entry; `uninstall` takes out only it.
+#[test]
+fn init_mcp_adds_the_server_doctor_checks_it_and_uninstall_removes_it() {
+    let env = TestEnv::new();
+    std::fs::write(
+        env.path().join(".mcp.json"),
+        "{\n  \"mcpServers\": {\"db\": {\"command\": \"db-mcp\", \"args\": [\"--ro\"]}},\n  \"note\": 1\n}\n",
+    )
+    .unwrap();
+    let report = env.run(&["init", "--mcp"]).ok().to_owned();
+    assert!(
+        report.contains(".mcp.json: added the MCP server `orchestron`"),
+        "{report}"
+    );
+    let file = mcp_file(&env);
+    let bin = env!("CARGO_BIN_EXE_orchestron");
+    assert_eq!(
+        file["mcpServers"]["orchestron"],
+        json!({"type": "stdio", "command": bin, "args": ["mcp"]})
+    );
+    assert_eq!(
+        file["mcpServers"]["db"],
+        json!({"command": "db-mcp", "args": ["--ro"]})
+    );
+    assert_eq!(file["note"], 1);
+    // The user's text is kept as written, ours added after it.
+    let text = std::fs::read_to_string(env.path().join(".mcp.json")).unwrap();
+    assert!(
+        text.contains("\"db\": {\"command\": \"db-mcp\", \"args\": [\"--ro\"]}"),
+        "{text}"
+    );
+    let before = env.disk();
+    let again = env.run(&["init", "--mcp"]).ok().to_owned();
+    assert!(again.contains("the MCP server is there already"), "{again}");
+    assert_eq!(before, env.disk(), "a second init changes nothing");
+
+    let doctor = env.run(&["doctor", "--json"]).json();
+    let mcp: Vec<&Value> = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|check| check["check"] == "mcp")
+        .collect();
+    assert_eq!(mcp.len(), 2, "{doctor}");
+    assert!(mcp.iter().all(|check| check["status"] == "ok"), "{doctor}");
+    let started = mcp[0]["detail"].as_str().unwrap();
+    assert!(
+        started.contains("starts and answers: protocol 2025-11-25, 12 tools"),
+        "{started}"
+    );
+
+    let removed = env.run(&["uninstall"]).ok().to_owned();
+    assert!(
+        removed.contains(".mcp.json: removed mcpServers.orchestron"),
+        "{removed}"
+    );
+    assert_eq!(
+        mcp_file(&env),
+        json!({"mcpServers": {"db": {"command": "db-mcp", "args": ["--ro"]}}, "note": 1})
+    );
+
+    // A file holding only ours goes with it.
+    std::fs::remove_file(env.path().join(".mcp.json")).unwrap();
+    env.run(&["init", "--mcp"]).ok();
+    assert!(env.path().join(".mcp.json").exists());
+    let json = env.run(&["uninstall", "--json"]).json();
+    assert_eq!(json["mcp_removed"], true, "{json}");
+    assert!(!env.path().join(".mcp.json").exists());
+}
+
+/// A malformed `.mcp.json`, or an `orchestron` server that is someone else's, stops
+/// `init --mcp` before anything is written.
+#[test]
+fn init_mcp_refuses_a_broken_or_foreign_mcp_file_and_changes_nothing() {
+    let env = TestEnv::new();
+    std::fs::write(env.path().join(".mcp.json"), "{\"mcpServers\": [").unwrap();
+    let said = env.refuses(&["init", "--mcp"], 1);
+    assert!(said.contains(".mcp.json is not a JSON object"), "{said}");
+    std::fs::write(
+        env.path().join(".mcp.json"),
+        "{\"mcpServers\": {\"orchestron\": {\"command\": \"npx\", \"args\": [\"orchestron-js\"]}}}",
+    )
+    .unwrap();
+    let said = env.refuses(&["init", "--mcp"], 1);
+    assert!(
+        said.contains("`mcpServers.orchestron` in .mcp.json is another server"),
+        "{said}"
+    );
+    // Uninstall leaves a foreign entry alone.
+    env.run(&["uninstall"]).ok();
+    assert_eq!(mcp_file(&env)["mcpServers"]["orchestron"]["command"], "npx");
+    // A link out of the project is never written through.
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("servers.json");
+    std::fs::write(&target, "{}").unwrap();
+    std::fs::remove_file(env.path().join(".mcp.json")).unwrap();
+    std::os::unix::fs::symlink(&target, env.path().join(".mcp.json")).unwrap();
+    env.refuses(&["init", "--mcp"], 1);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "{}");
+}
+
+/// The server lives on: each call asks the clock afresh (a frozen clock would date every
+/// item, claim and lease at the server's start).
+#[test]
+fn a_long_lived_server_asks_the_clock_for_every_call() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let mut env = TestEnv::new();
+    env.unset("ORCHESTRON_NOW");
+    let mut child = env
+        .command(&["mcp"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut ask = move |line: String| -> Value {
+        writeln!(stdin, "{line}").unwrap();
+        let mut reply = String::new();
+        stdout.read_line(&mut reply).unwrap();
+        serde_json::from_str(&reply).unwrap()
+    };
+    ask(initialize()[0].clone());
+    let mut ids = Vec::new();
+    for (id, title) in [(1, "First"), (2, "Second")] {
+        let reply = ask(call(id, "task_create", json!({"title": title})));
+        ids.push(
+            reply["result"]["structuredContent"]["item"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let created: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            env.run(&["task", "show", id, "--json"]).json()["created_at"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_ne!(created[0], created[1], "the clock is frozen");
+    drop(ask); // closes its stdin: the server ends 0
+    assert!(child.wait().unwrap().success());
 }

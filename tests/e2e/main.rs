@@ -9,6 +9,7 @@ mod coordination;
 mod handoffs;
 mod harness;
 mod live;
+mod mcp;
 mod mock;
 mod slash;
 mod vocab;

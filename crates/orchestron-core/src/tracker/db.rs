@@ -274,6 +274,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE decisions ADD COLUMN approved_at TEXT;
     ALTER TABLE decisions ADD COLUMN approval_feedback TEXT;
     ",
+    // 8: the open items in order (`task list`, the MCP `task_list`) without sorting the
+    // whole table: 19 ms to 2 ms at 100,000 items (`bench/mcp`).
+    "
+    CREATE INDEX items_priority_seq ON items(priority, seq);
+    ",
 ];
 
 /// The version of the schema this binary writes.

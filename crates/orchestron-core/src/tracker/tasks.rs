@@ -238,20 +238,37 @@ fn check_limit(limit: Option<u64>) -> Result<()> {
 
 /// Create an item.
 pub fn create(cx: &Context, new: &NewItem) -> Result<ItemView> {
+    create_waiting(cx, new, &[])
+}
+
+/// [`create`] an item that waits for each item of `on`, in one transaction: an unknown item
+/// among them creates nothing.
+pub fn create_waiting(cx: &Context, new: &NewItem, on: &[String]) -> Result<ItemView> {
     check_new_item(new, None)?;
     let now = format_time(cx.now());
-    let mut db = if new.parent.is_some() {
+    let mut db = if new.parent.is_some() || !on.is_empty() {
         cx.tracker_to_change()?
     } else {
         cx.tracker()?
     };
-    let id = db.write(|tx| {
+    let id = db.write(|tx| -> Result<String> {
         let parent = new
             .parent
             .as_deref()
             .map(|raw| items::resolve(tx, raw))
             .transpose()?;
-        insert(tx, cx, new, parent.as_deref(), &now)
+        let on = on
+            .iter()
+            .map(|raw| items::resolve(tx, raw))
+            .collect::<Result<Vec<_>>>()?;
+        let id = insert(tx, cx, new, parent.as_deref(), &now)?;
+        for on in &on {
+            // A new item has nothing waiting for it yet: no cycle can form.
+            if items::add_dependency(tx, &id, on)?.is_ok_and(|added| added) {
+                items::record(tx, &id, &now, "depends", json!(on), cx.actor())?;
+            }
+        }
+        Ok(id)
     })?;
     view(db.conn(), &id)
 }
