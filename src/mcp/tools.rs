@@ -137,12 +137,16 @@ fn inputs() -> &'static [Value] {
         json!({
             "name": "task_update",
             "description": "Report on an item you work on: its status, progress, a checkpoint \
-                done, or a note for its history. Use it as you go and when you finish \
+                done, a note for its history, or who has it. Use it as you go and when you finish \
                 (status DONE).",
             "inputSchema": {"type": "object", "additionalProperties": false,
                 "required": ["id"], "properties": {
                 "id": {"type": "string", "minLength": 1},
                 "status": {"type": "string", "enum": statuses()},
+                "reason": {"type": "string", "minLength": 1, "description": "Why, with BLOCKED"},
+                "priority": {"type": "string", "enum": Priority::NAMES},
+                "assignee": {"type": "string", "minLength": 1,
+                    "description": "An agent's name or a session id"},
                 "progress": {"type": "integer", "minimum": 0, "maximum": 100},
                 "checkpoint": {"type": "string", "minLength": 1,
                     "description": "A checkpoint to mark done (added if missing)"},
@@ -478,13 +482,24 @@ fn run(
         "task_update" => {
             let id = text(args, "id").unwrap_or_default();
             let mut done = Vec::new();
-            if let Some(status) = text(args, "status") {
-                let changes = Changes {
-                    status: Some(status.parse()?),
-                    ..Changes::default()
-                };
+            let changes = Changes {
+                status: text(args, "status").map(str::parse).transpose()?,
+                reason: text(args, "reason").map(str::to_owned),
+                priority: text(args, "priority").map(str::parse).transpose()?,
+                assignee: text(args, "assignee").map(str::to_owned),
+                ..Changes::default()
+            };
+            if changes.status.is_some()
+                || changes.reason.is_some()
+                || changes.priority.is_some()
+                || changes.assignee.is_some()
+            {
                 tasks::update(cx, id, &changes)?;
-                done.push(format!("status {status}"));
+                for field in ["status", "priority", "assignee", "reason"] {
+                    if let Some(value) = text(args, field) {
+                        done.push(format!("{field} {value}"));
+                    }
+                }
             }
             if let Some(progress) = args.get("progress").and_then(Value::as_u64) {
                 let percent = u8::try_from(progress).unwrap_or(100);
