@@ -411,22 +411,37 @@ pub(crate) fn mcp_server(bin: &str) -> Value {
     json!({"type": "stdio", "command": bin, "args": ["mcp"]})
 }
 
-/// Whether an `.mcp.json` entry is Orchestron's: `…/orchestron… mcp`.
+/// Whether an `.mcp.json` entry is Orchestron's: `…/orchestron… [OPTIONS…] mcp` (a user may
+/// have added options such as `--agent NAME`, or an `env`).
 pub(crate) fn our_mcp_server(server: &Value) -> bool {
     server
         .get("command")
         .and_then(Value::as_str)
         .is_some_and(is_orchestron)
-        && server.get("args") == Some(&json!(["mcp"]))
+        && server
+            .get("args")
+            .and_then(Value::as_array)
+            .and_then(|args| args.last())
+            .and_then(Value::as_str)
+            == Some("mcp")
 }
 
-/// The `mcpServers` object of an `.mcp.json` text (empty without one).
+/// The `mcpServers` object of an `.mcp.json` text (empty without one). A key given twice
+/// (`mcpServers`, or a server's name) is refused: which one a reader takes is not sure.
 fn mcp_servers(top: &Pairs) -> anyhow::Result<Pairs> {
-    match top.get("mcpServers") {
-        Some(raw) => serde_json::from_str(raw.get())
-            .context("`mcpServers` in .mcp.json is not an object; fix it by hand"),
-        None => Ok(Pairs::default()),
+    let twice = |pairs: &Pairs, key: &str| pairs.0.iter().filter(|(k, _)| k == key).count() > 1;
+    if twice(top, "mcpServers") {
+        anyhow::bail!("`mcpServers` is given twice in .mcp.json; fix it by hand");
     }
+    let servers: Pairs = match top.get("mcpServers") {
+        Some(raw) => serde_json::from_str(raw.get())
+            .context("`mcpServers` in .mcp.json is not an object; fix it by hand")?,
+        None => Pairs::default(),
+    };
+    if twice(&servers, MCP_SERVER) {
+        anyhow::bail!("`mcpServers.{MCP_SERVER}` is given twice in .mcp.json; fix it by hand");
+    }
+    Ok(servers)
 }
 
 /// Add Orchestron's server to the text of a project's `.mcp.json` (`None`: no file), keeping
@@ -440,14 +455,13 @@ pub(crate) fn add_mcp_server(
     let mut top = parse_mcp(text)?;
     let mut servers = mcp_servers(&top)?;
     let mut changes = Changes::default();
-    let wanted = mcp_server(bin);
-    match servers.get(MCP_SERVER) {
-        None => changes.added.push(format!("mcpServers.{MCP_SERVER}")),
+    let wanted = match servers.get(MCP_SERVER) {
+        None => {
+            changes.added.push(format!("mcpServers.{MCP_SERVER}"));
+            mcp_server(bin)
+        }
         Some(raw) => {
             let existing = serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
-            if existing == wanted {
-                return Ok((None, changes));
-            }
             if !our_mcp_server(&existing) {
                 anyhow::bail!(
                     "`mcpServers.{MCP_SERVER}` in .mcp.json is another server ({}); rename or \
@@ -455,9 +469,17 @@ pub(crate) fn add_mcp_server(
                     existing.get("command").unwrap_or(&Value::Null)
                 );
             }
+            // Orchestron's, perhaps with the user's options or `env`: those stay, only the
+            // command follows this binary.
+            if existing["command"] == bin {
+                return Ok((None, changes));
+            }
             changes.updated.push(format!("mcpServers.{MCP_SERVER}"));
+            let mut updated = existing;
+            updated["command"] = json!(bin);
+            updated
         }
-    }
+    };
     servers.set(MCP_SERVER, laid_out(&wanted, 2)?);
     top.set("mcpServers", servers.to_raw_at(1)?);
     Ok((Some(top.to_text_at(0) + "\n"), changes))

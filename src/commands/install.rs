@@ -1063,13 +1063,36 @@ fn mcp_checks(
         ),
     });
     let file = project.dir.join(install::MCP_FILE);
-    let server = fs::read_to_string(&file)
-        .ok()
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-        .and_then(|top| {
-            top.pointer(&format!("/mcpServers/{}", install::MCP_SERVER))
-                .cloned()
-        });
+    let top = match fs::read_to_string(&file) {
+        Ok(text) => match serde_json::from_str::<Value>(&text) {
+            Ok(top) if top.is_object() => Some(top),
+            _ => {
+                found.push((
+                    "mcp",
+                    Status::Warn,
+                    format!(
+                        "{} is not a JSON object: Claude Code loads none of its servers; fix it \
+                         by hand",
+                        shown(&file, &project.dir)
+                    ),
+                ));
+                return found;
+            }
+        },
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => {
+            found.push((
+                "mcp",
+                Status::Warn,
+                format!("cannot read {}: {err}", shown(&file, &project.dir)),
+            ));
+            return found;
+        }
+    };
+    let server = top.and_then(|top| {
+        top.pointer(&format!("/mcpServers/{}", install::MCP_SERVER))
+            .cloned()
+    });
     match server {
         Some(server) if install::our_mcp_server(&server) => {
             let command = server["command"].as_str().unwrap_or_default();
@@ -1153,6 +1176,9 @@ fn mcp_answers(exe: &Path, dir: &Path) -> anyhow::Result<String> {
         .and_then(|reply| reply.pointer("/result/tools"))
         .and_then(Value::as_array)
         .map_or(0, Vec::len);
+    if tools == 0 {
+        anyhow::bail!("it answered `initialize` (protocol {version}) but listed no tools");
+    }
     Ok(format!("protocol {version}, {tools} tools"))
 }
 

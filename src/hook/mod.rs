@@ -955,6 +955,33 @@ fn document_head(context: &Context, id: &SessionId) -> anyhow::Result<Option<Doc
 /// The tools a session held for approval may not use: those that write.
 const WRITING_TOOLS: [&str; 5] = ["Edit", "Write", "MultiEdit", "NotebookEdit", "Bash"];
 
+/// The tools of Orchestron's own MCP server that may change the plan or the session (`state`
+/// and `task_next` too, which write with some arguments): refused, like [`WRITING_TOOLS`], to
+/// a session held for approval. `ask_human` stays allowed: asking a person is what a held
+/// session should do.
+const MCP_WRITING_TOOLS: [&str; 7] = [
+    "task_next",
+    "task_create",
+    "task_update",
+    "decide",
+    "memory_add",
+    "state",
+    "handoff",
+];
+
+/// Whether `tool` writes: one of [`WRITING_TOOLS`], or a writing tool of Orchestron's MCP
+/// server, as `init --mcp` (`mcp__orchestron__…`) or the plugin
+/// (`mcp__plugin_orchestron_orchestron__…`) names it.
+fn writes(tool: &str) -> bool {
+    if WRITING_TOOLS.contains(&tool) {
+        return true;
+    }
+    ["mcp__orchestron__", "mcp__plugin_orchestron_orchestron__"]
+        .iter()
+        .filter_map(|prefix| tool.strip_prefix(prefix))
+        .any(|name| MCP_WRITING_TOOLS.contains(&name))
+}
+
 /// What a review point on a sensitive path answers an edit of `key`: `ask` (the reason names
 /// the point), or a hold for approval (`deny`); a notice lets the edit go on. `None` when no
 /// point covers it.
@@ -1017,7 +1044,7 @@ fn paused(context: &Context, id: &SessionId, head: &DocumentHead, tool: &str) ->
         return None;
     }
     if let Some(approval) = &lifecycle.approval {
-        if !WRITING_TOOLS.contains(&tool) {
+        if !writes(tool) {
             return None;
         }
         return Some(format!(

@@ -98,6 +98,7 @@ pub(crate) fn serve(
     let mut server = Server {
         context,
         initialized: false,
+        who: None,
     };
     loop {
         let reply = match read_line(&mut input)? {
@@ -169,6 +170,8 @@ fn error_reply(id: Value, error: &RpcError) -> Value {
 struct Server<'a> {
     context: &'a Context,
     initialized: bool,
+    /// Who acts, in words, settled by the first `initialize`.
+    who: Option<String>,
 }
 
 impl Server<'_> {
@@ -208,6 +211,12 @@ impl Server<'_> {
             ));
         }
         let Some(method) = method else {
+            if object.contains_key("method") {
+                return Some(error_reply(
+                    id.unwrap_or(Value::Null),
+                    &RpcError::new(INVALID_REQUEST, "`method` must be a string"),
+                ));
+            }
             // A response from the client (we send no requests): nothing to answer.
             return None;
         };
@@ -224,10 +233,15 @@ impl Server<'_> {
         match method {
             "initialize" => {
                 self.initialized = true;
-                let who = identify(
-                    self.context,
-                    params.pointer("/clientInfo/name").and_then(Value::as_str),
-                );
+                let who = self
+                    .who
+                    .get_or_insert_with(|| {
+                        identify(
+                            self.context,
+                            params.pointer("/clientInfo/name").and_then(Value::as_str),
+                        )
+                    })
+                    .clone();
                 let asked = params.get("protocolVersion").and_then(Value::as_str);
                 let version = asked
                     .filter(|asked| PROTOCOL_VERSIONS.contains(asked))
@@ -243,7 +257,8 @@ impl Server<'_> {
                 }))
             }
             "ping" => Ok(json!({})),
-            method if method.starts_with("notifications/") => Ok(Value::Null),
+            // A notification sent with an id is answered as a request would be.
+            method if method.starts_with("notifications/") => Ok(json!({})),
             _ if !self.initialized => Err(RpcError::new(
                 INVALID_REQUEST,
                 format!("`{method}` before `initialize`"),

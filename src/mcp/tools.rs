@@ -14,6 +14,9 @@ use orchestron_core::tracker::tasks::{self, Changes, ListFilter, NewItem};
 /// The most items `task_list` returns in one call.
 const MAX_LIST: u64 = 200;
 
+/// The longest item id (or prefix) a tool takes: ids are a dozen characters.
+const MAX_ID: u64 = 100;
+
 fn statuses() -> Value {
     json!(Status::NAMES)
 }
@@ -106,7 +109,7 @@ fn inputs() -> &'static [Value] {
                 read an item before working on it.",
             "inputSchema": {"type": "object", "additionalProperties": false,
                 "required": ["id"], "properties": {
-                "id": {"type": "string", "minLength": 1, "description": "The item's id or a unique prefix"}}},
+                "id": {"type": "string", "minLength": 1, "maxLength": MAX_ID, "description": "The item's id or a unique prefix"}}},
         }),
         json!({
             "name": "task_list",
@@ -129,10 +132,12 @@ fn inputs() -> &'static [Value] {
                 "kind": {"type": "string", "enum": Kind::NAMES},
                 "priority": {"type": "string", "enum": Priority::NAMES},
                 "description": {"type": "string"},
-                "estimate": {"type": "number", "minimum": 0, "description": "Hours"},
+                "estimate": {"type": "number", "minimum": 0,
+                    "maximum": tasks::MAX_ESTIMATE_HOURS, "description": "Hours"},
                 "labels": {"type": "array", "items": {"type": "string", "minLength": 1}},
-                "parent": {"type": "string", "minLength": 1},
-                "depends_on": {"type": "array", "items": {"type": "string", "minLength": 1}}}},
+                "parent": {"type": "string", "minLength": 1, "maxLength": MAX_ID},
+                "depends_on": {"type": "array", "items": {"type": "string", "minLength": 1,
+                    "maxLength": MAX_ID}}}},
         }),
         json!({
             "name": "task_update",
@@ -141,7 +146,7 @@ fn inputs() -> &'static [Value] {
                 (status DONE).",
             "inputSchema": {"type": "object", "additionalProperties": false,
                 "required": ["id"], "properties": {
-                "id": {"type": "string", "minLength": 1},
+                "id": {"type": "string", "minLength": 1, "maxLength": MAX_ID},
                 "status": {"type": "string", "enum": statuses()},
                 "reason": {"type": "string", "minLength": 1, "description": "Why, with BLOCKED"},
                 "priority": {"type": "string", "enum": Priority::NAMES},
@@ -159,7 +164,7 @@ fn inputs() -> &'static [Value] {
                 attention queue.",
             "inputSchema": {"type": "object", "additionalProperties": false,
                 "required": ["id", "question"], "properties": {
-                "id": {"type": "string", "minLength": 1},
+                "id": {"type": "string", "minLength": 1, "maxLength": MAX_ID},
                 "question": {"type": "string", "minLength": 1}}},
         }),
         json!({
@@ -172,7 +177,8 @@ fn inputs() -> &'static [Value] {
                 "title": {"type": "string", "minLength": 1},
                 "rationale": {"type": "string"},
                 "severity": {"type": "string", "enum": ["low", "medium", "high"]},
-                "task": {"type": "string", "minLength": 1, "description": "The item it is about"}}},
+                "task": {"type": "string", "minLength": 1, "maxLength": MAX_ID,
+                    "description": "The item it is about"}}},
         }),
         json!({
             "name": "memory_search",
@@ -264,6 +270,11 @@ fn check_value(field: &str, schema: &Value, value: &Value) -> Result<(), RpcErro
             {
                 return bad("a non-empty string");
             }
+            if let Some(max) = schema["maxLength"].as_u64()
+                && (text.chars().count() as u64) > max
+            {
+                return bad(&format!("at most {max} characters"));
+            }
             if let Some(options) = schema["enum"].as_array()
                 && !options.iter().any(|option| option.as_str() == Some(text))
             {
@@ -273,7 +284,14 @@ fn check_value(field: &str, schema: &Value, value: &Value) -> Result<(), RpcErro
         }
         Some("boolean") if !value.is_boolean() => return bad("true or false"),
         Some("integer") => {
-            let Some(number) = value.as_i64() else {
+            // JSON Schema counts 5.0 as an integer too.
+            let number = value.as_i64().or_else(|| {
+                value
+                    .as_f64()
+                    .filter(|float| float.fract() == 0.0 && float.abs() < 9.0e15)
+                    .map(|float| float as i64)
+            });
+            let Some(number) = number else {
                 return bad("an integer");
             };
             let min = schema["minimum"].as_i64().unwrap_or(i64::MIN);
@@ -344,6 +362,14 @@ pub(super) fn call(context: &Context, params: &Value) -> Result<Value, RpcError>
             json!({"content": [{"type": "text", "text": text}], "isError": true})
         }
     })
+}
+
+/// A whole number argument (checked by the schema already: `5` or `5.0`).
+fn whole(args: &Map<String, Value>, key: &str) -> Option<u64> {
+    let value = args.get(key)?;
+    value
+        .as_u64()
+        .or_else(|| value.as_f64().map(|float| float as u64))
 }
 
 fn text<'a>(args: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
@@ -438,7 +464,7 @@ fn run(
                 status: text(args, "status").map(str::parse).transpose()?,
                 kind: text(args, "kind").map(str::parse).transpose()?,
                 label: text(args, "label").map(str::to_owned),
-                limit: Some(args.get("limit").and_then(Value::as_u64).unwrap_or(20)),
+                limit: Some(whole(args, "limit").unwrap_or(20)),
                 ..ListFilter::default()
             };
             let found = tasks::list(cx, &filter)?;
@@ -482,6 +508,24 @@ fn run(
         "task_update" => {
             let id = text(args, "id").unwrap_or_default();
             let mut done = Vec::new();
+            // Every step below is its own transaction: what one step would refuse after
+            // another is checked first, so that a refused call changes nothing. (Each step
+            // checks the item's claim itself; the first refuses a stale one.)
+            let progress = whole(args, "progress");
+            if let Some(progress) = progress.filter(|progress| *progress != 100) {
+                let current = tasks::view_of(cx, id)?.item.status;
+                let after = match text(args, "status") {
+                    Some(status) => status.parse()?,
+                    None => current,
+                };
+                if after == Status::Done {
+                    return Err(orchestron_core::Error::conflict(format!(
+                        "a DONE item's progress is 100; it cannot be set to {progress}"
+                    ))
+                    .with_hint("leave `progress` out, or give 100")
+                    .into());
+                }
+            }
             let changes = Changes {
                 status: text(args, "status").map(str::parse).transpose()?,
                 reason: text(args, "reason").map(str::to_owned),
@@ -501,7 +545,7 @@ fn run(
                     }
                 }
             }
-            if let Some(progress) = args.get("progress").and_then(Value::as_u64) {
+            if let Some(progress) = progress {
                 let percent = u8::try_from(progress).unwrap_or(100);
                 let (_, fired) = orchestron_core::reviews::set_progress(cx, id, percent)?;
                 done.push(format!("progress {percent}%"));

@@ -625,3 +625,135 @@ fn a_long_lived_server_asks_the_clock_for_every_call() {
     drop(ask); // closes its stdin: the server ends 0
     assert!(child.wait().unwrap().success());
 }
+
+/// A `task_update` whose later step would be refused changes nothing at all.
+#[test]
+fn a_refused_update_changes_nothing() {
+    let mut env = TestEnv::new();
+    env.set("ORCHESTRON_AGENT", "backend");
+    let id = env.run(&["task", "create", "Build it", "--json"]).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut lines = initialize();
+    lines.extend([
+        call(1, "task_next", json!({"claim": true})),
+        call(
+            2,
+            "task_update",
+            json!({"id": id, "status": "DONE", "progress": 50}),
+        ),
+        call(
+            3,
+            "task_update",
+            json!({"id": id, "status": "DONE", "progress": 100, "note": "all done"}),
+        ),
+    ]);
+    let (replies, _) = exchange(&env, &lines);
+    let refused = &replies[2]["result"];
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert!(
+        refused["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("a DONE item's progress is 100"),
+        "{refused}"
+    );
+    assert_eq!(replies[3]["result"]["isError"], false, "{}", replies[3]);
+    let history = env.run(&["task", "history", &id, "--json"]).json();
+    let whats: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["what"].as_str().unwrap())
+        .collect();
+    // The refused call left no status move behind: one move to DONE, by the second call.
+    assert_eq!(
+        whats.iter().filter(|what| **what == "status").count(),
+        2,
+        "{whats:?}"
+    );
+}
+
+/// The user's own options on Orchestron's entry stay; a key given twice is refused; doctor
+/// warns of a file Claude Code cannot load.
+#[test]
+fn init_mcp_keeps_the_users_options_and_refuses_what_is_unclear() {
+    let env = TestEnv::new();
+    let bin = env!("CARGO_BIN_EXE_orchestron");
+    let theirs = json!({"mcpServers": {"orchestron": {"command": "/old/bin/orchestron",
+        "args": ["--agent", "reviewer", "mcp"], "env": {"K": "v"}}}});
+    std::fs::write(env.path().join(".mcp.json"), theirs.to_string()).unwrap();
+    let report = env.run(&["init", "--mcp"]).ok().to_owned();
+    assert!(
+        report.contains(".mcp.json: updated the MCP server"),
+        "{report}"
+    );
+    let mut wanted = theirs.clone();
+    wanted["mcpServers"]["orchestron"]["command"] = json!(bin);
+    assert_eq!(mcp_file(&env), wanted);
+    env.run(&["uninstall"]).ok();
+    assert!(
+        !env.path().join(".mcp.json").exists(),
+        "ours, options and all"
+    );
+
+    let twice = "{\"mcpServers\": {\"db\": {\"command\": \"db\"}}, \"mcpServers\": {}}";
+    std::fs::write(env.path().join(".mcp.json"), twice).unwrap();
+    let said = env.refuses(&["init", "--mcp"], 1);
+    assert!(said.contains("`mcpServers` is given twice"), "{said}");
+    env.refuses(&["uninstall"], 1);
+
+    std::fs::write(env.path().join(".mcp.json"), "{\"mcpServers\": {},}").unwrap();
+    // (Uninstalled, so doctor fails on the wiring: only its MCP lines matter here.)
+    let doctor: Value = serde_json::from_str(&env.run(&["doctor", "--json"]).stdout).unwrap();
+    let warned = doctor["checks"].as_array().unwrap().iter().any(|check| {
+        check["check"] == "mcp"
+            && check["status"] == "warn"
+            && check["detail"]
+                .as_str()
+                .unwrap()
+                .contains("is not a JSON object")
+    });
+    assert!(warned, "{doctor}");
+}
+
+/// The protocol's corners: a notification sent with an id, a method that is not a string, a
+/// whole number written `5.0`, an id past its length, and a second `initialize`.
+#[test]
+fn protocol_corners_are_answered_as_the_spec_says() {
+    let env = TestEnv::new();
+    let mut lines = initialize();
+    lines.extend([
+        request(1, "notifications/initialized", json!({})),
+        json!({"jsonrpc": "2.0", "id": 2, "method": 5}).to_string(),
+        call(3, "task_list", json!({"limit": 5.0})),
+        call(4, "task_get", json!({"id": "T".repeat(60_000)})),
+        request(
+            5,
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "clientInfo": {"name": "second"}}),
+        ),
+    ]);
+    let (replies, code) = exchange(&env, &lines);
+    assert_eq!(code, 0);
+    assert_eq!(replies[1]["result"], json!({}), "{}", replies[1]);
+    assert_eq!(replies[2]["error"]["code"], -32600, "{}", replies[2]);
+    assert_eq!(replies[3]["result"]["isError"], false, "{}", replies[3]);
+    assert_eq!(replies[4]["error"]["code"], -32602, "{}", replies[4]);
+    assert!(
+        replies[4]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`id` must be at most 100 characters")
+    );
+    // Who acts was settled by the first `initialize`.
+    assert!(
+        replies[5]["result"]["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("Calls act as mcp:test"),
+        "{}",
+        replies[5]
+    );
+}

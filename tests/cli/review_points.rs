@@ -171,6 +171,21 @@ fn a_high_decision_pauses_its_session_until_a_person_approves_it() {
         tool(&env, "Read", json!({"file_path": "/tmp/x"})),
         Value::Null
     );
+    // The MCP server's writing tools too, by either name; its reads and ask_human go on.
+    for name in [
+        "mcp__orchestron__task_update",
+        "mcp__plugin_orchestron_orchestron__task_create",
+        "mcp__orchestron__state",
+    ] {
+        assert_eq!(
+            tool(&env, name, json!({"id": "X", "status": "DONE"}))["hookSpecificOutput"]["permissionDecision"],
+            "deny",
+            "{name}"
+        );
+    }
+    for name in ["mcp__orchestron__task_get", "mcp__orchestron__ask_human"] {
+        assert_eq!(tool(&env, name, json!({"id": "X"})), Value::Null, "{name}");
+    }
     let attention = env.run(&["attention", "--json"]).json();
     assert_eq!(attention[0]["kind"], "paused", "{attention}");
     assert_eq!(
