@@ -513,12 +513,7 @@ pub(crate) fn remove_mcp_server(text: &str) -> anyhow::Result<(Option<String>, C
 }
 
 fn parse_mcp(text: Option<&str>) -> anyhow::Result<Pairs> {
-    match text {
-        None => Ok(Pairs::default()),
-        Some(text) if text.trim().is_empty() => Ok(Pairs::default()),
-        Some(text) => serde_json::from_str(text)
-            .context(".mcp.json is not a JSON object; fix it by hand, then run this again"),
-    }
+    parse_object(text, ".mcp.json")
 }
 
 /// The variable `env` in the settings sets for every session, naming the mode new sessions
@@ -774,11 +769,18 @@ pub(crate) fn remove_from_gitignore(block: &IgnoreBlock, text: &str) -> Option<S
 }
 
 fn parse_settings(text: Option<&str>) -> anyhow::Result<Pairs> {
+    parse_object(text, "the settings file")
+}
+
+/// The text of a JSON object file (`None` or blank: an empty one), as ordered pairs; `what`
+/// names the file in the error.
+fn parse_object(text: Option<&str>, what: &str) -> anyhow::Result<Pairs> {
     match text {
         None => Ok(Pairs::default()),
         Some(text) if text.trim().is_empty() => Ok(Pairs::default()),
-        Some(text) => serde_json::from_str(text)
-            .context("the settings file is not a JSON object; fix it by hand, then run this again"),
+        Some(text) => serde_json::from_str(text).with_context(|| {
+            format!("{what} is not a JSON object; fix it by hand, then run this again")
+        }),
     }
 }
 
