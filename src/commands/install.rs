@@ -753,7 +753,9 @@ pub(super) fn doctor(
         Status::Ok,
         format!("{} {}", exe.display(), env!("CARGO_PKG_VERSION")),
     );
+    let mut plugin_on = false;
     for (name, status, detail) in wiring(context, &project) {
+        plugin_on |= name == "plugin" && detail.starts_with("plugin ");
         add(name, status, detail);
     }
     let located = orchestron_core::repo::locate(&project.dir);
@@ -788,7 +790,7 @@ pub(super) fn doctor(
     for (name, status, detail) in state_root(context, &project) {
         add(name, status, detail);
     }
-    for (name, status, detail) in mcp_checks(context, &project, &exe) {
+    for (name, status, detail) in mcp_checks(context, &project, &exe, plugin_on) {
         add(name, status, detail);
     }
 
@@ -1045,6 +1047,7 @@ fn mcp_checks(
     context: &Context,
     project: &Project,
     exe: &Path,
+    plugin_on: bool,
 ) -> Vec<(&'static str, Status, String)> {
     let mut found = Vec::new();
     found.push(match mcp_answers(exe, &project.dir) {
@@ -1103,6 +1106,18 @@ fn mcp_checks(
                 status,
                 detail.replace("no hook runs", "the server does not start"),
             ));
+            if plugin_on {
+                found.push((
+                    "mcp",
+                    Status::Warn,
+                    format!(
+                        "the plugin declares the server too, so Claude has every tool twice: \
+                         remove `{}` from {} or disable the plugin",
+                        install::MCP_SERVER,
+                        shown(&file, &project.dir)
+                    ),
+                ));
+            }
         }
         Some(server) => found.push((
             "mcp",

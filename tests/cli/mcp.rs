@@ -757,3 +757,26 @@ fn protocol_corners_are_answered_as_the_spec_says() {
         replies[5]
     );
 }
+
+/// The plugin and `init --mcp` together give Claude every tool twice: doctor says so.
+#[test]
+fn doctor_warns_when_the_plugin_and_the_mcp_file_both_start_the_server() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.path().join(".claude")).unwrap();
+    std::fs::write(
+        env.path().join(".claude/settings.json"),
+        json!({"enabledPlugins": {"orchestron@orchestron": true}}).to_string(),
+    )
+    .unwrap();
+    env.run(&["init", "--mcp"]).ok();
+    let doctor: Value = serde_json::from_str(&env.run(&["doctor", "--json"]).stdout).unwrap();
+    let twice = doctor["checks"].as_array().unwrap().iter().any(|check| {
+        check["check"] == "mcp"
+            && check["status"] == "warn"
+            && check["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Claude has every tool twice")
+    });
+    assert!(twice, "{doctor}");
+}
