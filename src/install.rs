@@ -411,8 +411,8 @@ pub(crate) fn mcp_server(bin: &str) -> Value {
     json!({"type": "stdio", "command": bin, "args": ["mcp"]})
 }
 
-/// Whether an `.mcp.json` entry is Orchestron's: `…/orchestron… [OPTIONS…] mcp` (a user may
-/// have added options such as `--agent NAME`, or an `env`).
+/// Whether an `.mcp.json` entry is Orchestron's: `…/orchestron…` with `mcp` among its
+/// arguments (a user may have added options such as `--agent NAME`, or an `env`).
 pub(crate) fn our_mcp_server(server: &Value) -> bool {
     server
         .get("command")
@@ -421,9 +421,7 @@ pub(crate) fn our_mcp_server(server: &Value) -> bool {
         && server
             .get("args")
             .and_then(Value::as_array)
-            .and_then(|args| args.last())
-            .and_then(Value::as_str)
-            == Some("mcp")
+            .is_some_and(|args| args.iter().any(|arg| arg == "mcp"))
 }
 
 /// The `mcpServers` object of an `.mcp.json` text (empty without one). A key given twice

@@ -1068,14 +1068,16 @@ fn mcp_checks(
     let file = project.dir.join(install::MCP_FILE);
     let top = match fs::read_to_string(&file) {
         Ok(text) => match serde_json::from_str::<Value>(&text) {
-            Ok(top) if top.is_object() => Some(top),
+            Ok(top) if top.is_object() && top.get("mcpServers").is_none_or(Value::is_object) => {
+                Some(top)
+            }
             _ => {
                 found.push((
                     "mcp",
                     Status::Warn,
                     format!(
-                        "{} is not a JSON object: Claude Code loads none of its servers; fix it \
-                         by hand",
+                        "{} is not a JSON object with an `mcpServers` object: Claude Code loads \
+                         none of its servers; fix it by hand",
                         shown(&file, &project.dir)
                     ),
                 ));

@@ -1032,6 +1032,18 @@ fn sensitive(
     })
 }
 
+/// Why session `id`'s call of `tool` is refused while it is paused, if it is: what
+/// PreToolUse answers, for the MCP server, which checks its own writing tools itself (another
+/// client, or a server name Claude Code's hook does not know, never passes PreToolUse).
+pub(crate) fn refused_while_paused(
+    context: &Context,
+    id: &SessionId,
+    tool: &str,
+) -> Option<String> {
+    let head = document_head(context, id).ok().flatten()?;
+    paused(context, id, &head, tool)
+}
+
 /// Why the session's call of `tool` is refused, when it is paused (and not expired): every
 /// tool of a plain pause, the writing tools of one held for approval.
 fn paused(context: &Context, id: &SessionId, head: &DocumentHead, tool: &str) -> Option<String> {

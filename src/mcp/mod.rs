@@ -129,7 +129,11 @@ pub(crate) fn serve(
 /// process works as (`--agent`, `ORCHESTRON_AGENT`, `agent.id`); else the client, by the
 /// name it gave in `initialize` (`mcp:NAME`). Never nobody.
 fn identify(context: &Context, client: Option<&str>) -> String {
-    if let Some(session) = context.session_hint() {
+    // Only a real session id names a session: anything else is as good as none.
+    if let Some(session) = context
+        .session_hint()
+        .filter(|raw| orchestron_core::ids::SessionId::parse(raw).is_ok())
+    {
         return format!("session {session}");
     }
     let (name, said) = match context.agent() {
@@ -198,7 +202,7 @@ impl Server<'_> {
         let id = object.get("id").cloned();
         let valid_id = id
             .as_ref()
-            .is_none_or(|id| id.is_string() || id.is_i64() || id.is_u64());
+            .is_none_or(|id| id.is_string() || id.is_number());
         let method = object.get("method").and_then(Value::as_str);
         if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") || !valid_id {
             return Some(error_reply(
@@ -217,9 +221,22 @@ impl Server<'_> {
                     &RpcError::new(INVALID_REQUEST, "`method` must be a string"),
                 ));
             }
-            // A response from the client (we send no requests): nothing to answer.
+            // A response from the client (we send no requests): nothing to answer. Anything
+            // else with an id and no method is no request.
+            if !object.contains_key("result") && !object.contains_key("error") {
+                return id.map(|id| {
+                    error_reply(
+                        id,
+                        &RpcError::new(INVALID_REQUEST, "a request needs a `method`"),
+                    )
+                });
+            }
             return None;
         };
+        // `initialize` is a request: sent as a notification (no id), it does nothing.
+        if method == "initialize" && id.is_none() {
+            return None;
+        }
         let params = object.get("params").cloned().unwrap_or(Value::Null);
         let result = self.call(method, &params);
         let id = id?;

@@ -344,7 +344,11 @@ pub(super) fn call(context: &Context, params: &Value) -> Result<Value, RpcError>
         }
     };
     check(&tool["inputSchema"], &args)?;
-    Ok(match run(context, name, &args) {
+    let result = match held(context, name, &args) {
+        Some(reason) => Err(anyhow::anyhow!(reason)),
+        None => run(context, name, &args),
+    };
+    Ok(match result {
         Ok((text, structured)) => json!({
             "content": [{"type": "text", "text": text}],
             "structuredContent": structured,
@@ -370,6 +374,27 @@ fn whole(args: &Map<String, Value>, key: &str) -> Option<u64> {
     value
         .as_u64()
         .or_else(|| value.as_f64().map(|float| float as u64))
+}
+
+/// Why this call is refused while the acting session is paused, if it is: a plain pause
+/// refuses every tool, a hold for approval those that write (as PreToolUse does, by the
+/// name `init --mcp` gives the server; the hook's list is the one list).
+fn held(context: &Context, name: &str, args: &Map<String, Value>) -> Option<String> {
+    let session = context
+        .session_hint()
+        .and_then(|raw| orchestron_core::ids::SessionId::parse(raw).ok())?;
+    // Reads of `task_next` and `state` write nothing.
+    let reads = match name {
+        "task_next" => args.get("claim").and_then(Value::as_bool) != Some(true),
+        "state" => !args.contains_key("value"),
+        _ => false,
+    };
+    let tool = if reads {
+        "mcp__orchestron__task_get".to_owned()
+    } else {
+        format!("mcp__orchestron__{name}")
+    };
+    crate::hook::refused_while_paused(context, &session, &tool)
 }
 
 fn text<'a>(args: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
@@ -511,6 +536,11 @@ fn run(
             // Every step below is its own transaction: what one step would refuse after
             // another is checked first, so that a refused call changes nothing. (Each step
             // checks the item's claim itself; the first refuses a stale one.)
+            for field in ["checkpoint", "note", "reason", "assignee"] {
+                if let Some(value) = text(args, field) {
+                    tasks::check_text(field, value)?;
+                }
+            }
             let progress = whole(args, "progress");
             if let Some(progress) = progress.filter(|progress| *progress != 100) {
                 let current = tasks::view_of(cx, id)?.item.status;
@@ -654,6 +684,20 @@ fn run(
                 path = path.with_max_nodes(context.config()?.query_max_nodes());
             }
             match args.get("value") {
+                Some(_) if path.is_query() => Err(orchestron_core::error::hinted(
+                    "`state` sets a value by a dot path (`notes.db`), not a JSONPath",
+                    "read with the JSONPath, then set each place by its dot path",
+                )),
+                Some(_)
+                    if matches!(&path, orchestron_core::docpath::DocPath::Dot(steps)
+                        if matches!(steps.first(), Some(orchestron_core::docpath::Step::Key(key)) if key == "session")) =>
+                {
+                    Err(orchestron_core::error::hinted(
+                        "`session` is Orchestron's own part of the document: `state` does not \
+                         change it",
+                        "keep your notes under another key, such as `notes`",
+                    ))
+                }
                 Some(value) => {
                     let applied = orchestron_core::sessions::edit_state(
                         cx,

@@ -644,6 +644,11 @@ fn a_refused_update_changes_nothing() {
             json!({"id": id, "status": "DONE", "progress": 50}),
         ),
         call(
+            4,
+            "task_update",
+            json!({"id": id, "status": "BLOCKED", "reason": "r", "checkpoint": "   "}),
+        ),
+        call(
             3,
             "task_update",
             json!({"id": id, "status": "DONE", "progress": 100, "note": "all done"}),
@@ -659,7 +664,9 @@ fn a_refused_update_changes_nothing() {
             .contains("a DONE item's progress is 100"),
         "{refused}"
     );
-    assert_eq!(replies[3]["result"]["isError"], false, "{}", replies[3]);
+    // A blank checkpoint, refused before the move to BLOCKED was made.
+    assert_eq!(replies[3]["result"]["isError"], true, "{}", replies[3]);
+    assert_eq!(replies[4]["result"]["isError"], false, "{}", replies[4]);
     let history = env.run(&["task", "history", &id, "--json"]).json();
     let whats: Vec<&str> = history
         .as_array()
@@ -779,4 +786,42 @@ fn doctor_warns_when_the_plugin_and_the_mcp_file_both_start_the_server() {
                 .contains("Claude has every tool twice")
     });
     assert!(twice, "{doctor}");
+}
+
+/// `state` sets by a dot path, and never in the session's own part (its lifecycle, a hold).
+#[test]
+fn state_never_sets_the_sessions_own_part() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_CODE_SESSION_ID", SESSION);
+    env.run(&["session", "create", "--id", SESSION]).ok();
+    let before = env.document(SESSION);
+    let mut lines = initialize();
+    lines.extend([
+        call(
+            1,
+            "state",
+            json!({"path": "session.lifecycle.status", "value": "active"}),
+        ),
+        call(2, "state", json!({"path": "$..status", "value": "x"})),
+        call(3, "state", json!({"path": "notes.ok", "value": true})),
+    ]);
+    let (replies, _) = exchange(&env, &lines);
+    for (index, said) in [
+        (1, "`session` is Orchestron's own part"),
+        (2, "not a JSONPath"),
+    ] {
+        let result = &replies[index]["result"];
+        assert_eq!(result["isError"], true, "{result}");
+        assert!(
+            result["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains(said),
+            "{result}"
+        );
+    }
+    assert_eq!(replies[3]["result"]["isError"], false, "{}", replies[3]);
+    let after = env.document(SESSION);
+    assert_eq!(before["session"], after["session"]);
+    assert_eq!(after["notes"]["ok"], true);
 }

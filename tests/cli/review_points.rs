@@ -186,6 +186,36 @@ fn a_high_decision_pauses_its_session_until_a_person_approves_it() {
     for name in ["mcp__orchestron__task_get", "mcp__orchestron__ask_human"] {
         assert_eq!(tool(&env, name, json!({"id": "X"})), Value::Null, "{name}");
     }
+    // The MCP server refuses them itself, whatever name a client knows it by; `state` never
+    // touches the session's own part, so it cannot lift the hold.
+    let lines = [
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {}}),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "task_create", "arguments": {"title": "Sneak"}}}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+               "params": {"name": "task_list", "arguments": {}}}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+               "params": {"name": "state", "arguments": {"path": "notes.x", "value": 1}}}),
+    ]
+    .map(|line| line.to_string())
+    .join("\n");
+    let served = env.run_with_stdin(&["mcp"], &(lines + "\n"));
+    let replies: Vec<Value> = served
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    for refused in [&replies[1], &replies[3]] {
+        assert_eq!(refused["result"]["isError"], true, "{refused}");
+        assert!(
+            refused["result"]["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("paused for approval"),
+            "{refused}"
+        );
+    }
+    assert_eq!(replies[2]["result"]["isError"], false, "{}", replies[2]);
     let attention = env.run(&["attention", "--json"]).json();
     assert_eq!(attention[0]["kind"], "paused", "{attention}");
     assert_eq!(
