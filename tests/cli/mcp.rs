@@ -36,6 +36,22 @@ fn initialize() -> Vec<String> {
     ]
 }
 
+/// A test environment whose commands and servers act as the session `SESSION`, created.
+fn in_a_session() -> TestEnv {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_CODE_SESSION_ID", SESSION);
+    env.run(&["session", "create", "--id", SESSION]).ok();
+    env
+}
+
+/// Create an item titled `title` with the command line: its id.
+fn created(env: &TestEnv, title: &str) -> String {
+    env.run(&["task", "create", title, "--json"]).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn call(id: i64, tool: &str, arguments: Value) -> String {
     request(
         id,
@@ -46,15 +62,8 @@ fn call(id: i64, tool: &str, arguments: Value) -> String {
 
 #[test]
 fn a_session_takes_and_finishes_an_item_through_the_tools() {
-    let mut env = TestEnv::new();
-    env.set("CLAUDE_CODE_SESSION_ID", SESSION);
-    env.run(&["session", "create", "--id", SESSION]).ok();
-    let item = env
-        .run(&["task", "create", "Build the API", "--json"])
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let env = in_a_session();
+    let item = created(&env, "Build the API");
     let mut lines = initialize();
     lines.push(request(1, "tools/list", json!({})));
     lines.push(call(2, "task_next", json!({"claim": true})));
@@ -228,15 +237,8 @@ fn hostile_input_is_answered_and_never_ends_the_server() {
 
 #[test]
 fn the_other_tools_ask_decide_remember_summarize_and_hand_off() {
-    let mut env = TestEnv::new();
-    env.set("CLAUDE_CODE_SESSION_ID", SESSION);
-    env.run(&["session", "create", "--id", SESSION]).ok();
-    let item = env
-        .run(&["task", "create", "Pick a database", "--json"])
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let env = in_a_session();
+    let item = created(&env, "Pick a database");
     let mut lines = initialize();
     lines.extend([
         call(
@@ -315,13 +317,8 @@ fn the_other_tools_ask_decide_remember_summarize_and_hand_off() {
 
 #[test]
 fn the_resources_are_listed_and_read() {
-    let mut env = TestEnv::new();
-    env.set("CLAUDE_CODE_SESSION_ID", SESSION);
-    env.run(&["session", "create", "--id", SESSION]).ok();
-    let item = env.run(&["task", "create", "Read me", "--json"]).json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let env = in_a_session();
+    let item = created(&env, "Read me");
     let mut lines = initialize();
     lines.extend([
         request(1, "resources/list", json!({})),
@@ -395,10 +392,7 @@ fn without_a_session_calls_act_as_the_agent_or_else_the_client() {
         if let Some(agent) = agent {
             env.set("ORCHESTRON_AGENT", agent);
         }
-        let first = env.run(&["task", "create", "First", "--json"]).json()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let first = created(&env, "First");
         let mut lines = initialize();
         lines.extend([
             call(1, "task_next", json!({"claim": true})),
@@ -631,10 +625,7 @@ fn a_long_lived_server_asks_the_clock_for_every_call() {
 fn a_refused_update_changes_nothing() {
     let mut env = TestEnv::new();
     env.set("ORCHESTRON_AGENT", "backend");
-    let id = env.run(&["task", "create", "Build it", "--json"]).json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = created(&env, "Build it");
     let mut lines = initialize();
     lines.extend([
         call(1, "task_next", json!({"claim": true})),
@@ -791,9 +782,7 @@ fn doctor_warns_when_the_plugin_and_the_mcp_file_both_start_the_server() {
 /// `state` sets by a dot path, and never in the session's own part (its lifecycle, a hold).
 #[test]
 fn state_never_sets_the_sessions_own_part() {
-    let mut env = TestEnv::new();
-    env.set("CLAUDE_CODE_SESSION_ID", SESSION);
-    env.run(&["session", "create", "--id", SESSION]).ok();
+    let env = in_a_session();
     let before = env.document(SESSION);
     let mut lines = initialize();
     lines.extend([
