@@ -316,10 +316,7 @@ impl Context {
             default_project: self
                 .default_project()
                 .unwrap_or_else(|| "project".to_owned()),
-            actor: self
-                .current_session
-                .clone()
-                .or_else(|| self.sessionless_actor.get().cloned()),
+            actor: self.actor(),
             lock_timeout: self.lock_timeout,
             durability: self.durability,
             test_locks: self.test_locks.clone(),
@@ -337,6 +334,16 @@ impl Context {
     /// The session store, with the lock deadline and durability of this invocation.
     pub(crate) fn store(&self) -> anyhow::Result<Store> {
         self.store_in("sessions")
+    }
+
+    /// Who acts: the session named; else the name `act_as_when_sessionless` set, which also
+    /// stands in for a session hint that is no session id (what `orchestron mcp` says acts).
+    fn actor(&self) -> Option<String> {
+        let fallback = self.sessionless_actor.get();
+        let session = self.current_session.as_ref().filter(|raw| {
+            fallback.is_none() || orchestron_core::ids::SessionId::parse(raw).is_ok()
+        });
+        session.or(fallback).cloned()
     }
 
     /// Make `name` the actor of everything this process does when no session is named

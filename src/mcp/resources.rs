@@ -66,7 +66,7 @@ pub(super) fn read(context: &Context, params: &Value) -> Result<Value, RpcError>
             Ok(json!({"contents": [{"uri": uri, "mimeType": "text/plain", "text": text}]}))
         }
         _ => match uri.strip_prefix("orchestron://item/") {
-            Some(id) if !id.is_empty() && id.len() <= 100 => {
+            Some(id) if !id.is_empty() && id.len() as u64 <= super::tools::MAX_ID => {
                 // A resource that is not there: -32602, as SEP-2164 settled it.
                 let detail = orchestron_core::tracker::tasks::show(cx, id)
                     .map_err(|err| RpcError::new(INVALID_PARAMS, err.message().to_owned()))?;

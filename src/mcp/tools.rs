@@ -15,7 +15,7 @@ use orchestron_core::tracker::tasks::{self, Changes, ListFilter, NewItem};
 const MAX_LIST: u64 = 200;
 
 /// The longest item id (or prefix) a tool takes: ids are a dozen characters.
-const MAX_ID: u64 = 100;
+pub(super) const MAX_ID: u64 = 100;
 
 fn statuses() -> Value {
     json!(Status::NAMES)

@@ -389,6 +389,8 @@ fn the_resources_are_listed_and_read() {
 fn without_a_session_calls_act_as_the_agent_or_else_the_client() {
     for (agent, who) in [(Some("backend"), "backend"), (None, "mcp:test")] {
         let mut env = TestEnv::new();
+        // A hint that is no session id names no session.
+        env.set("CLAUDE_CODE_SESSION_ID", "not a session");
         if let Some(agent) = agent {
             env.set("ORCHESTRON_AGENT", agent);
         }
